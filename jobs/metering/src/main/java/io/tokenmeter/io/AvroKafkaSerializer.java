@@ -1,0 +1,43 @@
+package io.tokenmeter.io;
+
+import io.tokenmeter.schema.AvroCodec;
+import java.nio.charset.StandardCharsets;
+import javax.annotation.Nullable;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.util.function.SerializableFunction;
+import org.apache.flink.util.function.SerializableSupplier;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.avro.specific.SpecificRecord;
+
+/** Writes Avro records to one topic in single-object encoding, keyed by a string taken from the record. */
+public class AvroKafkaSerializer<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
+
+    private final String topic;
+    private final SerializableSupplier<AvroCodec<T>> codecFactory;
+    private final SerializableFunction<T, String> keyOf;
+
+    private transient AvroCodec<T> codec;
+
+    /**
+     * @param keyOf the Kafka key of a record, or a function returning null for no key (round-robin partitions)
+     */
+    public AvroKafkaSerializer(
+            String topic, SerializableSupplier<AvroCodec<T>> codecFactory, SerializableFunction<T, String> keyOf) {
+        this.topic = topic;
+        this.codecFactory = codecFactory;
+        this.keyOf = keyOf;
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
+        codec = codecFactory.get();
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(T record, KafkaSinkContext context, @Nullable Long timestamp) {
+        String key = keyOf.apply(record);
+        return new ProducerRecord<>(topic, null, timestamp,
+                key == null ? null : key.getBytes(StandardCharsets.UTF_8), codec.encode(record));
+    }
+}

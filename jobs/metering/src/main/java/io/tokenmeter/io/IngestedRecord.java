@@ -1,0 +1,58 @@
+package io.tokenmeter.io;
+
+import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.Rejections;
+import javax.annotation.Nullable;
+
+/**
+ * One record read from the raw topic: either a decoded {@link UsageEvent} or, when it could not be decoded, its
+ * {@link RejectedRecord} envelope. Valid events keep where they came from and their original bytes, so that a
+ * later stage can still reject them (too late, conflicting duplicate) with the record exactly as it was read.
+ *
+ * <p>A Flink POJO; the Avro fields use Flink's Avro serializer.
+ */
+public class IngestedRecord {
+
+    @Nullable public UsageEvent event;
+    @Nullable public RejectedRecord rejected;
+    public String topic;
+    public int partition;
+    public long offset;
+    public long kafkaTimestamp;
+    @Nullable public byte[] payload;
+
+    public IngestedRecord() {}
+
+    public static IngestedRecord valid(
+            UsageEvent event, String topic, int partition, long offset, long kafkaTimestamp, byte[] payload) {
+        IngestedRecord r = new IngestedRecord();
+        r.event = event;
+        r.topic = topic;
+        r.partition = partition;
+        r.offset = offset;
+        r.kafkaTimestamp = kafkaTimestamp;
+        r.payload = payload;
+        return r;
+    }
+
+    public static IngestedRecord rejected(RejectedRecord rejected) {
+        IngestedRecord r = new IngestedRecord();
+        r.rejected = rejected;
+        r.topic = rejected.getSourceTopic();
+        r.partition = rejected.getSourcePartition();
+        r.offset = rejected.getSourceOffset();
+        r.kafkaTimestamp = rejected.getSourceTimestamp().toEpochMilli();
+        return r;
+    }
+
+    public boolean isRejected() {
+        return rejected != null;
+    }
+
+    /** Rejects this valid event after decoding, keeping its original bytes and position. */
+    public RejectedRecord reject(RejectReason reason, String message, long rejectedAtMillis) {
+        return Rejections.reject(reason, message, payload, topic, partition, offset, kafkaTimestamp, rejectedAtMillis);
+    }
+}

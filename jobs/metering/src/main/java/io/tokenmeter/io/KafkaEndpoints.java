@@ -1,0 +1,67 @@
+package io.tokenmeter.io;
+
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.schema.AvroCodec;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/** The metering job's real Kafka source and sinks, built from its configuration. */
+public final class KafkaEndpoints {
+
+    private KafkaEndpoints() {}
+
+    /**
+     * The raw usage topic, from the committed offsets of the consumer group (earliest when it has none), decoded
+     * and validated by {@link UsageEventDeserializer}.
+     */
+    public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config) {
+        KafkaSourceBuilder<IngestedRecord> builder = KafkaSource.<IngestedRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.rawTopic())
+                .setGroupId(config.consumerGroup())
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new UsageEventDeserializer())
+                // Producers may write the raw topic transactionally: never bill an aborted attempt.
+                .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        if (config.stopAtLatestOffsets()) {
+            builder.setBounded(OffsetsInitializer.latest());
+        }
+        return builder.build();
+    }
+
+    /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */
+    public static KafkaSink<BillingRecord> billingSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "billing",
+                new AvroKafkaSerializer<>(config.billingTopic(), AvroCodec::billingRecords, BillingRecord::getAccountId));
+    }
+
+    /** Rejected records, keyed by nothing (they spread over partitions), exactly once like billing records. */
+    public static KafkaSink<RejectedRecord> rejectedSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "rejected",
+                new AvroKafkaSerializer<>(config.rejectedTopic(), AvroCodec::rejectedRecords, r -> null));
+    }
+
+    private static <T> KafkaSink<T> exactlyOnceSink(
+            MeteringConfig config,
+            String output,
+            org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                // Each sink needs its own prefix: two sinks sharing one would fence each other's transactions.
+                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + output)
+                // The sink's default (1 h) exceeds the broker's default transaction.max.timeout.ms (15 min).
+                .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                        Long.toString(config.transactionTimeout().toMillis()))
+                .build();
+    }
+}

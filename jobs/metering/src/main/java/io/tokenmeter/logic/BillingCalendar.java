@@ -1,0 +1,74 @@
+package io.tokenmeter.logic;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+
+/**
+ * Billing days in one time zone: a day runs from local midnight to the next local midnight, so it lasts 23 or 25
+ * hours on daylight-saving changes. A day closes {@code grace} after it ends (in event time); corrections are
+ * accepted until {@code correctionHorizon} after it ends.
+ *
+ * <p>Days are identified by their start instant in epoch millis. Not thread-safe: it caches the last day it
+ * computed, because nearly every event falls into the same day as the one before.
+ */
+public final class BillingCalendar implements Serializable {
+
+    private final ZoneId zone;
+    private final long graceMillis;
+    private final long correctionHorizonMillis;
+
+    private transient long cachedStart = 1;
+    private transient long cachedEnd = 0;
+
+    public BillingCalendar(ZoneId zone, Duration grace, Duration correctionHorizon) {
+        this.zone = zone;
+        this.graceMillis = grace.toMillis();
+        this.correctionHorizonMillis = correctionHorizon.toMillis();
+    }
+
+    public ZoneId zone() {
+        return zone;
+    }
+
+    /** Start of the billing day containing {@code eventTimeMillis}. */
+    public long dayStart(long eventTimeMillis) {
+        if (eventTimeMillis >= cachedStart && eventTimeMillis < cachedEnd) {
+            return cachedStart;
+        }
+        LocalDate day = billingDay(eventTimeMillis);
+        long start = startOf(day);
+        cachedStart = start;
+        cachedEnd = startOf(day.plusDays(1));
+        return start;
+    }
+
+    /** Exclusive end of the billing day that starts at {@code dayStart}. */
+    public long dayEnd(long dayStart) {
+        if (dayStart == cachedStart) {
+            return cachedEnd;
+        }
+        return startOf(billingDay(dayStart).plusDays(1));
+    }
+
+    /** The local calendar date of {@code eventTimeMillis}. */
+    public LocalDate billingDay(long eventTimeMillis) {
+        return LocalDate.ofInstant(Instant.ofEpochMilli(eventTimeMillis), zone);
+    }
+
+    /** Event time at which the day starting at {@code dayStart} is billed for the first time. */
+    public long closeTime(long dayStart) {
+        return dayEnd(dayStart) + graceMillis;
+    }
+
+    /** Event time after which the day starting at {@code dayStart} takes no more corrections. */
+    public long correctionDeadline(long dayStart) {
+        return dayEnd(dayStart) + correctionHorizonMillis;
+    }
+
+    private long startOf(LocalDate day) {
+        return day.atStartOfDay(zone).toInstant().toEpochMilli();
+    }
+}

@@ -1,0 +1,248 @@
+package io.tokenmeter.metering;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.DateTimeException;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.apache.flink.util.TimeUtils;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * Everything the metering job can be told, typed and validated. Built from the defaults below, then a YAML file
+ * (nested maps, flattened to dotted keys), then {@code key=value} overrides; any unknown key or bad value fails
+ * start-up with a message naming the key.
+ *
+ * <p>Keys and defaults are documented in {@code config/metering.yaml}.
+ */
+public record MeteringConfig(
+        String bootstrapServers,
+        String rawTopic,
+        String billingTopic,
+        String rejectedTopic,
+        String consumerGroup,
+        boolean stopAtLatestOffsets,
+        Duration transactionTimeout,
+        String transactionalIdPrefix,
+        ZoneId billingZone,
+        Duration dayCloseGrace,
+        Duration correctionHorizon,
+        Duration outOfOrderness,
+        Duration sourceIdleness,
+        Duration checkpointInterval,
+        int maxParallelism)
+        implements Serializable {
+
+    public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
+    public static final String RAW_TOPIC = "kafka.topics.raw";
+    public static final String BILLING_TOPIC = "kafka.topics.billing";
+    public static final String REJECTED_TOPIC = "kafka.topics.rejected";
+    public static final String CONSUMER_GROUP = "kafka.consumer-group";
+    public static final String STOP_AT_LATEST = "kafka.stop-at-latest-offsets";
+    public static final String TRANSACTION_TIMEOUT = "kafka.transaction-timeout";
+    public static final String TRANSACTIONAL_ID_PREFIX = "kafka.transactional-id-prefix";
+    public static final String BILLING_ZONE = "billing.time-zone";
+    public static final String DAY_CLOSE_GRACE = "billing.day-close-grace";
+    public static final String CORRECTION_HORIZON = "billing.correction-horizon";
+    public static final String OUT_OF_ORDERNESS = "event-time.out-of-orderness";
+    public static final String SOURCE_IDLENESS = "event-time.source-idleness";
+    public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
+    public static final String MAX_PARALLELISM = "max-parallelism";
+
+    /** The broker default for transaction.max.timeout.ms; a sink timeout above it fails the job at start. */
+    static final Duration BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
+
+    private static final Map<String, String> DEFAULTS = defaults();
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put(BOOTSTRAP_SERVERS, "localhost:9092");
+        d.put(RAW_TOPIC, "tokenmeter.usage.raw");
+        d.put(BILLING_TOPIC, "tokenmeter.billing.records");
+        d.put(REJECTED_TOPIC, "tokenmeter.usage.rejected");
+        d.put(CONSUMER_GROUP, "tokenmeter-metering");
+        d.put(STOP_AT_LATEST, "false");
+        d.put(TRANSACTION_TIMEOUT, "10 min");
+        d.put(TRANSACTIONAL_ID_PREFIX, "tokenmeter-metering");
+        d.put(BILLING_ZONE, "Asia/Shanghai");
+        d.put(DAY_CLOSE_GRACE, "15 min");
+        d.put(CORRECTION_HORIZON, "35 d");
+        d.put(OUT_OF_ORDERNESS, "2 min");
+        d.put(SOURCE_IDLENESS, "1 min");
+        d.put(CHECKPOINT_INTERVAL, "10 s");
+        d.put(MAX_PARALLELISM, "720");
+        return Map.copyOf(d);
+    }
+
+    public MeteringConfig {
+        require(!bootstrapServers.isBlank(), BOOTSTRAP_SERVERS, "must not be empty");
+        require(!rawTopic.isBlank(), RAW_TOPIC, "must not be empty");
+        require(!billingTopic.isBlank(), BILLING_TOPIC, "must not be empty");
+        require(!rejectedTopic.isBlank(), REJECTED_TOPIC, "must not be empty");
+        require(!consumerGroup.isBlank(), CONSUMER_GROUP, "must not be empty");
+        require(!transactionalIdPrefix.isBlank(), TRANSACTIONAL_ID_PREFIX, "must not be empty");
+        require(isPositive(transactionTimeout), TRANSACTION_TIMEOUT, "must be positive");
+        require(transactionTimeout.compareTo(checkpointInterval) > 0, TRANSACTION_TIMEOUT,
+                "must be longer than " + CHECKPOINT_INTERVAL + " (" + checkpointInterval + "), or every transaction times out");
+        require(!dayCloseGrace.isNegative(), DAY_CLOSE_GRACE, "must not be negative");
+        require(correctionHorizon.compareTo(dayCloseGrace) > 0, CORRECTION_HORIZON,
+                "must be longer than " + DAY_CLOSE_GRACE);
+        require(correctionHorizon.compareTo(Duration.ofDays(400)) <= 0, CORRECTION_HORIZON, "must be at most 400 d");
+        require(!outOfOrderness.isNegative(), OUT_OF_ORDERNESS, "must not be negative");
+        require(isPositive(sourceIdleness), SOURCE_IDLENESS, "must be positive");
+        require(isPositive(checkpointInterval), CHECKPOINT_INTERVAL, "must be positive");
+        require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
+    }
+
+    /** The defaults alone. */
+    public static MeteringConfig defaultConfig() {
+        return fromMap(Map.of());
+    }
+
+    /** Defaults, then {@code yamlFile} if given, then the {@code key=value} overrides. */
+    public static MeteringConfig load(Path yamlFile, List<String> overrides) {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (yamlFile != null) {
+            values.putAll(readYaml(yamlFile));
+        }
+        for (String override : overrides) {
+            int eq = override.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("Override '" + override + "' must look like key=value");
+            }
+            values.put(override.substring(0, eq).trim(), override.substring(eq + 1).trim());
+        }
+        return fromMap(values);
+    }
+
+    /** Defaults overridden by {@code values}, which use the dotted keys. */
+    public static MeteringConfig fromMap(Map<String, String> values) {
+        List<String> unknown = new ArrayList<>();
+        for (String key : values.keySet()) {
+            if (!DEFAULTS.containsKey(key)) {
+                unknown.add(key);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("Unknown configuration key(s) " + unknown + "; known keys are "
+                    + new TreeMap<>(DEFAULTS).keySet());
+        }
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        v.putAll(values);
+        return new MeteringConfig(
+                v.get(BOOTSTRAP_SERVERS),
+                v.get(RAW_TOPIC),
+                v.get(BILLING_TOPIC),
+                v.get(REJECTED_TOPIC),
+                v.get(CONSUMER_GROUP),
+                parse(v, STOP_AT_LATEST, MeteringConfig::parseBoolean),
+                parse(v, TRANSACTION_TIMEOUT, TimeUtils::parseDuration),
+                v.get(TRANSACTIONAL_ID_PREFIX),
+                parse(v, BILLING_ZONE, ZoneId::of),
+                parse(v, DAY_CLOSE_GRACE, TimeUtils::parseDuration),
+                parse(v, CORRECTION_HORIZON, TimeUtils::parseDuration),
+                parse(v, OUT_OF_ORDERNESS, TimeUtils::parseDuration),
+                parse(v, SOURCE_IDLENESS, TimeUtils::parseDuration),
+                parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
+                parse(v, MAX_PARALLELISM, Integer::parseInt));
+    }
+
+    /** A copy with some keys changed; convenient for tests and the local runner. */
+    public MeteringConfig with(Map<String, String> changes) {
+        Map<String, String> values = new LinkedHashMap<>(asMap());
+        values.putAll(changes);
+        return fromMap(values);
+    }
+
+    /** This configuration as dotted keys and the textual values {@link #fromMap} reads back. */
+    public Map<String, String> asMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(BOOTSTRAP_SERVERS, bootstrapServers);
+        m.put(RAW_TOPIC, rawTopic);
+        m.put(BILLING_TOPIC, billingTopic);
+        m.put(REJECTED_TOPIC, rejectedTopic);
+        m.put(CONSUMER_GROUP, consumerGroup);
+        m.put(STOP_AT_LATEST, Boolean.toString(stopAtLatestOffsets));
+        m.put(TRANSACTION_TIMEOUT, transactionTimeout.toMillis() + " ms");
+        m.put(TRANSACTIONAL_ID_PREFIX, transactionalIdPrefix);
+        m.put(BILLING_ZONE, billingZone.getId());
+        m.put(DAY_CLOSE_GRACE, dayCloseGrace.toMillis() + " ms");
+        m.put(CORRECTION_HORIZON, correctionHorizon.toMillis() + " ms");
+        m.put(OUT_OF_ORDERNESS, outOfOrderness.toMillis() + " ms");
+        m.put(SOURCE_IDLENESS, sourceIdleness.toMillis() + " ms");
+        m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
+        m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
+        return m;
+    }
+
+    private static Map<String, String> readYaml(Path file) {
+        Object root;
+        try (Reader reader = Files.newBufferedReader(file)) {
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("Configuration file " + file + " is not valid YAML: " + e.getMessage(), e);
+        }
+        Map<String, String> flat = new LinkedHashMap<>();
+        if (root != null) {
+            if (!(root instanceof Map<?, ?> map)) {
+                throw new IllegalArgumentException("Configuration file " + file + " must hold a YAML mapping");
+            }
+            flatten("", map, flat);
+        }
+        return flat;
+    }
+
+    private static void flatten(String prefix, Map<?, ?> map, Map<String, String> into) {
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            String key = prefix + e.getKey();
+            if (e.getValue() instanceof Map<?, ?> nested) {
+                flatten(key + ".", nested, into);
+            } else if (e.getValue() == null) {
+                throw new IllegalArgumentException("Configuration key '" + key + "' has no value");
+            } else {
+                into.put(key, e.getValue().toString());
+            }
+        }
+    }
+
+    private static <T> T parse(Map<String, String> values, String key, Function<String, T> parser) {
+        String text = values.get(key);
+        try {
+            return parser.apply(text.trim());
+        } catch (IllegalArgumentException | DateTimeException e) {
+            throw new IllegalArgumentException(
+                    "Configuration key '" + key + "' has an invalid value '" + text + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean parseBoolean(String text) {
+        return switch (text.toLowerCase()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        };
+    }
+
+    private static boolean isPositive(Duration d) {
+        return !d.isNegative() && !d.isZero();
+    }
+
+    private static void require(boolean ok, String key, String problem) {
+        if (!ok) {
+            throw new IllegalArgumentException("Configuration key '" + key + "' " + problem);
+        }
+    }
+}

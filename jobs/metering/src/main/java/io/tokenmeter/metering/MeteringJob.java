@@ -1,0 +1,140 @@
+package io.tokenmeter.metering;
+
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.functions.DailyBillingFunction;
+import io.tokenmeter.functions.SplitRejected;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.io.KafkaEndpoints;
+import io.tokenmeter.logic.BillingCalendar;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The Tokenmeter metering job.
+ *
+ * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in single-object encoding.
+ * Outputs: billing records ({@code kafka.topics.billing}, Avro {@code BillingRecord}, exactly once) and rejected
+ * records ({@code kafka.topics.rejected}, Avro {@code RejectedRecord}, exactly once). Parameters: see
+ * {@link MeteringConfig} and {@code config/metering.yaml}.
+ *
+ * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
+ */
+public final class MeteringJob {
+
+    private final MeteringConfig config;
+    private final Source<IngestedRecord, ?, ?> rawUsage;
+    private final Sink<BillingRecord> billingRecords;
+    private final Sink<RejectedRecord> rejectedRecords;
+
+    public MeteringJob(
+            MeteringConfig config,
+            Source<IngestedRecord, ?, ?> rawUsage,
+            Sink<BillingRecord> billingRecords,
+            Sink<RejectedRecord> rejectedRecords) {
+        this.config = config;
+        this.rawUsage = rawUsage;
+        this.billingRecords = billingRecords;
+        this.rejectedRecords = rejectedRecords;
+    }
+
+    /** The job reading from and writing to the Kafka topics named in {@code config}. */
+    public static MeteringJob onKafka(MeteringConfig config) {
+        return new MeteringJob(config,
+                KafkaEndpoints.rawUsageSource(config),
+                KafkaEndpoints.billingSink(config),
+                KafkaEndpoints.rejectedSink(config));
+    }
+
+    /** Adds the job's operators to {@code env}. */
+    public void build(StreamExecutionEnvironment env) {
+        env.setMaxParallelism(config.maxParallelism());
+        BillingCalendar calendar = new BillingCalendar(
+                config.billingZone(), config.dayCloseGrace(), config.correctionHorizon());
+
+        // Source: decoded and validated in the reader; per-partition watermarks from event time.
+        WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
+                .<IngestedRecord>forBoundedOutOfOrderness(config.outOfOrderness())
+                // A rejected record has no trustworthy event time: it must not move the watermark.
+                .withTimestampAssigner((record, kafkaTime) ->
+                        record.isRejected() ? Long.MIN_VALUE : record.event.getEventTime().toEpochMilli())
+                .withIdleness(config.sourceIdleness());
+        SingleOutputStreamOperator<IngestedRecord> ingested = env
+                .fromSource(rawUsage, watermarks, "Raw usage events")
+                .uid(OperatorIds.RAW_USAGE_SOURCE);
+
+        SingleOutputStreamOperator<IngestedRecord> valid = ingested
+                .process(new SplitRejected())
+                .uid(OperatorIds.SPLIT_REJECTED)
+                .name("Split off rejected records");
+
+        // Billing: per account and billing day, in event time.
+        SingleOutputStreamOperator<BillingRecord> billing = valid
+                .keyBy(record -> record.event.getAccountId())
+                .process(new DailyBillingFunction(calendar))
+                .uid(OperatorIds.DAILY_BILLING)
+                .name("Daily billing per account");
+
+        // Sinks
+        billing.sinkTo(billingRecords)
+                .uid(OperatorIds.BILLING_SINK)
+                .name("Billing records");
+        DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
+                .union(billing.getSideOutput(DailyBillingFunction.TOO_LATE));
+        rejected.sinkTo(rejectedRecords)
+                .uid(OperatorIds.REJECTED_SINK)
+                .name("Rejected records");
+    }
+
+    /** The Flink settings this job relies on, whatever the cluster's defaults. */
+    public static Configuration flinkConfiguration(MeteringConfig config) {
+        Configuration flink = new Configuration();
+        flink.set(PipelineOptions.GENERIC_TYPES, false);
+        flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
+        flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
+        flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        return flink;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Cli()).execute(args));
+    }
+
+    @Command(name = "metering-job", mixinStandardHelpOptions = true,
+            description = "Runs the Tokenmeter metering job on the Flink cluster this JVM was started for.")
+    static final class Cli implements Callable<Integer> {
+
+        @Option(names = "--config", description = "YAML configuration file (see config/metering.yaml).")
+        Path configFile;
+
+        @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one configuration key.")
+        List<String> overrides = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            MeteringConfig config = MeteringConfig.load(configFile, overrides);
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+            onKafka(config).build(env);
+            env.execute("Tokenmeter metering");
+            return 0;
+        }
+    }
+}
