@@ -1,0 +1,89 @@
+package io.tokenmeter.local;
+
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.logic.UsageTotals;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What a correct pipeline must make of a workload: billed usage per account and billing day, and how many
+ * records were duplicates or must be rejected.
+ */
+public final class ExpectedTotals {
+
+    /** An account and one of its billing days. */
+    public record AccountDay(String accountId, LocalDate day) implements Comparable<AccountDay> {
+        @Override
+        public int compareTo(AccountDay o) {
+            int c = accountId.compareTo(o.accountId);
+            return c != 0 ? c : day.compareTo(o.day);
+        }
+    }
+
+    private final ZoneId billingZone;
+    private final Map<AccountDay, UsageTotals> billed = new HashMap<>();
+    private final EnumMap<Kind, Long> records = new EnumMap<>(Kind.class);
+
+    public ExpectedTotals(ZoneId billingZone) {
+        this.billingZone = billingZone;
+        for (Kind kind : Kind.values()) {
+            records.put(kind, 0L);
+        }
+    }
+
+    public void add(GeneratedRecord record) {
+        records.merge(record.kind(), 1L, Long::sum);
+        if (record.kind().billed()) {
+            UsageEvent e = record.event();
+            AccountDay key = new AccountDay(e.getAccountId(),
+                    LocalDate.ofInstant(e.getEventTime(), billingZone));
+            billed.computeIfAbsent(key, k -> new UsageTotals())
+                    .addEvent(e.getInputTokens(), e.getOutputTokens(), e.getCachedTokens());
+        }
+    }
+
+    public Map<AccountDay, UsageTotals> billedByAccountDay() {
+        return billed;
+    }
+
+    public long records(Kind kind) {
+        return records.get(kind);
+    }
+
+    public long totalRecords() {
+        return records.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    public long rejectedRecords() {
+        return records(Kind.MALFORMED) + records(Kind.UNKNOWN_SCHEMA) + records(Kind.MISSING_FIELD);
+    }
+
+    public long billedTokens() {
+        return billed.values().stream().mapToLong(UsageTotals::totalTokens).sum();
+    }
+
+    public long billedEvents() {
+        return billed.values().stream().mapToLong(t -> t.events).sum();
+    }
+
+    /** Writes the expected billing as CSV: account_id, billing_day, input, output, cached, total tokens, events. */
+    public void writeCsv(Path file) throws IOException {
+        try (BufferedWriter w = Files.newBufferedWriter(file)) {
+            w.write("account_id,billing_day,input_tokens,output_tokens,cached_tokens,total_tokens,events\n");
+            for (Map.Entry<AccountDay, UsageTotals> e : new TreeMap<>(billed).entrySet()) {
+                UsageTotals t = e.getValue();
+                w.write(e.getKey().accountId() + "," + e.getKey().day() + "," + t.inputTokens + "," + t.outputTokens
+                        + "," + t.cachedTokens + "," + t.totalTokens() + "," + t.events + "\n");
+            }
+        }
+    }
+}

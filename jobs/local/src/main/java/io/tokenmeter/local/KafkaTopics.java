@@ -1,0 +1,103 @@
+package io.tokenmeter.local;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** Topic administration and reading a topic to its end, as the local run and the tests need them. */
+public final class KafkaTopics {
+
+    private final String bootstrapServers;
+
+    public KafkaTopics(String bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** Creates each topic with {@code partitions} partitions (replication 1); existing topics are left alone. */
+    public void create(int partitions, Collection<String> topics) throws InterruptedException {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            List<NewTopic> newTopics = topics.stream()
+                    .map(t -> new NewTopic(t, partitions, (short) 1))
+                    .collect(Collectors.toList());
+            for (var result : admin.createTopics(newTopics).values().entrySet()) {
+                try {
+                    result.getValue().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + result.getKey(), e.getCause());
+                    }
+                }
+            }
+        }
+    }
+
+    /** How many records {@code topic} holds now (end offsets minus start offsets, over all partitions). */
+    public long countRecords(String topic) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .collect(Collectors.toList());
+            Map<TopicPartition, Long> start = consumer.beginningOffsets(partitions);
+            return consumer.endOffsets(partitions).entrySet().stream()
+                    .mapToLong(e -> e.getValue() - start.get(e.getKey()))
+                    .sum();
+        }
+    }
+
+    /**
+     * Reads every committed record of {@code topic} up to its end as of now, with isolation.level=read_committed:
+     * records of open or aborted transactions are never seen, and the read stops at the last stable offset.
+     */
+    public List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        readCommitted(topic, records::add);
+        return records;
+    }
+
+    /** Like {@link #readCommitted(String)}, handing each record to {@code sink} instead of keeping them. */
+    public long readCommitted(String topic, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        long count = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .collect(Collectors.toList());
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            // For read_committed consumers the end offset is the last stable offset.
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    if (record.offset() < end.get(new TopicPartition(record.topic(), record.partition()))) {
+                        sink.accept(record);
+                        count++;
+                    }
+                }
+            }
+        }
+        return count;
+    }
+}

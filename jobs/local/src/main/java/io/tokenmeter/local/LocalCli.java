@@ -1,0 +1,88 @@
+package io.tokenmeter.local;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Tokenmeter on one machine: the embedded run, the workload generator and a stand-alone broker. */
+@Command(name = "tokenmeter-local", mixinStandardHelpOptions = true,
+        subcommands = {LocalRun.class, LocalCli.Generate.class, LocalCli.Broker.class},
+        description = "Tokenmeter on one machine.")
+public final class LocalCli {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new LocalCli()).execute(args));
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true,
+            description = "Writes a seeded workload to a Kafka topic and its expected billing to a CSV file.")
+    static final class Generate implements Callable<Integer> {
+
+        @Option(names = "--bootstrap-servers", required = true)
+        String bootstrapServers;
+
+        @Option(names = "--topic", defaultValue = "tokenmeter.usage.raw")
+        String topic;
+
+        @Option(names = "--events", defaultValue = "1000000")
+        long events;
+
+        @Option(names = "--accounts", defaultValue = "100000")
+        int accounts;
+
+        @Option(names = "--duplicate-rate", defaultValue = "0")
+        double duplicateRate;
+
+        @Option(names = "--late-rate", defaultValue = "0")
+        double lateRate;
+
+        @Option(names = "--malformed-rate", defaultValue = "0")
+        double malformedRate;
+
+        @Option(names = "--seed", defaultValue = "42")
+        long seed;
+
+        @Option(names = "--expected-out", description = "CSV file for the expected billing per account and day.")
+        Path expectedOut;
+
+        @Override
+        public Integer call() throws IOException {
+            WorkloadSpec spec = WorkloadSpec.clean(events, accounts, seed).withRates(duplicateRate, lateRate, malformedRate);
+            ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), bootstrapServers, topic, true);
+            if (expectedOut != null) {
+                expected.writeCsv(expectedOut);
+            }
+            System.out.printf("Wrote %,d records to %s; expected billed tokens %,d%n",
+                    expected.totalRecords(), topic, expected.billedTokens());
+            return 0;
+        }
+    }
+
+    @Command(name = "broker", mixinStandardHelpOptions = true,
+            description = "Runs a single-node KRaft broker on loopback until stopped or until standard input closes.")
+    static final class Broker implements Callable<Integer> {
+
+        @Option(names = "--data-dir", required = true)
+        Path dataDir;
+
+        @Option(names = "--port", defaultValue = "0", description = "Client port, 0 for any free one.")
+        int port;
+
+        @Override
+        public Integer call() throws IOException {
+            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dataDir.resolve("data"), port, false);
+            Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "broker-shutdown"));
+            System.out.println(BrokerProcess.READY_PREFIX + broker.bootstrapServers());
+            System.out.flush();
+            // The parent holds our standard input open: when it ends, however it ends, so do we.
+            while (System.in.read() != -1) {
+                // keep waiting
+            }
+            return 0;
+        }
+    }
+}

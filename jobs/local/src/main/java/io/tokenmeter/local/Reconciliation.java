@@ -1,0 +1,96 @@
+package io.tokenmeter.local;
+
+import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.logic.UsageTotals;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Checks a run's output against the workload's expected totals: conservation (I1), exactness per account and
+ * day (I2) and unique billing record ids (I5).
+ *
+ * @param rawRecords records on the raw topic, all of which the job read
+ * @param differingAccountDays account-days whose billed usage differs from the expected usage (either way)
+ */
+public record Reconciliation(
+        ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long differingAccountDays) {
+
+    public static Reconciliation of(ExpectedTotals expected, MeteringOutcome outcome, long rawRecords) {
+        Set<AccountDay> keys = new HashSet<>(expected.billedByAccountDay().keySet());
+        keys.addAll(outcome.billedByAccountDay().keySet());
+        long differing = 0;
+        for (AccountDay key : keys) {
+            UsageTotals want = expected.billedByAccountDay().getOrDefault(key, new UsageTotals());
+            UsageTotals got = outcome.billedByAccountDay().getOrDefault(key, new UsageTotals());
+            if (!want.equals(got)) {
+                differing++;
+            }
+        }
+        return new Reconciliation(expected, outcome, rawRecords, differing);
+    }
+
+    public long billedEvents() {
+        return outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
+    }
+
+    /** I1: every record read is billed, a duplicate, or rejected — each exactly once. */
+    public boolean conserved() {
+        return rawRecords == billedEvents() + expected.records(Kind.DUPLICATE) + outcome.rejected()
+                && outcome.rejected() == expected.rejectedRecords();
+    }
+
+    /** I2: every account-day billed exactly as expected. */
+    public boolean exact() {
+        return differingAccountDays == 0 && outcome.billedTokens() == expected.billedTokens();
+    }
+
+    /** I5 (as far as one run shows it): no billing record id appears twice. */
+    public boolean uniqueIds() {
+        return outcome.repeatedRecordIds() == 0;
+    }
+
+    public boolean ok() {
+        return rawRecords == expected.totalRecords() && conserved() && exact() && uniqueIds();
+    }
+
+    /** A human-readable summary, then the machine-readable RECONCILED line. */
+    public List<String> report() {
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format("  produced           %,15d  (new %,d · late %,d · duplicates %,d · malformed %,d · unknown schema %,d · missing field %,d)",
+                expected.totalRecords(), expected.records(Kind.VALID), expected.records(Kind.LATE),
+                expected.records(Kind.DUPLICATE), expected.records(Kind.MALFORMED),
+                expected.records(Kind.UNKNOWN_SCHEMA), expected.records(Kind.MISSING_FIELD)));
+        lines.add(String.format("  read by the job    %,15d  (records on the raw topic)", rawRecords));
+        lines.add(String.format("  billed events      %,15d  expected %,d", billedEvents(), expected.billedEvents()));
+        lines.add(String.format("  billing records    %,15d  (%,d ORIGINAL · %,d ADJUSTMENT)", outcome.billingRecords(),
+                outcome.billingRecords(BillingRecordKind.ORIGINAL), outcome.billingRecords(BillingRecordKind.ADJUSTMENT)));
+        lines.add(String.format("  rejected           %,15d  expected %,d  %s", outcome.rejected(),
+                expected.rejectedRecords(), byReason(outcome.rejectedByReason())));
+        lines.add(String.format("  billed tokens      %,15d  expected %,d", outcome.billedTokens(), expected.billedTokens()));
+        lines.add(String.format("  account-days       %,15d  billed, %,d differ from expected",
+                outcome.billedByAccountDay().size(), differingAccountDays));
+        lines.add(String.format("  invariants         I1 conservation %s · I2 exactness %s · I5 unique record ids %s",
+                verdict(conserved()), verdict(exact()), verdict(uniqueIds())));
+        lines.add(String.format("RECONCILED events=%d rejected=%d billing_records=%d billed_tokens=%d expected_tokens=%d status=%s",
+                rawRecords, outcome.rejected(), outcome.billingRecords(), outcome.billedTokens(),
+                expected.billedTokens(), ok() ? "OK" : "MISMATCH"));
+        return lines;
+    }
+
+    private static String byReason(Map<RejectReason, Long> reasons) {
+        return reasons.entrySet().stream()
+                .map(e -> e.getKey() + " " + String.format("%,d", e.getValue()))
+                .collect(Collectors.joining(" · ", "(", ")"));
+    }
+
+    private static String verdict(boolean ok) {
+        return ok ? "OK" : "FAILED";
+    }
+}

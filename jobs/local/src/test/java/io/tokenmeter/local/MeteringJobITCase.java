@@ -1,0 +1,162 @@
+package io.tokenmeter.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.io.KafkaEndpoints;
+import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.MeteringJob;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The metering job on a MiniCluster at parallelism 2, through a real Kafka broker, reconciled with the workload. */
+class MeteringJobITCase {
+
+    private static final int PARALLELISM = 2;
+
+    @RegisterExtension
+    @Order(1)
+    static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
+
+    @RegisterExtension
+    @Order(2)
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(PARALLELISM)
+                    .build());
+
+    @Test
+    void billsExactlyTheWorkloadsUsageWhileRejectingBadRecords() throws Exception {
+        // given: a workload with malformed, unknown-schema, missing-field and late records on the raw topic
+        WorkloadSpec spec = WorkloadSpec.clean(30_000, 800, 7).withRates(0, 0.01, 0.02);
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = produce(spec, config);
+
+        // when: the job bills everything on the topic
+        run(config, KafkaEndpoints.rawUsageSource(config), false);
+
+        // then: every account-day is billed exactly, and every bad record is rejected with its reason
+        MeteringOutcome outcome = readOutcome(config);
+        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
+        assertThat(reconciliation.report()).last().asString().endsWith("status=OK");
+        assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
+        assertThat(outcome.rejectedByReason()).containsExactlyInAnyOrderEntriesOf(Map.of(
+                RejectReason.MALFORMED, expected.records(Kind.MALFORMED),
+                RejectReason.UNKNOWN_SCHEMA, expected.records(Kind.UNKNOWN_SCHEMA),
+                RejectReason.MISSING_FIELD, expected.records(Kind.MISSING_FIELD)));
+        assertThat(expected.rejectedRecords()).isGreaterThan(300);
+        assertThat(outcome.billingRecords(BillingRecordKind.ADJUSTMENT))
+                .as("late events for closed days are billed as adjustments")
+                .isPositive();
+        assertThat(outcome.repeatedRecordIds()).isZero();
+    }
+
+    @Test
+    void recoversFromATaskFailureWithoutLosingOrDoublingUsage() throws Exception {
+        // given: a clean workload, and a source that fails once part-way through
+        WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0, 0.005, 0.005);
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = produce(spec, config);
+        FailOnceDeserializer.FAILED.set(false);
+        Source<IngestedRecord, ?, ?> failingSource = KafkaSource.<IngestedRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.rawTopic())
+                .setGroupId(config.consumerGroup())
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setBounded(OffsetsInitializer.latest())
+                .setDeserializer(new FailOnceDeserializer(spec.events() / 4 * 6 / 10))
+                .build();
+
+        // when: the job runs, fails, restarts from its last checkpoint and finishes
+        run(config, failingSource, true);
+
+        // then: the failure happened, and billing is still exact with every record id once
+        assertThat(FailOnceDeserializer.FAILED).isTrue();
+        MeteringOutcome outcome = readOutcome(config);
+        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
+        assertThat(reconciliation.report()).last().asString().endsWith("status=OK");
+        assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
+        assertThat(outcome.rejected()).isEqualTo(expected.rejectedRecords());
+        assertThat(outcome.repeatedRecordIds()).isZero();
+    }
+
+    private static MeteringConfig freshTopics() throws InterruptedException {
+        String run = KAFKA.freshTopic("run");
+        MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
+                MeteringConfig.BOOTSTRAP_SERVERS, KAFKA.bootstrapServers(),
+                MeteringConfig.RAW_TOPIC, run + ".raw",
+                MeteringConfig.BILLING_TOPIC, run + ".billing",
+                MeteringConfig.REJECTED_TOPIC, run + ".rejected",
+                MeteringConfig.CONSUMER_GROUP, run,
+                MeteringConfig.TRANSACTIONAL_ID_PREFIX, run,
+                MeteringConfig.STOP_AT_LATEST, "true",
+                MeteringConfig.CHECKPOINT_INTERVAL, "200 ms"));
+        KAFKA.topics().create(4, List.of(config.rawTopic(), config.billingTopic(), config.rejectedTopic()));
+        return config;
+    }
+
+    private static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
+        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
+    }
+
+    private static void run(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
+            throws Exception {
+        Configuration flink = MeteringJob.flinkConfiguration(config);
+        if (restartOnFailure) {
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        } else {
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        env.setParallelism(PARALLELISM);
+        new MeteringJob(config, source, KafkaEndpoints.billingSink(config), KafkaEndpoints.rejectedSink(config))
+                .build(env);
+        env.execute("metering-it");
+    }
+
+    private static MeteringOutcome readOutcome(MeteringConfig config) {
+        return MeteringOutcome.read(KAFKA.topics(), config.billingTopic(), config.rejectedTopic());
+    }
+
+    /** Decodes like the real source, but throws once when it reaches a given offset of partition 0. */
+    static final class FailOnceDeserializer extends UsageEventDeserializer {
+
+        static final AtomicBoolean FAILED = new AtomicBoolean();
+
+        private final long failAtOffset;
+
+        FailOnceDeserializer(long failAtOffset) {
+            this.failAtOffset = failAtOffset;
+        }
+
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
+            if (record.partition() == 0 && record.offset() == failAtOffset && FAILED.compareAndSet(false, true)) {
+                throw new IllegalStateException("injected failure at offset " + failAtOffset);
+            }
+            super.deserialize(record, out);
+        }
+    }
+}
