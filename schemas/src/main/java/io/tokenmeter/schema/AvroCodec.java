@@ -6,53 +6,66 @@ import io.tokenmeter.avro.UsageEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.List;
-import org.apache.avro.AvroRuntimeException;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.avro.Schema;
-import org.apache.avro.message.BadHeaderException;
-import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
  * Encodes and decodes one record type in Avro single-object encoding: the two marker bytes {@code C3 01}, the
- * writer schema's 8-byte CRC-64-AVRO fingerprint, then the Avro binary body. Readers resolve any writer schema
- * they were told about ({@link #withWriterSchema}) against the current reader schema, so schemas can evolve.
+ * writer schema's 8-byte CRC-64-AVRO fingerprint (little-endian), then the Avro binary body. Readers resolve any
+ * writer schema they were told about ({@link #withWriterSchema}) against the current reader schema, so schemas can
+ * evolve.
+ *
+ * <p>Decoding treats every payload as hostile: the body is first walked without allocating (a corrupt length
+ * prefix cannot make Avro reserve gigabytes), trailing bytes are refused, and every failure is a
+ * {@link DecodeException}.
  *
  * <p>The generator, the job and the tests all use this one class, so the wire format has a single definition.
- * Instances are thread-safe.
+ * Not thread-safe: give each thread (each Flink function instance) its own.
  */
 public final class AvroCodec<T extends SpecificRecord> {
 
-    private final Schema readerSchema;
-    private final BinaryMessageEncoder<T> encoder;
-    private final BinaryMessageDecoder<T> decoder;
+    private static final int HEADER_LENGTH = 10;
+    private static final byte MARKER_0 = (byte) 0xC3;
+    private static final byte MARKER_1 = (byte) 0x01;
 
-    private AvroCodec(Schema readerSchema, List<Schema> olderWriterSchemas) {
+    private final Schema readerSchema;
+    private final SpecificData model;
+    private final BinaryMessageEncoder<T> encoder;
+    private final Map<Long, SpecificDatumReader<T>> readersByFingerprint = new HashMap<>();
+    private BinaryDecoder reusableDecoder;
+
+    private AvroCodec(Schema readerSchema) {
         this.readerSchema = readerSchema;
-        SpecificData model = SpecificData.getForSchema(readerSchema);
+        this.model = SpecificData.getForSchema(readerSchema);
         this.encoder = new BinaryMessageEncoder<>(model, readerSchema);
-        this.decoder = new BinaryMessageDecoder<>(model, readerSchema);
-        olderWriterSchemas.forEach(decoder::addSchema);
+        withWriterSchema(readerSchema);
     }
 
     public static AvroCodec<UsageEvent> usageEvents() {
-        return new AvroCodec<>(UsageEvent.getClassSchema(), List.of());
+        return new AvroCodec<>(UsageEvent.getClassSchema());
     }
 
     public static AvroCodec<BillingRecord> billingRecords() {
-        return new AvroCodec<>(BillingRecord.getClassSchema(), List.of());
+        return new AvroCodec<>(BillingRecord.getClassSchema());
     }
 
     public static AvroCodec<RejectedRecord> rejectedRecords() {
-        return new AvroCodec<>(RejectedRecord.getClassSchema(), List.of());
+        return new AvroCodec<>(RejectedRecord.getClassSchema());
     }
 
     /** A codec that also reads payloads written with {@code writerSchema}, resolving them to the current schema. */
     public AvroCodec<T> withWriterSchema(Schema writerSchema) {
-        decoder.addSchema(writerSchema);
+        readersByFingerprint.put(SchemaNormalization.parsingFingerprint64(writerSchema),
+                new SpecificDatumReader<>(writerSchema, readerSchema, model));
         return this;
     }
 
@@ -80,17 +93,40 @@ public final class AvroCodec<T extends SpecificRecord> {
         if (payload == null) {
             throw new DecodeException(DecodeException.Failure.MALFORMED, "payload is null (tombstone)");
         }
+        if (payload.length < HEADER_LENGTH || payload[0] != MARKER_0 || payload[1] != MARKER_1) {
+            throw new DecodeException(DecodeException.Failure.MALFORMED,
+                    "not Avro single-object encoding: no C3 01 header and fingerprint in " + payload.length + " bytes");
+        }
+        long fingerprint = littleEndianLong(payload, 2);
+        SpecificDatumReader<T> reader = readersByFingerprint.get(fingerprint);
+        if (reader == null) {
+            throw new DecodeException(DecodeException.Failure.UNKNOWN_SCHEMA, String.format(
+                    "no known %s writer schema has fingerprint %016x", readerSchema.getName(), fingerprint));
+        }
+        int bodyLength = payload.length - HEADER_LENGTH;
         try {
-            return decoder.decode(payload);
-        } catch (MissingSchemaException e) {
-            throw new DecodeException(DecodeException.Failure.UNKNOWN_SCHEMA, e.getMessage());
-        } catch (BadHeaderException e) {
-            throw new DecodeException(DecodeException.Failure.MALFORMED, "not Avro single-object encoding: " + e.getMessage());
-        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-                | IllegalArgumentException | ClassCastException | NullPointerException e) {
-            // Corrupt bodies surface as any of these from Avro's binary decoder.
+            // Walk the body first: skipping checks every length against the bytes actually there, while reading
+            // would allocate whatever a corrupt length prefix declares.
+            BinaryDecoder body = DecoderFactory.get().binaryDecoder(payload, HEADER_LENGTH, bodyLength, reusableDecoder);
+            GenericDatumReader.skip(reader.getSchema(), body);
+            if (!body.isEnd()) {
+                throw new DecodeException(DecodeException.Failure.MALFORMED,
+                        "trailing bytes after the " + readerSchema.getName() + " body");
+            }
+            body = DecoderFactory.get().binaryDecoder(payload, HEADER_LENGTH, bodyLength, body);
+            reusableDecoder = body;
+            return reader.read(null, body);
+        } catch (IOException | RuntimeException e) {
             throw new DecodeException(DecodeException.Failure.MALFORMED,
                     "cannot decode " + readerSchema.getName() + " body: " + e);
         }
+    }
+
+    private static long littleEndianLong(byte[] bytes, int offset) {
+        long value = 0;
+        for (int i = 7; i >= 0; i--) {
+            value = (value << 8) | (bytes[offset + i] & 0xFFL);
+        }
+        return value;
     }
 }

@@ -63,6 +63,33 @@ public final class KafkaTopics {
     }
 
     /**
+     * Partitions of {@code topic} whose last stable offset is below the high watermark: a transaction is still open
+     * there, and read_committed consumers cannot get past it.
+     */
+    public List<TopicPartition> partitionsWithOpenTransactions(String topic) {
+        Map<TopicPartition, Long> stable = endOffsets(topic, "read_committed");
+        Map<TopicPartition, Long> written = endOffsets(topic, "read_uncommitted");
+        return stable.entrySet().stream()
+                .filter(e -> e.getValue() < written.get(e.getKey()))
+                .map(Map.Entry::getKey)
+                .sorted(java.util.Comparator.comparingInt(TopicPartition::partition))
+                .collect(Collectors.toList());
+    }
+
+    private Map<TopicPartition, Long> endOffsets(String topic, String isolationLevel) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolationLevel);
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .collect(Collectors.toList());
+            return consumer.endOffsets(partitions);
+        }
+    }
+
+    /**
      * Reads every committed record of {@code topic} up to its end as of now, with isolation.level=read_committed:
      * records of open or aborted transactions are never seen, and the read stops at the last stable offset.
      */

@@ -113,6 +113,12 @@ final class LocalRun implements Callable<Integer> {
             double seconds = (System.nanoTime() - started) / 1e9;
             System.out.printf("Metering job finished in %.1f s%n", seconds);
 
+            for (String output : List.of(config.billingTopic(), config.rejectedTopic())) {
+                List<?> open = kafka.partitionsWithOpenTransactions(output);
+                if (!open.isEmpty()) {
+                    System.out.println("WARNING: transactions still open on " + open);
+                }
+            }
             MeteringOutcome outcome = MeteringOutcome.read(kafka, config.billingTopic(), config.rejectedTopic());
             Reconciliation reconciliation = Reconciliation.of(expected, outcome, kafka.countRecords(config.rawTopic()));
             System.out.println();

@@ -20,20 +20,27 @@ import java.util.stream.Collectors;
  * @param differingAccountDays account-days whose billed usage differs from the expected usage (either way)
  */
 public record Reconciliation(
-        ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long differingAccountDays) {
+        ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long differingAccountDays,
+        List<String> sampleDifferences) {
+
+    private static final int SAMPLE_DIFFERENCES = 10;
 
     public static Reconciliation of(ExpectedTotals expected, MeteringOutcome outcome, long rawRecords) {
         Set<AccountDay> keys = new HashSet<>(expected.billedByAccountDay().keySet());
         keys.addAll(outcome.billedByAccountDay().keySet());
         long differing = 0;
-        for (AccountDay key : keys) {
+        List<String> samples = new ArrayList<>();
+        for (AccountDay key : new java.util.TreeSet<>(keys)) {
             UsageTotals want = expected.billedByAccountDay().getOrDefault(key, new UsageTotals());
             UsageTotals got = outcome.billedByAccountDay().getOrDefault(key, new UsageTotals());
             if (!want.equals(got)) {
                 differing++;
+                if (samples.size() < SAMPLE_DIFFERENCES) {
+                    samples.add(key.accountId() + " " + key.day() + ": billed " + got + ", expected " + want);
+                }
             }
         }
-        return new Reconciliation(expected, outcome, rawRecords, differing);
+        return new Reconciliation(expected, outcome, rawRecords, differing, List.copyOf(samples));
     }
 
     public long billedEvents() {
@@ -76,6 +83,7 @@ public record Reconciliation(
         lines.add(String.format("  billed tokens      %,15d  expected %,d", outcome.billedTokens(), expected.billedTokens()));
         lines.add(String.format("  account-days       %,15d  billed, %,d differ from expected",
                 outcome.billedByAccountDay().size(), differingAccountDays));
+        sampleDifferences.forEach(d -> lines.add("    differs: " + d));
         lines.add(String.format("  invariants         I1 conservation %s · I2 exactness %s · I5 unique record ids %s",
                 verdict(conserved()), verdict(exact()), verdict(uniqueIds())));
         lines.add(String.format("RECONCILED events=%d rejected=%d billing_records=%d billed_tokens=%d expected_tokens=%d status=%s",

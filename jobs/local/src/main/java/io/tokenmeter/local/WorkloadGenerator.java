@@ -75,14 +75,14 @@ public final class WorkloadGenerator {
     private final double[] regionCdf = cdf(REGION_WEIGHTS);
     private final double[] modalityCdf = cdf(MODALITY_WEIGHTS);
     private final double[][] modelCdfs = Arrays.stream(MODEL_WEIGHTS).map(WorkloadGenerator::cdf).toArray(double[][]::new);
-    private final String accountFormat;
+    private final int accountDigits;
 
     public WorkloadGenerator(WorkloadSpec spec) {
         this.spec = spec;
         SplitMix64 seedRng = new SplitMix64(spec.seed());
         this.accountSampler = RejectionInversionZipfSampler.of(seedRng, spec.accounts(), spec.zipfExponent());
         this.gaussian = ZigguratSampler.NormalizedGaussian.of(seedRng);
-        this.accountFormat = "acct-%0" + Integer.toString(spec.accounts()).length() + "d";
+        this.accountDigits = Integer.toString(spec.accounts()).length();
     }
 
     public WorkloadSpec spec() {
@@ -184,7 +184,7 @@ public final class WorkloadGenerator {
         return UsageEvent.newBuilder()
                 .setEventId(Long.toHexString(mix(spec.seed() ^ index)) + "-" + index)
                 .setSource("gateway-" + rng.nextInt(GATEWAYS))
-                .setAccountId(String.format(accountFormat, rank))
+                .setAccountId(accountId(rank))
                 .setRegion(REGIONS[regionOf(rank)])
                 .setModel(model)
                 .setModality(MODALITIES[modality])
@@ -193,6 +193,12 @@ public final class WorkloadGenerator {
                 .setCachedTokens(cached)
                 .setEventTime(Instant.ofEpochMilli(eventTime))
                 .build();
+    }
+
+    /** "acct-" and the account's rank, zero-padded so that ids sort by rank. */
+    private String accountId(int rank) {
+        String digits = Integer.toString(rank);
+        return "acct-" + "0".repeat(accountDigits - digits.length()) + digits;
     }
 
     /** An account's region never changes: a hash of the account, weighted by population. */

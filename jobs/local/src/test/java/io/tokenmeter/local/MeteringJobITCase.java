@@ -100,6 +100,26 @@ class MeteringJobITCase {
         assertThat(outcome.repeatedRecordIds()).isZero();
     }
 
+    @Test
+    void inMemoryWorkloadSourceIsBilledLikeTheSameWorkloadOnKafka() throws Exception {
+        // given: the benchmark's in-memory source for a workload with late and bad records
+        WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 3).withRates(0, 0.01, 0.01);
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = new ExpectedTotals(spec.billingZone());
+        WorkloadGenerator generator = new WorkloadGenerator(spec);
+        for (long i = 0; i < spec.events(); i++) {
+            expected.add(generator.record(i));
+        }
+
+        // when: the job reads it instead of the raw topic
+        run(config, WorkloadSource.of(spec), false);
+
+        // then: billing and rejections are exactly those of the workload
+        MeteringOutcome outcome = readOutcome(config);
+        assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
+        assertThat(outcome.rejected()).isEqualTo(expected.rejectedRecords());
+    }
+
     private static MeteringConfig freshTopics() throws InterruptedException {
         String run = KAFKA.freshTopic("run");
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(

@@ -10,7 +10,10 @@ import org.apache.flink.util.function.SerializableSupplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.avro.specific.SpecificRecord;
 
-/** Writes Avro records to one topic in single-object encoding, keyed by a string taken from the record. */
+/**
+ * Writes Avro records to one topic in single-object encoding, keyed by a string taken from the record and stamped
+ * with the time they are written.
+ */
 public class AvroKafkaSerializer<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
 
     private final String topic;
@@ -37,7 +40,9 @@ public class AvroKafkaSerializer<T extends SpecificRecord> implements KafkaRecor
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T record, KafkaSinkContext context, @Nullable Long timestamp) {
         String key = keyOf.apply(record);
-        return new ProducerRecord<>(topic, null, timestamp,
+        // No event-time timestamp: the producer stamps the write time. A billing record for a day weeks ago,
+        // stamped with that day, would fall straight under the topic's time-based retention and be deleted.
+        return new ProducerRecord<>(topic, null, null,
                 key == null ? null : key.getBytes(StandardCharsets.UTF_8), codec.encode(record));
     }
 }

@@ -3,13 +3,12 @@ package io.tokenmeter.logic;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
-import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.state.UsageLineState;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 
 /** Turns an account's usage lines for one billing day into a billing record. */
 public final class BillingStatements {
@@ -25,7 +24,7 @@ public final class BillingStatements {
      * Line items are sorted so that the same input always gives the same record.
      */
     public static BillingRecord build(
-            String accountId, long dayStart, int version, Map<UsageLineKey, UsageTotals> lines, BillingCalendar calendar) {
+            String accountId, long dayStart, int version, List<UsageLineState> lines, BillingCalendar calendar) {
         if (version < 1) {
             throw new IllegalArgumentException("version must be at least 1, was " + version);
         }
@@ -33,21 +32,18 @@ public final class BillingStatements {
         List<BillingLineItem> items = new ArrayList<>(lines.size());
         long totalTokens = 0;
         long events = 0;
-        for (Map.Entry<UsageLineKey, UsageTotals> line : lines.entrySet()) {
-            if (line.getKey().dayStart() != dayStart) {
-                throw new IllegalArgumentException("line " + line.getKey() + " is not of day " + day);
-            }
-            UsageTotals t = line.getValue();
+        for (UsageLineState line : lines) {
             items.add(BillingLineItem.newBuilder()
-                    .setModel(line.getKey().model())
-                    .setModality(Modality.valueOf(line.getKey().modality()))
-                    .setInputTokens(t.inputTokens)
-                    .setOutputTokens(t.outputTokens)
-                    .setCachedTokens(t.cachedTokens)
-                    .setEvents(t.events)
+                    .setModel(line.getModel())
+                    .setModality(line.getModality())
+                    .setInputTokens(line.getInputTokens())
+                    .setOutputTokens(line.getOutputTokens())
+                    .setCachedTokens(line.getCachedTokens())
+                    .setEvents(line.getEvents())
                     .build());
-            totalTokens = Math.addExact(totalTokens, t.totalTokens());
-            events = Math.addExact(events, t.events);
+            totalTokens = Math.addExact(totalTokens, Math.addExact(Math.addExact(
+                    line.getInputTokens(), line.getOutputTokens()), line.getCachedTokens()));
+            events = Math.addExact(events, line.getEvents());
         }
         items.sort(LINE_ORDER);
         boolean original = version == 1;

@@ -1,0 +1,77 @@
+package io.tokenmeter.local;
+
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.io.UsageEventDeserializer;
+import java.nio.charset.StandardCharsets;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * The workload as an in-memory Flink source, for benchmarks without a broker: each record is generated, then
+ * decoded and validated by the same {@link UsageEventDeserializer} the Kafka source uses, so the job does the
+ * same work per record. Parallel readers split the index range; the records are the ones
+ * {@link WorkloadProducer} would write.
+ */
+public final class WorkloadSource {
+
+    /** The name the records carry as their source topic. */
+    public static final String TOPIC = "in-memory-workload";
+
+    private WorkloadSource() {}
+
+    public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec) {
+        return new DataGeneratorSource<>(
+                new GenerateAndDecode(spec), spec.events(), TypeInformation.of(IngestedRecord.class));
+    }
+
+    static final class GenerateAndDecode implements GeneratorFunction<Long, IngestedRecord> {
+
+        private final WorkloadSpec spec;
+        private transient WorkloadGenerator generator;
+        private transient UsageEventDeserializer deserializer;
+        private transient SingleRecord decoded;
+
+        GenerateAndDecode(WorkloadSpec spec) {
+            this.spec = spec;
+        }
+
+        @Override
+        public void open(SourceReaderContext readerContext) {
+            generator = new WorkloadGenerator(spec);
+            deserializer = new UsageEventDeserializer();
+            deserializer.open(null);
+            decoded = new SingleRecord();
+        }
+
+        @Override
+        public IngestedRecord map(Long index) {
+            GeneratedRecord record = generator.record(index);
+            byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+            deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, index, key, record.value()), decoded);
+            return decoded.take();
+        }
+    }
+
+    /** The deserializer emits exactly one record per input; this holds it. */
+    private static final class SingleRecord implements Collector<IngestedRecord> {
+        private IngestedRecord record;
+
+        @Override
+        public void collect(IngestedRecord r) {
+            record = r;
+        }
+
+        @Override
+        public void close() {}
+
+        IngestedRecord take() {
+            IngestedRecord r = record;
+            record = null;
+            return r;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.tokenmeter.logic;
+
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.state.AccountBillingState;
+import io.tokenmeter.avro.state.BillingDayState;
+import io.tokenmeter.avro.state.UsageLineState;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The billing state of one account and the rules that change it: usage is added to its billing day's unbilled
+ * lines; when a day is due its unbilled lines become a billing record (version 1, the ORIGINAL, then 2, 3, ... for
+ * corrections) and are cleared; a closed day is kept — as its version number only — until its correction
+ * deadline passes.
+ */
+public final class AccountBilling {
+
+    private final BillingCalendar calendar;
+
+    public AccountBilling(BillingCalendar calendar) {
+        this.calendar = calendar;
+    }
+
+    public static AccountBillingState emptyState() {
+        return AccountBillingState.newBuilder().setDays(new ArrayList<>()).build();
+    }
+
+    /**
+     * Adds one event's tokens to the day's unbilled usage.
+     *
+     * @return true when the day had no unbilled usage before: the caller must schedule billing it
+     */
+    public boolean addUsage(AccountBillingState state, long dayStart, String model, Modality modality,
+            long inputTokens, long outputTokens, long cachedTokens) {
+        BillingDayState day = findOrAddDay(state, dayStart);
+        boolean firstUnbilled = day.getUnbilled().isEmpty();
+        UsageLineState line = findOrAddLine(day, model, modality);
+        line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
+        line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
+        line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
+        line.setEvents(Math.addExact(line.getEvents(), 1));
+        return firstUnbilled;
+    }
+
+    /**
+     * Bills every day whose close time is at or before {@code time} and that has unbilled usage, and forgets every
+     * day whose correction deadline is at or before {@code time}.
+     *
+     * @return the billing records, in day order; a version 1 record means its day has just closed
+     */
+    public List<BillingRecord> billDue(AccountBillingState state, String accountId, long time) {
+        List<BillingRecord> records = new ArrayList<>();
+        // A new list rather than Iterator.remove: Avro's deserialized arrays do not support removal.
+        List<BillingDayState> kept = new ArrayList<>(state.getDays().size());
+        for (BillingDayState day : state.getDays()) {
+            long dayStart = day.getDayStart();
+            if (!day.getUnbilled().isEmpty() && calendar.closeTime(dayStart) <= time) {
+                int version = day.getBilledVersion() + 1;
+                records.add(BillingStatements.build(accountId, dayStart, version, day.getUnbilled(), calendar));
+                day.setBilledVersion(version);
+                day.setUnbilled(new ArrayList<>());
+            }
+            if (!day.getUnbilled().isEmpty() || calendar.correctionDeadline(dayStart) > time) {
+                kept.add(day);
+            }
+        }
+        state.setDays(kept);
+        records.sort(Comparator.comparing(BillingRecord::getDayStart));
+        return records;
+    }
+
+    public static boolean isEmpty(AccountBillingState state) {
+        return state.getDays().isEmpty();
+    }
+
+    private static BillingDayState findOrAddDay(AccountBillingState state, long dayStart) {
+        for (BillingDayState day : state.getDays()) {
+            if (day.getDayStart() == dayStart) {
+                return day;
+            }
+        }
+        BillingDayState day = BillingDayState.newBuilder()
+                .setDayStart(dayStart)
+                .setBilledVersion(0)
+                .setUnbilled(new ArrayList<>())
+                .build();
+        state.getDays().add(day);
+        return day;
+    }
+
+    private static UsageLineState findOrAddLine(BillingDayState day, String model, Modality modality) {
+        for (UsageLineState line : day.getUnbilled()) {
+            if (line.getModality() == modality && line.getModel().equals(model)) {
+                return line;
+            }
+        }
+        UsageLineState line = UsageLineState.newBuilder()
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(0)
+                .setOutputTokens(0)
+                .setCachedTokens(0)
+                .setEvents(0)
+                .build();
+        day.getUnbilled().add(line);
+        return line;
+    }
+}

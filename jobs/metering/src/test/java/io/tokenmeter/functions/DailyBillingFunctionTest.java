@@ -1,0 +1,294 @@
+package io.tokenmeter.functions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokenmeter.avro.BillingLineItem;
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.BillingRecordIds;
+import io.tokenmeter.schema.AvroCodec;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DailyBillingFunctionTest {
+
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
+
+    /** Shanghai day 2026-03-10: 2026-03-09T16:00Z to 2026-03-10T16:00Z, closing at 16:15Z. */
+    private static final LocalDate DAY = LocalDate.of(2026, 3, 10);
+    private static final long DAY_START = millis("2026-03-09T16:00:00Z");
+    private static final long CLOSE = millis("2026-03-10T16:15:00Z");
+    private static final long CORRECTION_DEADLINE = millis("2026-04-14T16:00:00Z");
+
+    private final AtomicLong offsets = new AtomicLong();
+    private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, BillingRecord> harness;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                new DailyBillingFunction(CALENDAR), r -> r.event.getAccountId(), Types.STRING);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    @Test
+    void billsDayOnceWhenWatermarkPassesDayEndPlusGrace() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-09T16:00:00Z")); // local midnight
+        process(event("acct-1", "qwen-max", Modality.TEXT, 5, 5, 0, "2026-03-10T02:00:00Z"));
+        process(event("acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T15:59:59.999Z")); // last millisecond
+        process(event("acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T16:00:00Z")); // next day
+
+        harness.processWatermark(CLOSE - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.processWatermark(CLOSE);
+        List<BillingRecord> billed = harness.extractOutputValues();
+        assertThat(billed).singleElement().satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getVersion()).isEqualTo(1);
+            assertThat(r.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 1));
+            assertThat(r.getAccountId()).isEqualTo("acct-1");
+            assertThat(r.getBillingDay()).isEqualTo(DAY);
+            assertThat(r.getLineItems()).containsExactly(
+                    line("qwen-max", Modality.TEXT, 15, 25, 3, 2),
+                    line("wanx", Modality.IMAGE, 100, 0, 0, 1));
+            assertThat(r.getTotalTokens()).isEqualTo(143);
+            assertThat(r.getEvents()).isEqualTo(3);
+        });
+
+        harness.processWatermark(CLOSE + Duration.ofHours(1).toMillis());
+        assertThat(harness.extractOutputValues()).hasSize(1);
+    }
+
+    @Test
+    void billsEachAccountSeparately() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:00:00Z"));
+        process(event("acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T01:00:00Z"));
+
+        harness.processWatermark(CLOSE);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(BillingRecord::getAccountId, BillingRecord::getTotalTokens)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("acct-1", 10L),
+                        org.assertj.core.groups.Tuple.tuple("acct-2", 7L));
+    }
+
+    @Test
+    void billsLateEventAsAdjustmentCarryingOnlyTheDelta() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE);
+        BillingRecord original = harness.extractOutputValues().get(0);
+
+        long watermark = CLOSE + Duration.ofHours(1).toMillis();
+        harness.processWatermark(watermark);
+        process(event("acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T05:00:00Z"));
+        process(event("acct-1", "deepseek", Modality.CODE, 0, 9, 0, "2026-03-10T06:00:00Z"));
+        assertThat(harness.extractOutputValues()).hasSize(1);
+
+        harness.processWatermark(watermark + 1);
+
+        List<BillingRecord> billed = harness.extractOutputValues();
+        assertThat(billed).hasSize(2);
+        BillingRecord adjustment = billed.get(1);
+        assertThat(adjustment.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+        assertThat(adjustment.getVersion()).isEqualTo(2);
+        assertThat(adjustment.getCorrectsRecordId()).isEqualTo(original.getRecordId());
+        assertThat(adjustment.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 2));
+        assertThat(adjustment.getBillingDay()).isEqualTo(DAY);
+        assertThat(adjustment.getLineItems()).containsExactly(
+                line("deepseek", Modality.CODE, 0, 9, 0, 1),
+                line("qwen-max", Modality.TEXT, 4, 0, 0, 1));
+        assertThat(adjustment.getTotalTokens()).isEqualTo(13);
+        assertThat(adjustment.getEvents()).isEqualTo(2);
+    }
+
+    @Test
+    void billsNextLateEventAsVersionThree() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE);
+        process(event("acct-1", "qwen-max", Modality.TEXT, 2, 0, 0, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE + 1);
+        process(event("acct-1", "qwen-max", Modality.TEXT, 3, 0, 0, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE + 2);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(BillingRecord::getVersion, BillingRecord::getTotalTokens)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, 1L),
+                        org.assertj.core.groups.Tuple.tuple(2, 2L),
+                        org.assertj.core.groups.Tuple.tuple(3, 3L));
+    }
+
+    @Test
+    void billsFirstEventOfAlreadyClosedDayAsOriginal() throws Exception {
+        harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis());
+        process(event("acct-1", "qwen-max", Modality.TEXT, 8, 0, 0, "2026-03-10T01:00:00Z"));
+
+        harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis() + 1);
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getCorrectsRecordId()).isNull();
+            assertThat(r.getTotalTokens()).isEqualTo(8);
+        });
+    }
+
+    @Test
+    void rejectsEventOlderThanCorrectionHorizonAsTooLate() throws Exception {
+        harness.processWatermark(CORRECTION_DEADLINE);
+        UsageEvent event = event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z");
+        byte[] payload = CODEC.encode(event);
+        IngestedRecord record = IngestedRecord.valid(event, "tokenmeter.usage.raw", 2, 99L, 12_345L, payload);
+
+        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+        harness.processWatermark(CORRECTION_DEADLINE + Duration.ofDays(1).toMillis());
+
+        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(harness.getSideOutput(DailyBillingFunction.TOO_LATE)).singleElement().satisfies(sr -> {
+            RejectedRecord rejected = sr.getValue();
+            assertThat(rejected.getReason()).isEqualTo(RejectReason.TOO_LATE);
+            assertThat(rejected.getPayload()).isEqualTo(ByteBuffer.wrap(payload));
+            assertThat(rejected.getSourceTopic()).isEqualTo("tokenmeter.usage.raw");
+            assertThat(rejected.getSourcePartition()).isEqualTo(2);
+            assertThat(rejected.getSourceOffset()).isEqualTo(99L);
+            assertThat(rejected.getMessage()).contains("2026-03-10");
+        });
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void acceptsCorrectionJustBeforeHorizon() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CORRECTION_DEADLINE - 2);
+        process(event("acct-1", "qwen-max", Modality.TEXT, 2, 0, 0, "2026-03-10T01:00:00Z"));
+
+        harness.processWatermark(CORRECTION_DEADLINE - 1);
+
+        assertThat(harness.extractOutputValues()).extracting(BillingRecord::getVersion).containsExactly(1, 2);
+        assertThat(harness.getSideOutput(DailyBillingFunction.TOO_LATE)).isNullOrEmpty();
+    }
+
+    @Test
+    void clearsAllTimersAfterCorrectionDeadline() throws Exception {
+        billTwoAccountsWithOneAdjustment();
+
+        harness.processWatermark(CORRECTION_DEADLINE);
+
+        assertThat(harness.numEventTimeTimers()).isZero();
+        assertThat(harness.extractOutputValues()).hasSize(3);
+    }
+
+    /**
+     * Every piece of state has a clear path: after the correction deadline nothing is left for any account. On the
+     * heap backend only MapState.remove (not Iterator.remove) drops an emptied map, so this also guards that.
+     */
+    @Test
+    void clearsAllKeyedStateAfterCorrectionDeadline() throws Exception {
+        billTwoAccountsWithOneAdjustment();
+
+        harness.processWatermark(CORRECTION_DEADLINE);
+
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    /** acct-1 and acct-2 billed for {@link #DAY}, then acct-1 corrected once: 3 records, state in use. */
+    private void billTwoAccountsWithOneAdjustment() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:00:00Z"));
+        process(event("acct-2", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE);
+        process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));
+        harness.processWatermark(CLOSE + 1);
+        assertThat(harness.extractOutputValues()).hasSize(3);
+        assertThat(harness.numKeyedStateEntries()).isPositive();
+        assertThat(harness.numEventTimeTimers()).isEqualTo(2); // one correction-deadline timer per account
+    }
+
+    /** On RocksDB the state goes through Avro serialization between calls; corrections must still add up. */
+    @Test
+    void billsRepeatedCorrectionsOfAClosedDayOnRocksDb() throws Exception {
+        harness.close();
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                new DailyBillingFunction(CALENDAR), r -> r.event.getAccountId(), Types.STRING);
+        harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        harness.open();
+        process(event("acct-1", "m", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));
+        harness.processWatermark(millis("2026-03-10T03:00:00Z"));
+        process(event("acct-1", "m", Modality.TEXT, 10, 0, 0, "2026-03-09T10:00:00Z")); // late, day before
+        harness.processWatermark(millis("2026-03-10T03:10:00Z"));
+        process(event("acct-1", "m", Modality.TEXT, 100, 0, 0, "2026-03-09T11:00:00Z")); // late again
+        harness.processWatermark(millis("2026-03-10T03:20:00Z"));
+        process(event("acct-1", "m", Modality.TEXT, 1000, 0, 0, "2026-03-09T12:00:00Z")); // late again
+        harness.processWatermark(Long.MAX_VALUE);
+        assertThat(harness.extractOutputValues())
+                .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 10L),
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 100L),
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 1000L),
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 1L));
+    }
+
+    private void process(UsageEvent event) throws Exception {
+        IngestedRecord record = IngestedRecord.valid(
+                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+    }
+
+    private static BillingLineItem line(
+            String model, Modality modality, long input, long output, long cached, long events) {
+        return BillingLineItem.newBuilder()
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(input)
+                .setOutputTokens(output)
+                .setCachedTokens(cached)
+                .setEvents(events)
+                .build();
+    }
+
+    private static UsageEvent event(
+            String account, String model, Modality modality, long input, long output, long cached, String time) {
+        return UsageEvent.newBuilder()
+                .setEventId(account + "-" + time + "-" + input)
+                .setSource("gateway-a")
+                .setAccountId(account)
+                .setRegion("CN-GD")
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(input)
+                .setOutputTokens(output)
+                .setCachedTokens(cached)
+                .setEventTime(Instant.parse(time))
+                .build();
+    }
+
+    private static long millis(String instant) {
+        return Instant.parse(instant).toEpochMilli();
+    }
+}

@@ -1,0 +1,146 @@
+package io.tokenmeter.logic;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import org.junit.jupiter.api.Test;
+
+class BillingCalendarTest {
+
+    private static final ZoneId SHANGHAI = ZoneId.of("Asia/Shanghai");
+    private static final ZoneId BERLIN = ZoneId.of("Europe/Berlin");
+    private static final Duration GRACE = Duration.ofMinutes(15);
+    private static final Duration HORIZON = Duration.ofDays(35);
+
+    private final BillingCalendar shanghai = new BillingCalendar(SHANGHAI, GRACE, HORIZON);
+
+    @Test
+    void startsShanghaiDayAt1600UtcOfPreviousDate() {
+        long start = shanghai.dayStart(millis("2026-03-10T01:00:00Z")); // 09:00 local on 10 March
+
+        assertThat(start).isEqualTo(millis("2026-03-09T16:00:00Z"));
+        assertThat(shanghai.billingDay(start)).isEqualTo(LocalDate.of(2026, 3, 10));
+    }
+
+    @Test
+    void closesDayAtLocalMidnightNotUtc() {
+        // 23:30 UTC on 9 March is already 07:30 on 10 March in Shanghai.
+        assertThat(shanghai.billingDay(millis("2026-03-09T23:30:00Z"))).isEqualTo(LocalDate.of(2026, 3, 10));
+        assertThat(shanghai.dayStart(millis("2026-03-09T23:30:00Z"))).isEqualTo(millis("2026-03-09T16:00:00Z"));
+    }
+
+    @Test
+    void endsDayExclusively() {
+        long start = millis("2026-03-09T16:00:00Z");
+        long end = millis("2026-03-10T16:00:00Z");
+
+        assertThat(shanghai.dayEnd(start)).isEqualTo(end);
+        assertThat(shanghai.dayStart(end - 1)).isEqualTo(start);
+        assertThat(shanghai.dayStart(end)).isEqualTo(end);
+        assertThat(shanghai.dayStart(start)).isEqualTo(start);
+        assertThat(shanghai.dayStart(start - 1)).isEqualTo(millis("2026-03-08T16:00:00Z"));
+    }
+
+    @Test
+    void closesDayGraceAfterItsEnd() {
+        long start = millis("2026-03-09T16:00:00Z");
+
+        assertThat(shanghai.closeTime(start)).isEqualTo(millis("2026-03-10T16:15:00Z"));
+    }
+
+    @Test
+    void acceptsCorrectionsUntilHorizonAfterDayEnd() {
+        long start = millis("2026-03-09T16:00:00Z");
+
+        assertThat(shanghai.correctionDeadline(start)).isEqualTo(millis("2026-04-14T16:00:00Z"));
+    }
+
+    @Test
+    void lasts23HoursOnSpringForwardDay() {
+        BillingCalendar berlin = new BillingCalendar(BERLIN, GRACE, HORIZON);
+
+        long start = berlin.dayStart(millis("2026-03-29T12:00:00Z"));
+
+        assertThat(start).isEqualTo(millis("2026-03-28T23:00:00Z"));
+        assertThat(berlin.dayEnd(start)).isEqualTo(millis("2026-03-29T22:00:00Z"));
+        assertThat(Duration.ofMillis(berlin.dayEnd(start) - start)).isEqualTo(Duration.ofHours(23));
+        assertThat(berlin.closeTime(start)).isEqualTo(millis("2026-03-29T22:15:00Z"));
+    }
+
+    @Test
+    void lasts25HoursOnFallBackDay() {
+        BillingCalendar berlin = new BillingCalendar(BERLIN, GRACE, HORIZON);
+
+        long start = berlin.dayStart(millis("2026-10-25T12:00:00Z"));
+
+        assertThat(start).isEqualTo(millis("2026-10-24T22:00:00Z"));
+        assertThat(berlin.dayEnd(start)).isEqualTo(millis("2026-10-25T23:00:00Z"));
+        assertThat(Duration.ofMillis(berlin.dayEnd(start) - start)).isEqualTo(Duration.ofHours(25));
+        // The hour that happens twice belongs to the same billing day both times.
+        assertThat(berlin.dayStart(millis("2026-10-25T00:30:00Z"))).isEqualTo(start);
+        assertThat(berlin.dayStart(millis("2026-10-25T01:30:00Z"))).isEqualTo(start);
+    }
+
+    @Test
+    void givesSameAnswersWhenDaysAreAskedOutOfOrder() {
+        BillingCalendar cached = new BillingCalendar(BERLIN, GRACE, HORIZON);
+        long[] times = {
+            millis("2026-03-29T12:00:00Z"), millis("2026-10-25T12:00:00Z"), millis("2026-03-29T01:00:00Z"),
+            millis("2026-01-01T00:00:00Z"), millis("2026-10-25T22:59:59.999Z"), millis("2026-03-28T23:00:00Z"),
+        };
+        long[] starts = new long[times.length];
+        for (int i = 0; i < times.length; i++) {
+            starts[i] = fresh(BERLIN).dayStart(times[i]);
+        }
+
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < times.length; i++) {
+                int other = (i + 1) % times.length;
+                assertThat(cached.dayStart(times[i])).isEqualTo(starts[i]);
+                // Ask about a day other than the cached one.
+                assertThat(cached.dayEnd(starts[other])).isEqualTo(fresh(BERLIN).dayEnd(starts[other]));
+                assertThat(cached.closeTime(starts[other])).isEqualTo(fresh(BERLIN).closeTime(starts[other]));
+                assertThat(cached.correctionDeadline(starts[other]))
+                        .isEqualTo(fresh(BERLIN).correctionDeadline(starts[other]));
+                assertThat(cached.dayEnd(starts[i])).isEqualTo(fresh(BERLIN).dayEnd(starts[i]));
+            }
+        }
+    }
+
+    @Test
+    void givesSameAnswersAfterJavaSerialization() throws Exception {
+        shanghai.dayStart(millis("2026-03-10T01:00:00Z")); // fill the cache before serializing
+
+        BillingCalendar copy = roundTrip(shanghai);
+
+        assertThat(copy.zone()).isEqualTo(SHANGHAI);
+        assertThat(copy.dayStart(0)).isEqualTo(millis("1969-12-31T16:00:00Z"));
+        assertThat(copy.dayStart(millis("2026-03-10T01:00:00Z"))).isEqualTo(millis("2026-03-09T16:00:00Z"));
+        assertThat(copy.closeTime(millis("2026-03-09T16:00:00Z"))).isEqualTo(millis("2026-03-10T16:15:00Z"));
+    }
+
+    private static BillingCalendar fresh(ZoneId zone) {
+        return new BillingCalendar(zone, GRACE, HORIZON);
+    }
+
+    private static BillingCalendar roundTrip(BillingCalendar calendar) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(calendar);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            return (BillingCalendar) in.readObject();
+        }
+    }
+
+    private static long millis(String instant) {
+        return Instant.parse(instant).toEpochMilli();
+    }
+}

@@ -1,0 +1,146 @@
+package io.tokenmeter.metering;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MeteringConfigTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsMatchDesign() {
+        MeteringConfig config = MeteringConfig.defaultConfig();
+
+        assertThat(config.billingZone()).isEqualTo(ZoneId.of("Asia/Shanghai"));
+        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(15));
+        assertThat(config.correctionHorizon()).isEqualTo(Duration.ofDays(35));
+        assertThat(config.outOfOrderness()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(config.sourceIdleness()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.transactionTimeout()).isGreaterThan(config.checkpointInterval());
+        assertThat(config.transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
+    }
+
+    @Test
+    void flattensNestedYaml() throws Exception {
+        Path yaml = write("""
+                kafka:
+                  bootstrap-servers: broker-1:9092,broker-2:9092
+                  topics:
+                    raw: usage.raw.test
+                  stop-at-latest-offsets: true
+                billing:
+                  time-zone: Europe/Berlin
+                  day-close-grace: 30 min
+                max-parallelism: 128
+                """);
+
+        MeteringConfig config = MeteringConfig.load(yaml, List.of());
+
+        assertThat(config.bootstrapServers()).isEqualTo("broker-1:9092,broker-2:9092");
+        assertThat(config.rawTopic()).isEqualTo("usage.raw.test");
+        assertThat(config.stopAtLatestOffsets()).isTrue();
+        assertThat(config.billingZone()).isEqualTo(ZoneId.of("Europe/Berlin"));
+        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(config.maxParallelism()).isEqualTo(128);
+        // Keys the file does not mention keep their defaults.
+        assertThat(config.billingTopic()).isEqualTo(MeteringConfig.defaultConfig().billingTopic());
+        assertThat(config.correctionHorizon()).isEqualTo(Duration.ofDays(35));
+    }
+
+    @Test
+    void letsCommandLineOverridesWinOverYaml() throws Exception {
+        Path yaml = write("""
+                billing:
+                  day-close-grace: 30 min
+                kafka:
+                  topics:
+                    raw: from-yaml
+                """);
+
+        MeteringConfig config = MeteringConfig.load(yaml,
+                List.of("billing.day-close-grace=5 min", " kafka.topics.raw = from-cli "));
+
+        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.rawTopic()).isEqualTo("from-cli");
+    }
+
+    @Test
+    void appliesOverridesWithoutYamlFile() {
+        MeteringConfig config = MeteringConfig.load(null, List.of("event-time.out-of-orderness=30 s"));
+
+        assertThat(config.outOfOrderness()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void failsOnUnknownKeyNamingIt() throws Exception {
+        Path yaml = write("""
+                billing:
+                  timezone: Europe/Berlin
+                """);
+
+        assertThatThrownBy(() -> MeteringConfig.load(yaml, List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("billing.timezone");
+    }
+
+    @Test
+    void failsOnUnknownOverrideKeyNamingIt() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("kafka.topic.raw=x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka.topic.raw");
+    }
+
+    @Test
+    void failsOnBadDurationNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing.day-close-grace=fifteen minutes")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("billing.day-close-grace")
+                .hasMessageContaining("fifteen minutes");
+    }
+
+    @Test
+    void failsOnBadZoneNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("billing.time-zone", "Mars/Olympus")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("billing.time-zone");
+    }
+
+    @Test
+    void failsWhenTransactionTimeoutIsNotAboveCheckpointInterval() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(
+                        Map.of("kafka.transaction-timeout", "10 s", "checkpoints.interval", "10 s")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka.transaction-timeout");
+    }
+
+    @Test
+    void failsOnOverrideWithoutEqualsSign() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing.time-zone")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("billing.time-zone");
+    }
+
+    @Test
+    void readsBackItsOwnMap() {
+        MeteringConfig config = MeteringConfig.defaultConfig()
+                .with(Map.of("billing.time-zone", "Europe/Berlin", "max-parallelism", "64"));
+
+        assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
+    }
+
+    private Path write(String yaml) throws Exception {
+        Path file = dir.resolve("metering.yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+}
