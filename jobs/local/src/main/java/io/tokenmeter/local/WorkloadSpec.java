@@ -26,7 +26,8 @@ public record WorkloadSpec(
         double duplicateRate,
         double lateRate,
         double malformedRate,
-        long seed) {
+        long seed)
+        implements java.io.Serializable {
 
     public static final Instant DEFAULT_START = Instant.parse("2026-11-01T00:00:00+08:00");
 
