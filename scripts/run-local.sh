@@ -9,10 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 classpath_file=jobs/local/target/runtime-classpath.txt
-if [[ ! -f "$classpath_file" || -n "$(find schemas jobs pom.xml -newer "$classpath_file" \
+built_stamp=jobs/local/target/.built
+# Build when there is no build yet or a source is newer than the last one.
+if [[ ! -f "$classpath_file" || ! -f "$built_stamp" || -n "$(find schemas jobs pom.xml -name target -prune -o -newer "$built_stamp" \
         \( -name '*.java' -o -name '*.avsc' -o -name 'pom.xml' -o -name '*.properties' \) -print -quit)" ]]; then
-  echo "Building Tokenmeter (first build downloads dependencies, about 2 minutes)..."
-  mvn -B -q install -DskipTests
+  echo "Building Tokenmeter (the first build downloads dependencies, about 2 minutes)..."
+  build_log=$(mktemp)
+  if ! mvn -B -q -Dstyle.color=never install -DskipTests > "$build_log" 2>&1; then
+    cat "$build_log"; rm -f "$build_log"; echo "Build failed." >&2; exit 1
+  fi
+  rm -f "$build_log"
+  touch "$built_stamp"
 fi
 
 work_dir=jobs/local/target/local-run

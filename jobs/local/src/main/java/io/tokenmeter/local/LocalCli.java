@@ -2,10 +2,11 @@ package io.tokenmeter.local;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.ZoneId;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Tokenmeter on one machine: the embedded run, the workload generator and a stand-alone broker. */
@@ -15,7 +16,16 @@ import picocli.CommandLine.Option;
 public final class LocalCli {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new LocalCli()).execute(args));
+        CommandLine commandLine = new CommandLine(new LocalCli())
+                // A bad option or setting is the user's to fix: say what is wrong, without a stack trace.
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    if (e instanceof IllegalArgumentException) {
+                        cmd.getErr().println("tokenmeter-local: " + e.getMessage());
+                        return 2;
+                    }
+                    throw e;
+                });
+        System.exit(commandLine.execute(args));
     }
 
     @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -25,33 +35,22 @@ public final class LocalCli {
         @Option(names = "--bootstrap-servers", required = true)
         String bootstrapServers;
 
-        @Option(names = "--topic", defaultValue = "tokenmeter.usage.raw")
+        @Option(names = "--topic", defaultValue = "tokenmeter.usage.raw", description = "Raw topic (default ${DEFAULT-VALUE}).")
         String topic;
 
-        @Option(names = "--events", defaultValue = "1000000")
-        long events;
+        @Option(names = "--billing-zone", defaultValue = "Asia/Shanghai",
+                description = "Zone whose days late records reach back into (default ${DEFAULT-VALUE}).")
+        ZoneId billingZone;
 
-        @Option(names = "--accounts", defaultValue = "100000")
-        int accounts;
-
-        @Option(names = "--duplicate-rate", defaultValue = "0")
-        double duplicateRate;
-
-        @Option(names = "--late-rate", defaultValue = "0")
-        double lateRate;
-
-        @Option(names = "--malformed-rate", defaultValue = "0")
-        double malformedRate;
-
-        @Option(names = "--seed", defaultValue = "42")
-        long seed;
+        @Mixin
+        WorkloadOptions workload;
 
         @Option(names = "--expected-out", description = "CSV file for the expected billing per account and day.")
         Path expectedOut;
 
         @Override
         public Integer call() throws IOException {
-            WorkloadSpec spec = WorkloadSpec.clean(events, accounts, seed).withRates(duplicateRate, lateRate, malformedRate);
+            WorkloadSpec spec = workload.spec(billingZone);
             ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), bootstrapServers, topic, true);
             if (expectedOut != null) {
                 expected.writeCsv(expectedOut);

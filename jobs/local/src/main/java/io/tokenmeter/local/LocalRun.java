@@ -4,9 +4,8 @@ import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -20,6 +19,7 @@ import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -30,30 +30,8 @@ import picocli.CommandLine.Option;
         description = "Runs Tokenmeter end to end on this machine and reconciles the billing with the workload.")
 final class LocalRun implements Callable<Integer> {
 
-    @Option(names = "--events", defaultValue = "1000000", description = "Records to produce (default ${DEFAULT-VALUE}).")
-    long events;
-
-    @Option(names = "--accounts", defaultValue = "100000", description = "Distinct accounts (default ${DEFAULT-VALUE}).")
-    int accounts;
-
-    @Option(names = "--days", defaultValue = "2", description = "Event-time span in days (default ${DEFAULT-VALUE}).")
-    double days;
-
-    @Option(names = "--start", defaultValue = "2026-11-01T00:00:00+08:00",
-            description = "Event time of the first record (default ${DEFAULT-VALUE}).")
-    String start;
-
-    @Option(names = "--duplicate-rate", defaultValue = "0", description = "Share of producer retries (default ${DEFAULT-VALUE}).")
-    double duplicateRate;
-
-    @Option(names = "--late-rate", defaultValue = "0.001", description = "Share of events for closed days (default ${DEFAULT-VALUE}).")
-    double lateRate;
-
-    @Option(names = "--malformed-rate", defaultValue = "0.001", description = "Share of bad records (default ${DEFAULT-VALUE}).")
-    double malformedRate;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    WorkloadOptions workload;
 
     @Option(names = "--parallelism", defaultValue = "2", description = "Job parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
@@ -71,14 +49,12 @@ final class LocalRun implements Callable<Integer> {
     Path configFile;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one job configuration key.")
-    List<String> overrides = new java.util.ArrayList<>();
+    List<String> overrides = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         MeteringConfig baseConfig = MeteringConfig.load(configFile(), overrides);
-        WorkloadSpec spec = new WorkloadSpec(events, accounts, 1.0, Instant.parse(parseStart()),
-                Duration.ofMillis(Math.round(days * 86_400_000L)), baseConfig.billingZone(),
-                duplicateRate, lateRate, malformedRate, seed);
+        WorkloadSpec spec = workload.spec(baseConfig.billingZone());
 
         Path work = workDir.toAbsolutePath();
         for (String stale : List.of("kafka", "checkpoints")) {
@@ -96,7 +72,7 @@ final class LocalRun implements Callable<Integer> {
             kafka.create(partitions, List.of(config.rawTopic(), config.billingTopic(), config.rejectedTopic()));
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
-                    events, accounts, seed, config.rawTopic());
+                    spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
             ExpectedTotals expected = WorkloadProducer.produce(
                     new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), true);
             Path expectedCsv = work.resolve("expected-billing.csv");
@@ -134,10 +110,6 @@ final class LocalRun implements Callable<Integer> {
         }
         Path local = Path.of("config", "metering-local.yaml");
         return Files.exists(local) ? local : null;
-    }
-
-    private String parseStart() {
-        return java.time.OffsetDateTime.parse(start).toInstant().toString();
     }
 
     private Configuration localFlink(MeteringConfig config, Path work) {

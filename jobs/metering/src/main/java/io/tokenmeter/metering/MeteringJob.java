@@ -113,13 +113,27 @@ public final class MeteringJob {
         return flink;
     }
 
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new Cli()).execute(args));
+    /**
+     * Entry point on a cluster. Fails with an exception (never {@code System.exit}, which would take a JobManager
+     * running the job in application mode down with it); a bad setting fails with a message naming its key.
+     */
+    public static void main(String[] args) throws Exception {
+        Cli cli = new Cli();
+        CommandLine commandLine = new CommandLine(cli);
+        commandLine.parseArgs(args);
+        if (commandLine.isUsageHelpRequested()) {
+            commandLine.usage(System.out);
+            return;
+        }
+        cli.call();
     }
 
-    @Command(name = "metering-job", mixinStandardHelpOptions = true,
+    @Command(name = "metering-job", usageHelpAutoWidth = true,
             description = "Runs the Tokenmeter metering job on the Flink cluster this JVM was started for.")
     static final class Cli implements Callable<Integer> {
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Shows this help.")
+        boolean help;
 
         @Option(names = "--config", description = "YAML configuration file (see config/metering.yaml).")
         Path configFile;
