@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
@@ -64,7 +65,18 @@ public final class ExpectedTotals {
     }
 
     public long rejectedRecords() {
-        return records(Kind.MALFORMED) + records(Kind.UNKNOWN_SCHEMA) + records(Kind.MISSING_FIELD);
+        return rejectedByReason().values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** How many records the job must reject, by the reason it must give. */
+    public Map<RejectReason, Long> rejectedByReason() {
+        Map<RejectReason, Long> byReason = new EnumMap<>(RejectReason.class);
+        for (Kind kind : Kind.values()) {
+            if (kind.rejected() && records(kind) > 0) {
+                byReason.put(kind.rejectReason(), records(kind));
+            }
+        }
+        return byReason;
     }
 
     public long billedTokens() {

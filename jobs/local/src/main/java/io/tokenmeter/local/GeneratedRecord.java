@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import javax.annotation.Nullable;
 
@@ -16,24 +17,46 @@ public record GeneratedRecord(@Nullable String key, byte[] value, Kind kind, @Nu
     /** How a correct pipeline must treat a generated record. */
     public enum Kind {
         /** A new event, billed in its day's ORIGINAL. */
-        VALID,
+        VALID(null),
         /** A new event for a day that has already closed: billed as a correction. */
-        LATE,
-        /** A repeat of an event already produced: counted once. */
-        DUPLICATE,
+        LATE(null),
+        /** A repeat of an event already produced, byte for byte: counted once. */
+        DUPLICATE(null),
         /** Not decodable at all. */
-        MALFORMED,
+        MALFORMED(RejectReason.MALFORMED),
         /** Well-formed, but written with a schema nobody registered. */
-        UNKNOWN_SCHEMA,
+        UNKNOWN_SCHEMA(RejectReason.UNKNOWN_SCHEMA),
         /** Decodable, but without an account id. */
-        MISSING_FIELD;
+        MISSING_FIELD(RejectReason.MISSING_FIELD),
+        /** Negative or absurdly large token counts. */
+        TOKENS_OUT_OF_RANGE(RejectReason.TOKENS_OUT_OF_RANGE),
+        /** An event time far in the future. */
+        FUTURE_TIMESTAMP(RejectReason.FUTURE_TIMESTAMP),
+        /** Larger than any real usage event. */
+        OVERSIZED(RejectReason.OVERSIZED),
+        /** An earlier event's (source, event_id) with different usage. */
+        CONFLICTING_DUPLICATE(RejectReason.CONFLICTING_DUPLICATE),
+        /** An event for a day past the correction horizon. */
+        TOO_LATE(RejectReason.TOO_LATE);
+
+        @Nullable private final RejectReason rejectReason;
+
+        Kind(@Nullable RejectReason rejectReason) {
+            this.rejectReason = rejectReason;
+        }
 
         public boolean billed() {
             return this == VALID || this == LATE;
         }
 
         public boolean rejected() {
-            return this == MALFORMED || this == UNKNOWN_SCHEMA || this == MISSING_FIELD;
+            return rejectReason != null;
+        }
+
+        /** The reason the job must give when it rejects this kind of record, or null if it must not. */
+        @Nullable
+        public RejectReason rejectReason() {
+            return rejectReason;
         }
     }
 }

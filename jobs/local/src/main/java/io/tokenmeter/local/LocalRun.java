@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -85,7 +87,7 @@ final class LocalRun implements Callable<Integer> {
             System.out.println("Metering job running on a local MiniCluster, parallelism " + parallelism
                     + " — Flink web UI: http://127.0.0.1:" + env.getConfiguration().get(RestOptions.PORT));
             long started = System.nanoTime();
-            env.execute("Tokenmeter metering (local)");
+            JobExecutionResult result = env.execute("Tokenmeter metering (local)");
             double seconds = (System.nanoTime() - started) / 1e9;
             System.out.printf("Metering job finished in %.1f s%n", seconds);
 
@@ -96,7 +98,9 @@ final class LocalRun implements Callable<Integer> {
                 }
             }
             MeteringOutcome outcome = MeteringOutcome.read(kafka, config.billingTopic(), config.rejectedTopic());
-            Reconciliation reconciliation = Reconciliation.of(expected, outcome, kafka.countRecords(config.rawTopic()));
+            Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
+            Reconciliation reconciliation = Reconciliation.of(expected, outcome, kafka.countRecords(config.rawTopic()),
+                    duplicates == null ? 0 : duplicates);
             System.out.println();
             System.out.println("Summary");
             reconciliation.report().forEach(System.out::println);

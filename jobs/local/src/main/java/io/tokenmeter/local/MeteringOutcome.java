@@ -24,6 +24,7 @@ public final class MeteringOutcome {
     private final Set<String> recordIds = new HashSet<>();
     private long repeatedRecordIds;
     private long billedTokens;
+    private long eventsInAdjustments;
 
     /** Reads the billing and rejected topics to their ends with read_committed. */
     public static MeteringOutcome read(KafkaTopics kafka, String billingTopic, String rejectedTopic) {
@@ -47,6 +48,9 @@ public final class MeteringOutcome {
                     line.getEvents()));
         }
         billedTokens += record.getTotalTokens();
+        if (record.getKind() == BillingRecordKind.ADJUSTMENT) {
+            eventsInAdjustments += record.getEvents();
+        }
     }
 
     void addRejected(RejectedRecord record) {
@@ -77,6 +81,11 @@ public final class MeteringOutcome {
 
     public long billingRecords(BillingRecordKind kind) {
         return billingRecords.getOrDefault(kind, 0L);
+    }
+
+    /** Events billed through ADJUSTMENT records: the late events. */
+    public long eventsInAdjustments() {
+        return eventsInAdjustments;
     }
 
     /** How many billing records repeated an id already seen: 0 when output is exactly once. */

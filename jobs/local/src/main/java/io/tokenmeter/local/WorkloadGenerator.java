@@ -67,6 +67,10 @@ public final class WorkloadGenerator {
     private static final long JITTER_MILLIS = 30_000;
     private static final long LATE_MAX_BACK_MILLIS = 6 * 3600_000L;
     private static final int DUPLICATE_LOOKBACK = 10_000;
+    /** Beyond the 35-day correction horizon whatever the watermark, once the stream has started. */
+    private static final long TOO_LATE_BACK_MILLIS = 60 * 86_400_000L;
+    private static final Instant FAR_FUTURE = Instant.parse("2100-01-01T00:00:00Z");
+    private static final int OVERSIZED_BYTES = 100_000;
 
     private final WorkloadSpec spec;
     private final AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
@@ -136,11 +140,12 @@ public final class WorkloadGenerator {
         return Kind.VALID;
     }
 
+    /** A record the job must reject, of one of the kinds with a reject reason. */
     private GeneratedRecord malformedRecord(long index, UniformRandomProvider rng) {
         UsageEvent event = event(index, rng);
         byte[] valid = codec.encode(event);
         String key = event.getAccountId();
-        switch (rng.nextInt(5)) {
+        switch (rng.nextInt(10)) {
             case 0 -> {
                 byte[] garbage = new byte[1 + rng.nextInt(200)];
                 rng.nextBytes(garbage);
@@ -160,11 +165,57 @@ public final class WorkloadGenerator {
                 }
                 return new GeneratedRecord(key, valid, Kind.UNKNOWN_SCHEMA, null);
             }
-            default -> {
+            case 4 -> {
                 event.setAccountId("");
                 return new GeneratedRecord(null, codec.encode(event), Kind.MISSING_FIELD, null);
             }
+            case 5 -> {
+                if (rng.nextBoolean()) {
+                    event.setOutputTokens(-event.getOutputTokens());
+                } else {
+                    event.setInputTokens(1_000_000_000_000L);
+                }
+                return new GeneratedRecord(key, codec.encode(event), Kind.TOKENS_OUT_OF_RANGE, null);
+            }
+            case 6 -> {
+                event.setEventTime(FAR_FUTURE);
+                return new GeneratedRecord(key, codec.encode(event), Kind.FUTURE_TIMESTAMP, null);
+            }
+            case 7 -> {
+                event.setModel("x".repeat(OVERSIZED_BYTES));
+                return new GeneratedRecord(key, codec.encode(event), Kind.OVERSIZED, null);
+            }
+            case 8 -> {
+                GeneratedRecord conflicting = conflictingDuplicate(index, rng);
+                if (conflicting != null) {
+                    return conflicting;
+                }
+                return new GeneratedRecord(key, new byte[] {0}, Kind.MALFORMED, null);
+            }
+            default -> {
+                // Only once the stream is well under way is the watermark surely past the horizon's deadline.
+                if (index < spec.events() / 2) {
+                    return new GeneratedRecord(key, new byte[] {1}, Kind.MALFORMED, null);
+                }
+                event.setEventTime(Instant.ofEpochMilli(event.getEventTime().toEpochMilli() - TOO_LATE_BACK_MILLIS));
+                return new GeneratedRecord(key, codec.encode(event), Kind.TOO_LATE, null);
+            }
         }
+    }
+
+    /** An earlier first delivery's (source, event_id) with one more output token, or null if there is none. */
+    private GeneratedRecord conflictingDuplicate(long index, UniformRandomProvider rng) {
+        if (index == 0) {
+            return null;
+        }
+        long original = index - 1 - rng.nextLong(Math.min(index, DUPLICATE_LOOKBACK));
+        Kind originalKind = kindOf(original);
+        if (originalKind != Kind.VALID && originalKind != Kind.LATE) {
+            return null;
+        }
+        UsageEvent event = UsageEvent.newBuilder(record(original).event()).build();
+        event.setOutputTokens(event.getOutputTokens() + 1);
+        return new GeneratedRecord(event.getAccountId(), codec.encode(event), Kind.CONFLICTING_DUPLICATE, null);
     }
 
     private UsageEvent event(long index, UniformRandomProvider rng) {

@@ -2,6 +2,9 @@ package io.tokenmeter.local;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.logic.PartitionClock;
+import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.metering.MeteringConfig;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.SourceReaderContext;
@@ -23,26 +26,30 @@ public final class WorkloadSource {
 
     private WorkloadSource() {}
 
-    public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec) {
-        return new DataGeneratorSource<>(
-                new GenerateAndDecode(spec), spec.events(), TypeInformation.of(IngestedRecord.class));
+    public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec, MeteringConfig config) {
+        return new DataGeneratorSource<>(new GenerateAndDecode(spec, config.validationLimits(), config.partitionClock()),
+                spec.events(), TypeInformation.of(IngestedRecord.class));
     }
 
     static final class GenerateAndDecode implements GeneratorFunction<Long, IngestedRecord> {
 
         private final WorkloadSpec spec;
+        private final ValidationLimits limits;
+        private final PartitionClock clock;
         private transient WorkloadGenerator generator;
         private transient UsageEventDeserializer deserializer;
         private transient SingleRecord decoded;
 
-        GenerateAndDecode(WorkloadSpec spec) {
+        GenerateAndDecode(WorkloadSpec spec, ValidationLimits limits, PartitionClock clock) {
             this.spec = spec;
+            this.limits = limits;
+            this.clock = clock;
         }
 
         @Override
         public void open(SourceReaderContext readerContext) {
             generator = new WorkloadGenerator(spec);
-            deserializer = new UsageEventDeserializer();
+            deserializer = new UsageEventDeserializer(limits, clock);
             deserializer.open(null);
             decoded = new SingleRecord();
         }

@@ -21,10 +21,11 @@ import org.apache.flink.util.OutputTag;
  * Bills each account's usage per billing day, in event time. Keyed by account id; the rules are in
  * {@link AccountBilling}.
  *
- * <p>When the watermark passes a day's close time (local midnight + grace) the day's usage is emitted as the
- * ORIGINAL billing record (version 1). A valid event for a day that has already closed is billed as soon as the
- * watermark moves on, as an ADJUSTMENT (version 2, 3, ...) carrying only the new usage. An event older than the
- * correction horizon goes to {@link #TOO_LATE} — no event is ever dropped silently.
+ * <p>When the watermark passes a day's close time (local midnight + grace) the day's on-time usage is emitted as
+ * the ORIGINAL billing record (version 1). A late event — judged late by its partition's clock at the source, or
+ * arriving after its day closed here — is billed as an ADJUSTMENT (version 2, 3, ...) carrying only the new usage,
+ * as soon as the day has closed and the watermark moves on. An event for a day already forgotten (past its
+ * correction deadline) goes to {@link #TOO_LATE} — no event is ever dropped silently.
  *
  * <p>State: one Avro {@link AccountBillingState} per account, read and written whole, so that a timer finds the
  * due days without iterating map state. Clean-up: a day's lines are cleared when billed; the day itself (its
@@ -70,12 +71,14 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         if (state == null) {
             state = AccountBilling.emptyState();
         }
+        long closeTime = calendar.closeTime(dayStart);
+        // Late by its partition's clock, or arriving after the day closed here (after an idle spell).
+        boolean late = record.late || closeTime <= watermark;
         boolean firstUnbilled = billing.addUsage(state, dayStart, event.getModel(), event.getModality(),
-                event.getInputTokens(), event.getOutputTokens(), event.getCachedTokens());
+                event.getInputTokens(), event.getOutputTokens(), event.getCachedTokens(), late);
         if (firstUnbilled) {
-            long closeTime = calendar.closeTime(dayStart);
-            // A closed day is corrected as soon as the watermark moves past the current one.
-            ctx.timerService().registerEventTimeTimer(closeTime > watermark ? closeTime : watermark + 1);
+            // An open day is billed when it closes; a closed day is corrected as soon as the watermark moves on.
+            ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }
         accountState.update(state);
     }

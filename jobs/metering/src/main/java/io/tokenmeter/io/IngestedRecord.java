@@ -22,6 +22,8 @@ public class IngestedRecord {
     public long offset;
     public long kafkaTimestamp;
     @Nullable public byte[] payload;
+    /** Read after its billing day closed (by its partition's clock): billed in an ADJUSTMENT. */
+    public boolean late;
 
     public IngestedRecord() {}
 

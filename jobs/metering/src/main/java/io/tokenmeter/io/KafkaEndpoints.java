@@ -28,7 +28,7 @@ public final class KafkaEndpoints {
                 .setTopics(config.rawTopic())
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new UsageEventDeserializer())
+                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock()))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.stopAtLatestOffsets()) {

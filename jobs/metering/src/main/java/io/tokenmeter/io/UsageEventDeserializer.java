@@ -2,8 +2,10 @@ package io.tokenmeter.io;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.Rejections;
 import io.tokenmeter.logic.UsageValidation;
+import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -15,10 +17,18 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * Decodes and validates raw usage records inside the Kafka source, so that a record that cannot be billed never
  * reaches the watermark generator and never fails the job: it comes out as a rejected {@link IngestedRecord}.
+ * Valid events are judged on time, late or too late by their partition's {@link PartitionClock}.
  */
 public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<IngestedRecord> {
 
+    private final ValidationLimits limits;
+    private final PartitionClock clock;
     private transient AvroCodec<UsageEvent> codec;
+
+    public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock) {
+        this.limits = limits;
+        this.clock = clock;
+    }
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
@@ -28,6 +38,11 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
         byte[] payload = record.value();
+        if (payload != null && payload.length > limits.maxRecordBytes()) {
+            out.collect(IngestedRecord.rejected(reject(record, RejectReason.OVERSIZED,
+                    payload.length + " bytes exceed the limit of " + limits.maxRecordBytes())));
+            return;
+        }
         UsageEvent event;
         try {
             event = codec.decode(payload);
@@ -38,13 +53,22 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             out.collect(IngestedRecord.rejected(reject(record, reason, e.getMessage())));
             return;
         }
-        UsageValidation.Violation violation = UsageValidation.check(event);
+        UsageValidation.Violation violation = UsageValidation.check(event, limits, System.currentTimeMillis());
         if (violation != null) {
             out.collect(IngestedRecord.rejected(reject(record, violation.reason(), violation.message())));
             return;
         }
-        out.collect(IngestedRecord.valid(
-                event, record.topic(), record.partition(), record.offset(), record.timestamp(), payload));
+        long eventTime = event.getEventTime().toEpochMilli();
+        PartitionClock.Verdict verdict = clock.observe(record.partition(), eventTime);
+        if (verdict == PartitionClock.Verdict.TOO_LATE) {
+            out.collect(IngestedRecord.rejected(reject(record, RejectReason.TOO_LATE, "billing day "
+                    + clock.calendar().billingDay(eventTime) + " is past its correction deadline")));
+            return;
+        }
+        IngestedRecord valid = IngestedRecord.valid(
+                event, record.topic(), record.partition(), record.offset(), record.timestamp(), payload);
+        valid.late = verdict == PartitionClock.Verdict.LATE;
+        out.collect(valid);
     }
 
     private static io.tokenmeter.avro.RejectedRecord reject(

@@ -10,9 +10,10 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The billing state of one account and the rules that change it: usage is added to its billing day's unbilled
- * lines; when a day is due its unbilled lines become a billing record (version 1, the ORIGINAL, then 2, 3, ... for
- * corrections) and are cleared; a closed day is kept — as its version number only — until its correction
+ * The billing state of one account and the rules that change it. Usage is added to its billing day's on-time or
+ * late lines. When the day closes, its on-time lines become the ORIGINAL (version 1, possibly without lines when
+ * all of the day's usage came late), and late lines become an ADJUSTMENT (version 2, 3, ...) whenever billing is
+ * due. Billed lines are cleared; a closed day is kept — as its version number only — until its correction
  * deadline passes.
  */
 public final class AccountBilling {
@@ -30,13 +31,14 @@ public final class AccountBilling {
     /**
      * Adds one event's tokens to the day's unbilled usage.
      *
+     * @param late whether the event arrived after its day closed: it is then billed in an ADJUSTMENT
      * @return true when the day had no unbilled usage before: the caller must schedule billing it
      */
     public boolean addUsage(AccountBillingState state, long dayStart, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens) {
+            long inputTokens, long outputTokens, long cachedTokens, boolean late) {
         BillingDayState day = findOrAddDay(state, dayStart);
-        boolean firstUnbilled = day.getUnbilled().isEmpty();
-        UsageLineState line = findOrAddLine(day, model, modality);
+        boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
+        UsageLineState line = findOrAddLine(late ? day.getLateUnbilled() : day.getUnbilled(), model, modality);
         line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
         line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
         line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
@@ -56,19 +58,35 @@ public final class AccountBilling {
         List<BillingDayState> kept = new ArrayList<>(state.getDays().size());
         for (BillingDayState day : state.getDays()) {
             long dayStart = day.getDayStart();
-            if (!day.getUnbilled().isEmpty() && calendar.closeTime(dayStart) <= time) {
-                int version = day.getBilledVersion() + 1;
-                records.add(BillingStatements.build(accountId, dayStart, version, day.getUnbilled(), calendar));
-                day.setBilledVersion(version);
-                day.setUnbilled(new ArrayList<>());
+            if (calendar.closeTime(dayStart) <= time) {
+                if (day.getBilledVersion() == 0) {
+                    records.add(bill(accountId, day, day.getUnbilled()));
+                    day.setUnbilled(new ArrayList<>());
+                }
+                if (!day.getUnbilled().isEmpty()) {
+                    // On-time usage of a billed day (it was already closed when it came): a correction too.
+                    day.getLateUnbilled().addAll(day.getUnbilled());
+                    day.setUnbilled(new ArrayList<>());
+                }
+                if (!day.getLateUnbilled().isEmpty()) {
+                    records.add(bill(accountId, day, day.getLateUnbilled()));
+                    day.setLateUnbilled(new ArrayList<>());
+                }
             }
-            if (!day.getUnbilled().isEmpty() || calendar.correctionDeadline(dayStart) > time) {
+            boolean unbilled = !day.getUnbilled().isEmpty() || !day.getLateUnbilled().isEmpty();
+            if (unbilled || calendar.correctionDeadline(dayStart) > time) {
                 kept.add(day);
             }
         }
         state.setDays(kept);
-        records.sort(Comparator.comparing(BillingRecord::getDayStart));
+        records.sort(Comparator.comparing(BillingRecord::getDayStart).thenComparing(BillingRecord::getVersion));
         return records;
+    }
+
+    private BillingRecord bill(String accountId, BillingDayState day, List<UsageLineState> lines) {
+        int version = day.getBilledVersion() + 1;
+        day.setBilledVersion(version);
+        return BillingStatements.build(accountId, day.getDayStart(), version, lines, calendar);
     }
 
     public static boolean isEmpty(AccountBillingState state) {
@@ -85,13 +103,14 @@ public final class AccountBilling {
                 .setDayStart(dayStart)
                 .setBilledVersion(0)
                 .setUnbilled(new ArrayList<>())
+                .setLateUnbilled(new ArrayList<>())
                 .build();
         state.getDays().add(day);
         return day;
     }
 
-    private static UsageLineState findOrAddLine(BillingDayState day, String model, Modality modality) {
-        for (UsageLineState line : day.getUnbilled()) {
+    private static UsageLineState findOrAddLine(List<UsageLineState> lines, String model, Modality modality) {
+        for (UsageLineState line : lines) {
             if (line.getModality() == modality && line.getModel().equals(model)) {
                 return line;
             }
@@ -104,7 +123,7 @@ public final class AccountBilling {
                 .setCachedTokens(0)
                 .setEvents(0)
                 .build();
-        day.getUnbilled().add(line);
+        lines.add(line);
         return line;
     }
 }

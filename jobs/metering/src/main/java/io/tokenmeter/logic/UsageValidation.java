@@ -2,6 +2,7 @@ package io.tokenmeter.logic;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
+import java.time.Instant;
 import javax.annotation.Nullable;
 
 /** Checks a decoded usage event before it may be billed. */
@@ -12,9 +13,13 @@ public final class UsageValidation {
 
     private UsageValidation() {}
 
-    /** The first problem with {@code event}, or null when it may be billed. */
+    /**
+     * The first problem with {@code event}, or null when it may be billed.
+     *
+     * @param nowMillis the wall clock, against which future timestamps are judged
+     */
     @Nullable
-    public static Violation check(UsageEvent event) {
+    public static Violation check(UsageEvent event, ValidationLimits limits, long nowMillis) {
         if (event.getEventId().isBlank()) {
             return new Violation(RejectReason.MISSING_FIELD, "event_id is empty");
         }
@@ -27,9 +32,23 @@ public final class UsageValidation {
         if (event.getModel().isBlank()) {
             return new Violation(RejectReason.MISSING_FIELD, "model is empty");
         }
-        if (event.getInputTokens() < 0 || event.getOutputTokens() < 0 || event.getCachedTokens() < 0) {
-            return new Violation(RejectReason.TOKENS_OUT_OF_RANGE, "negative token count: input="
-                    + event.getInputTokens() + " output=" + event.getOutputTokens() + " cached=" + event.getCachedTokens());
+        long input = event.getInputTokens();
+        long output = event.getOutputTokens();
+        long cached = event.getCachedTokens();
+        if (input < 0 || output < 0 || cached < 0) {
+            return new Violation(RejectReason.TOKENS_OUT_OF_RANGE,
+                    "negative token count: input=" + input + " output=" + output + " cached=" + cached);
+        }
+        long max = limits.maxTokensPerEvent();
+        // Subtracting instead of adding: the sum of three counts may not fit in a long.
+        if (input > max || output > max - input || cached > max - input - output) {
+            return new Violation(RejectReason.TOKENS_OUT_OF_RANGE, "tokens input=" + input + " output=" + output
+                    + " cached=" + cached + " exceed the ceiling of " + limits.maxTokensPerEvent() + " per event");
+        }
+        long eventTime = event.getEventTime().toEpochMilli();
+        if (eventTime > nowMillis + limits.futureSkewMillis()) {
+            return new Violation(RejectReason.FUTURE_TIMESTAMP, "event_time " + event.getEventTime()
+                    + " is more than " + limits.futureSkewMillis() / 1000 + " s ahead of " + Instant.ofEpochMilli(nowMillis));
         }
         return null;
     }

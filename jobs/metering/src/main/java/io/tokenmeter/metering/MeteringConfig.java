@@ -41,6 +41,10 @@ public record MeteringConfig(
         Duration outOfOrderness,
         Duration sourceIdleness,
         Duration checkpointInterval,
+        Duration dedupHorizon,
+        long maxTokensPerEvent,
+        Duration futureSkew,
+        int maxRecordBytes,
         int maxParallelism)
         implements Serializable {
 
@@ -58,7 +62,14 @@ public record MeteringConfig(
     public static final String OUT_OF_ORDERNESS = "event-time.out-of-orderness";
     public static final String SOURCE_IDLENESS = "event-time.source-idleness";
     public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
+    public static final String DEDUP_HORIZON = "dedup.horizon";
+    public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
+    public static final String FUTURE_SKEW = "validation.future-skew";
+    public static final String MAX_RECORD_BYTES = "validation.max-record-bytes";
     public static final String MAX_PARALLELISM = "max-parallelism";
+
+    /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
+    static final Duration MAX_DEDUP_HORIZON = Duration.ofDays(35);
 
     /** The broker default for transaction.max.timeout.ms; a sink timeout above it fails the job at start. */
     static final Duration BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
@@ -81,6 +92,10 @@ public record MeteringConfig(
         d.put(OUT_OF_ORDERNESS, "2 min");
         d.put(SOURCE_IDLENESS, "1 min");
         d.put(CHECKPOINT_INTERVAL, "10 s");
+        d.put(DEDUP_HORIZON, "24 h");
+        d.put(MAX_TOKENS_PER_EVENT, "10000000");
+        d.put(FUTURE_SKEW, "5 min");
+        d.put(MAX_RECORD_BYTES, "65536");
         d.put(MAX_PARALLELISM, "720");
         return Map.copyOf(d);
     }
@@ -102,6 +117,11 @@ public record MeteringConfig(
         require(!outOfOrderness.isNegative(), OUT_OF_ORDERNESS, "must not be negative");
         require(isPositive(sourceIdleness), SOURCE_IDLENESS, "must be positive");
         require(isPositive(checkpointInterval), CHECKPOINT_INTERVAL, "must be positive");
+        require(isPositive(dedupHorizon) && dedupHorizon.compareTo(MAX_DEDUP_HORIZON) <= 0, DEDUP_HORIZON,
+                "must be positive and at most " + MAX_DEDUP_HORIZON.toDays() + " d");
+        require(maxTokensPerEvent >= 1, MAX_TOKENS_PER_EVENT, "must be at least 1");
+        require(!futureSkew.isNegative(), FUTURE_SKEW, "must not be negative");
+        require(maxRecordBytes >= 64, MAX_RECORD_BYTES, "must be at least 64");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
     }
 
@@ -155,6 +175,10 @@ public record MeteringConfig(
                 parse(v, OUT_OF_ORDERNESS, TimeUtils::parseDuration),
                 parse(v, SOURCE_IDLENESS, TimeUtils::parseDuration),
                 parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
+                parse(v, DEDUP_HORIZON, TimeUtils::parseDuration),
+                parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
+                parse(v, FUTURE_SKEW, TimeUtils::parseDuration),
+                parse(v, MAX_RECORD_BYTES, Integer::parseInt),
                 parse(v, MAX_PARALLELISM, Integer::parseInt));
     }
 
@@ -182,8 +206,27 @@ public record MeteringConfig(
         m.put(OUT_OF_ORDERNESS, outOfOrderness.toMillis() + " ms");
         m.put(SOURCE_IDLENESS, sourceIdleness.toMillis() + " ms");
         m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
+        m.put(DEDUP_HORIZON, dedupHorizon.toMillis() + " ms");
+        m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
+        m.put(FUTURE_SKEW, futureSkew.toMillis() + " ms");
+        m.put(MAX_RECORD_BYTES, Integer.toString(maxRecordBytes));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
         return m;
+    }
+
+    /** The limits input must respect to be billed. */
+    public io.tokenmeter.logic.ValidationLimits validationLimits() {
+        return new io.tokenmeter.logic.ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes);
+    }
+
+    /** Billing days, their close and their correction deadline, as configured. */
+    public io.tokenmeter.logic.BillingCalendar billingCalendar() {
+        return new io.tokenmeter.logic.BillingCalendar(billingZone, dayCloseGrace, correctionHorizon);
+    }
+
+    /** The per-partition lateness judge of the source. */
+    public io.tokenmeter.logic.PartitionClock partitionClock() {
+        return new io.tokenmeter.logic.PartitionClock(billingCalendar(), outOfOrderness);
     }
 
     private static Map<String, String> readYaml(Path file) {

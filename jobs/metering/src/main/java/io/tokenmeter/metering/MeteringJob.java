@@ -3,6 +3,7 @@ package io.tokenmeter.metering;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.functions.DailyBillingFunction;
+import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
@@ -65,8 +66,7 @@ public final class MeteringJob {
     /** Adds the job's operators to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         env.setMaxParallelism(config.maxParallelism());
-        BillingCalendar calendar = new BillingCalendar(
-                config.billingZone(), config.dayCloseGrace(), config.correctionHorizon());
+        BillingCalendar calendar = config.billingCalendar();
 
         // Source: decoded and validated in the reader; per-partition watermarks from event time.
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
@@ -84,8 +84,15 @@ public final class MeteringJob {
                 .uid(OperatorIds.SPLIT_REJECTED)
                 .name("Split off rejected records");
 
+        // Deduplication: each (source, event_id) once within the horizon.
+        SingleOutputStreamOperator<IngestedRecord> unique = valid
+                .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
+                .process(new DeduplicateFunction(config.dedupHorizon()))
+                .uid(OperatorIds.DEDUPLICATE)
+                .name("Deduplicate (source, event_id)");
+
         // Billing: per account and billing day, in event time.
-        SingleOutputStreamOperator<BillingRecord> billing = valid
+        SingleOutputStreamOperator<BillingRecord> billing = unique
                 .keyBy(record -> record.event.getAccountId())
                 .process(new DailyBillingFunction(calendar))
                 .uid(OperatorIds.DAILY_BILLING)
@@ -96,7 +103,8 @@ public final class MeteringJob {
                 .uid(OperatorIds.BILLING_SINK)
                 .name("Billing records");
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
-                .union(billing.getSideOutput(DailyBillingFunction.TOO_LATE));
+                .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
+                        billing.getSideOutput(DailyBillingFunction.TOO_LATE));
         rejected.sinkTo(rejectedRecords)
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");

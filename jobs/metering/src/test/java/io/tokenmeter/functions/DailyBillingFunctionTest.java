@@ -143,18 +143,95 @@ class DailyBillingFunctionTest {
                         org.assertj.core.groups.Tuple.tuple(3, 3L));
     }
 
+    /** A day first seen after it closed has no on-time usage: an empty ORIGINAL, then its usage as version 2. */
     @Test
-    void billsFirstEventOfAlreadyClosedDayAsOriginal() throws Exception {
+    void billsFirstEventOfAlreadyClosedDayAsEmptyOriginalThenAdjustment() throws Exception {
         harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis());
         process(event("acct-1", "qwen-max", Modality.TEXT, 8, 0, 0, "2026-03-10T01:00:00Z"));
 
         harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis() + 1);
 
-        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+        List<BillingRecord> billed = harness.extractOutputValues();
+        assertThat(billed).hasSize(2);
+        assertThat(billed.get(0)).satisfies(r -> {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getVersion()).isEqualTo(1);
+            assertThat(r.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 1));
             assertThat(r.getCorrectsRecordId()).isNull();
+            assertThat(r.getBillingDay()).isEqualTo(DAY);
+            assertThat(r.getLineItems()).isEmpty();
+            assertThat(r.getTotalTokens()).isZero();
+            assertThat(r.getEvents()).isZero();
+        });
+        assertThat(billed.get(1)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+            assertThat(r.getVersion()).isEqualTo(2);
+            assertThat(r.getCorrectsRecordId()).isEqualTo(billed.get(0).getRecordId());
+            assertThat(r.getLineItems()).containsExactly(line("qwen-max", Modality.TEXT, 8, 0, 0, 1));
             assertThat(r.getTotalTokens()).isEqualTo(8);
         });
+    }
+
+    /**
+     * An event its partition's clock judged late is kept out of the ORIGINAL even though the day is still open
+     * here (the watermark, held back by slower partitions, has not reached the close): it is billed at the close
+     * as an ADJUSTMENT, while the day's on-time events make up the ORIGINAL.
+     */
+    @Test
+    void billsEventJudgedLateAtTheSourceAsAdjustmentAtCloseOfAStillOpenDay() throws Exception {
+        process(event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z"));
+        harness.processWatermark(CLOSE - Duration.ofHours(1).toMillis());
+        processLate(event("acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T05:00:00Z"));
+        processLate(event("acct-1", "deepseek", Modality.CODE, 0, 9, 0, "2026-03-10T06:00:00Z"));
+        process(event("acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T07:00:00Z"));
+
+        harness.processWatermark(CLOSE - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.processWatermark(CLOSE);
+
+        List<BillingRecord> billed = harness.extractOutputValues();
+        assertThat(billed).hasSize(2);
+        assertThat(billed.get(0)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getVersion()).isEqualTo(1);
+            assertThat(r.getLineItems()).containsExactly(
+                    line("qwen-max", Modality.TEXT, 10, 20, 3, 1),
+                    line("wanx", Modality.IMAGE, 100, 0, 0, 1));
+            assertThat(r.getTotalTokens()).isEqualTo(133);
+            assertThat(r.getEvents()).isEqualTo(2);
+        });
+        assertThat(billed.get(1)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+            assertThat(r.getVersion()).isEqualTo(2);
+            assertThat(r.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 2));
+            assertThat(r.getCorrectsRecordId()).isEqualTo(billed.get(0).getRecordId());
+            assertThat(r.getLineItems()).containsExactly(
+                    line("deepseek", Modality.CODE, 0, 9, 0, 1),
+                    line("qwen-max", Modality.TEXT, 4, 0, 0, 1));
+            assertThat(r.getTotalTokens()).isEqualTo(13);
+            assertThat(r.getEvents()).isEqualTo(2);
+        });
+
+        harness.processWatermark(CLOSE + Duration.ofHours(1).toMillis());
+        assertThat(harness.extractOutputValues()).hasSize(2);
+    }
+
+    /** The only event of a still open day came late: a close timer is still set, and bills it as version 2. */
+    @Test
+    void billsOpenDayWhoseOnlyEventWasJudgedLateAsEmptyOriginalThenAdjustmentAtClose() throws Exception {
+        processLate(event("acct-1", "qwen-max", Modality.TEXT, 8, 0, 0, "2026-03-10T01:00:00Z"));
+        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+
+        harness.processWatermark(CLOSE - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.processWatermark(CLOSE);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L),
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L));
     }
 
     @Test
@@ -229,9 +306,12 @@ class DailyBillingFunctionTest {
         assertThat(harness.numEventTimeTimers()).isEqualTo(2); // one correction-deadline timer per account
     }
 
-    /** On RocksDB the state goes through Avro serialization between calls; corrections must still add up. */
+    /**
+     * On RocksDB the state goes through Avro serialization between calls; corrections must still add up. The day
+     * before is first seen after it closed, so all its usage is corrections: an empty ORIGINAL, then versions 2-4.
+     */
     @Test
-    void billsRepeatedCorrectionsOfAClosedDayOnRocksDb() throws Exception {
+    void billsRepeatedCorrectionsOfADayFirstSeenAfterItClosedOnRocksDb() throws Exception {
         harness.close();
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
                 new DailyBillingFunction(CALENDAR), r -> r.event.getAccountId(), Types.STRING);
@@ -245,18 +325,31 @@ class DailyBillingFunctionTest {
         harness.processWatermark(millis("2026-03-10T03:20:00Z"));
         process(event("acct-1", "m", Modality.TEXT, 1000, 0, 0, "2026-03-09T12:00:00Z")); // late again
         harness.processWatermark(Long.MAX_VALUE);
-        assertThat(harness.extractOutputValues())
-                .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
+        List<BillingRecord> billed = harness.extractOutputValues();
+        assertThat(billed)
+                .extracting(BillingRecord::getBillingDay, BillingRecord::getKind, BillingRecord::getVersion,
+                        BillingRecord::getTotalTokens)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 10L),
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 100L),
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 1000L),
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 1L));
+                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ORIGINAL, 1, 0L),
+                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 2, 10L),
+                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 3, 100L),
+                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 4, 1000L),
+                        org.assertj.core.groups.Tuple.tuple(DAY, BillingRecordKind.ORIGINAL, 1, 1L));
+        assertThat(billed.get(0).getLineItems()).isEmpty();
+        assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
     private void process(UsageEvent event) throws Exception {
         IngestedRecord record = IngestedRecord.valid(
                 event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+    }
+
+    /** An event its partition's clock judged late at the source. */
+    private void processLate(UsageEvent event) throws Exception {
+        IngestedRecord record = IngestedRecord.valid(
+                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+        record.late = true;
         harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
     }
 

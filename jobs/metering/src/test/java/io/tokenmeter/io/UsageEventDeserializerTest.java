@@ -6,22 +6,37 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.PartitionClock;
+import java.time.Duration;
+import java.time.ZoneId;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class UsageEventDeserializerTest {
 
     private static final String TOPIC = "tokenmeter.usage.raw";
+    private static final ValidationLimits LIMITS = new ValidationLimits(10_000_000, 300_000, 65_536);
 
-    private final UsageEventDeserializer deserializer = new UsageEventDeserializer();
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(2);
+
+    /** A fresh clock per test: partition clocks are state, and tests must not see each other's events. */
+    private final PartitionClock clock = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS);
+    private final UsageEventDeserializer deserializer = new UsageEventDeserializer(LIMITS, clock);
     private final ListCollector out = new ListCollector();
 
     @BeforeEach
@@ -97,8 +112,200 @@ class UsageEventDeserializerTest {
     }
 
     @Test
+    void rejectsRecordAboveMaxBytesAsOversizedWithOriginalBytesAndProvenance() throws Exception {
+        byte[] payload = AvroCodec.usageEvents().encode(event("evt-1", 10));
+        UsageEventDeserializer small = openedWith(payload.length - 1);
+
+        small.deserialize(record(4, 77L, 1_700_000_000_000L, payload), out);
+
+        RejectedRecord rejected = singleRejection();
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.OVERSIZED);
+        assertThat(rejected.getMessage())
+                .contains(payload.length + " bytes")
+                .contains("limit of " + (payload.length - 1));
+        assertThat(bytes(rejected.getPayload())).isEqualTo(payload);
+        assertThat(rejected.getSourceTopic()).isEqualTo(TOPIC);
+        assertThat(rejected.getSourcePartition()).isEqualTo(4);
+        assertThat(rejected.getSourceOffset()).isEqualTo(77L);
+        assertThat(rejected.getSourceTimestamp()).isEqualTo(Instant.ofEpochMilli(1_700_000_000_000L));
+        assertThat(out.records.get(0).offset).isEqualTo(77L);
+    }
+
+    @Test
+    void passesRecordOfExactlyMaxBytes() throws Exception {
+        byte[] payload = AvroCodec.usageEvents().encode(event("evt-1", 10));
+        UsageEventDeserializer exact = openedWith(payload.length);
+
+        exact.deserialize(new ConsumerRecord<>(TOPIC, 0, 1L, null, payload), out);
+
+        assertThat(out.records).singleElement().satisfies(r -> assertThat(r.isRejected()).isFalse());
+    }
+
+    /** The size is checked before decoding: an oversized record is not even parsed. */
+    @Test
+    void rejectsOversizedGarbageAsOversizedNotMalformed() throws Exception {
+        byte[] garbage = new byte[LIMITS.maxRecordBytes() + 1];
+        java.util.Arrays.fill(garbage, (byte) 0x7f);
+
+        deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, 3L, null, garbage), out);
+
+        RejectedRecord rejected = singleRejection();
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.OVERSIZED);
+        assertThat(bytes(rejected.getPayload())).isEqualTo(garbage);
+    }
+
+    @Test
+    void rejectsEventFromTheFutureAsFutureTimestamp() throws Exception {
+        UsageEvent event = event("evt-1", 10);
+        event.setEventTime(Instant.now().plusSeconds(3_600));
+        byte[] payload = AvroCodec.usageEvents().encode(event);
+
+        deserializer.deserialize(record(6, 13L, 1_700_000_000_000L, payload), out);
+
+        RejectedRecord rejected = singleRejection();
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.FUTURE_TIMESTAMP);
+        assertThat(rejected.getMessage()).contains("event_time");
+        assertThat(bytes(rejected.getPayload())).isEqualTo(payload);
+        assertThat(rejected.getSourcePartition()).isEqualTo(6);
+        assertThat(rejected.getSourceOffset()).isEqualTo(13L);
+    }
+
+    @Test
+    void passesEventSlightlyAheadOfTheClockWithinSkew() throws Exception {
+        UsageEvent event = event("evt-1", 10);
+        event.setEventTime(Instant.now().plusSeconds(60));
+
+        deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, 1L, null, AvroCodec.usageEvents().encode(event)), out);
+
+        assertThat(out.records).singleElement().satisfies(r -> assertThat(r.isRejected()).isFalse());
+    }
+
+    @Test
+    void rejectsTokensAboveCeilingAsOutOfRange() throws Exception {
+        byte[] payload = AvroCodec.usageEvents().encode(event("evt-1", LIMITS.maxTokensPerEvent()));
+
+        deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, 1L, null, payload), out);
+
+        RejectedRecord rejected = singleRejection();
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.TOKENS_OUT_OF_RANGE);
+        assertThat(rejected.getMessage()).contains("ceiling");
+    }
+
+    /** Shanghai day 2026-03-10 closes at 2026-03-10T16:15Z: once partition 3 has read past that (+ 2 min), late. */
+    @Test
+    void flagsEventOfADayClosedByItsPartitionsClockAsLate() throws Exception {
+        UsageEvent newest = event("evt-new", 10, "2026-03-10T16:17:00Z"); // clock: 16:15, the close of 03-10
+        UsageEvent old = event("evt-old", 10, "2026-03-10T01:00:00Z");
+        byte[] oldPayload = AvroCodec.usageEvents().encode(old);
+
+        deserializer.deserialize(record(3, 10L, 1_000L, AvroCodec.usageEvents().encode(newest)), out);
+        deserializer.deserialize(record(3, 11L, 2_000L, oldPayload), out);
+
+        assertThat(out.records).hasSize(2);
+        assertThat(out.records.get(0).isRejected()).isFalse();
+        assertThat(out.records.get(0).late).isFalse();
+        assertThat(out.records.get(1)).satisfies(r -> {
+            assertThat(r.isRejected()).isFalse();
+            assertThat(r.late).isTrue();
+            assertThat(r.event).isEqualTo(old);
+            assertThat(r.payload).isEqualTo(oldPayload);
+            assertThat(r.partition).isEqualTo(3);
+            assertThat(r.offset).isEqualTo(11L);
+        });
+    }
+
+    @Test
+    void keepsEventOnTimeWhileItsPartitionsClockIsJustBeforeTheClose() throws Exception {
+        deserializer.deserialize(record(3, 10L, 1_000L,
+                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-03-10T16:16:59.999Z"))), out);
+        deserializer.deserialize(record(3, 11L, 2_000L,
+                AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"))), out);
+
+        assertThat(out.records).extracting(r -> r.isRejected(), r -> r.late).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(false, false),
+                org.assertj.core.groups.Tuple.tuple(false, false));
+    }
+
+    /** Day 2026-03-10 takes corrections until 2026-04-14T16:00Z: past that (+ 2 min) its events are rejected. */
+    @Test
+    void rejectsEventOfADayPastItsCorrectionDeadlineAsTooLateWithOriginalBytes() throws Exception {
+        UsageEvent newest = event("evt-new", 10, "2026-04-14T16:02:00Z"); // clock: the deadline of 03-10
+        UsageEvent tooLate = event("evt-old", 10, "2026-03-10T01:00:00Z");
+        byte[] payload = AvroCodec.usageEvents().encode(tooLate);
+        UsageEvent nextDay = event("evt-next-day", 10, "2026-03-10T16:00:00Z"); // 03-11: still correctable
+
+        deserializer.deserialize(record(2, 20L, 1_000L, AvroCodec.usageEvents().encode(newest)), out);
+        deserializer.deserialize(record(2, 21L, 1_700_000_000_000L, payload), out);
+        deserializer.deserialize(record(2, 22L, 3_000L, AvroCodec.usageEvents().encode(nextDay)), out);
+
+        assertThat(out.records).hasSize(3);
+        assertThat(out.records.get(0).isRejected()).isFalse();
+        IngestedRecord rejectedRecord = out.records.get(1);
+        assertThat(rejectedRecord.isRejected()).isTrue();
+        assertThat(rejectedRecord.event).isNull();
+        assertThat(rejectedRecord.offset).isEqualTo(21L);
+        RejectedRecord rejected = rejectedRecord.rejected;
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.TOO_LATE);
+        assertThat(rejected.getMessage()).contains("2026-03-10");
+        assertThat(bytes(rejected.getPayload())).isEqualTo(payload);
+        assertThat(rejected.getSourceTopic()).isEqualTo(TOPIC);
+        assertThat(rejected.getSourcePartition()).isEqualTo(2);
+        assertThat(rejected.getSourceOffset()).isEqualTo(21L);
+        assertThat(rejected.getSourceTimestamp()).isEqualTo(Instant.ofEpochMilli(1_700_000_000_000L));
+        assertThat(out.records.get(2)).satisfies(r -> {
+            assertThat(r.isRejected()).isFalse();
+            assertThat(r.late).isTrue();
+            assertThat(r.event).isEqualTo(nextDay);
+        });
+    }
+
+    @Test
+    void judgesEachPartitionByItsOwnEvents() throws Exception {
+        deserializer.deserialize(record(2, 1L, 1_000L,
+                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-04-14T16:02:00Z"))), out);
+        byte[] old = AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"));
+
+        deserializer.deserialize(record(5, 1L, 1_000L, old), out); // first of partition 5
+        deserializer.deserialize(record(2, 2L, 1_000L, old), out);
+
+        assertThat(out.records).extracting(r -> r.partition, IngestedRecord::isRejected, r -> r.late).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(2, false, false),
+                org.assertj.core.groups.Tuple.tuple(5, false, false),
+                org.assertj.core.groups.Tuple.tuple(2, true, false));
+    }
+
+    /** Only valid events move a partition's clock: a rejected record's event time is not to be trusted. */
+    @Test
+    void doesNotAdvanceThePartitionsClockWithARejectedEvent() throws Exception {
+        deserializer.deserialize(record(1, 1L, 1_000L,
+                AvroCodec.usageEvents().encode(event("evt-first", 10, "2026-03-10T00:00:00Z"))), out);
+        deserializer.deserialize(record(1, 2L, 1_000L,
+                AvroCodec.usageEvents().encode(event("evt-invalid", -3, "2026-04-20T00:00:00Z"))), out);
+        deserializer.deserialize(record(1, 3L, 1_000L,
+                AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"))), out);
+
+        assertThat(out.records).extracting(IngestedRecord::isRejected, r -> r.late).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(false, false),
+                org.assertj.core.groups.Tuple.tuple(true, false),
+                org.assertj.core.groups.Tuple.tuple(false, false));
+        assertThat(out.records.get(1).rejected.getReason()).isEqualTo(RejectReason.TOKENS_OUT_OF_RANGE);
+    }
+
+    @Test
     void producesIngestedRecords() {
         assertThat(deserializer.getProducedType().getTypeClass()).isEqualTo(IngestedRecord.class);
+    }
+
+    private UsageEventDeserializer openedWith(int maxRecordBytes) {
+        UsageEventDeserializer d = new UsageEventDeserializer(
+                new ValidationLimits(LIMITS.maxTokensPerEvent(), LIMITS.futureSkewMillis(), maxRecordBytes), clock);
+        d.open(null);
+        return d;
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(int partition, long offset, long timestamp, byte[] value) {
+        return new ConsumerRecord<>(TOPIC, partition, offset, timestamp, TimestampType.CREATE_TIME, 0,
+                value.length, null, value, new RecordHeaders(), Optional.empty());
     }
 
     private RejectedRecord singleRejection() {
@@ -117,6 +324,10 @@ class UsageEventDeserializerTest {
     }
 
     private static UsageEvent event(String id, long inputTokens) {
+        return event(id, inputTokens, "2026-03-10T01:00:00Z");
+    }
+
+    private static UsageEvent event(String id, long inputTokens, String eventTime) {
         return UsageEvent.newBuilder()
                 .setEventId(id)
                 .setSource("gateway-a")
@@ -127,7 +338,7 @@ class UsageEventDeserializerTest {
                 .setInputTokens(inputTokens)
                 .setOutputTokens(5)
                 .setCachedTokens(0)
-                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
+                .setEventTime(Instant.parse(eventTime))
                 .build();
     }
 

@@ -69,7 +69,7 @@ class AccountBillingTest {
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
-        boolean firstUnbilled = BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0);
+        boolean firstUnbilled = BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, true);
         List<BillingRecord> records = BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 60_000);
 
         assertThat(firstUnbilled).isTrue();
@@ -94,8 +94,134 @@ class AccountBillingTest {
         assertThat(AccountBilling.isEmpty(state)).isTrue();
     }
 
+    @Test
+    void asksForBillingOnlyForTheFirstUnbilledUsageOfADayOnTimeOrLate() throws IOException {
+        AccountBillingState state = AccountBilling.emptyState();
+
+        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, false)).isTrue();
+        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, false)).isFalse();
+        assertThat(BILLING.addUsage(state, NOV_1, "n", Modality.TEXT, 1, 0, 0, true)).isFalse();
+        assertThat(BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 1, 0, 0, true)).isTrue();
+        state = roundTrip(state);
+        assertThat(BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 1, 0, 0, false)).isFalse();
+
+        BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_2));
+        state = roundTrip(state);
+        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, true)).isTrue();
+        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, true)).isFalse();
+    }
+
+    @Test
+    void keepsLateUsageOfAnOpenDayOutOfTheOriginal() throws IOException {
+        AccountBillingState state = AccountBilling.emptyState();
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 10, 2, 1, false);
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, true);
+        BILLING.addUsage(state, NOV_1, "n", Modality.IMAGE, 100, 0, 0, true);
+        state = roundTrip(state);
+
+        assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1) - 1)).isEmpty();
+        state = roundTrip(state);
+        List<BillingRecord> records = BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
+
+        assertThat(records).hasSize(2);
+        assertThat(records.get(0)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getVersion()).isEqualTo(1);
+            assertThat(r.getLineItems()).extracting(BillingLineItem::getModel, BillingLineItem::getInputTokens,
+                    BillingLineItem::getEvents).containsExactly(org.assertj.core.groups.Tuple.tuple("m", 10L, 1L));
+            assertThat(r.getTotalTokens()).isEqualTo(13);
+            assertThat(r.getEvents()).isEqualTo(1);
+        });
+        assertThat(records.get(1)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+            assertThat(r.getVersion()).isEqualTo(2);
+            assertThat(r.getCorrectsRecordId()).isEqualTo(records.get(0).getRecordId());
+            assertThat(r.getLineItems()).extracting(BillingLineItem::getModel, BillingLineItem::getModality,
+                    BillingLineItem::getInputTokens, BillingLineItem::getEvents).containsExactly(
+                            org.assertj.core.groups.Tuple.tuple("m", Modality.TEXT, 4L, 1L),
+                            org.assertj.core.groups.Tuple.tuple("n", Modality.IMAGE, 100L, 1L));
+            assertThat(r.getTotalTokens()).isEqualTo(104);
+            assertThat(r.getEvents()).isEqualTo(2);
+        });
+        assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 1)).isEmpty();
+    }
+
+    @Test
+    void billsAnEmptyOriginalThenAnAdjustmentForADayWhoseUsageAllCameLate() throws IOException {
+        AccountBillingState state = AccountBilling.emptyState();
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, true);
+        state = roundTrip(state);
+
+        List<BillingRecord> records = BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1) + 3_600_000);
+
+        assertThat(records).extracting(BillingRecord::getKind, BillingRecord::getVersion,
+                BillingRecord::getTotalTokens, BillingRecord::getEvents).containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L, 0L),
+                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L, 1L));
+        assertThat(records.get(0).getLineItems()).isEmpty();
+        assertThat(records.get(0).getCorrectsRecordId()).isNull();
+        assertThat(records.get(1).getCorrectsRecordId()).isEqualTo(records.get(0).getRecordId());
+
+        // Kept as its version number: the next correction is version 3.
+        state = roundTrip(state);
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 5, 0, 0, true);
+        assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 7_200_000))
+                .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 5L));
+    }
+
+    @Test
+    void billsDaysInOrderWithEachDaysOriginalBeforeItsAdjustment() throws IOException {
+        AccountBillingState state = AccountBilling.emptyState();
+        BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 7, 0, 0, false);
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 3, 0, 0, true);
+        state = roundTrip(state);
+
+        assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_2)))
+                .extracting(r -> r.getBillingDay().getDayOfMonth(), BillingRecord::getVersion,
+                        BillingRecord::getTotalTokens)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, 1, 0L),
+                        org.assertj.core.groups.Tuple.tuple(1, 2, 3L),
+                        org.assertj.core.groups.Tuple.tuple(2, 1, 7L));
+    }
+
+    /** On-time usage of a day already billed cannot go into its ORIGINAL any more: it is a correction too. */
+    @Test
+    void billsOnTimeUsageOfAnAlreadyBilledDayAsAnAdjustment() throws IOException {
+        AccountBillingState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
+        BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
+        state = roundTrip(state);
+
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, false);
+        BILLING.addUsage(state, NOV_1, "n", Modality.TEXT, 6, 0, 0, true);
+
+        assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 1))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+                    assertThat(r.getVersion()).isEqualTo(2);
+                    assertThat(r.getTotalTokens()).isEqualTo(10);
+                    assertThat(r.getEvents()).isEqualTo(2);
+                });
+    }
+
+    @Test
+    void forgetsADayWhoseUsageAllCameLateOnlyAfterItsCorrectionDeadline() throws IOException {
+        AccountBillingState state = AccountBilling.emptyState();
+        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, true);
+        BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
+        state = roundTrip(state);
+
+        assertThat(BILLING.billDue(state, "a", CALENDAR.correctionDeadline(NOV_1) - 1)).isEmpty();
+        assertThat(AccountBilling.isEmpty(state)).isFalse();
+
+        state = roundTrip(state);
+        assertThat(BILLING.billDue(state, "a", CALENDAR.correctionDeadline(NOV_1))).isEmpty();
+        assertThat(AccountBilling.isEmpty(state)).isTrue();
+    }
+
     private static AccountBillingState withUsage(AccountBillingState state, long day, String model, long input) {
-        BILLING.addUsage(state, day, model, Modality.TEXT, input, 2, 1);
+        BILLING.addUsage(state, day, model, Modality.TEXT, input, 2, 1, false);
         return state;
     }
 

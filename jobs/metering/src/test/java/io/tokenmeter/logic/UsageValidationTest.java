@@ -11,14 +11,21 @@ import org.junit.jupiter.api.Test;
 
 class UsageValidationTest {
 
+    private static final long CEILING = 1_000;
+    private static final long SKEW = 300_000;
+    private static final ValidationLimits LIMITS = new ValidationLimits(CEILING, SKEW, 65_536);
+    private static final Instant EVENT_TIME = Instant.parse("2026-03-10T01:00:00Z");
+    /** The wall clock of most cases: an hour after the event, as for a normal event. */
+    private static final long NOW = EVENT_TIME.toEpochMilli() + 3_600_000;
+
     @Test
     void passesValidEvent() {
-        assertThat(UsageValidation.check(event(e -> {}))).isNull();
+        assertThat(check(event(e -> {}))).isNull();
     }
 
     @Test
     void passesZeroTokens() {
-        assertThat(UsageValidation.check(event(e -> {
+        assertThat(check(event(e -> {
             e.setInputTokens(0);
             e.setOutputTokens(0);
             e.setCachedTokens(0);
@@ -61,8 +68,84 @@ class UsageValidationTest {
                 "cached=" + Long.MIN_VALUE);
     }
 
+    @Test
+    void passesEachCountExactlyAtTheCeiling() {
+        assertThat(check(tokens(CEILING, 0, 0))).isNull();
+        assertThat(check(tokens(0, CEILING, 0))).isNull();
+        assertThat(check(tokens(0, 0, CEILING))).isNull();
+    }
+
+    @Test
+    void passesSumExactlyAtTheCeiling() {
+        assertThat(check(tokens(500, 300, 200))).isNull();
+    }
+
+    @Test
+    void rejectsInputTokensAboveTheCeilingAsOutOfRange() {
+        assertViolation(tokens(CEILING + 1, 0, 0), RejectReason.TOKENS_OUT_OF_RANGE, "input=" + (CEILING + 1));
+    }
+
+    @Test
+    void rejectsOutputTokensAboveTheCeilingAsOutOfRange() {
+        assertViolation(tokens(0, CEILING + 1, 0), RejectReason.TOKENS_OUT_OF_RANGE, "output=" + (CEILING + 1));
+    }
+
+    @Test
+    void rejectsCachedTokensAboveTheCeilingAsOutOfRange() {
+        assertViolation(tokens(0, 0, CEILING + 1), RejectReason.TOKENS_OUT_OF_RANGE, "cached=" + (CEILING + 1));
+    }
+
+    @Test
+    void rejectsSumOneAboveTheCeilingAsOutOfRange() {
+        assertViolation(tokens(500, 300, 201), RejectReason.TOKENS_OUT_OF_RANGE, "ceiling of " + CEILING);
+    }
+
+    @Test
+    void rejectsHugeCountsWithoutOverflowingIntoAPass() {
+        assertViolation(tokens(Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE), RejectReason.TOKENS_OUT_OF_RANGE,
+                "input=" + Long.MAX_VALUE);
+        assertViolation(tokens(CEILING, CEILING, CEILING), RejectReason.TOKENS_OUT_OF_RANGE, "ceiling");
+    }
+
+    @Test
+    void passesEventTimeExactlyAtNowPlusSkew() {
+        assertThat(UsageValidation.check(event(e -> {}), LIMITS, EVENT_TIME.toEpochMilli() - SKEW)).isNull();
+    }
+
+    @Test
+    void rejectsEventTimeOneMillisecondBeyondNowPlusSkewAsFutureTimestamp() {
+        UsageValidation.Violation violation =
+                UsageValidation.check(event(e -> {}), LIMITS, EVENT_TIME.toEpochMilli() - SKEW - 1);
+
+        assertThat(violation).isNotNull();
+        assertThat(violation.reason()).isEqualTo(RejectReason.FUTURE_TIMESTAMP);
+        assertThat(violation.message()).contains("event_time", EVENT_TIME.toString(), "300 s");
+    }
+
+    @Test
+    void passesEventFromThePastWithoutSkew() {
+        ValidationLimits noSkew = new ValidationLimits(CEILING, 0, 65_536);
+
+        assertThat(UsageValidation.check(event(e -> {}), noSkew, EVENT_TIME.toEpochMilli())).isNull();
+        assertThat(UsageValidation.check(event(e -> {}), noSkew, EVENT_TIME.toEpochMilli() - 1))
+                .extracting(UsageValidation.Violation::reason)
+                .isEqualTo(RejectReason.FUTURE_TIMESTAMP);
+    }
+
+    private static UsageValidation.Violation check(UsageEvent event) {
+        return UsageValidation.check(event, LIMITS, NOW);
+    }
+
+    private static UsageEvent tokens(long input, long output, long cached) {
+        return event(e -> {
+            e.setInputTokens(input);
+            e.setOutputTokens(output);
+            e.setCachedTokens(cached);
+        });
+    }
+
     private static void assertViolation(UsageEvent event, RejectReason reason, String messagePart) {
-        UsageValidation.Violation violation = UsageValidation.check(event);
+        UsageValidation.Violation violation = check(event);
         assertThat(violation).isNotNull();
         assertThat(violation.reason()).isEqualTo(reason);
         assertThat(violation.message()).contains(messagePart);
@@ -79,7 +162,7 @@ class UsageValidationTest {
                 .setInputTokens(10)
                 .setOutputTokens(20)
                 .setCachedTokens(30)
-                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
+                .setEventTime(EVENT_TIME)
                 .build();
         change.accept(event);
         return event;

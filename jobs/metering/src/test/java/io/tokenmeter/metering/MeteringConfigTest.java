@@ -3,6 +3,7 @@ package io.tokenmeter.metering;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tokenmeter.logic.ValidationLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,100 @@ class MeteringConfigTest {
         assertThat(config.sourceIdleness()).isEqualTo(Duration.ofMinutes(1));
         assertThat(config.transactionTimeout()).isGreaterThan(config.checkpointInterval());
         assertThat(config.transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
+    }
+
+    @Test
+    void defaultsDedupAndValidationLimits() {
+        MeteringConfig config = MeteringConfig.defaultConfig();
+
+        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofHours(24));
+        assertThat(config.maxTokensPerEvent()).isEqualTo(10_000_000L);
+        assertThat(config.futureSkew()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.maxRecordBytes()).isEqualTo(65_536);
+        assertThat(config.validationLimits())
+                .isEqualTo(new ValidationLimits(10_000_000L, Duration.ofMinutes(5).toMillis(), 65_536));
+    }
+
+    @Test
+    void readsDedupAndValidationKeysFromYaml() throws Exception {
+        Path yaml = write("""
+                dedup:
+                  horizon: 35 d
+                validation:
+                  max-tokens-per-event: 2000000
+                  future-skew: 0 s
+                  max-record-bytes: 64
+                """);
+
+        MeteringConfig config = MeteringConfig.load(yaml, List.of());
+
+        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofDays(35));
+        assertThat(config.maxTokensPerEvent()).isEqualTo(2_000_000L);
+        assertThat(config.futureSkew()).isZero();
+        assertThat(config.maxRecordBytes()).isEqualTo(64);
+        assertThat(config.validationLimits()).isEqualTo(new ValidationLimits(2_000_000L, 0L, 64));
+    }
+
+    @Test
+    void failsOnDedupHorizonAboveMaximumNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("dedup.horizon=36 d")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dedup.horizon")
+                .hasMessageContaining("35 d");
+    }
+
+    @Test
+    void failsOnZeroDedupHorizonNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("dedup.horizon", "0 s")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dedup.horizon")
+                .hasMessageContaining("positive");
+    }
+
+    @Test
+    void failsOnBadDedupHorizonNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("dedup.horizon", "one day")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dedup.horizon")
+                .hasMessageContaining("one day");
+    }
+
+    @Test
+    void failsOnZeroMaxTokensPerEventNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-tokens-per-event", "0")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation.max-tokens-per-event")
+                .hasMessageContaining("at least 1");
+    }
+
+    @Test
+    void failsOnNonNumericMaxTokensPerEventNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-tokens-per-event", "10M")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation.max-tokens-per-event")
+                .hasMessageContaining("10M");
+    }
+
+    @Test
+    void failsOnNegativeFutureSkewNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.future-skew", "-1 s")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation.future-skew");
+    }
+
+    @Test
+    void failsOnMaxRecordBytesBelow64NamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-record-bytes", "63")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation.max-record-bytes")
+                .hasMessageContaining("at least 64");
+    }
+
+    @Test
+    void failsOnMaxRecordBytesAboveIntRangeNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-record-bytes", "3000000000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation.max-record-bytes");
     }
 
     @Test
@@ -128,6 +223,18 @@ class MeteringConfigTest {
         assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing.time-zone")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("billing.time-zone");
+    }
+
+    @Test
+    void readsBackItsOwnMapWithDedupAndValidationKeys() {
+        MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
+                "dedup.horizon", "90 min",
+                "validation.max-tokens-per-event", "123456",
+                "validation.future-skew", "30 s",
+                "validation.max-record-bytes", "1024"));
+
+        assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
+        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofMinutes(90));
     }
 
     @Test

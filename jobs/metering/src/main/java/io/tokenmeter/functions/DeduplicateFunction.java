@@ -1,0 +1,85 @@
+package io.tokenmeter.functions;
+
+import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.EventFingerprints;
+import java.time.Duration;
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Passes each (source, event_id) on once within the dedup horizon. Keyed by {@link #KEY}, the 128-bit fingerprint
+ * of (source, event_id). A repeat with the same content is a producer retry: counted and dropped. A repeat with
+ * different content is a conflicting reuse of the id: the first one stays billed and the repeat goes to
+ * {@link #CONFLICTING} with its original bytes.
+ *
+ * <p>State per id: one 64-bit content hash, plus its clean-up timer, at
+ * max(event time, watermark when first seen) + horizon — so every id is remembered for at least the horizon
+ * of event-time progress, late events included. Both are gone after the timer fires.
+ */
+public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>, IngestedRecord, IngestedRecord> {
+
+    public static final OutputTag<RejectedRecord> CONFLICTING =
+            new OutputTag<>("rejected-conflicting-duplicate", TypeInformation.of(RejectedRecord.class));
+
+    /** Name of the accumulator counting the duplicates dropped. */
+    public static final String DUPLICATES_ACCUMULATOR = "duplicates";
+
+    /** The dedup key of a valid event. */
+    public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY = record -> {
+        long[] key = EventFingerprints.dedupKey(record.event.getSource(), record.event.getEventId());
+        return Tuple2.of(key[0], key[1]);
+    };
+
+    public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE = Types.TUPLE(Types.LONG, Types.LONG);
+
+    private final long horizonMillis;
+
+    private transient ValueState<Long> firstContentHash;
+    private transient LongCounter duplicates;
+
+    public DeduplicateFunction(Duration horizon) {
+        this.horizonMillis = horizon.toMillis();
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
+        duplicates = getRuntimeContext().getLongCounter(DUPLICATES_ACCUMULATOR);
+    }
+
+    @Override
+    public void processElement(IngestedRecord record, Context ctx, Collector<IngestedRecord> out) throws Exception {
+        long contentHash = EventFingerprints.contentHash(record.event);
+        Long first = firstContentHash.value();
+        if (first == null) {
+            firstContentHash.update(contentHash);
+            long eventTime = record.event.getEventTime().toEpochMilli();
+            ctx.timerService().registerEventTimeTimer(
+                    Math.max(eventTime, ctx.timerService().currentWatermark()) + horizonMillis);
+            out.collect(record);
+        } else if (first == contentHash) {
+            duplicates.add(1);
+        } else {
+            ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,
+                    "source " + record.event.getSource() + " reused event_id " + record.event.getEventId()
+                            + " for different usage; the first one seen is billed",
+                    ctx.timerService().currentProcessingTime()));
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out) {
+        firstContentHash.clear();
+    }
+}

@@ -1,0 +1,65 @@
+package io.tokenmeter.logic;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Decides, as each event is read, whether it is on time, late or too late — from the event times read before it in
+ * the same partition, not from the watermark. The watermark depends on how fast partitions are read relative to
+ * each other; a partition's own history does not, so the same input always gets the same verdicts and the same
+ * billing records (I5).
+ *
+ * <p>A partition's clock is the highest valid event time read from it, minus the bounded out-of-orderness: exactly
+ * the watermark that partition alone would produce. An event is LATE when its billing day closed before that
+ * clock, and TOO_LATE when the day's correction deadline passed before it.
+ *
+ * <p>One instance per source reader; not thread-safe. Clocks start unset after a restart and are rebuilt from the
+ * events read next, so an event right after a restore may be judged less late than in an uninterrupted run —
+ * billed as a correction rather than rejected, never lost.
+ */
+public final class PartitionClock implements Serializable {
+
+    /** The verdict on one event. */
+    public enum Verdict { ON_TIME, LATE, TOO_LATE }
+
+    private final BillingCalendar calendar;
+    private final long outOfOrdernessMillis;
+    private transient Map<Integer, long[]> maxEventTimeByPartition;
+
+    public PartitionClock(BillingCalendar calendar, Duration outOfOrderness) {
+        this.calendar = calendar;
+        this.outOfOrdernessMillis = outOfOrderness.toMillis();
+    }
+
+    /** Judges an event read from {@code partition} and advances that partition's clock. */
+    public Verdict observe(int partition, long eventTime) {
+        if (maxEventTimeByPartition == null) {
+            maxEventTimeByPartition = new HashMap<>();
+        }
+        long[] max = maxEventTimeByPartition.computeIfAbsent(partition, p -> new long[] {Long.MIN_VALUE});
+        Verdict verdict = judge(eventTime, max[0]);
+        if (verdict != Verdict.TOO_LATE && eventTime > max[0]) {
+            max[0] = eventTime;
+        }
+        return verdict;
+    }
+
+    /** The BillingCalendar's day arithmetic, for messages. */
+    public BillingCalendar calendar() {
+        return calendar;
+    }
+
+    private Verdict judge(long eventTime, long maxEventTime) {
+        if (maxEventTime == Long.MIN_VALUE) {
+            return Verdict.ON_TIME;
+        }
+        long clock = maxEventTime - outOfOrdernessMillis;
+        long dayStart = calendar.dayStart(eventTime);
+        if (calendar.correctionDeadline(dayStart) <= clock) {
+            return Verdict.TOO_LATE;
+        }
+        return calendar.closeTime(dayStart) <= clock ? Verdict.LATE : Verdict.ON_TIME;
+    }
+}
