@@ -1,5 +1,7 @@
 package io.tokenmeter.schema;
 
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
@@ -60,6 +62,14 @@ public final class AvroCodec<T extends SpecificRecord> {
 
     public static AvroCodec<RejectedRecord> rejectedRecords() {
         return new AvroCodec<>(RejectedRecord.getClassSchema());
+    }
+
+    public static AvroCodec<AccountUsage> accountUsage() {
+        return new AvroCodec<>(AccountUsage.getClassSchema());
+    }
+
+    public static AvroCodec<AreaUsage> areaUsage() {
+        return new AvroCodec<>(AreaUsage.getClassSchema());
     }
 
     /** A codec that also reads payloads written with {@code writerSchema}, resolving them to the current schema. */

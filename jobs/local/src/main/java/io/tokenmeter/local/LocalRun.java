@@ -71,7 +71,8 @@ final class LocalRun implements Callable<Integer> {
                     MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
                     MeteringConfig.STOP_AT_LATEST, "true"));
             KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
-            kafka.create(partitions, List.of(config.rawTopic(), config.billingTopic(), config.rejectedTopic()));
+            kafka.create(partitions, List.of(config.rawTopic()));
+            kafka.create(partitions, config.outputTopics());
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
                     spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
@@ -91,13 +92,13 @@ final class LocalRun implements Callable<Integer> {
             double seconds = (System.nanoTime() - started) / 1e9;
             System.out.printf("Metering job finished in %.1f s%n", seconds);
 
-            for (String output : List.of(config.billingTopic(), config.rejectedTopic())) {
+            for (String output : config.outputTopics()) {
                 List<?> open = kafka.partitionsWithOpenTransactions(output);
                 if (!open.isEmpty()) {
                     System.out.println("WARNING: transactions still open on " + open);
                 }
             }
-            MeteringOutcome outcome = MeteringOutcome.read(kafka, config.billingTopic(), config.rejectedTopic());
+            MeteringOutcome outcome = MeteringOutcome.read(kafka, config);
             Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
             Reconciliation reconciliation = Reconciliation.of(expected, outcome, kafka.countRecords(config.rawTopic()),
                     duplicates == null ? 0 : duplicates);

@@ -1,17 +1,24 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -26,14 +33,87 @@ public final class MeteringOutcome {
     private long billedTokens;
     private long eventsInAdjustments;
 
-    /** Reads the billing and rejected topics to their ends with read_committed. */
-    public static MeteringOutcome read(KafkaTopics kafka, String billingTopic, String rejectedTopic) {
+    /** Usage summed per window and dimension, as the rollups see it. */
+    private final Map<String, UsageTotals> accountUsageByArea = new HashMap<>();
+    private final Map<String, UsageTotals> regionalUsage = new HashMap<>();
+    private final Map<String, UsageTotals> nationalUsage = new HashMap<>();
+    /** Account usage per account and billing day, from the hourly rows and from the daily rows. */
+    private final Map<AccountDay, UsageTotals> accountHourRowsByDay = new HashMap<>();
+    private final Map<AccountDay, UsageTotals> accountDayRows = new HashMap<>();
+
+    /** Reads every output topic of the job to its end with read_committed. */
+    public static MeteringOutcome read(KafkaTopics kafka, MeteringConfig config) {
         MeteringOutcome outcome = new MeteringOutcome();
         AvroCodec<BillingRecord> billingCodec = AvroCodec.billingRecords();
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords();
-        kafka.readCommitted(billingTopic, r -> outcome.addBilling(decode(billingCodec, r.value(), billingTopic)));
-        kafka.readCommitted(rejectedTopic, r -> outcome.addRejected(decode(rejectedCodec, r.value(), rejectedTopic)));
+        AvroCodec<AccountUsage> accountCodec = AvroCodec.accountUsage();
+        AvroCodec<AreaUsage> areaCodec = AvroCodec.areaUsage();
+        String billing = config.billingTopic();
+        String rejected = config.rejectedTopic();
+        kafka.readCommitted(billing, r -> outcome.addBilling(decode(billingCodec, r.value(), billing)));
+        kafka.readCommitted(rejected, r -> outcome.addRejected(decode(rejectedCodec, r.value(), rejected)));
+        String accounts = config.accountUsageTopic();
+        kafka.readCommitted(accounts, r -> outcome.addAccountUsage(decode(accountCodec, r.value(), accounts)));
+        String regional = config.regionalUsageTopic();
+        kafka.readCommitted(regional, r -> add(outcome.regionalUsage, decode(areaCodec, r.value(), regional)));
+        String national = config.nationalUsageTopic();
+        kafka.readCommitted(national, r -> add(outcome.nationalUsage, decode(areaCodec, r.value(), national)));
         return outcome;
+    }
+
+    void addAccountUsage(AccountUsage row) {
+        UsageTotals totals = new UsageTotals(
+                row.getInputTokens(), row.getOutputTokens(), row.getCachedTokens(), row.getEvents());
+        accountUsageByArea.computeIfAbsent(areaKey(row.getGranularity(), row.getWindowStart().toEpochMilli(),
+                row.getRegion(), row.getModality().name(), row.getModel()), k -> new UsageTotals()).add(totals);
+        Map<AccountDay, UsageTotals> byDay =
+                row.getGranularity() == UsageGranularity.HOUR ? accountHourRowsByDay : accountDayRows;
+        byDay.computeIfAbsent(new AccountDay(row.getAccountId(), row.getBillingDay()), k -> new UsageTotals())
+                .add(totals);
+    }
+
+    private static void add(Map<String, UsageTotals> sums, AreaUsage row) {
+        sums.computeIfAbsent(areaKey(row.getGranularity(), row.getWindowStart().toEpochMilli(), row.getRegion(),
+                        row.getModality().name(), row.getModel()), k -> new UsageTotals())
+                .add(new UsageTotals(row.getInputTokens(), row.getOutputTokens(), row.getCachedTokens(), row.getEvents()));
+    }
+
+    private static String areaKey(UsageGranularity granularity, long windowStart, String region, String modality,
+            String model) {
+        return granularity + "|" + windowStart + "|" + region + "|" + modality + "|" + model;
+    }
+
+    /**
+     * I3 and the consistency of the usage outputs with billing: regional sums equal the sums over accounts, national
+     * sums equal the sums over regions (per window, model and modality, hourly and daily), and account usage per
+     * day — from hourly rows and from daily rows — equals what was billed.
+     *
+     * @return what does not add up; empty when everything does
+     */
+    public List<String> rollupMismatches() {
+        List<String> problems = new ArrayList<>();
+        if (!regionalUsage.equals(accountUsageByArea)) {
+            problems.add("regional usage differs from the sum over accounts");
+        }
+        Map<String, UsageTotals> regionsSummed = new HashMap<>();
+        regionalUsage.forEach((key, totals) -> {
+            String[] k = key.split("\\|", 5);
+            regionsSummed.computeIfAbsent(k[0] + "|" + k[1] + "|" + AreaRollups.NATIONAL + "|" + k[3] + "|" + k[4],
+                    x -> new UsageTotals()).add(totals);
+        });
+        if (!nationalUsage.equals(regionsSummed)) {
+            problems.add("national usage differs from the sum over regions");
+        }
+        if (!accountDayRows.equals(billed)) {
+            problems.add("daily account usage differs from the billing records");
+        }
+        if (!accountHourRowsByDay.equals(billed)) {
+            problems.add("hourly account usage, summed per day, differs from the billing records");
+        }
+        if (nationalUsage.isEmpty() && !billed.isEmpty()) {
+            problems.add("no national usage at all");
+        }
+        return problems;
     }
 
     void addBilling(BillingRecord record) {

@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 
 /**
  * Checks a run's output against the workload's expected totals: conservation (I1), exactness per account and
- * day (I2) and unique billing record ids (I5).
+ * day (I2), rollups that add up (I3) and unique billing record ids (I5).
  *
  * @param rawRecords records on the raw topic, all of which the job read
  * @param duplicates records the job counted as duplicates
@@ -64,13 +64,18 @@ public record Reconciliation(
         return differingAccountDays == 0 && outcome.billedTokens() == expected.billedTokens();
     }
 
+    /** I3: regional and national usage add up, and account usage agrees with billing. */
+    public boolean rollupsAddUp() {
+        return outcome.rollupMismatches().isEmpty();
+    }
+
     /** I5 (as far as one run shows it): no billing record id appears twice. */
     public boolean uniqueIds() {
         return outcome.repeatedRecordIds() == 0;
     }
 
     public boolean ok() {
-        return rawRecords == expected.totalRecords() && conserved() && exact() && uniqueIds();
+        return rawRecords == expected.totalRecords() && conserved() && exact() && rollupsAddUp() && uniqueIds();
     }
 
     /** A human-readable summary, then the machine-readable RECONCILED line. */
@@ -95,8 +100,10 @@ public record Reconciliation(
         lines.add(String.format("  account-days       %,15d  billed, %,d differ from expected",
                 outcome.billedByAccountDay().size(), differingAccountDays));
         sampleDifferences.forEach(d -> lines.add("    differs: " + d));
-        lines.add(String.format("  invariants         I1 conservation %s · I2 exactness %s · I5 unique record ids %s",
-                verdict(conserved()), verdict(exact()), verdict(uniqueIds())));
+        outcome.rollupMismatches().forEach(problem -> lines.add("    rollups: " + problem));
+        lines.add(String.format("  invariants         I1 conservation %s · I2 exactness %s · I3 rollups add up %s"
+                        + " · I5 unique record ids %s",
+                verdict(conserved()), verdict(exact()), verdict(rollupsAddUp()), verdict(uniqueIds())));
         lines.add(String.format("RECONCILED events=%d rejected=%d duplicates=%d adjustments=%d billing_records=%d"
                         + " billed_tokens=%d expected_tokens=%d status=%s",
                 rawRecords, outcome.rejected(), duplicates, adjustments(), outcome.billingRecords(),

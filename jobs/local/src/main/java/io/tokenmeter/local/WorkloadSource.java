@@ -17,7 +17,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * The workload as an in-memory Flink source, for benchmarks without a broker: each record is generated, then
  * decoded and validated by the same {@link UsageEventDeserializer} the Kafka source uses, so the job does the
  * same work per record. Parallel readers split the index range; the records are the ones
- * {@link WorkloadProducer} would write.
+ * {@link WorkloadProducer} would write, and each reader plays one partition. Across readers there is no order, so
+ * a conflicting duplicate may be read before the event whose id it reuses: the expected totals hold exactly for
+ * workloads without poison records.
  */
 public final class WorkloadSource {
 

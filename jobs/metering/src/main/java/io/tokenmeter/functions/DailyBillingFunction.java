@@ -13,6 +13,9 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -33,7 +36,8 @@ import org.apache.flink.util.OutputTag;
  * Timers: one at each day's close time, one at the next watermark for a correction, one at each billed day's
  * correction deadline.
  */
-public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedRecord, BillingRecord> {
+public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedRecord, BillingRecord>
+        implements CheckpointedFunction {
 
     public static final OutputTag<RejectedRecord> TOO_LATE =
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
@@ -45,6 +49,18 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
 
     public DailyBillingFunction(BillingCalendar calendar) {
         this.calendar = calendar;
+    }
+
+    private final RestoredWatermark restoredWatermark = new RestoredWatermark();
+
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        restoredWatermark.initializeState(context);
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        restoredWatermark.snapshotState(context);
     }
 
     @Override
@@ -59,7 +75,7 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         UsageEvent event = record.event;
         long eventTime = event.getEventTime().toEpochMilli();
         long dayStart = calendar.dayStart(eventTime);
-        long watermark = ctx.timerService().currentWatermark();
+        long watermark = restoredWatermark.effective(ctx.timerService().currentWatermark());
         if (calendar.correctionDeadline(dayStart) <= watermark) {
             ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,
                     "billing day " + calendar.billingDay(eventTime) + " takes no more corrections; watermark is "
@@ -71,6 +87,7 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         if (state == null) {
             state = AccountBilling.emptyState();
         }
+        state.setRegion(event.getRegion());
         long closeTime = calendar.closeTime(dayStart);
         // Late by its partition's clock, or arriving after the day closed here (after an idle spell).
         boolean late = record.late || closeTime <= watermark;

@@ -24,6 +24,11 @@ public class IngestedRecord {
     @Nullable public byte[] payload;
     /** Read after its billing day closed (by its partition's clock): billed in an ADJUSTMENT. */
     public boolean late;
+    /**
+     * Its partition's clock when it was read ({@link io.tokenmeter.logic.PartitionClock}): any window that ended
+     * before it was closed for this event. Long.MIN_VALUE when unknown.
+     */
+    public long clockAtRead = Long.MIN_VALUE;
 
     public IngestedRecord() {}
 

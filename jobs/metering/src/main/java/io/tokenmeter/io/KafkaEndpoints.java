@@ -1,5 +1,7 @@
 package io.tokenmeter.io;
 
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.metering.MeteringConfig;
@@ -47,6 +49,24 @@ public final class KafkaEndpoints {
     public static KafkaSink<RejectedRecord> rejectedSink(MeteringConfig config) {
         return exactlyOnceSink(config, "rejected",
                 new AvroKafkaSerializer<>(config.rejectedTopic(), AvroCodec::rejectedRecords, r -> null));
+    }
+
+    /** Account usage rows (hourly and daily), keyed by account id, exactly once. */
+    public static KafkaSink<AccountUsage> accountUsageSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "account-usage",
+                new AvroKafkaSerializer<>(config.accountUsageTopic(), AvroCodec::accountUsage, AccountUsage::getAccountId));
+    }
+
+    /** Regional usage rows, keyed by region, exactly once. */
+    public static KafkaSink<AreaUsage> regionalUsageSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "regional-usage",
+                new AvroKafkaSerializer<>(config.regionalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getRegion));
+    }
+
+    /** National usage rows, keyed by model, exactly once. */
+    public static KafkaSink<AreaUsage> nationalUsageSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "national-usage",
+                new AvroKafkaSerializer<>(config.nationalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getModel));
     }
 
     private static <T> KafkaSink<T> exactlyOnceSink(

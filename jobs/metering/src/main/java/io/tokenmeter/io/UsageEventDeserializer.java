@@ -59,6 +59,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             return;
         }
         long eventTime = event.getEventTime().toEpochMilli();
+        long clockAtRead = clock.current(record.partition());
         PartitionClock.Verdict verdict = clock.observe(record.partition(), eventTime);
         if (verdict == PartitionClock.Verdict.TOO_LATE) {
             out.collect(IngestedRecord.rejected(reject(record, RejectReason.TOO_LATE, "billing day "
@@ -68,6 +69,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         IngestedRecord valid = IngestedRecord.valid(
                 event, record.topic(), record.partition(), record.offset(), record.timestamp(), payload);
         valid.late = verdict == PartitionClock.Verdict.LATE;
+        valid.clockAtRead = clockAtRead;
         out.collect(valid);
     }
 

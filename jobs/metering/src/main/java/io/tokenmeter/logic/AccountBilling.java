@@ -25,7 +25,7 @@ public final class AccountBilling {
     }
 
     public static AccountBillingState emptyState() {
-        return AccountBillingState.newBuilder().setDays(new ArrayList<>()).build();
+        return AccountBillingState.newBuilder().setRegion("").setDays(new ArrayList<>()).build();
     }
 
     /**
@@ -38,11 +38,8 @@ public final class AccountBilling {
             long inputTokens, long outputTokens, long cachedTokens, boolean late) {
         BillingDayState day = findOrAddDay(state, dayStart);
         boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
-        UsageLineState line = findOrAddLine(late ? day.getLateUnbilled() : day.getUnbilled(), model, modality);
-        line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
-        line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
-        line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
-        line.setEvents(Math.addExact(line.getEvents(), 1));
+        UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(),
+                model, modality, inputTokens, outputTokens, cachedTokens);
         return firstUnbilled;
     }
 
@@ -60,16 +57,16 @@ public final class AccountBilling {
             long dayStart = day.getDayStart();
             if (calendar.closeTime(dayStart) <= time) {
                 if (day.getBilledVersion() == 0) {
-                    records.add(bill(accountId, day, day.getUnbilled()));
+                    records.add(bill(state, accountId, day, day.getUnbilled()));
                     day.setUnbilled(new ArrayList<>());
                 }
                 if (!day.getUnbilled().isEmpty()) {
                     // On-time usage of a billed day (it was already closed when it came): a correction too.
-                    day.getLateUnbilled().addAll(day.getUnbilled());
+                    UsageLines.addAll(day.getLateUnbilled(), day.getUnbilled());
                     day.setUnbilled(new ArrayList<>());
                 }
                 if (!day.getLateUnbilled().isEmpty()) {
-                    records.add(bill(accountId, day, day.getLateUnbilled()));
+                    records.add(bill(state, accountId, day, day.getLateUnbilled()));
                     day.setLateUnbilled(new ArrayList<>());
                 }
             }
@@ -83,10 +80,11 @@ public final class AccountBilling {
         return records;
     }
 
-    private BillingRecord bill(String accountId, BillingDayState day, List<UsageLineState> lines) {
+    private BillingRecord bill(
+            AccountBillingState state, String accountId, BillingDayState day, List<UsageLineState> lines) {
         int version = day.getBilledVersion() + 1;
         day.setBilledVersion(version);
-        return BillingStatements.build(accountId, day.getDayStart(), version, lines, calendar);
+        return BillingStatements.build(accountId, state.getRegion(), day.getDayStart(), version, lines, calendar);
     }
 
     public static boolean isEmpty(AccountBillingState state) {
@@ -107,23 +105,5 @@ public final class AccountBilling {
                 .build();
         state.getDays().add(day);
         return day;
-    }
-
-    private static UsageLineState findOrAddLine(List<UsageLineState> lines, String model, Modality modality) {
-        for (UsageLineState line : lines) {
-            if (line.getModality() == modality && line.getModel().equals(model)) {
-                return line;
-            }
-        }
-        UsageLineState line = UsageLineState.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(0)
-                .setOutputTokens(0)
-                .setCachedTokens(0)
-                .setEvents(0)
-                .build();
-        lines.add(line);
-        return line;
     }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
 
 /**
  * Billing days in one time zone: a day runs from local midnight to the next local midnight, so it lasts 23 or 25
@@ -43,6 +44,11 @@ public final class BillingCalendar implements Serializable {
         cachedStart = start;
         cachedEnd = startOf(day.plusDays(1));
         return start;
+    }
+
+    /** Start of the local hour containing {@code eventTimeMillis}; every hour lasts 60 minutes, DST or not. */
+    public long hourStart(long eventTimeMillis) {
+        return Instant.ofEpochMilli(eventTimeMillis).atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant().toEpochMilli();
     }
 
     /** Exclusive end of the billing day that starts at {@code dayStart}. */

@@ -23,8 +23,8 @@ public final class BillingStatements {
      * ADJUSTMENTs carrying only {@code lines}, the usage not billed before, and pointing at the ORIGINAL.
      * Line items are sorted so that the same input always gives the same record.
      */
-    public static BillingRecord build(
-            String accountId, long dayStart, int version, List<UsageLineState> lines, BillingCalendar calendar) {
+    public static BillingRecord build(String accountId, String region, long dayStart, int version,
+            List<UsageLineState> lines, BillingCalendar calendar) {
         if (version < 1) {
             throw new IllegalArgumentException("version must be at least 1, was " + version);
         }
@@ -53,6 +53,7 @@ public final class BillingStatements {
                 .setVersion(version)
                 .setCorrectsRecordId(original ? null : BillingRecordIds.recordId(accountId, day, 1))
                 .setAccountId(accountId)
+                .setRegion(region)
                 .setBillingDay(day)
                 .setTimeZone(calendar.zone().getId())
                 .setDayStart(Instant.ofEpochMilli(dayStart))

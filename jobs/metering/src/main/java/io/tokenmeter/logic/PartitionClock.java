@@ -11,8 +11,8 @@ import java.util.Map;
  * each other; a partition's own history does not, so the same input always gets the same verdicts and the same
  * billing records (I5).
  *
- * <p>A partition's clock is the highest valid event time read from it, minus the bounded out-of-orderness: exactly
- * the watermark that partition alone would produce. An event is LATE when its billing day closed before that
+ * <p>A partition's clock is the highest valid event time read from it, minus the bounded out-of-orderness, minus
+ * 1 ms: exactly the watermark that partition alone would produce. An event is LATE when its billing day closed before that
  * clock, and TOO_LATE when the day's correction deadline passed before it.
  *
  * <p>One instance per source reader; not thread-safe. Clocks start unset after a restart and are rebuilt from the
@@ -46,6 +46,12 @@ public final class PartitionClock implements Serializable {
         return verdict;
     }
 
+    /** The partition's clock now: the watermark it alone would have, or Long.MIN_VALUE before its first event. */
+    public long current(int partition) {
+        long[] max = maxEventTimeByPartition == null ? null : maxEventTimeByPartition.get(partition);
+        return max == null || max[0] == Long.MIN_VALUE ? Long.MIN_VALUE : max[0] - outOfOrdernessMillis - 1;
+    }
+
     /** The BillingCalendar's day arithmetic, for messages. */
     public BillingCalendar calendar() {
         return calendar;
@@ -55,7 +61,7 @@ public final class PartitionClock implements Serializable {
         if (maxEventTime == Long.MIN_VALUE) {
             return Verdict.ON_TIME;
         }
-        long clock = maxEventTime - outOfOrdernessMillis;
+        long clock = maxEventTime - outOfOrdernessMillis - 1;
         long dayStart = calendar.dayStart(eventTime);
         if (calendar.correctionDeadline(dayStart) <= clock) {
             return Verdict.TOO_LATE;

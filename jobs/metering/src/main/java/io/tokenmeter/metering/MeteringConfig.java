@@ -31,6 +31,9 @@ public record MeteringConfig(
         String rawTopic,
         String billingTopic,
         String rejectedTopic,
+        String accountUsageTopic,
+        String regionalUsageTopic,
+        String nationalUsageTopic,
         String consumerGroup,
         boolean stopAtLatestOffsets,
         Duration transactionTimeout,
@@ -52,6 +55,9 @@ public record MeteringConfig(
     public static final String RAW_TOPIC = "kafka.topics.raw";
     public static final String BILLING_TOPIC = "kafka.topics.billing";
     public static final String REJECTED_TOPIC = "kafka.topics.rejected";
+    public static final String ACCOUNT_USAGE_TOPIC = "kafka.topics.account-usage";
+    public static final String REGIONAL_USAGE_TOPIC = "kafka.topics.regional-usage";
+    public static final String NATIONAL_USAGE_TOPIC = "kafka.topics.national-usage";
     public static final String CONSUMER_GROUP = "kafka.consumer-group";
     public static final String STOP_AT_LATEST = "kafka.stop-at-latest-offsets";
     public static final String TRANSACTION_TIMEOUT = "kafka.transaction-timeout";
@@ -82,6 +88,9 @@ public record MeteringConfig(
         d.put(RAW_TOPIC, "tokenmeter.usage.raw");
         d.put(BILLING_TOPIC, "tokenmeter.billing.records");
         d.put(REJECTED_TOPIC, "tokenmeter.usage.rejected");
+        d.put(ACCOUNT_USAGE_TOPIC, "tokenmeter.usage.account");
+        d.put(REGIONAL_USAGE_TOPIC, "tokenmeter.usage.regional");
+        d.put(NATIONAL_USAGE_TOPIC, "tokenmeter.usage.national");
         d.put(CONSUMER_GROUP, "tokenmeter-metering");
         d.put(STOP_AT_LATEST, "false");
         d.put(TRANSACTION_TIMEOUT, "10 min");
@@ -105,6 +114,9 @@ public record MeteringConfig(
         require(!rawTopic.isBlank(), RAW_TOPIC, "must not be empty");
         require(!billingTopic.isBlank(), BILLING_TOPIC, "must not be empty");
         require(!rejectedTopic.isBlank(), REJECTED_TOPIC, "must not be empty");
+        require(!accountUsageTopic.isBlank(), ACCOUNT_USAGE_TOPIC, "must not be empty");
+        require(!regionalUsageTopic.isBlank(), REGIONAL_USAGE_TOPIC, "must not be empty");
+        require(!nationalUsageTopic.isBlank(), NATIONAL_USAGE_TOPIC, "must not be empty");
         require(!consumerGroup.isBlank(), CONSUMER_GROUP, "must not be empty");
         require(!transactionalIdPrefix.isBlank(), TRANSACTIONAL_ID_PREFIX, "must not be empty");
         require(isPositive(transactionTimeout), TRANSACTION_TIMEOUT, "must be positive");
@@ -165,6 +177,9 @@ public record MeteringConfig(
                 v.get(RAW_TOPIC),
                 v.get(BILLING_TOPIC),
                 v.get(REJECTED_TOPIC),
+                v.get(ACCOUNT_USAGE_TOPIC),
+                v.get(REGIONAL_USAGE_TOPIC),
+                v.get(NATIONAL_USAGE_TOPIC),
                 v.get(CONSUMER_GROUP),
                 parse(v, STOP_AT_LATEST, MeteringConfig::parseBoolean),
                 parse(v, TRANSACTION_TIMEOUT, TimeUtils::parseDuration),
@@ -196,6 +211,9 @@ public record MeteringConfig(
         m.put(RAW_TOPIC, rawTopic);
         m.put(BILLING_TOPIC, billingTopic);
         m.put(REJECTED_TOPIC, rejectedTopic);
+        m.put(ACCOUNT_USAGE_TOPIC, accountUsageTopic);
+        m.put(REGIONAL_USAGE_TOPIC, regionalUsageTopic);
+        m.put(NATIONAL_USAGE_TOPIC, nationalUsageTopic);
         m.put(CONSUMER_GROUP, consumerGroup);
         m.put(STOP_AT_LATEST, Boolean.toString(stopAtLatestOffsets));
         m.put(TRANSACTION_TIMEOUT, transactionTimeout.toMillis() + " ms");
@@ -217,6 +235,11 @@ public record MeteringConfig(
     /** The limits input must respect to be billed. */
     public io.tokenmeter.logic.ValidationLimits validationLimits() {
         return new io.tokenmeter.logic.ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes);
+    }
+
+    /** Every topic the job writes. */
+    public java.util.List<String> outputTopics() {
+        return java.util.List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic);
     }
 
     /** Billing days, their close and their correction deadline, as configured. */

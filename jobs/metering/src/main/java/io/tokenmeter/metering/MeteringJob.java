@@ -1,18 +1,25 @@
 package io.tokenmeter.metering;
 
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
+import io.tokenmeter.functions.HourlyUsageFunction;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
+import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsageRows;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -23,6 +30,7 @@ import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.Collector;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,36 +39,51 @@ import picocli.CommandLine.Option;
  * The Tokenmeter metering job.
  *
  * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in single-object encoding.
- * Outputs: billing records ({@code kafka.topics.billing}, Avro {@code BillingRecord}, exactly once) and rejected
- * records ({@code kafka.topics.rejected}, Avro {@code RejectedRecord}, exactly once). Parameters: see
+ * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
+ * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
+ * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
+ * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}). Parameters: see
  * {@link MeteringConfig} and {@code config/metering.yaml}.
  *
  * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
  */
 public final class MeteringJob {
 
+    /** Where the job writes: one sink per output. */
+    public record Outputs(
+            Sink<BillingRecord> billing,
+            Sink<RejectedRecord> rejected,
+            Sink<AccountUsage> accountUsage,
+            Sink<AreaUsage> regionalUsage,
+            Sink<AreaUsage> nationalUsage) {
+
+        /** The Kafka topics named in {@code config}, each written exactly once. */
+        public static Outputs kafka(MeteringConfig config) {
+            return new Outputs(
+                    KafkaEndpoints.billingSink(config),
+                    KafkaEndpoints.rejectedSink(config),
+                    KafkaEndpoints.accountUsageSink(config),
+                    KafkaEndpoints.regionalUsageSink(config),
+                    KafkaEndpoints.nationalUsageSink(config));
+        }
+    }
+
+    private static final TypeInformation<AccountUsage> ACCOUNT_USAGE = TypeInformation.of(AccountUsage.class);
+    private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
+
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
-    private final Sink<BillingRecord> billingRecords;
-    private final Sink<RejectedRecord> rejectedRecords;
+    private final Outputs outputs;
 
-    public MeteringJob(
-            MeteringConfig config,
-            Source<IngestedRecord, ?, ?> rawUsage,
-            Sink<BillingRecord> billingRecords,
-            Sink<RejectedRecord> rejectedRecords) {
+    public MeteringJob(MeteringConfig config, Source<IngestedRecord, ?, ?> rawUsage, Outputs outputs) {
         this.config = config;
         this.rawUsage = rawUsage;
-        this.billingRecords = billingRecords;
-        this.rejectedRecords = rejectedRecords;
+        this.outputs = outputs;
     }
 
     /** The job reading from and writing to the Kafka topics named in {@code config}. */
     public static MeteringJob onKafka(MeteringConfig config) {
-        return new MeteringJob(config,
-                KafkaEndpoints.rawUsageSource(config),
-                KafkaEndpoints.billingSink(config),
-                KafkaEndpoints.rejectedSink(config));
+        return new MeteringJob(config, KafkaEndpoints.rawUsageSource(config), Outputs.kafka(config));
     }
 
     /** Adds the job's operators to {@code env}. */
@@ -68,7 +91,7 @@ public final class MeteringJob {
         env.setMaxParallelism(config.maxParallelism());
         BillingCalendar calendar = config.billingCalendar();
 
-        // Source: decoded and validated in the reader; per-partition watermarks from event time.
+        // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks.
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
                 .<IngestedRecord>forBoundedOutOfOrderness(config.outOfOrderness())
                 // A rejected record has no trustworthy event time: it must not move the watermark.
@@ -98,14 +121,57 @@ public final class MeteringJob {
                 .uid(OperatorIds.DAILY_BILLING)
                 .name("Daily billing per account");
 
+        // Account usage: per hour as hours close, per day from the billing records.
+        SingleOutputStreamOperator<AccountUsage> accountHours = unique
+                .keyBy(record -> record.event.getAccountId())
+                .process(new HourlyUsageFunction(calendar))
+                .uid(OperatorIds.HOURLY_ACCOUNT_USAGE)
+                .name("Hourly usage per account");
+        SingleOutputStreamOperator<AccountUsage> accountDays = billing
+                .flatMap((BillingRecord record, Collector<AccountUsage> out) ->
+                        UsageRows.dayRows(record, calendar).forEach(out::collect))
+                .returns(ACCOUNT_USAGE)
+                .uid(OperatorIds.DAILY_ACCOUNT_USAGE)
+                .name("Daily usage per account");
+        DataStream<AccountUsage> accountUsage = accountHours.union(accountDays);
+
+        // Rollups: regional sums of account partials, national sums of regional partials.
+        SingleOutputStreamOperator<AreaUsage> regional = accountUsage
+                .map(AreaRollups::regionalPartial)
+                .returns(AREA_USAGE)
+                .uid(OperatorIds.REGIONAL_PARTIALS)
+                .name("Account usage as regional partials")
+                .keyBy(AreaRollupFunction.KEY)
+                .process(new AreaRollupFunction(calendar))
+                .uid(OperatorIds.REGIONAL_ROLLUP)
+                .name("Regional usage");
+        SingleOutputStreamOperator<AreaUsage> national = regional
+                .map(AreaRollups::nationalPartial)
+                .returns(AREA_USAGE)
+                .uid(OperatorIds.NATIONAL_PARTIALS)
+                .name("Regional usage as national partials")
+                .keyBy(AreaRollupFunction.KEY)
+                .process(new AreaRollupFunction(calendar))
+                .uid(OperatorIds.NATIONAL_ROLLUP)
+                .name("National usage");
+
         // Sinks
-        billing.sinkTo(billingRecords)
+        billing.sinkTo(outputs.billing())
                 .uid(OperatorIds.BILLING_SINK)
                 .name("Billing records");
+        accountUsage.sinkTo(outputs.accountUsage())
+                .uid(OperatorIds.ACCOUNT_USAGE_SINK)
+                .name("Account usage");
+        regional.sinkTo(outputs.regionalUsage())
+                .uid(OperatorIds.REGIONAL_USAGE_SINK)
+                .name("Regional usage rows");
+        national.sinkTo(outputs.nationalUsage())
+                .uid(OperatorIds.NATIONAL_USAGE_SINK)
+                .name("National usage rows");
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         billing.getSideOutput(DailyBillingFunction.TOO_LATE));
-        rejected.sinkTo(rejectedRecords)
+        rejected.sinkTo(outputs.rejected())
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");
     }

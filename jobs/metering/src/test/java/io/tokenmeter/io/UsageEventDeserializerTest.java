@@ -6,11 +6,15 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,10 +22,6 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.PartitionClock;
-import java.time.Duration;
-import java.time.ZoneId;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -191,10 +191,10 @@ class UsageEventDeserializerTest {
         assertThat(rejected.getMessage()).contains("ceiling");
     }
 
-    /** Shanghai day 2026-03-10 closes at 2026-03-10T16:15Z: once partition 3 has read past that (+ 2 min), late. */
+    /** Shanghai day 2026-03-10 closes at 2026-03-10T16:15Z: once partition 3 has read past that (+ 2 min + 1 ms), late. */
     @Test
     void flagsEventOfADayClosedByItsPartitionsClockAsLate() throws Exception {
-        UsageEvent newest = event("evt-new", 10, "2026-03-10T16:17:00Z"); // clock: 16:15, the close of 03-10
+        UsageEvent newest = event("evt-new", 10, "2026-03-10T16:17:00.001Z"); // clock: 16:15, the close of 03-10
         UsageEvent old = event("evt-old", 10, "2026-03-10T01:00:00Z");
         byte[] oldPayload = AvroCodec.usageEvents().encode(old);
 
@@ -217,7 +217,7 @@ class UsageEventDeserializerTest {
     @Test
     void keepsEventOnTimeWhileItsPartitionsClockIsJustBeforeTheClose() throws Exception {
         deserializer.deserialize(record(3, 10L, 1_000L,
-                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-03-10T16:16:59.999Z"))), out);
+                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-03-10T16:17:00Z"))), out);
         deserializer.deserialize(record(3, 11L, 2_000L,
                 AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"))), out);
 
@@ -226,10 +226,10 @@ class UsageEventDeserializerTest {
                 org.assertj.core.groups.Tuple.tuple(false, false));
     }
 
-    /** Day 2026-03-10 takes corrections until 2026-04-14T16:00Z: past that (+ 2 min) its events are rejected. */
+    /** Day 2026-03-10 takes corrections until 2026-04-14T16:00Z: past that (+ 2 min + 1 ms) its events are rejected. */
     @Test
     void rejectsEventOfADayPastItsCorrectionDeadlineAsTooLateWithOriginalBytes() throws Exception {
-        UsageEvent newest = event("evt-new", 10, "2026-04-14T16:02:00Z"); // clock: the deadline of 03-10
+        UsageEvent newest = event("evt-new", 10, "2026-04-14T16:02:00.001Z"); // clock: the deadline of 03-10
         UsageEvent tooLate = event("evt-old", 10, "2026-03-10T01:00:00Z");
         byte[] payload = AvroCodec.usageEvents().encode(tooLate);
         UsageEvent nextDay = event("evt-next-day", 10, "2026-03-10T16:00:00Z"); // 03-11: still correctable
@@ -262,7 +262,7 @@ class UsageEventDeserializerTest {
     @Test
     void judgesEachPartitionByItsOwnEvents() throws Exception {
         deserializer.deserialize(record(2, 1L, 1_000L,
-                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-04-14T16:02:00Z"))), out);
+                AvroCodec.usageEvents().encode(event("evt-new", 10, "2026-04-14T16:02:00.001Z"))), out);
         byte[] old = AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"));
 
         deserializer.deserialize(record(5, 1L, 1_000L, old), out); // first of partition 5

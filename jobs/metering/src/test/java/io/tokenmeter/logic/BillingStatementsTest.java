@@ -26,7 +26,7 @@ class BillingStatementsTest {
 
     @Test
     void billsVersionOneAsOriginalCorrectingNothing() {
-        BillingRecord record = BillingStatements.build("acct-1", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         assertThat(record.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
         assertThat(record.getVersion()).isEqualTo(1);
@@ -41,9 +41,9 @@ class BillingStatementsTest {
 
     @Test
     void billsLaterVersionAsAdjustmentPointingAtOriginal() {
-        BillingRecord original = BillingStatements.build("acct-1", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord original = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
-        BillingRecord adjustment = BillingStatements.build("acct-1", DAY_START, 2, lines(), CALENDAR);
+        BillingRecord adjustment = BillingStatements.build("acct-1", "CN-GD", DAY_START, 2, lines(), CALENDAR);
 
         assertThat(adjustment.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
         assertThat(adjustment.getVersion()).isEqualTo(2);
@@ -53,7 +53,7 @@ class BillingStatementsTest {
 
     @Test
     void sortsLineItemsByModelThenModality() {
-        BillingRecord record = BillingStatements.build("acct-1", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         assertThat(record.getLineItems())
                 .extracting(BillingLineItem::getModel, BillingLineItem::getModality)
@@ -65,7 +65,7 @@ class BillingStatementsTest {
 
     @Test
     void addsUpTokensAndEvents() {
-        BillingRecord record = BillingStatements.build("acct-1", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         // (10+20+3) + (100+200+30) + (1000+2000+300)
         assertThat(record.getTotalTokens()).isEqualTo(3_663);
@@ -82,13 +82,13 @@ class BillingStatementsTest {
         List<UsageLineState> reversed = new ArrayList<>(lines());
         Collections.reverse(reversed);
 
-        assertThat(BillingStatements.build("acct-1", DAY_START, 1, reversed, CALENDAR))
-                .isEqualTo(BillingStatements.build("acct-1", DAY_START, 1, lines(), CALENDAR));
+        assertThat(BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, reversed, CALENDAR))
+                .isEqualTo(BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR));
     }
 
     @Test
     void refusesVersionZero() {
-        assertThatThrownBy(() -> BillingStatements.build("acct-1", DAY_START, 0, lines(), CALENDAR))
+        assertThatThrownBy(() -> BillingStatements.build("acct-1", "CN-GD", DAY_START, 0, lines(), CALENDAR))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 class PartitionClockTest {
 
     private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(2);
-    private static final long OOO = OUT_OF_ORDERNESS.toMillis();
+    /** How far the clock lags the highest event time: the out-of-orderness plus 1 ms, like Flink's watermark. */
+    private static final long OOO = OUT_OF_ORDERNESS.toMillis() + 1;
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
 

@@ -1,0 +1,56 @@
+package io.tokenmeter.logic;
+
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.avro.state.AccountHoursState;
+import io.tokenmeter.avro.state.OpenHourState;
+import io.tokenmeter.avro.state.UsageLineState;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** The open hours of one account and the rules that change them. */
+public final class AccountHours {
+
+    private AccountHours() {}
+
+    public static AccountHoursState emptyState() {
+        return AccountHoursState.newBuilder().setRegion("").setHours(new ArrayList<>()).build();
+    }
+
+    /**
+     * Adds one event to its open hour.
+     *
+     * @return true when the hour was not open before: the caller must schedule closing it
+     */
+    public static boolean addUsage(AccountHoursState state, UsageEvent event, long hourStart) {
+        state.setRegion(event.getRegion());
+        OpenHourState hour = null;
+        for (OpenHourState h : state.getHours()) {
+            if (h.getHourStart() == hourStart) {
+                hour = h;
+                break;
+            }
+        }
+        boolean opened = hour == null;
+        if (opened) {
+            hour = OpenHourState.newBuilder().setHourStart(hourStart).setLines(new ArrayList<>()).build();
+            state.getHours().add(hour);
+        }
+        UsageLines.add(hour.getLines(), event.getModel(), event.getModality(),
+                event.getInputTokens(), event.getOutputTokens(), event.getCachedTokens());
+        return opened;
+    }
+
+    /** Removes and returns, oldest first, the hours that end at or before {@code time}. */
+    public static List<OpenHourState> takeClosedHours(AccountHoursState state, long time) {
+        List<OpenHourState> closed = new ArrayList<>();
+        // A new list rather than Iterator.remove: Avro's deserialized arrays do not support removal.
+        List<OpenHourState> open = new ArrayList<>();
+        for (OpenHourState hour : state.getHours()) {
+            (hour.getHourStart() + UsageRows.HOUR_MILLIS <= time ? closed : open).add(hour);
+        }
+        state.setHours(open);
+        closed.sort(Comparator.comparingLong(OpenHourState::getHourStart));
+        return closed;
+    }
+}

@@ -1,0 +1,50 @@
+package io.tokenmeter.logic;
+
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.state.UsageLineState;
+import java.util.List;
+
+/** Usage lines (one per model and modality) as kept in state. */
+public final class UsageLines {
+
+    private UsageLines() {}
+
+    /** Adds one event's tokens to the line of its model and modality, starting that line if there is none. */
+    public static void add(List<UsageLineState> lines, String model, Modality modality,
+            long inputTokens, long outputTokens, long cachedTokens) {
+        UsageLineState line = findOrAdd(lines, model, modality);
+        line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
+        line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
+        line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
+        line.setEvents(Math.addExact(line.getEvents(), 1));
+    }
+
+    /** Adds every line of {@code from} to the line of the same model and modality in {@code into}. */
+    public static void addAll(List<UsageLineState> into, List<UsageLineState> from) {
+        for (UsageLineState line : from) {
+            UsageLineState target = findOrAdd(into, line.getModel(), line.getModality());
+            target.setInputTokens(Math.addExact(target.getInputTokens(), line.getInputTokens()));
+            target.setOutputTokens(Math.addExact(target.getOutputTokens(), line.getOutputTokens()));
+            target.setCachedTokens(Math.addExact(target.getCachedTokens(), line.getCachedTokens()));
+            target.setEvents(Math.addExact(target.getEvents(), line.getEvents()));
+        }
+    }
+
+    private static UsageLineState findOrAdd(List<UsageLineState> lines, String model, Modality modality) {
+        for (UsageLineState line : lines) {
+            if (line.getModality() == modality && line.getModel().equals(model)) {
+                return line;
+            }
+        }
+        UsageLineState line = UsageLineState.newBuilder()
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(0)
+                .setOutputTokens(0)
+                .setCachedTokens(0)
+                .setEvents(0)
+                .build();
+        lines.add(line);
+        return line;
+    }
+}
