@@ -52,6 +52,14 @@ public final class ExpectedTotals {
         }
     }
 
+    /**
+     * Adds a record produced a second time (the same input replayed within the dedup horizon): whatever was billed
+     * or already a duplicate is now a duplicate; whatever was rejected is rejected again, for the same reason.
+     */
+    public void addReplayed(GeneratedRecord record) {
+        records.merge(record.kind().rejected() ? record.kind() : Kind.DUPLICATE, 1L, Long::sum);
+    }
+
     public Map<AccountDay, UsageTotals> billedByAccountDay() {
         return billed;
     }

@@ -18,7 +18,7 @@ import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
  * {@code i}, so the workload can be produced in any order or in parallel (as a Flink source) and always holds
  * the same records; {@link ExpectedTotals} says what a correct pipeline must bill for it.
  *
- * <p>Shape: accounts drawn with Zipf skew; 31 provincial regions weighted by population; a modality mix led by
+ * <p>Shape: accounts drawn with Zipf skew (optionally one huge account on top); 31 provincial regions weighted by population; a modality mix led by
  * text and code with models per modality; log-normal (heavy-tailed) token counts per modality; event times
  * advancing evenly over the span with ±30 s jitter; duplicates repeat an event from shortly before byte for byte;
  * late events land up to 6 h before the previous local midnight.
@@ -219,7 +219,9 @@ public final class WorkloadGenerator {
     }
 
     private UsageEvent event(long index, UniformRandomProvider rng) {
-        int rank = accountSampler.withUniformRandomProvider(rng).sample();
+        int rank = spec.hotAccountShare() > 0 && rng.nextDouble() < spec.hotAccountShare()
+                ? 1
+                : accountSampler.withUniformRandomProvider(rng).sample();
         int modality = pick(modalityCdf, rng);
         String model = MODELS[modality][pick(modelCdfs[modality], rng)];
         double[] shape = TOKEN_SHAPE[modality];

@@ -33,12 +33,16 @@ final class WorkloadOptions {
             description = "Share of records that cannot be billed (default ${DEFAULT-VALUE}).")
     double malformedRate;
 
+    @Option(names = "--hot-account-share", defaultValue = "0",
+            description = "Share of events from one huge account, on top of the Zipf skew (default ${DEFAULT-VALUE}).")
+    double hotAccountShare;
+
     @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
     long seed;
 
     WorkloadSpec spec(ZoneId billingZone) {
         return new WorkloadSpec(events, accounts, 1.0, start.toInstant(),
                 Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())), billingZone,
-                duplicateRate, lateRate, malformedRate, seed);
+                duplicateRate, lateRate, malformedRate, hotAccountShare, seed);
     }
 }

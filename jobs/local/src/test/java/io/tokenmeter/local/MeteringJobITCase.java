@@ -2,16 +2,24 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.schema.DecodeException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
@@ -20,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -80,7 +89,7 @@ class MeteringJobITCase {
     @Test
     void recoversFromATaskFailureWithoutLosingOrDoublingUsage() throws Exception {
         // given: a clean workload, and a source that fails once part-way through
-        WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0, 0.005, 0.005);
+        WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0.02, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
         FailOnceDeserializer.FAILED.set(false);
@@ -99,8 +108,11 @@ class MeteringJobITCase {
         // then: the failure happened, and billing is still exact with every record id once
         assertThat(FailOnceDeserializer.FAILED).isTrue();
         MeteringOutcome outcome = readOutcome(config);
-        // (no retries in this workload: the duplicates accumulator does not survive a restart)
-        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events(), 0);
+        // The duplicates accumulator restarts with the job, so take the duplicates from the ledger: what was read
+        // and neither billed nor rejected. Conservation then checks that this is exactly the workload's retries.
+        long duplicates = spec.events() - Reconciliation.of(expected, outcome, spec.events(), 0).billedEvents()
+                - outcome.rejected();
+        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events(), duplicates);
         assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
                 .last().asString().endsWith("status=OK");
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
@@ -129,7 +141,136 @@ class MeteringJobITCase {
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
     }
 
+    @Test
+    void billsAHotAccountCarryingThirtyPercentOfEventsExactly() throws Exception {
+        // given: one account with 30% of all events, on top of the Zipf skew
+        WorkloadSpec spec = WorkloadSpec.clean(40_000, 2_000, 13).withRates(0.01, 0.01, 0.01).withHotAccountShare(0.3);
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = produce(spec, config);
+
+        // when
+        JobExecutionResult result = run(config, KafkaEndpoints.rawUsageSource(config), false);
+
+        // then: exact billing and rollups, the hot account's included
+        MeteringOutcome outcome = readOutcome(config);
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events(), duplicates(result)));
+        long hotEvents = outcome.billedByAccountDay().entrySet().stream()
+                .filter(e -> e.getKey().accountId().equals("acct-0001"))
+                .mapToLong(e -> e.getValue().events)
+                .sum();
+        assertThat(hotEvents).isGreaterThan(expected.billedEvents() * 3 / 10);
+    }
+
+    @Test
+    void billsDaylightSavingDaysOfTwentyFiveHoursInNewYork() throws Exception {
+        // given: two days around the end of daylight saving time in New York (2026-11-01 lasts 25 hours)
+        ZoneId newYork = ZoneId.of("America/New_York");
+        WorkloadSpec spec = WorkloadSpec.clean(30_000, 800, 17).withRates(0.01, 0.01, 0.01)
+                .during(Instant.parse("2026-10-31T12:00:00-04:00"), Duration.ofDays(2), newYork);
+        MeteringConfig config = freshTopics(Map.of(MeteringConfig.BILLING_ZONE, newYork.getId()));
+        ExpectedTotals expected = produce(spec, config);
+
+        // when
+        JobExecutionResult result = run(config, KafkaEndpoints.rawUsageSource(config), false);
+
+        // then: exact per New York billing day, and the records of 2026-11-01 span 25 hours
+        MeteringOutcome outcome = readOutcome(config);
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events(), duplicates(result)));
+        AvroCodec<BillingRecord> codec = AvroCodec.billingRecords();
+        List<Duration> lengthsOfNovemberFirst = KAFKA.topics().readCommitted(config.billingTopic()).stream()
+                .map(r -> decode(codec, r.value()))
+                .filter(r -> r.getBillingDay().equals(LocalDate.of(2026, 11, 1)))
+                .map(r -> Duration.between(r.getDayStart(), r.getDayEnd()))
+                .distinct()
+                .toList();
+        assertThat(lengthsOfNovemberFirst).containsExactly(Duration.ofHours(25));
+    }
+
+    @Test
+    void countsEveryRecordOnceWhenTheSameInputIsReplayed() throws Exception {
+        // given: a workload of 12 hours, produced twice — a producer replaying its input within the dedup horizon
+        WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 19).withRates(0.02, 0.01, 0.02)
+                .during(WorkloadSpec.DEFAULT_START, Duration.ofHours(12), ZoneId.of("Asia/Shanghai"));
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = produce(spec, config);
+        WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
+        WorkloadGenerator generator = new WorkloadGenerator(spec);
+        for (long i = 0; i < spec.events(); i++) {
+            expected.addReplayed(generator.record(i));
+        }
+
+        // when
+        JobExecutionResult result = run(config, KafkaEndpoints.rawUsageSource(config), false);
+
+        // then: the second copy is all duplicates and rejections; billing is that of one copy
+        MeteringOutcome outcome = readOutcome(config);
+        assertReconciled(Reconciliation.of(expected, outcome, 2 * spec.events(), duplicates(result)));
+        assertThat(duplicates(result)).isGreaterThan(spec.events() * 9 / 10);
+    }
+
+    @Test
+    void closesDaysWhileEveryPartitionIsIdle() throws Exception {
+        // given: a running job, and usage of two days ago for a few accounts, so some partitions never see data
+        LocalDate day = LocalDate.now(ZoneId.of("Asia/Shanghai")).minusDays(2);
+        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23).during(
+                day.atTime(10, 0).atZone(ZoneId.of("Asia/Shanghai")).toInstant(), Duration.ofHours(2),
+                ZoneId.of("Asia/Shanghai"));
+        MeteringConfig config = freshTopics(Map.of(
+                MeteringConfig.STOP_AT_LATEST, "false",
+                MeteringConfig.SOURCE_IDLENESS, "1 s"));
+        JobClient job = start(config);
+        try {
+            ExpectedTotals expected = produce(spec, config);
+
+            // when: nothing more arrives — every partition goes quiet
+
+            // then: the day closes anyway, on the wall clock, and is billed exactly
+            Map<AccountDay, UsageTotals> billed = awaitBilling(config, expected.billedByAccountDay().size());
+            assertThat(billed).isEqualTo(expected.billedByAccountDay());
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    private static Map<AccountDay, UsageTotals> awaitBilling(MeteringConfig config, int accountDays)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (true) {
+            Map<AccountDay, UsageTotals> billed = readOutcome(config).billedByAccountDay();
+            if (billed.size() >= accountDays || System.nanoTime() > deadline) {
+                return billed;
+            }
+            Thread.sleep(500); // polling the billing topic, not waiting for time to pass
+        }
+    }
+
+    private static JobClient start(MeteringConfig config) throws Exception {
+        Configuration flink = MeteringJob.flinkConfiguration(config);
+        flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        env.setParallelism(PARALLELISM);
+        MeteringJob.onKafka(config).build(env);
+        return env.executeAsync("metering-it-unbounded");
+    }
+
+    private static void assertReconciled(Reconciliation reconciliation) {
+        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
+                .last().asString().endsWith("status=OK");
+    }
+
+    private static BillingRecord decode(AvroCodec<BillingRecord> codec, byte[] value) {
+        try {
+            return codec.decode(value);
+        } catch (DecodeException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static MeteringConfig freshTopics() throws InterruptedException {
+        return freshTopics(Map.of());
+    }
+
+    private static MeteringConfig freshTopics(Map<String, String> overrides) throws InterruptedException {
         String run = KAFKA.freshTopic("run");
         Map<String, String> settings = new HashMap<>();
         settings.put(MeteringConfig.BOOTSTRAP_SERVERS, KAFKA.bootstrapServers());
@@ -143,6 +284,7 @@ class MeteringJobITCase {
         settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
         settings.put(MeteringConfig.STOP_AT_LATEST, "true");
         settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
+        settings.putAll(overrides);
         MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
         KAFKA.topics().create(4, List.of(config.rawTopic()));
         KAFKA.topics().create(4, config.outputTopics());

@@ -39,8 +39,13 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
         byte[] payload = record.value();
         if (payload != null && payload.length > limits.maxRecordBytes()) {
-            out.collect(IngestedRecord.rejected(reject(record, RejectReason.OVERSIZED,
-                    payload.length + " bytes exceed the limit of " + limits.maxRecordBytes())));
+            // Only the first maxRecordBytes are kept: the envelope must fit where the original barely did.
+            // The whole record stays on the raw topic at the partition and offset the envelope names.
+            out.collect(IngestedRecord.rejected(Rejections.reject(RejectReason.OVERSIZED,
+                    payload.length + " bytes exceed the limit of " + limits.maxRecordBytes()
+                            + "; the payload holds the first " + limits.maxRecordBytes() + " bytes",
+                    java.util.Arrays.copyOf(payload, limits.maxRecordBytes()), record.topic(), record.partition(),
+                    record.offset(), record.timestamp(), System.currentTimeMillis())));
             return;
         }
         UsageEvent event;

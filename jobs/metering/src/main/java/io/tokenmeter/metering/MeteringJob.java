@@ -9,12 +9,14 @@ import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.HourlyUsageFunction;
 import io.tokenmeter.functions.SplitRejected;
+import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsageRows;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -91,13 +93,16 @@ public final class MeteringJob {
         env.setMaxParallelism(config.maxParallelism());
         BillingCalendar calendar = config.billingCalendar();
 
-        // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks.
+        // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that
+        // keep moving with the wall clock through quiet spells, so days close at night too.
+        Duration outOfOrderness = config.outOfOrderness();
+        Duration idleness = config.sourceIdleness();
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
-                .<IngestedRecord>forBoundedOutOfOrderness(config.outOfOrderness())
+                .<IngestedRecord>forGenerator(context -> new IdleAwareWatermarks<>(
+                        outOfOrderness, idleness, context.getInputActivityClock(), System::currentTimeMillis))
                 // A rejected record has no trustworthy event time: it must not move the watermark.
                 .withTimestampAssigner((record, kafkaTime) ->
-                        record.isRejected() ? Long.MIN_VALUE : record.event.getEventTime().toEpochMilli())
-                .withIdleness(config.sourceIdleness());
+                        record.isRejected() ? Long.MIN_VALUE : record.event.getEventTime().toEpochMilli());
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
