@@ -17,6 +17,9 @@ import java.time.temporal.ChronoUnit;
  */
 public final class BillingCalendar implements Serializable {
 
+    private static final long HOUR_MILLIS = 3_600_000L;
+    private static final long DAY_MILLIS = 24 * HOUR_MILLIS;
+
     private final ZoneId zone;
     private final long graceMillis;
     private final long correctionHorizonMillis;
@@ -48,6 +51,11 @@ public final class BillingCalendar implements Serializable {
 
     /** Start of the local hour containing {@code eventTimeMillis}; every hour lasts 60 minutes, DST or not. */
     public long hourStart(long eventTimeMillis) {
+        long dayStart = dayStart(eventTimeMillis);
+        if (cachedEnd - cachedStart == DAY_MILLIS) {
+            // A 24-hour day has one offset throughout: its hours are whole hours from its start.
+            return dayStart + (eventTimeMillis - dayStart) / HOUR_MILLIS * HOUR_MILLIS;
+        }
         return Instant.ofEpochMilli(eventTimeMillis).atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant().toEpochMilli();
     }
 

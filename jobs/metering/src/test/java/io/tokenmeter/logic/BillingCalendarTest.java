@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BillingCalendarTest {
@@ -142,5 +143,22 @@ class BillingCalendarTest {
 
     private static long millis(String instant) {
         return Instant.parse(instant).toEpochMilli();
+    }
+
+    @Test
+    void startsHoursAtLocalHourBoundariesInEveryKindOfZone() {
+        java.util.Random random = new java.util.Random(7);
+        for (String zoneId : List.of("Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York",
+                "Europe/Berlin", "Australia/Lord_Howe")) {
+            ZoneId zone = ZoneId.of(zoneId);
+            BillingCalendar calendar = new BillingCalendar(zone, Duration.ofMinutes(15), Duration.ofDays(35));
+            long from = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli();
+            for (int i = 0; i < 20_000; i++) {
+                long t = from + (long) (random.nextDouble() * 366 * 86_400_000L);
+                long expected = Instant.ofEpochMilli(t).atZone(zone)
+                        .truncatedTo(java.time.temporal.ChronoUnit.HOURS).toInstant().toEpochMilli();
+                assertThat(calendar.hourStart(t)).as("%s at %s", zoneId, Instant.ofEpochMilli(t)).isEqualTo(expected);
+            }
+        }
     }
 }

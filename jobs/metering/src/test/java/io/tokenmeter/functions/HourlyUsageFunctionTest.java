@@ -1,0 +1,359 @@
+package io.tokenmeter.functions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
+
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.avro.UsageGranularity;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.schema.AvroCodec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class HourlyUsageFunctionTest {
+
+    private static final BillingCalendar SHANGHAI =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final BillingCalendar KOLKATA =
+            new BillingCalendar(ZoneId.of("Asia/Kolkata"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
+
+    /** Shanghai hour 10:00-11:00 local on 2026-03-10. */
+    private static final long HOUR_START = millis("2026-03-10T02:00:00Z");
+    private static final long HOUR_END = millis("2026-03-10T03:00:00Z");
+    private static final long NEXT_HOUR_END = millis("2026-03-10T04:00:00Z");
+
+    private final AtomicLong offsets = new AtomicLong();
+    private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> harness;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        harness = newHarness(SHANGHAI, false);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    @Test
+    void emitsNothingUntilWatermarkReachesHourEndThenOneOriginalRowPerModelAndModality() throws Exception {
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T02:00:00Z"));
+        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 5, 0, "2026-03-10T02:30:00Z"));
+        process(event("e3", "acct-1", "qwen-max", Modality.CODE, 7, 0, 0, "2026-03-10T02:40:00Z"));
+        process(event("e4", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:59:59.999Z"));
+        process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T03:00:00Z")); // next hour
+
+        harness.processWatermark(HOUR_END - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.processWatermark(HOUR_END);
+
+        List<AccountUsage> rows = harness.extractOutputValues();
+        assertThat(rows)
+                .extracting(AccountUsage::getModel, AccountUsage::getModality, AccountUsage::getInputTokens,
+                        AccountUsage::getOutputTokens, AccountUsage::getCachedTokens, AccountUsage::getTotalTokens,
+                        AccountUsage::getEvents)
+                .containsExactlyInAnyOrder(
+                        tuple("qwen-max", Modality.TEXT, 15L, 25L, 3L, 43L, 2L),
+                        tuple("qwen-max", Modality.CODE, 7L, 0L, 0L, 7L, 1L),
+                        tuple("wanx", Modality.IMAGE, 100L, 0L, 0L, 100L, 1L));
+        assertThat(rows).allSatisfy(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
+            assertThat(r.getGranularity()).isEqualTo(UsageGranularity.HOUR);
+            assertThat(r.getAccountId()).isEqualTo("acct-1");
+            assertThat(r.getRegion()).isEqualTo("CN-GD");
+            assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_START));
+            assertThat(r.getWindowEnd()).isEqualTo(Instant.ofEpochMilli(HOUR_END));
+            assertThat(r.getBillingDay()).isEqualTo(LocalDate.of(2026, 3, 10));
+            assertThat(r.getTimeZone()).isEqualTo("Asia/Shanghai");
+        });
+        assertThat(rows).extracting(AccountUsage::getRecordId).doesNotHaveDuplicates();
+
+        harness.processWatermark(NEXT_HOUR_END);
+        assertThat(harness.extractOutputValues()).hasSize(4).last().satisfies(r -> {
+            assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_END));
+            assertThat(r.getTotalTokens()).isEqualTo(3);
+        });
+    }
+
+    @Test
+    void givesOriginalRowsTheSameIdsWhenTheSameInputIsReplayed() throws Exception {
+        List<String> first = originalIdsOfOneHour();
+        harness.close();
+        harness = newHarness(SHANGHAI, false);
+
+        List<String> replayed = originalIdsOfOneHour();
+
+        assertThat(first).hasSize(2).doesNotHaveDuplicates();
+        assertThat(replayed).containsExactlyInAnyOrderElementsOf(first);
+    }
+
+    private List<String> originalIdsOfOneHour() throws Exception {
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(event("e2", "acct-1", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T02:20:00Z"));
+        harness.processWatermark(HOUR_END);
+        return harness.extractOutputValues().stream().map(AccountUsage::getRecordId).toList();
+    }
+
+    @Test
+    void keepsAccountsApart() throws Exception {
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(event("e2", "acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:20:00Z"));
+
+        harness.processWatermark(HOUR_END);
+
+        List<AccountUsage> rows = harness.extractOutputValues();
+        assertThat(rows)
+                .extracting(AccountUsage::getAccountId, AccountUsage::getTotalTokens)
+                .containsExactlyInAnyOrder(tuple("acct-1", 10L), tuple("acct-2", 7L));
+        assertThat(rows).extracting(AccountUsage::getRecordId).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void emitsEventOfAnHourAlreadyClosedAsOneAdjustmentRowAtOnce() throws Exception {
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        harness.processWatermark(HOUR_END);
+        AccountUsage original = harness.extractOutputValues().get(0);
+
+        process(event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 2, 1, "2026-03-10T02:50:00Z"));
+
+        List<AccountUsage> rows = harness.extractOutputValues();
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(1)).satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+            assertThat(r.getGranularity()).isEqualTo(UsageGranularity.HOUR);
+            assertThat(r.getAccountId()).isEqualTo("acct-1");
+            assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_START));
+            assertThat(r.getWindowEnd()).isEqualTo(Instant.ofEpochMilli(HOUR_END));
+            assertThat(r.getModel()).isEqualTo("qwen-max");
+            assertThat(r.getModality()).isEqualTo(Modality.TEXT);
+            assertThat(r.getInputTokens()).isEqualTo(4);
+            assertThat(r.getOutputTokens()).isEqualTo(2);
+            assertThat(r.getCachedTokens()).isEqualTo(1);
+            assertThat(r.getTotalTokens()).isEqualTo(7);
+            assertThat(r.getEvents()).isEqualTo(1);
+            assertThat(r.getRecordId()).isNotEqualTo(original.getRecordId());
+        });
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void givesAdjustmentRowAnIdDerivedFromSourceAndEventId() throws Exception {
+        harness.processWatermark(HOUR_END);
+        UsageEvent late = event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
+
+        process(late);
+        process(late); // e.g. replayed after a restart
+        process(event("late-2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z"));
+        UsageEvent otherSource = event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
+        otherSource.setSource("gateway-b");
+        process(otherSource);
+
+        List<String> ids = harness.extractOutputValues().stream().map(AccountUsage::getRecordId).toList();
+        assertThat(ids).hasSize(4);
+        assertThat(ids.get(1)).isEqualTo(ids.get(0));
+        assertThat(List.of(ids.get(0), ids.get(2), ids.get(3))).doesNotHaveDuplicates();
+    }
+
+    /** The partition's clock had passed the hour when the event was read; the watermark here lags behind. */
+    @Test
+    void emitsAdjustmentWhenPartitionClockAtReadPassedHourEndThoughWatermarkIsBehind() throws Exception {
+        harness.processWatermark(HOUR_START);
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+
+        processReadAtClock(event("e2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
+                HOUR_END);
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
+            assertThat(r.getTotalTokens()).isEqualTo(4);
+            assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_START));
+        });
+
+        harness.processWatermark(HOUR_END);
+
+        List<AccountUsage> rows = harness.extractOutputValues();
+        assertThat(rows)
+                .extracting(AccountUsage::getKind, AccountUsage::getTotalTokens, AccountUsage::getEvents)
+                .containsExactly(
+                        tuple(BillingRecordKind.ADJUSTMENT, 4L, 1L),
+                        tuple(BillingRecordKind.ORIGINAL, 10L, 1L));
+    }
+
+    @Test
+    void keepsEventOnTimeWhenPartitionClockAtReadIsJustBeforeHourEnd() throws Exception {
+        processReadAtClock(event("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
+                HOUR_END - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.processWatermark(HOUR_END);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(AccountUsage::getKind, AccountUsage::getTotalTokens)
+                .containsExactly(tuple(BillingRecordKind.ORIGINAL, 4L));
+    }
+
+    @Test
+    void keepsOneTimerPerOpenHourAndClearsAllStateOnceEveryHourClosed() throws Exception {
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:20:00Z"));
+        process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T03:10:00Z"));
+        process(event("e4", "acct-2", "wanx", Modality.IMAGE, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        assertThat(harness.numEventTimeTimers()).isEqualTo(3);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+
+        harness.processWatermark(HOUR_END);
+        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+
+        harness.processWatermark(NEXT_HOUR_END);
+        assertThat(harness.extractOutputValues()).hasSize(3);
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    /** India is at +05:30: its local hours start and end at half past the UTC hour. */
+    @Test
+    void closesKolkataHoursAtHalfPastTheUtcHour() throws Exception {
+        harness.close();
+        harness = newHarness(KOLKATA, false);
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:30:00Z")); // 07:00 IST
+        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 0, 0, "2026-03-10T02:29:59.999Z")); // 07:59 IST
+        process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:30:00Z")); // 08:00 IST
+
+        harness.processWatermark(millis("2026-03-10T02:30:00Z") - 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.processWatermark(millis("2026-03-10T02:30:00Z"));
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T01:30:00Z"));
+            assertThat(r.getWindowEnd()).isEqualTo(Instant.parse("2026-03-10T02:30:00Z"));
+            assertThat(r.getTimeZone()).isEqualTo("Asia/Kolkata");
+            assertThat(r.getBillingDay()).isEqualTo(LocalDate.of(2026, 3, 10));
+            assertThat(r.getTotalTokens()).isEqualTo(15);
+            assertThat(r.getEvents()).isEqualTo(2);
+        });
+
+        harness.processWatermark(millis("2026-03-10T03:30:00Z"));
+        assertThat(harness.extractOutputValues()).hasSize(2).last().satisfies(r -> {
+            assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T02:30:00Z"));
+            assertThat(r.getTotalTokens()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void datesTheFirstLocalHourOfADayByTheLocalDate() throws Exception {
+        harness.close();
+        harness = newHarness(KOLKATA, false);
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-09T18:30:00Z")); // 00:00 IST
+
+        harness.processWatermark(millis("2026-03-09T19:30:00Z"));
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-09T18:30:00Z"));
+            assertThat(r.getBillingDay()).isEqualTo(LocalDate.of(2026, 3, 10));
+        });
+    }
+
+    /** On RocksDB the open hours go through Avro serialization between every call; sums must still add up. */
+    @Test
+    void sumsAndClosesHoursOnRocksDb() throws Exception {
+        harness.close();
+        harness = newHarness(SHANGHAI, true);
+        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:20:00Z"));
+        process(event("e3", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:30:00Z"));
+        process(event("e4", "acct-1", "qwen-max", Modality.TEXT, 1000, 0, 0, "2026-03-10T03:10:00Z"));
+
+        harness.processWatermark(HOUR_END);
+        process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 10_000, 0, 0, "2026-03-10T03:20:00Z"));
+        process(event("e6", "acct-1", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:40:00Z")); // late
+        harness.processWatermark(NEXT_HOUR_END);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.getWindowStart().toEpochMilli(), AccountUsage::getKind, AccountUsage::getModel,
+                        AccountUsage::getTotalTokens, AccountUsage::getEvents)
+                .containsExactlyInAnyOrder(
+                        tuple(HOUR_START, BillingRecordKind.ORIGINAL, "qwen-max", 11L, 2L),
+                        tuple(HOUR_START, BillingRecordKind.ORIGINAL, "wanx", 100L, 1L),
+                        tuple(HOUR_START, BillingRecordKind.ADJUSTMENT, "qwen-max", 7L, 1L),
+                        tuple(HOUR_END, BillingRecordKind.ORIGINAL, "qwen-max", 11_000L, 2L));
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    /**
+     * A harness not yet opened, so the state backend can still be chosen: ProcessFunctionTestHarnesses opens its
+     * harness at once, and a backend set after that is silently ignored (the heap backend already exists).
+     */
+    private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> newHarness(
+            BillingCalendar calendar, boolean rocksDb) throws Exception {
+        if (!rocksDb) {
+            return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                    new HourlyUsageFunction(calendar), r -> r.event.getAccountId(), Types.STRING);
+        }
+        KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(new HourlyUsageFunction(calendar)),
+                        r -> r.event.getAccountId(), Types.STRING);
+        h.setStateBackend(new EmbeddedRocksDBStateBackend());
+        h.open();
+        assertThat(h.getOperator().getKeyedStateBackend()).isInstanceOf(RocksDBKeyedStateBackend.class);
+        return h;
+    }
+
+    private void process(UsageEvent event) throws Exception {
+        harness.processElement(new StreamRecord<>(record(event), event.getEventTime().toEpochMilli()));
+    }
+
+    private void processReadAtClock(UsageEvent event, long clockAtRead) throws Exception {
+        IngestedRecord record = record(event);
+        record.clockAtRead = clockAtRead;
+        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+    }
+
+    private IngestedRecord record(UsageEvent event) {
+        return IngestedRecord.valid(
+                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+    }
+
+    private static UsageEvent event(String id, String account, String model, Modality modality,
+            long input, long output, long cached, String time) {
+        return UsageEvent.newBuilder()
+                .setEventId(id)
+                .setSource("gateway-a")
+                .setAccountId(account)
+                .setRegion("CN-GD")
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(input)
+                .setOutputTokens(output)
+                .setCachedTokens(cached)
+                .setEventTime(Instant.parse(time))
+                .build();
+    }
+
+    private static long millis(String instant) {
+        return Instant.parse(instant).toEpochMilli();
+    }
+}
