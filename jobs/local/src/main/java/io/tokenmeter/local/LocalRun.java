@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -18,6 +17,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import picocli.CommandLine.Command;
@@ -25,12 +25,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The embedded default: a real Kafka broker in a background process, the workload written to it, the metering
- * job on a local Flink MiniCluster with RocksDB state, and a reconciliation of its output against the workload.
+ * The embedded default: a real Kafka broker in a background process, the metering job running live on a local
+ * Flink MiniCluster with RocksDB state (web UI and Prometheus metrics on printed ports), the workload written to
+ * the broker while the job meters it, and a reconciliation of every output against the workload.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Runs Tokenmeter end to end on this machine and reconciles the billing with the workload.")
 final class LocalRun implements Callable<Integer> {
+
+    /** Outputs unchanged for this many polls (several checkpoints) count as complete enough to reconcile. */
+    private static final int QUIET_POLLS_BEFORE_RECONCILING = 3;
+    private static final Duration OUTPUT_POLL = Duration.ofSeconds(3);
 
     @Mixin
     WorkloadOptions workload;
@@ -43,6 +48,17 @@ final class LocalRun implements Callable<Integer> {
 
     @Option(names = "--web-port", defaultValue = "8081", description = "Flink web UI port, 0 for any free one (default ${DEFAULT-VALUE}).")
     int webPort;
+
+    @Option(names = "--metrics-port", defaultValue = "9249", description = "Prometheus metrics port (default ${DEFAULT-VALUE}).")
+    int metricsPort;
+
+    @Option(names = "--linger", paramLabel = "SECONDS", defaultValue = "0",
+            description = "Keep the job and its metrics up this long after the summary (default ${DEFAULT-VALUE}).")
+    int lingerSeconds;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1800",
+            description = "Give up waiting for the outputs to reconcile after this long (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
 
     @Option(names = "--work-dir", defaultValue = "target/local-run", description = "Broker data, checkpoints, logs and expected totals (default ${DEFAULT-VALUE}).")
     Path workDir;
@@ -67,9 +83,7 @@ final class LocalRun implements Callable<Integer> {
 
         try (BrokerProcess broker = BrokerProcess.start(Files.createDirectories(work.resolve("kafka")))) {
             System.out.println("Kafka broker (KRaft, pid " + broker.pid() + ") at " + broker.bootstrapServers());
-            MeteringConfig config = baseConfig.with(Map.of(
-                    MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
-                    MeteringConfig.STOP_AT_LATEST, "true"));
+            MeteringConfig config = baseConfig.with(Map.of(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers()));
             KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
             kafka.create(partitions, List.of(config.rawTopic()));
             kafka.create(partitions, config.outputTopics());
@@ -81,31 +95,73 @@ final class LocalRun implements Callable<Integer> {
             Path expectedCsv = work.resolve("expected-billing.csv");
             expected.writeCsv(expectedCsv);
             System.out.println("Expected billing written to " + expectedCsv);
-
+            // The workload is written first: a job started on empty partitions would see them quiet, let their
+            // watermarks follow the wall clock and close the workload's days (weeks ago) before a single event.
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(localFlink(config, work));
             MeteringJob.onKafka(config).build(env);
-            System.out.println("Metering job running on a local MiniCluster, parallelism " + parallelism
-                    + " — Flink web UI: http://127.0.0.1:" + env.getConfiguration().get(RestOptions.PORT));
+            JobClient job = env.executeAsync("Tokenmeter metering (local)");
             long started = System.nanoTime();
-            JobExecutionResult result = env.execute("Tokenmeter metering (local)");
-            double seconds = (System.nanoTime() - started) / 1e9;
-            System.out.printf("Metering job finished in %.1f s%n", seconds);
+            System.out.println("Metering job running on a local MiniCluster, parallelism " + parallelism);
+            System.out.println("  Flink web UI:       http://127.0.0.1:" + env.getConfiguration().get(RestOptions.PORT));
+            System.out.println("  Prometheus metrics: http://127.0.0.1:" + metricsPort + "/metrics");
+            try {
+                System.out.println("Waiting for the job to bill it all (days close once the input has been quiet for "
+                        + config.sourceIdleness().toSeconds() + " s)...");
 
-            for (String output : config.outputTopics()) {
-                List<?> open = kafka.partitionsWithOpenTransactions(output);
-                if (!open.isEmpty()) {
-                    System.out.println("WARNING: transactions still open on " + open);
+                Reconciliation reconciliation = awaitReconciliation(kafka, config, job, expected);
+                System.out.printf("Metering complete after %.1f s%n", (System.nanoTime() - started) / 1e9);
+                for (String output : config.outputTopics()) {
+                    List<?> open = kafka.partitionsWithOpenTransactions(output);
+                    if (!open.isEmpty()) {
+                        System.out.println("WARNING: transactions still open on " + open);
+                    }
                 }
+                System.out.println();
+                System.out.println("Summary");
+                reconciliation.report().forEach(System.out::println);
+                if (lingerSeconds > 0) {
+                    System.out.printf("Job and metrics stay up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
+                    Thread.sleep(lingerSeconds * 1000L);
+                }
+                return reconciliation.ok() ? 0 : 1;
+            } finally {
+                job.cancel().get();
             }
-            MeteringOutcome outcome = MeteringOutcome.read(kafka, config);
-            Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
-            Reconciliation reconciliation = Reconciliation.of(expected, outcome, kafka.countRecords(config.rawTopic()),
-                    duplicates == null ? 0 : duplicates);
-            System.out.println();
-            System.out.println("Summary");
-            reconciliation.report().forEach(System.out::println);
-            return reconciliation.ok() ? 0 : 1;
+        }
+    }
+
+    /**
+     * Waits until the job's outputs stop growing, then reconciles them with the workload; repeats while they do
+     * not agree (the job may only have paused) until the timeout, when the last reconciliation is returned as it is.
+     */
+    private Reconciliation awaitReconciliation(
+            KafkaTopics kafka, MeteringConfig config, JobClient job, ExpectedTotals expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+        long rawRecords = kafka.countRecords(config.rawTopic());
+        long lastOutputSize = -1;
+        int quietPolls = 0;
+        while (true) {
+            if (job.getJobStatus().get().isGloballyTerminalState()) {
+                throw new IllegalStateException("the metering job stopped: " + job.getJobStatus().get());
+            }
+            Thread.sleep(OUTPUT_POLL.toMillis()); // the job is working; look again in a moment
+            long outputSize = 0;
+            for (String topic : config.outputTopics()) {
+                outputSize += kafka.countRecords(topic);
+            }
+            quietPolls = outputSize == lastOutputSize ? quietPolls + 1 : 0;
+            lastOutputSize = outputSize;
+            boolean timedOut = System.nanoTime() > deadline;
+            if (quietPolls >= QUIET_POLLS_BEFORE_RECONCILING || timedOut) {
+                Object duplicates = job.getAccumulators().get().get(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
+                Reconciliation reconciliation = Reconciliation.of(expected, MeteringOutcome.read(kafka, config),
+                        rawRecords, duplicates == null ? 0 : ((Number) duplicates).longValue());
+                if (reconciliation.ok() || timedOut) {
+                    return reconciliation;
+                }
+                quietPolls = 0;
+            }
         }
     }
 
@@ -127,6 +183,9 @@ final class LocalRun implements Callable<Integer> {
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+        flink.setString("metrics.reporter.prom.factory.class",
+                "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+        flink.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
         return flink;
     }
 }

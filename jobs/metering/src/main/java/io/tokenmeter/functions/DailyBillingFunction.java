@@ -8,6 +8,7 @@ import io.tokenmeter.avro.state.AccountBillingState;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.AccountBilling;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.MetricLabels;
 import java.time.Instant;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
@@ -43,12 +44,22 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
 
     private final BillingCalendar calendar;
+    private final MetricLabels labels;
 
     private transient AccountBilling billing;
+    private transient MeteringMetrics metrics;
+    /** For the health gauges: the wall-clock lag of event time, and how late after midnight the last day closed. */
+    private transient volatile long lastWatermark;
+    private transient volatile long lastDayCloseDelayMillis;
+    /** Tokens of events whose billing day is today on the wall clock, for the "today so far" gauge. */
+    private transient long todayStart;
+    private transient volatile long todayEnd;
+    private transient volatile long todayTokens;
     private transient ValueState<AccountBillingState> accountState;
 
-    public DailyBillingFunction(BillingCalendar calendar) {
+    public DailyBillingFunction(BillingCalendar calendar, MetricLabels labels) {
         this.calendar = calendar;
+        this.labels = labels;
     }
 
     private final RestoredWatermark restoredWatermark = new RestoredWatermark();
@@ -66,6 +77,12 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
     @Override
     public void open(OpenContext openContext) {
         billing = new AccountBilling(calendar);
+        metrics = new MeteringMetrics(getRuntimeContext().getMetricGroup(), labels);
+        lastWatermark = Long.MIN_VALUE;
+        metrics.group().gauge("event_time_lag_seconds", () -> lastWatermark == Long.MIN_VALUE
+                ? 0L : Math.max(0L, (System.currentTimeMillis() - lastWatermark) / 1000));
+        metrics.group().gauge("day_close_delay_seconds", () -> lastDayCloseDelayMillis / 1000);
+        metrics.group().gauge("today_tokens", this::tokensToday);
         accountState = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("account-billing", TypeInformation.of(AccountBillingState.class)));
     }
@@ -76,6 +93,7 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         long eventTime = event.getEventTime().toEpochMilli();
         long dayStart = calendar.dayStart(eventTime);
         long watermark = restoredWatermark.effective(ctx.timerService().currentWatermark());
+        lastWatermark = watermark;
         if (calendar.correctionDeadline(dayStart) <= watermark) {
             ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,
                     "billing day " + calendar.billingDay(eventTime) + " takes no more corrections; watermark is "
@@ -98,6 +116,26 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
             ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }
         accountState.update(state);
+        metrics.counted(event, late);
+        countToday(dayStart, event);
+    }
+
+    private void countToday(long dayStart, UsageEvent event) {
+        long now = System.currentTimeMillis();
+        if (now >= todayEnd) {
+            // Not the calendar's cached methods: the gauge below runs on the metrics reporter's thread.
+            java.time.LocalDate today = java.time.LocalDate.now(calendar.zone());
+            todayStart = today.atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
+            todayTokens = 0;
+            todayEnd = today.plusDays(1).atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
+        }
+        if (dayStart == todayStart) {
+            todayTokens += event.getInputTokens() + event.getOutputTokens() + event.getCachedTokens();
+        }
+    }
+
+    private long tokensToday() {
+        return System.currentTimeMillis() < todayEnd ? todayTokens : 0;
     }
 
     @Override
@@ -106,9 +144,12 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         if (state == null) {
             return;
         }
+        lastWatermark = ctx.timerService().currentWatermark();
         for (BillingRecord record : billing.billDue(state, ctx.getCurrentKey(), timestamp)) {
             out.collect(record);
+            metrics.billed(record);
             if (record.getVersion() == 1) {
+                lastDayCloseDelayMillis = System.currentTimeMillis() - record.getDayEnd().toEpochMilli();
                 ctx.timerService().registerEventTimeTimer(
                         calendar.correctionDeadline(record.getDayStart().toEpochMilli()));
             }

@@ -51,6 +51,7 @@ public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>
 
     private transient ValueState<Long> firstContentHash;
     private transient LongCounter duplicates;
+    private transient org.apache.flink.metrics.Counter duplicatesMetric;
 
     public DeduplicateFunction(Duration horizon) {
         this.horizonMillis = horizon.toMillis();
@@ -72,6 +73,9 @@ public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>
     public void open(OpenContext openContext) {
         firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
         duplicates = getRuntimeContext().getLongCounter(DUPLICATES_ACCUMULATOR);
+        duplicatesMetric = getRuntimeContext().getMetricGroup()
+                .addGroup(MeteringMetrics.GROUP)
+                .counter("duplicates_total");
     }
 
     @Override
@@ -87,6 +91,7 @@ public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>
             out.collect(record);
         } else if (first == contentHash) {
             duplicates.add(1);
+            duplicatesMetric.inc();
         } else {
             ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,
                     "source " + record.event.getSource() + " reused event_id " + record.event.getEventId()

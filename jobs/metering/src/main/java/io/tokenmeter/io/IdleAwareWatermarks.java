@@ -12,12 +12,17 @@ import org.apache.flink.util.clock.RelativeClock;
  * quiet partition from holding the others back; when every partition is quiet — traffic stops at 23:50 and
  * resumes at 09:00 — the watermark would stand still and the day would not close until morning. Here a partition
  * quiet for longer than the idleness timeout lets its watermark follow the wall clock (minus out-of-orderness and
- * the timeout), never past what the wall clock allows and never backwards. This replaces Flink's
+ * the timeout), never past what the wall clock allows and never backwards. A partition that has not delivered a
+ * single event yet is only marked idle — after ten idleness timeouts, as readers take a while to start — so it holds
+ * nobody back and closes nothing. This replaces Flink's
  * {@code withIdleness}, which marks a quiet partition idle and so stops its watermark altogether.
  *
  * <p>Events that arrive after such an advance are late, and are billed as corrections like any other late event.
  */
 public final class IdleAwareWatermarks<T> implements WatermarkGenerator<T> {
+
+    /** How many idleness timeouts a partition may take to deliver its first event before it is marked idle. */
+    static final int FIRST_EVENT_WAIT_FACTOR = 10;
 
     private final long outOfOrdernessMillis;
     private final long idlenessMillis;
@@ -53,8 +58,19 @@ public final class IdleAwareWatermarks<T> implements WatermarkGenerator<T> {
 
     @Override
     public void onPeriodicEmit(WatermarkOutput output) {
-        long candidate = maxTimestamp == Long.MIN_VALUE ? Long.MIN_VALUE : maxTimestamp - outOfOrdernessMillis - 1;
-        if (activityClock.relativeTimeMillis() - lastEventActivityTime > idlenessMillis) {
+        long quietFor = activityClock.relativeTimeMillis() - lastEventActivityTime;
+        if (maxTimestamp == Long.MIN_VALUE) {
+            // Nothing read yet: an empty partition, or one whose reader is still starting. Marked idle too early,
+            // the partitions already running would carry the watermark past this one's backlog and make it late;
+            // so only after a much longer wait, and never by the wall clock.
+            if (quietFor > FIRST_EVENT_WAIT_FACTOR * idlenessMillis) {
+                output.markIdle();
+            }
+            return;
+        }
+        boolean quiet = quietFor > idlenessMillis;
+        long candidate = maxTimestamp - outOfOrdernessMillis - 1;
+        if (quiet) {
             candidate = Math.max(candidate, wallClock.getAsLong() - outOfOrdernessMillis - idlenessMillis);
         }
         if (candidate > emitted) {

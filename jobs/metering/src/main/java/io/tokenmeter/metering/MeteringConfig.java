@@ -48,6 +48,8 @@ public record MeteringConfig(
         long maxTokensPerEvent,
         Duration futureSkew,
         int maxRecordBytes,
+        java.util.List<String> metricRegions,
+        java.util.List<String> metricModels,
         int maxParallelism)
         implements Serializable {
 
@@ -72,6 +74,8 @@ public record MeteringConfig(
     public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
     public static final String FUTURE_SKEW = "validation.future-skew";
     public static final String MAX_RECORD_BYTES = "validation.max-record-bytes";
+    public static final String METRIC_REGIONS = "metrics.regions";
+    public static final String METRIC_MODELS = "metrics.models";
     public static final String MAX_PARALLELISM = "max-parallelism";
 
     /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
@@ -105,6 +109,10 @@ public record MeteringConfig(
         d.put(MAX_TOKENS_PER_EVENT, "10000000");
         d.put(FUTURE_SKEW, "5 min");
         d.put(MAX_RECORD_BYTES, "65536");
+        d.put(METRIC_REGIONS, "CN-AH,CN-BJ,CN-CQ,CN-FJ,CN-GD,CN-GS,CN-GX,CN-GZ,CN-HA,CN-HB,CN-HE,CN-HI,CN-HL,CN-HN,"
+                + "CN-JL,CN-JS,CN-JX,CN-LN,CN-NM,CN-NX,CN-QH,CN-SC,CN-SD,CN-SH,CN-SN,CN-SX,CN-TJ,CN-XJ,CN-XZ,CN-YN,CN-ZJ");
+        d.put(METRIC_MODELS, "deepseek-v3.2,qwen3-max,qwen3-coder-plus,doubao-seed-1.6,glm-4.6,kimi-k2,ernie-4.5,"
+                + "hunyuan-t1,qwen-image,seedream-4.0,hunyuan-image-3,cosyvoice-2,doubao-seed-tts,wan2.5-t2v,seedance-1.0");
         d.put(MAX_PARALLELISM, "720");
         return Map.copyOf(d);
     }
@@ -134,6 +142,8 @@ public record MeteringConfig(
         require(maxTokensPerEvent >= 1, MAX_TOKENS_PER_EVENT, "must be at least 1");
         require(!futureSkew.isNegative(), FUTURE_SKEW, "must not be negative");
         require(maxRecordBytes >= 64, MAX_RECORD_BYTES, "must be at least 64");
+        require(metricRegions.size() <= 100, METRIC_REGIONS, "may name at most 100 regions (each is a label value)");
+        require(metricModels.size() <= 50, METRIC_MODELS, "may name at most 50 models (each is a label value)");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
     }
 
@@ -194,6 +204,8 @@ public record MeteringConfig(
                 parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
                 parse(v, FUTURE_SKEW, TimeUtils::parseDuration),
                 parse(v, MAX_RECORD_BYTES, Integer::parseInt),
+                parse(v, METRIC_REGIONS, MeteringConfig::parseList),
+                parse(v, METRIC_MODELS, MeteringConfig::parseList),
                 parse(v, MAX_PARALLELISM, Integer::parseInt));
     }
 
@@ -228,6 +240,8 @@ public record MeteringConfig(
         m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
         m.put(FUTURE_SKEW, futureSkew.toMillis() + " ms");
         m.put(MAX_RECORD_BYTES, Integer.toString(maxRecordBytes));
+        m.put(METRIC_REGIONS, String.join(",", metricRegions));
+        m.put(METRIC_MODELS, String.join(",", metricModels));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
         return m;
     }
@@ -240,6 +254,12 @@ public record MeteringConfig(
     /** Every topic the job writes. */
     public java.util.List<String> outputTopics() {
         return java.util.List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic);
+    }
+
+    /** The bounded label values of the job's metrics. */
+    public io.tokenmeter.logic.MetricLabels metricLabels() {
+        return new io.tokenmeter.logic.MetricLabels(
+                new java.util.HashSet<>(metricRegions), new java.util.HashSet<>(metricModels));
     }
 
     /** Billing days, their close and their correction deadline, as configured. */
@@ -292,6 +312,15 @@ public record MeteringConfig(
             throw new IllegalArgumentException(
                     "Configuration key '" + key + "' has an invalid value '" + text + "': " + e.getMessage(), e);
         }
+    }
+
+    /** A comma-separated list (a YAML list arrives as "[a, b]"); blanks dropped. */
+    private static java.util.List<String> parseList(String text) {
+        String inner = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+        return java.util.Arrays.stream(inner.split(","))
+                .map(String::trim)
+                .filter(item -> !item.isEmpty())
+                .toList();
     }
 
     private static boolean parseBoolean(String text) {

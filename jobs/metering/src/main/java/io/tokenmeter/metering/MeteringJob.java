@@ -5,6 +5,7 @@ import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.functions.AreaRollupFunction;
+import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.HourlyUsageFunction;
@@ -122,7 +123,7 @@ public final class MeteringJob {
         // Billing: per account and billing day, in event time.
         SingleOutputStreamOperator<BillingRecord> billing = unique
                 .keyBy(record -> record.event.getAccountId())
-                .process(new DailyBillingFunction(calendar))
+                .process(new DailyBillingFunction(calendar, config.metricLabels()))
                 .uid(OperatorIds.DAILY_BILLING)
                 .name("Daily billing per account");
 
@@ -176,7 +177,10 @@ public final class MeteringJob {
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         billing.getSideOutput(DailyBillingFunction.TOO_LATE));
-        rejected.sinkTo(outputs.rejected())
+        rejected.map(new CountRejected())
+                .uid(OperatorIds.COUNT_REJECTED)
+                .name("Count rejected records")
+                .sinkTo(outputs.rejected())
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");
     }

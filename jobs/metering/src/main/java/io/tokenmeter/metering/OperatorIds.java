@@ -16,6 +16,7 @@ public final class OperatorIds {
     public static final String REGIONAL_ROLLUP = "regional-rollup";
     public static final String NATIONAL_PARTIALS = "national-partials";
     public static final String NATIONAL_ROLLUP = "national-rollup";
+    public static final String COUNT_REJECTED = "count-rejected";
     public static final String BILLING_SINK = "billing-records-sink";
     public static final String ACCOUNT_USAGE_SINK = "account-usage-sink";
     public static final String REGIONAL_USAGE_SINK = "regional-usage-sink";

@@ -46,7 +46,7 @@ class DailyBillingFunctionTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DailyBillingFunction(CALENDAR), r -> r.event.getAccountId(), Types.STRING);
+                new DailyBillingFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.event.getAccountId(), Types.STRING);
     }
 
     @AfterEach
@@ -314,7 +314,7 @@ class DailyBillingFunctionTest {
     void billsRepeatedCorrectionsOfADayFirstSeenAfterItClosedOnRocksDb() throws Exception {
         harness.close();
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DailyBillingFunction(CALENDAR), r -> r.event.getAccountId(), Types.STRING);
+                new DailyBillingFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.event.getAccountId(), Types.STRING);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
         process(event("acct-1", "m", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));

@@ -31,6 +31,7 @@ class IdleAwareWatermarksTest {
     private final IdleAwareWatermarks<String> generator =
             new IdleAwareWatermarks<>(Duration.ofMinutes(2), Duration.ofMinutes(1), activityClock, wall::get);
     private final List<Long> emitted = new ArrayList<>();
+    private int idleMarks;
     private final WatermarkOutput output = new WatermarkOutput() {
         @Override
         public void emitWatermark(Watermark watermark) {
@@ -38,7 +39,9 @@ class IdleAwareWatermarksTest {
         }
 
         @Override
-        public void markIdle() {}
+        public void markIdle() {
+            idleMarks++;
+        }
 
         @Override
         public void markActive() {}
@@ -79,6 +82,19 @@ class IdleAwareWatermarksTest {
         generator.onPeriodicEmit(output);
 
         assertThat(emitted).containsExactly(8 * MINUTE - 1);
+    }
+
+    @Test
+    void onlyMarksAPartitionIdleThatHasNotDeliveredAnEventYetAfterTenIdlenessTimeouts() {
+        activity.addAndGet(10 * MINUTE); // quiet since start-up: a reader may still be starting
+        generator.onPeriodicEmit(output);
+        assertThat(idleMarks).isZero();
+
+        activity.addAndGet(1); // now surely empty
+        generator.onPeriodicEmit(output);
+
+        assertThat(emitted).isEmpty();
+        assertThat(idleMarks).isEqualTo(1);
     }
 
     @Test
