@@ -148,8 +148,13 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         for (BillingRecord record : billing.billDue(state, ctx.getCurrentKey(), timestamp)) {
             out.collect(record);
             metrics.billed(record);
-            if (record.getVersion() == 1) {
+            long dayStart = record.getDayStart().toEpochMilli();
+            if (record.getVersion() == 1 && timestamp == calendar.closeTime(dayStart)) {
+                // Only a day closing on its own close timer says when days close; a late-only day's empty
+                // ORIGINAL can come at any time.
                 lastDayCloseDelayMillis = System.currentTimeMillis() - record.getDayEnd().toEpochMilli();
+            }
+            if (record.getVersion() == 1) {
                 ctx.timerService().registerEventTimeTimer(
                         calendar.correctionDeadline(record.getDayStart().toEpochMilli()));
             }
