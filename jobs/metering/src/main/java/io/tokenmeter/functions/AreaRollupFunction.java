@@ -9,10 +9,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -24,8 +20,7 @@ import org.apache.flink.util.Collector;
  * emitted as the ORIGINAL row. A partial arriving after that becomes an ADJUSTMENT row of its own at once.
  * State: the running sum, cleared by the close timer.
  */
-public class AreaRollupFunction extends KeyedProcessFunction<String, AreaUsage, AreaUsage>
-        implements CheckpointedFunction {
+public class AreaRollupFunction extends WatermarkRememberingFunction<String, AreaUsage, AreaUsage> {
 
     public static final KeySelector<AreaUsage, String> KEY = AreaRollups::key;
 
@@ -36,18 +31,6 @@ public class AreaRollupFunction extends KeyedProcessFunction<String, AreaUsage, 
         this.calendar = calendar;
     }
 
-    private final RestoredWatermark restoredWatermark = new RestoredWatermark();
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-        restoredWatermark.initializeState(context);
-    }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        restoredWatermark.snapshotState(context);
-    }
-
     @Override
     public void open(OpenContext openContext) {
         sum = getRuntimeContext().getState(new ValueStateDescriptor<>("area-sum", TypeInformation.of(AreaUsage.class)));
@@ -56,7 +39,7 @@ public class AreaRollupFunction extends KeyedProcessFunction<String, AreaUsage, 
     @Override
     public void processElement(AreaUsage partial, Context ctx, Collector<AreaUsage> out) throws Exception {
         long closeTime = closeTime(partial);
-        if (closeTime <= restoredWatermark.effective(ctx.timerService().currentWatermark())) {
+        if (closeTime <= watermark(ctx)) {
             out.collect(AreaRollups.correction(partial));
             return;
         }

@@ -14,10 +14,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -37,8 +33,7 @@ import org.apache.flink.util.OutputTag;
  * Timers: one at each day's close time, one at the next watermark for a correction, one at each billed day's
  * correction deadline.
  */
-public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedRecord, BillingRecord>
-        implements CheckpointedFunction {
+public class DailyBillingFunction extends WatermarkRememberingFunction<String, IngestedRecord, BillingRecord> {
 
     public static final OutputTag<RejectedRecord> TOO_LATE =
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
@@ -62,18 +57,6 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         this.labels = labels;
     }
 
-    private final RestoredWatermark restoredWatermark = new RestoredWatermark();
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-        restoredWatermark.initializeState(context);
-    }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        restoredWatermark.snapshotState(context);
-    }
-
     @Override
     public void open(OpenContext openContext) {
         billing = new AccountBilling(calendar);
@@ -92,7 +75,7 @@ public class DailyBillingFunction extends KeyedProcessFunction<String, IngestedR
         UsageEvent event = record.event;
         long eventTime = event.getEventTime().toEpochMilli();
         long dayStart = calendar.dayStart(eventTime);
-        long watermark = restoredWatermark.effective(ctx.timerService().currentWatermark());
+        long watermark = watermark(ctx);
         lastWatermark = watermark;
         if (calendar.correctionDeadline(dayStart) <= watermark) {
             ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,

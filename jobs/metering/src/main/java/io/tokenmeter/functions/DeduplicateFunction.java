@@ -13,10 +13,6 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -30,8 +26,7 @@ import org.apache.flink.util.OutputTag;
  * max(event time, watermark when first seen) + horizon — so every id is remembered for at least the horizon
  * of event-time progress, late events included. Both are gone after the timer fires.
  */
-public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>, IngestedRecord, IngestedRecord>
-        implements CheckpointedFunction {
+public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, IngestedRecord> {
 
     public static final OutputTag<RejectedRecord> CONFLICTING =
             new OutputTag<>("rejected-conflicting-duplicate", TypeInformation.of(RejectedRecord.class));
@@ -57,18 +52,6 @@ public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>
         this.horizonMillis = horizon.toMillis();
     }
 
-    private final RestoredWatermark restoredWatermark = new RestoredWatermark();
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-        restoredWatermark.initializeState(context);
-    }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        restoredWatermark.snapshotState(context);
-    }
-
     @Override
     public void open(OpenContext openContext) {
         firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
@@ -86,7 +69,7 @@ public class DeduplicateFunction extends KeyedProcessFunction<Tuple2<Long, Long>
             firstContentHash.update(contentHash);
             long eventTime = record.event.getEventTime().toEpochMilli();
             ctx.timerService().registerEventTimeTimer(
-                    Math.max(eventTime, restoredWatermark.effective(ctx.timerService().currentWatermark()))
+                    Math.max(eventTime, watermark(ctx))
                             + horizonMillis);
             out.collect(record);
         } else if (first == contentHash) {

@@ -13,10 +13,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -29,26 +25,13 @@ import org.apache.flink.util.Collector;
  * <p>State: one Avro {@link AccountHoursState} per account holding its open hours; an hour is removed by its timer
  * at the hour's end, and the state is cleared when no hour is open.
  */
-public class HourlyUsageFunction extends KeyedProcessFunction<String, IngestedRecord, AccountUsage>
-        implements CheckpointedFunction {
+public class HourlyUsageFunction extends WatermarkRememberingFunction<String, IngestedRecord, AccountUsage> {
 
     private final BillingCalendar calendar;
     private transient ValueState<AccountHoursState> hoursState;
 
     public HourlyUsageFunction(BillingCalendar calendar) {
         this.calendar = calendar;
-    }
-
-    private final RestoredWatermark restoredWatermark = new RestoredWatermark();
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-        restoredWatermark.initializeState(context);
-    }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        restoredWatermark.snapshotState(context);
     }
 
     @Override
@@ -62,7 +45,7 @@ public class HourlyUsageFunction extends KeyedProcessFunction<String, IngestedRe
         UsageEvent event = record.event;
         long hourStart = calendar.hourStart(event.getEventTime().toEpochMilli());
         long hourEnd = hourStart + UsageRows.HOUR_MILLIS;
-        long watermark = restoredWatermark.effective(ctx.timerService().currentWatermark());
+        long watermark = watermark(ctx);
         if (hourEnd <= record.clockAtRead || hourEnd <= watermark) {
             out.collect(UsageRows.hourCorrection(event, hourStart, calendar));
             return;
