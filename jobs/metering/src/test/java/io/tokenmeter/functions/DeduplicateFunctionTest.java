@@ -183,9 +183,14 @@ class DeduplicateFunctionTest {
     @Test
     void deduplicatesAndClearsOnRocksDb() throws Exception {
         harness.close();
-        harness = newHarness();
+        // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DeduplicateFunction(HORIZON)),
+                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
+        assertThat(harness.getOperator().getKeyedStateBackend())
+                .isInstanceOf(org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class);
 
         long first = process(event("gateway-a", "evt-1", 10, T));
         long other = process(event("gateway-b", "evt-1", 10, T));
