@@ -42,10 +42,10 @@ public final class AreaRollups {
         return AreaUsage.newBuilder(regional).setRegion(NATIONAL).build();
     }
 
-    /** The key rows of one area, window, model and modality share. */
+    /** The key rows of one area, window, model and modality share; free-text parts are length-prefixed. */
     public static String key(AreaUsage row) {
-        return row.getGranularity() + "|" + row.getWindowStart().toEpochMilli() + "|" + row.getRegion() + "|"
-                + row.getModality() + "|" + row.getModel();
+        return row.getGranularity() + "|" + row.getWindowStart().toEpochMilli() + "|" + row.getModality() + "|"
+                + row.getRegion().length() + ":" + row.getRegion() + "|" + row.getModel();
     }
 
     /** Adds {@code partial} to {@code sum}, or starts a sum from it. */

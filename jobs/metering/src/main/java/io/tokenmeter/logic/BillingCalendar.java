@@ -24,8 +24,10 @@ public final class BillingCalendar implements Serializable {
     private final long graceMillis;
     private final long correctionHorizonMillis;
 
-    private transient long cachedStart = 1;
-    private transient long cachedEnd = 0;
+    /** The last day computed, [cachedStart, cachedEnd), once {@code hasCachedDay} (false after deserialization too). */
+    private transient boolean hasCachedDay;
+    private transient long cachedStart;
+    private transient long cachedEnd;
 
     public BillingCalendar(ZoneId zone, Duration grace, Duration correctionHorizon) {
         this.zone = zone;
@@ -39,13 +41,14 @@ public final class BillingCalendar implements Serializable {
 
     /** Start of the billing day containing {@code eventTimeMillis}. */
     public long dayStart(long eventTimeMillis) {
-        if (eventTimeMillis >= cachedStart && eventTimeMillis < cachedEnd) {
+        if (hasCachedDay && eventTimeMillis >= cachedStart && eventTimeMillis < cachedEnd) {
             return cachedStart;
         }
         LocalDate day = billingDay(eventTimeMillis);
         long start = startOf(day);
         cachedStart = start;
         cachedEnd = startOf(day.plusDays(1));
+        hasCachedDay = true;
         return start;
     }
 
@@ -61,7 +64,7 @@ public final class BillingCalendar implements Serializable {
 
     /** Exclusive end of the billing day that starts at {@code dayStart}. */
     public long dayEnd(long dayStart) {
-        if (dayStart == cachedStart) {
+        if (hasCachedDay && dayStart == cachedStart) {
             return cachedEnd;
         }
         return startOf(billingDay(dayStart).plusDays(1));

@@ -161,4 +161,19 @@ class BillingCalendarTest {
             }
         }
     }
+
+    @Test
+    void endsTheDayStartingAtEpochZeroAfterDeserialization() throws Exception {
+        BillingCalendar utc = new BillingCalendar(ZoneId.of("UTC"), Duration.ofMinutes(15), Duration.ofDays(35));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(utc);
+        }
+        BillingCalendar copy;
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            copy = (BillingCalendar) in.readObject();
+        }
+
+        assertThat(copy.dayEnd(0)).isEqualTo(86_400_000L);
+    }
 }
