@@ -3,7 +3,6 @@ package io.tokenmeter.logic;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.AccountHoursState;
 import io.tokenmeter.avro.state.OpenHourState;
-import io.tokenmeter.avro.state.UsageLineState;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
