@@ -1,5 +1,8 @@
 package io.tokenmeter.functions;
 
+import static io.tokenmeter.testing.Fixtures.usageLine;
+import static io.tokenmeter.testing.Fixtures.billingLine;
+import static io.tokenmeter.testing.Fixtures.millis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
@@ -11,7 +14,6 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
-import io.tokenmeter.avro.state.UsageLineState;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.BillingRecordIds;
@@ -104,9 +106,9 @@ class AreaRollupFunctionTest {
 
     @Test
     void sumsDayPartialsIntoOneOriginalAtDayClose() throws Exception {
-        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", line("qwen-max", Modality.TEXT, 10, 0, 0, 3))
+        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", billingLine("qwen-max", Modality.TEXT, 10, 0, 0, 3))
                 .forEach(this::processRegional);
-        dayRows("acct-2", BillingRecordKind.ORIGINAL, 1, "CN-GD", line("qwen-max", Modality.TEXT, 7, 1, 0, 2))
+        dayRows("acct-2", BillingRecordKind.ORIGINAL, 1, "CN-GD", billingLine("qwen-max", Modality.TEXT, 7, 1, 0, 2))
                 .forEach(this::processRegional);
 
         harness.processWatermark(DAY_END);
@@ -137,7 +139,7 @@ class AreaRollupFunctionTest {
         process(regional(hourRow("acct-1", "CN-GD", "qwen-max", Modality.CODE, 8, 0, 0, 1)));
         process(regional(UsageRows.hourOriginal("acct-1", "CN-GD", HOUR_END,
                 usageLine("qwen-max", Modality.TEXT, 16, 0, 0, 1), CALENDAR)));
-        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", line("qwen-max", Modality.TEXT, 32, 0, 0, 1))
+        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", billingLine("qwen-max", Modality.TEXT, 32, 0, 0, 1))
                 .forEach(this::processRegional);
         assertThat(harness.numEventTimeTimers()).isEqualTo(6);
 
@@ -204,12 +206,12 @@ class AreaRollupFunctionTest {
 
     @Test
     void emitsDayPartialArrivingAfterDayCloseAsAdjustment() throws Exception {
-        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", line("qwen-max", Modality.TEXT, 10, 0, 0, 1))
+        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", billingLine("qwen-max", Modality.TEXT, 10, 0, 0, 1))
                 .forEach(this::processRegional);
         harness.processWatermark(DAY_CLOSE);
         harness.processWatermark(DAY_CLOSE + 1);
 
-        dayRows("acct-1", BillingRecordKind.ADJUSTMENT, 2, "CN-GD", line("qwen-max", Modality.TEXT, 3, 0, 0, 1))
+        dayRows("acct-1", BillingRecordKind.ADJUSTMENT, 2, "CN-GD", billingLine("qwen-max", Modality.TEXT, 3, 0, 0, 1))
                 .forEach(this::processRegional);
 
         assertThat(harness.extractOutputValues())
@@ -308,7 +310,7 @@ class AreaRollupFunctionTest {
         process(regional(hourRow("acct-1", "CN-GD", "qwen-max", Modality.TEXT, 1, 0, 0, 1)));
         process(regional(hourRow("acct-2", "CN-GD", "qwen-max", Modality.TEXT, 1, 0, 0, 1)));
         process(regional(hourRow("acct-1", "CN-BJ", "qwen-max", Modality.TEXT, 1, 0, 0, 1)));
-        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", line("qwen-max", Modality.TEXT, 1, 0, 0, 1))
+        dayRows("acct-1", BillingRecordKind.ORIGINAL, 1, "CN-GD", billingLine("qwen-max", Modality.TEXT, 1, 0, 0, 1))
                 .forEach(this::processRegional);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(3);
         assertThat(harness.numEventTimeTimers()).isEqualTo(3);
@@ -391,33 +393,5 @@ class AreaRollupFunctionTest {
                 .setEvents(items.stream().mapToLong(BillingLineItem::getEvents).sum())
                 .build();
         return UsageRows.dayRows(record, CALENDAR);
-    }
-
-    private static BillingLineItem line(
-            String model, Modality modality, long input, long output, long cached, long events) {
-        return BillingLineItem.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEvents(events)
-                .build();
-    }
-
-    private static UsageLineState usageLine(
-            String model, Modality modality, long input, long output, long cached, long events) {
-        return UsageLineState.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEvents(events)
-                .build();
-    }
-
-    private static long millis(String instant) {
-        return Instant.parse(instant).toEpochMilli();
     }
 }

@@ -1,8 +1,9 @@
 package io.tokenmeter.functions;
 
+import static io.tokenmeter.testing.Fixtures.billingLine;
+import static io.tokenmeter.testing.Fixtures.millis;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
@@ -73,8 +74,8 @@ class DailyBillingFunctionTest {
             assertThat(r.getAccountId()).isEqualTo("acct-1");
             assertThat(r.getBillingDay()).isEqualTo(DAY);
             assertThat(r.getLineItems()).containsExactly(
-                    line("qwen-max", Modality.TEXT, 15, 25, 3, 2),
-                    line("wanx", Modality.IMAGE, 100, 0, 0, 1));
+                    billingLine("qwen-max", Modality.TEXT, 15, 25, 3, 2),
+                    billingLine("wanx", Modality.IMAGE, 100, 0, 0, 1));
             assertThat(r.getTotalTokens()).isEqualTo(143);
             assertThat(r.getEvents()).isEqualTo(3);
         });
@@ -120,8 +121,8 @@ class DailyBillingFunctionTest {
         assertThat(adjustment.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 2));
         assertThat(adjustment.getBillingDay()).isEqualTo(DAY);
         assertThat(adjustment.getLineItems()).containsExactly(
-                line("deepseek", Modality.CODE, 0, 9, 0, 1),
-                line("qwen-max", Modality.TEXT, 4, 0, 0, 1));
+                billingLine("deepseek", Modality.CODE, 0, 9, 0, 1),
+                billingLine("qwen-max", Modality.TEXT, 4, 0, 0, 1));
         assertThat(adjustment.getTotalTokens()).isEqualTo(13);
         assertThat(adjustment.getEvents()).isEqualTo(2);
     }
@@ -167,7 +168,7 @@ class DailyBillingFunctionTest {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
             assertThat(r.getVersion()).isEqualTo(2);
             assertThat(r.getCorrectsRecordId()).isEqualTo(billed.get(0).getRecordId());
-            assertThat(r.getLineItems()).containsExactly(line("qwen-max", Modality.TEXT, 8, 0, 0, 1));
+            assertThat(r.getLineItems()).containsExactly(billingLine("qwen-max", Modality.TEXT, 8, 0, 0, 1));
             assertThat(r.getTotalTokens()).isEqualTo(8);
         });
     }
@@ -196,8 +197,8 @@ class DailyBillingFunctionTest {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
             assertThat(r.getVersion()).isEqualTo(1);
             assertThat(r.getLineItems()).containsExactly(
-                    line("qwen-max", Modality.TEXT, 10, 20, 3, 1),
-                    line("wanx", Modality.IMAGE, 100, 0, 0, 1));
+                    billingLine("qwen-max", Modality.TEXT, 10, 20, 3, 1),
+                    billingLine("wanx", Modality.IMAGE, 100, 0, 0, 1));
             assertThat(r.getTotalTokens()).isEqualTo(133);
             assertThat(r.getEvents()).isEqualTo(2);
         });
@@ -207,8 +208,8 @@ class DailyBillingFunctionTest {
             assertThat(r.getRecordId()).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 2));
             assertThat(r.getCorrectsRecordId()).isEqualTo(billed.get(0).getRecordId());
             assertThat(r.getLineItems()).containsExactly(
-                    line("deepseek", Modality.CODE, 0, 9, 0, 1),
-                    line("qwen-max", Modality.TEXT, 4, 0, 0, 1));
+                    billingLine("deepseek", Modality.CODE, 0, 9, 0, 1),
+                    billingLine("qwen-max", Modality.TEXT, 4, 0, 0, 1));
             assertThat(r.getTotalTokens()).isEqualTo(13);
             assertThat(r.getEvents()).isEqualTo(2);
         });
@@ -363,18 +364,6 @@ class DailyBillingFunctionTest {
         harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
     }
 
-    private static BillingLineItem line(
-            String model, Modality modality, long input, long output, long cached, long events) {
-        return BillingLineItem.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEvents(events)
-                .build();
-    }
-
     private static UsageEvent event(
             String account, String model, Modality modality, long input, long output, long cached, String time) {
         return UsageEvent.newBuilder()
@@ -389,9 +378,5 @@ class DailyBillingFunctionTest {
                 .setCachedTokens(cached)
                 .setEventTime(Instant.parse(time))
                 .build();
-    }
-
-    private static long millis(String instant) {
-        return Instant.parse(instant).toEpochMilli();
     }
 }

@@ -1,5 +1,6 @@
 package io.tokenmeter.functions;
 
+import static io.tokenmeter.testing.Fixtures.millis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
@@ -360,9 +361,5 @@ class HourlyUsageFunctionTest {
                 .setCachedTokens(cached)
                 .setEventTime(Instant.parse(time))
                 .build();
-    }
-
-    private static long millis(String instant) {
-        return Instant.parse(instant).toEpochMilli();
     }
 }

@@ -1,5 +1,6 @@
 package io.tokenmeter.logic;
 
+import static io.tokenmeter.testing.Fixtures.millis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
@@ -139,10 +140,6 @@ class BillingCalendarTest {
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             return (BillingCalendar) in.readObject();
         }
-    }
-
-    private static long millis(String instant) {
-        return Instant.parse(instant).toEpochMilli();
     }
 
     @Test

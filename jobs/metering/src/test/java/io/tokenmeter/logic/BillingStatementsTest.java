@@ -1,5 +1,6 @@
 package io.tokenmeter.logic;
 
+import static io.tokenmeter.testing.Fixtures.usageLine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -94,13 +95,8 @@ class BillingStatementsTest {
 
     private static List<UsageLineState> lines() {
         return List.of(
-                line("beta", Modality.CODE, 1_000, 2_000, 300, 4),
-                line("alpha", Modality.IMAGE, 100, 200, 30, 2),
-                line("alpha", Modality.TEXT, 10, 20, 3, 1));
-    }
-
-    private static UsageLineState line(String model, Modality modality, long in, long out, long cached, long events) {
-        return UsageLineState.newBuilder().setModel(model).setModality(modality).setInputTokens(in)
-                .setOutputTokens(out).setCachedTokens(cached).setEvents(events).build();
+                usageLine("beta", Modality.CODE, 1_000, 2_000, 300, 4),
+                usageLine("alpha", Modality.IMAGE, 100, 200, 30, 2),
+                usageLine("alpha", Modality.TEXT, 10, 20, 3, 1));
     }
 }

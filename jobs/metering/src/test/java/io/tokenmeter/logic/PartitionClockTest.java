@@ -1,5 +1,6 @@
 package io.tokenmeter.logic;
 
+import static io.tokenmeter.testing.Fixtures.millis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.logic.PartitionClock.Verdict;
@@ -8,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneId;
 import org.junit.jupiter.api.Test;
 
@@ -159,9 +159,5 @@ class PartitionClockTest {
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             return (PartitionClock) in.readObject();
         }
-    }
-
-    private static long millis(String instant) {
-        return Instant.parse(instant).toEpochMilli();
     }
 }

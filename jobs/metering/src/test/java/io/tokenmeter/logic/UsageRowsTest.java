@@ -1,5 +1,7 @@
 package io.tokenmeter.logic;
 
+import static io.tokenmeter.testing.Fixtures.usageLine;
+import static io.tokenmeter.testing.Fixtures.billingLine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.groups.Tuple.tuple;
@@ -34,9 +36,9 @@ class UsageRowsTest {
     @Test
     void makesOneDayRowPerLineItemOfABillingRecord() {
         BillingRecord record = record("acct-1", BillingRecordKind.ORIGINAL, 1,
-                line("qwen-max", Modality.TEXT, 10, 20, 3, 2),
-                line("qwen-max", Modality.CODE, 7, 0, 0, 1),
-                line("wanx", Modality.IMAGE, 100, 0, 0, 1));
+                billingLine("qwen-max", Modality.TEXT, 10, 20, 3, 2),
+                billingLine("qwen-max", Modality.CODE, 7, 0, 0, 1),
+                billingLine("wanx", Modality.IMAGE, 100, 0, 0, 1));
 
         List<AccountUsage> rows = UsageRows.dayRows(record, CALENDAR);
 
@@ -63,8 +65,8 @@ class UsageRowsTest {
     @Test
     void copiesTheKindOfAnAdjustmentRecordToItsDayRows() {
         BillingRecord record = record("acct-1", BillingRecordKind.ADJUSTMENT, 2,
-                line("qwen-max", Modality.TEXT, 4, 0, 0, 1),
-                line("deepseek", Modality.CODE, 0, 9, 0, 1));
+                billingLine("qwen-max", Modality.TEXT, 4, 0, 0, 1),
+                billingLine("deepseek", Modality.CODE, 0, 9, 0, 1));
 
         assertThat(UsageRows.dayRows(record, CALENDAR))
                 .hasSize(2)
@@ -79,9 +81,9 @@ class UsageRowsTest {
     @Test
     void givesDayRowsDistinctIdsThatAreTheSameForTheSameRecord() {
         BillingRecord record = record("acct-1", BillingRecordKind.ORIGINAL, 1,
-                line("qwen-max", Modality.TEXT, 1, 0, 0, 1),
-                line("qwen-max", Modality.CODE, 1, 0, 0, 1),
-                line("wanx", Modality.TEXT, 1, 0, 0, 1));
+                billingLine("qwen-max", Modality.TEXT, 1, 0, 0, 1),
+                billingLine("qwen-max", Modality.CODE, 1, 0, 0, 1),
+                billingLine("wanx", Modality.TEXT, 1, 0, 0, 1));
 
         List<String> ids = ids(UsageRows.dayRows(record, CALENDAR));
         List<String> again = ids(UsageRows.dayRows(BillingRecord.newBuilder(record).build(), CALENDAR));
@@ -92,7 +94,7 @@ class UsageRowsTest {
 
     @Test
     void givesDayRowsOfEachVersionAndAccountTheirOwnIds() {
-        BillingLineItem line = line("qwen-max", Modality.TEXT, 1, 0, 0, 1);
+        BillingLineItem line = billingLine("qwen-max", Modality.TEXT, 1, 0, 0, 1);
         List<String> ids = new ArrayList<>();
         ids.addAll(ids(UsageRows.dayRows(record("acct-1", BillingRecordKind.ORIGINAL, 1, line), CALENDAR)));
         ids.addAll(ids(UsageRows.dayRows(record("acct-1", BillingRecordKind.ADJUSTMENT, 2, line), CALENDAR)));
@@ -194,30 +196,6 @@ class UsageRowsTest {
                 .setTotalTokens(items.stream()
                         .mapToLong(l -> l.getInputTokens() + l.getOutputTokens() + l.getCachedTokens()).sum())
                 .setEvents(items.stream().mapToLong(BillingLineItem::getEvents).sum())
-                .build();
-    }
-
-    private static BillingLineItem line(
-            String model, Modality modality, long input, long output, long cached, long events) {
-        return BillingLineItem.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEvents(events)
-                .build();
-    }
-
-    private static UsageLineState usageLine(
-            String model, Modality modality, long input, long output, long cached, long events) {
-        return UsageLineState.newBuilder()
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEvents(events)
                 .build();
     }
 
