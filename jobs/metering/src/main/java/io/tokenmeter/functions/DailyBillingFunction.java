@@ -1,31 +1,26 @@
 package io.tokenmeter.functions;
 
 import io.tokenmeter.avro.BillingRecord;
-import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.avro.RejectedRecord;
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.AccountBillingState;
-import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.AccountBilling;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.MetricLabels;
-import java.time.Instant;
+import io.tokenmeter.logic.UsagePartial;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.Collector;
-import org.apache.flink.util.OutputTag;
 
 /**
  * Bills each account's usage per billing day, in event time. Keyed by account id; the rules are in
  * {@link AccountBilling}.
  *
  * <p>When the watermark passes a day's close time (local midnight + grace) the day's on-time usage is emitted as
- * the ORIGINAL billing record (version 1). A late event — judged late by its partition's clock at the source, or
- * arriving after its day closed here — is billed as an ADJUSTMENT (version 2, 3, ...) carrying only the new usage,
- * as soon as the day has closed and the watermark moves on. An event for a day already forgotten (past its
- * correction deadline) goes to {@link #TOO_LATE} — no event is ever dropped silently.
+ * the ORIGINAL billing record (version 1). Late usage — judged late by its partition's clock at the source or by
+ * deduplication's watermark, or arriving after its day closed here — is billed as an ADJUSTMENT (version 2, 3, ...)
+ * carrying only the new usage, as soon as the day has closed and the watermark moves on. Events for days past
+ * their correction deadline never get here: deduplication rejects them as TOO_LATE with their original bytes.
  *
  * <p>State: one Avro {@link AccountBillingState} per account, read and written whole, so that a timer finds the
  * due days without iterating map state. Clean-up: a day's lines are cleared when billed; the day itself (its
@@ -33,10 +28,7 @@ import org.apache.flink.util.OutputTag;
  * Timers: one at each day's close time, one at the next watermark for a correction, one at each billed day's
  * correction deadline.
  */
-public class DailyBillingFunction extends WatermarkRememberingFunction<String, IngestedRecord, BillingRecord> {
-
-    public static final OutputTag<RejectedRecord> TOO_LATE =
-            new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
+public class DailyBillingFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord> {
 
     private final BillingCalendar calendar;
     private final MetricLabels labels;
@@ -71,39 +63,29 @@ public class DailyBillingFunction extends WatermarkRememberingFunction<String, I
     }
 
     @Override
-    public void processElement(IngestedRecord record, Context ctx, Collector<BillingRecord> out) throws Exception {
-        UsageEvent event = record.event;
-        long eventTime = event.getEventTime().toEpochMilli();
-        long dayStart = calendar.dayStart(eventTime);
+    public void processElement(UsagePartial usage, Context ctx, Collector<BillingRecord> out) throws Exception {
+        long dayStart = usage.dayStart;
         long watermark = watermark(ctx);
         lastWatermark = watermark;
-        if (calendar.correctionDeadline(dayStart) <= watermark) {
-            ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,
-                    "billing day " + calendar.billingDay(eventTime) + " takes no more corrections; watermark is "
-                            + Instant.ofEpochMilli(watermark),
-                    ctx.timerService().currentProcessingTime()));
-            return;
-        }
         AccountBillingState state = accountState.value();
         if (state == null) {
             state = AccountBilling.emptyState();
         }
-        state.setRegion(event.getRegion());
+        state.setRegion(usage.region);
         long closeTime = calendar.closeTime(dayStart);
-        // Late by its partition's clock, or arriving after the day closed here (after an idle spell).
-        boolean late = record.late || closeTime <= watermark;
-        boolean firstUnbilled = billing.addUsage(state, dayStart, event.getModel(), event.getModality(),
-                event.getInputTokens(), event.getOutputTokens(), event.getCachedTokens(), late);
+        boolean late = usage.late || closeTime <= watermark;
+        boolean firstUnbilled = billing.addUsage(state, dayStart, usage.model, usage.modality,
+                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events, late);
         if (firstUnbilled) {
             // An open day is billed when it closes; a closed day is corrected as soon as the watermark moves on.
             ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }
         accountState.update(state);
-        metrics.counted(event, late);
-        countToday(dayStart, event);
+        metrics.counted(usage, late);
+        countToday(usage);
     }
 
-    private void countToday(long dayStart, UsageEvent event) {
+    private void countToday(UsagePartial usage) {
         long now = System.currentTimeMillis();
         if (now >= todayEnd) {
             // Not the calendar's cached methods: the gauge below runs on the metrics reporter's thread.
@@ -112,8 +94,8 @@ public class DailyBillingFunction extends WatermarkRememberingFunction<String, I
             todayTokens = 0;
             todayEnd = today.plusDays(1).atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
         }
-        if (dayStart == todayStart) {
-            todayTokens += event.getInputTokens() + event.getOutputTokens() + event.getCachedTokens();
+        if (usage.dayStart == todayStart) {
+            todayTokens += usage.totalTokens();
         }
     }
 

@@ -3,8 +3,12 @@ package io.tokenmeter.functions;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.Usage;
+import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
+import java.time.Instant;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
@@ -17,39 +21,51 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Passes each (source, event_id) on once within the dedup horizon. Keyed by {@link #KEY}, the 128-bit fingerprint
- * of (source, event_id). A repeat with the same content is a producer retry: counted and dropped. A repeat with
- * different content is a conflicting reuse of the id: the first one stays billed and the repeat goes to
- * {@link #CONFLICTING} with its original bytes.
+ * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
+ * 128-bit fingerprint of (source, event_id). A repeat with the same content is a producer retry: counted and
+ * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays billed and the
+ * repeat goes to {@link #CONFLICTING} with its original bytes.
+ *
+ * <p>This is the last operator that holds an event's original bytes, so every rejection after decoding happens
+ * here: an event whose billing day is past its correction deadline goes to {@link #TOO_LATE}. Every other event
+ * leaves as a {@link UsagePartial} judged against this operator's watermark (day closed: billed late; hour closed:
+ * its own hourly correction row). The operators downstream never see a watermark this one has not seen before
+ * them — the combiner between flushes before it forwards one — so their view of what has closed never runs ahead
+ * of these judgements.
  *
  * <p>State per id: one 64-bit content hash, plus its clean-up timer, at
  * max(event time, watermark when first seen) + horizon — so every id is remembered for at least the horizon
  * of event-time progress, late events included. Both are gone after the timer fires.
  */
-public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, IngestedRecord> {
+public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, UsagePartial> {
 
     public static final OutputTag<RejectedRecord> CONFLICTING =
             new OutputTag<>("rejected-conflicting-duplicate", TypeInformation.of(RejectedRecord.class));
+
+    public static final OutputTag<RejectedRecord> TOO_LATE =
+            new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
 
     /** Name of the accumulator counting the duplicates dropped. */
     public static final String DUPLICATES_ACCUMULATOR = "duplicates";
 
     /** The dedup key of a valid event. */
     public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY = record -> {
-        long[] key = EventFingerprints.dedupKey(record.event.getSource(), record.event.getEventId());
+        long[] key = EventFingerprints.dedupKey(record.event.source, record.event.eventId);
         return Tuple2.of(key[0], key[1]);
     };
 
     public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE = Types.TUPLE(Types.LONG, Types.LONG);
 
     private final long horizonMillis;
+    private final BillingCalendar calendar;
 
     private transient ValueState<Long> firstContentHash;
     private transient LongCounter duplicates;
     private transient org.apache.flink.metrics.Counter duplicatesMetric;
 
-    public DeduplicateFunction(Duration horizon) {
+    public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
         this.horizonMillis = horizon.toMillis();
+        this.calendar = calendar;
     }
 
     @Override
@@ -62,29 +78,36 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     }
 
     @Override
-    public void processElement(IngestedRecord record, Context ctx, Collector<IngestedRecord> out) throws Exception {
-        long contentHash = EventFingerprints.contentHash(record.event);
+    public void processElement(IngestedRecord record, Context ctx, Collector<UsagePartial> out) throws Exception {
+        Usage event = record.event;
+        long watermark = watermark(ctx);
+        long dayStart = calendar.dayStart(event.eventTime);
+        if (calendar.correctionDeadline(dayStart) <= watermark) {
+            ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,
+                    "billing day " + calendar.billingDay(event.eventTime) + " takes no more corrections; watermark is "
+                            + Instant.ofEpochMilli(watermark),
+                    ctx.timerService().currentProcessingTime()));
+            return;
+        }
+        long contentHash = EventFingerprints.contentHash(event);
         Long first = firstContentHash.value();
         if (first == null) {
             firstContentHash.update(contentHash);
-            long eventTime = record.event.getEventTime().toEpochMilli();
-            ctx.timerService().registerEventTimeTimer(
-                    Math.max(eventTime, watermark(ctx))
-                            + horizonMillis);
-            out.collect(record);
+            ctx.timerService().registerEventTimeTimer(Math.max(event.eventTime, watermark) + horizonMillis);
+            out.collect(UsagePartial.judge(event, record.late, record.clockAtRead, watermark, calendar));
         } else if (first == contentHash) {
             duplicates.add(1);
             duplicatesMetric.inc();
         } else {
             ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,
-                    "source " + record.event.getSource() + " reused event_id " + record.event.getEventId()
+                    "source " + event.source + " reused event_id " + event.eventId
                             + " for different usage; the first one seen is billed",
                     ctx.timerService().currentProcessingTime()));
         }
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out) {
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<UsagePartial> out) {
         firstContentHash.clear();
     }
 }

@@ -1,8 +1,8 @@
 package io.tokenmeter.functions;
 
 import io.tokenmeter.avro.BillingRecord;
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.MetricLabels;
+import io.tokenmeter.logic.UsagePartial;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
@@ -30,26 +30,26 @@ final class MeteringMetrics {
         this.lateEvents = group.counter("late_events_total");
     }
 
-    /** One unique event counted for billing; late ones are billed through ADJUSTMENTs. */
-    void counted(UsageEvent event, boolean late) {
-        String region = labels.region(event.getRegion());
-        String modality = MetricLabels.of(event.getModality());
+    /** Unique events counted for billing; late ones are billed through ADJUSTMENTs. */
+    void counted(UsagePartial usage, boolean late) {
+        String region = labels.region(usage.region);
+        String modality = MetricLabels.of(usage.modality);
         Counter[] tokens = tokensByRegionAndModality.computeIfAbsent(region + '|' + modality, k -> new Counter[] {
             tokenCounter(region, modality, "input"),
             tokenCounter(region, modality, "output"),
             tokenCounter(region, modality, "cached")
         });
-        tokens[0].inc(event.getInputTokens());
-        tokens[1].inc(event.getOutputTokens());
-        tokens[2].inc(event.getCachedTokens());
-        String model = labels.model(event.getModel());
+        tokens[0].inc(usage.inputTokens);
+        tokens[1].inc(usage.outputTokens);
+        tokens[2].inc(usage.cachedTokens);
+        String model = labels.model(usage.model);
         eventsByModalityAndModel.computeIfAbsent(modality + '|' + model, k -> group
                         .addGroup("modality", modality)
                         .addGroup("model", model)
                         .counter("events_total"))
-                .inc();
+                .inc(usage.events);
         if (late) {
-            lateEvents.inc();
+            lateEvents.inc(usage.events);
         }
     }
 

@@ -4,18 +4,20 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.Rejections;
+import io.tokenmeter.logic.Usage;
 import javax.annotation.Nullable;
 
 /**
- * One record read from the raw topic: either a decoded {@link UsageEvent} or, when it could not be decoded, its
- * {@link RejectedRecord} envelope. Valid events keep where they came from and their original bytes, so that a
- * later stage can still reject them (too late, conflicting duplicate) with the record exactly as it was read.
+ * One record read from the raw topic: either a valid event's {@link Usage} or, when it could not be billed, its
+ * {@link RejectedRecord} envelope. Valid events keep where they came from and their original bytes, so that
+ * deduplication can still reject them (too late, conflicting duplicate) with the record exactly as it was read;
+ * nothing after deduplication carries the bytes.
  *
- * <p>A Flink POJO; the Avro fields use Flink's Avro serializer.
+ * <p>A Flink POJO; only the rare rejected envelope uses Flink's Avro serializer.
  */
 public class IngestedRecord {
 
-    @Nullable public UsageEvent event;
+    @Nullable public Usage event;
     @Nullable public RejectedRecord rejected;
     public String topic;
     public int partition;
@@ -35,7 +37,7 @@ public class IngestedRecord {
     public static IngestedRecord valid(
             UsageEvent event, String topic, int partition, long offset, long kafkaTimestamp, byte[] payload) {
         IngestedRecord r = new IngestedRecord();
-        r.event = event;
+        r.event = Usage.of(event);
         r.topic = topic;
         r.partition = partition;
         r.offset = offset;

@@ -29,17 +29,17 @@ public final class AccountBilling {
     }
 
     /**
-     * Adds one event's tokens to the day's unbilled usage.
+     * Adds usage to the day's unbilled usage.
      *
-     * @param late whether the event arrived after its day closed: it is then billed in an ADJUSTMENT
+     * @param late whether the usage arrived after its day closed: it is then billed in an ADJUSTMENT
      * @return true when the day had no unbilled usage before: the caller must schedule billing it
      */
     public boolean addUsage(AccountBillingState state, long dayStart, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens, boolean late) {
+            long inputTokens, long outputTokens, long cachedTokens, long events, boolean late) {
         BillingDayState day = findOrAddDay(state, dayStart);
         boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
         UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(),
-                model, modality, inputTokens, outputTokens, cachedTokens);
+                model, modality, inputTokens, outputTokens, cachedTokens, events);
         return firstUnbilled;
     }
 

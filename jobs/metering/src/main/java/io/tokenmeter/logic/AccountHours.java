@@ -1,6 +1,5 @@
 package io.tokenmeter.logic;
 
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.AccountHoursState;
 import io.tokenmeter.avro.state.OpenHourState;
 import java.util.ArrayList;
@@ -17,12 +16,13 @@ public final class AccountHours {
     }
 
     /**
-     * Adds one event to its open hour.
+     * Adds usage to its open hour.
      *
      * @return true when the hour was not open before: the caller must schedule closing it
      */
-    public static boolean addUsage(AccountHoursState state, UsageEvent event, long hourStart) {
-        state.setRegion(event.getRegion());
+    public static boolean addUsage(AccountHoursState state, UsagePartial usage) {
+        long hourStart = usage.hourStart;
+        state.setRegion(usage.region);
         OpenHourState hour = null;
         for (OpenHourState h : state.getHours()) {
             if (h.getHourStart() == hourStart) {
@@ -35,8 +35,8 @@ public final class AccountHours {
             hour = OpenHourState.newBuilder().setHourStart(hourStart).setLines(new ArrayList<>()).build();
             state.getHours().add(hour);
         }
-        UsageLines.add(hour.getLines(), event.getModel(), event.getModality(),
-                event.getInputTokens(), event.getOutputTokens(), event.getCachedTokens());
+        UsageLines.add(hour.getLines(), usage.model, usage.modality,
+                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events);
         return opened;
     }
 

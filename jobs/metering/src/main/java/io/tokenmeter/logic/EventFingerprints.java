@@ -1,6 +1,5 @@
 package io.tokenmeter.logic;
 
-import io.tokenmeter.avro.UsageEvent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.apache.commons.codec.digest.MurmurHash3;
@@ -27,20 +26,20 @@ public final class EventFingerprints {
     }
 
     /** A 64-bit hash of everything billing depends on, so that equal content gives equal hashes. */
-    public static long contentHash(UsageEvent event) {
-        byte[] account = event.getAccountId().getBytes(StandardCharsets.UTF_8);
-        byte[] region = event.getRegion().getBytes(StandardCharsets.UTF_8);
-        byte[] model = event.getModel().getBytes(StandardCharsets.UTF_8);
+    public static long contentHash(Usage event) {
+        byte[] account = event.accountId.getBytes(StandardCharsets.UTF_8);
+        byte[] region = event.region.getBytes(StandardCharsets.UTF_8);
+        byte[] model = event.model.getBytes(StandardCharsets.UTF_8);
         // Strings length-prefixed, so that no choice of characters makes two different events equal.
         ByteBuffer canonical = ByteBuffer.allocate(12 + account.length + region.length + model.length + 4 + 4 * 8)
                 .putInt(account.length).put(account)
                 .putInt(region.length).put(region)
                 .putInt(model.length).put(model)
-                .putInt(event.getModality().ordinal())
-                .putLong(event.getInputTokens())
-                .putLong(event.getOutputTokens())
-                .putLong(event.getCachedTokens())
-                .putLong(event.getEventTime().toEpochMilli());
+                .putInt(event.modality.ordinal())
+                .putLong(event.inputTokens)
+                .putLong(event.outputTokens)
+                .putLong(event.cachedTokens)
+                .putLong(event.eventTime);
         return MurmurHash3.hash128x64(canonical.array())[0];
     }
 }

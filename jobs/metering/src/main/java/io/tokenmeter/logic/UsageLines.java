@@ -9,14 +9,14 @@ public final class UsageLines {
 
     private UsageLines() {}
 
-    /** Adds one event's tokens to the line of its model and modality, starting that line if there is none. */
+    /** Adds usage to the line of its model and modality, starting that line if there is none. */
     public static void add(List<UsageLineState> lines, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens) {
+            long inputTokens, long outputTokens, long cachedTokens, long events) {
         UsageLineState line = findOrAdd(lines, model, modality);
         line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
         line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
         line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
-        line.setEvents(Math.addExact(line.getEvents(), 1));
+        line.setEvents(Math.addExact(line.getEvents(), events));
     }
 
     /** Adds every line of {@code from} to the line of the same model and modality in {@code into}. */

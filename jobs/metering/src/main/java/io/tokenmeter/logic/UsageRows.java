@@ -5,7 +5,6 @@ import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.avro.state.UsageLineState;
 import java.time.Instant;
@@ -29,11 +28,10 @@ public final class UsageRows {
     }
 
     /** The ADJUSTMENT row one late event adds to its account's hour; its id is the event's. */
-    public static AccountUsage hourCorrection(UsageEvent event, long hourStart, BillingCalendar calendar) {
-        return row(RecordIds.of("account-usage/hour-correction", event.getSource(), event.getEventId()),
-                BillingRecordKind.ADJUSTMENT, UsageGranularity.HOUR, event.getAccountId(), event.getRegion(),
-                hourStart, hourStart + HOUR_MILLIS, event.getModel(), event.getModality(), event.getInputTokens(),
-                event.getOutputTokens(), event.getCachedTokens(), 1, calendar);
+    public static AccountUsage hourCorrection(UsagePartial event, BillingCalendar calendar) {
+        return row(event.hourCorrectionId, BillingRecordKind.ADJUSTMENT, UsageGranularity.HOUR, event.accountId,
+                event.region, event.hourStart, event.hourStart + HOUR_MILLIS, event.model, event.modality,
+                event.inputTokens, event.outputTokens, event.cachedTokens, event.events, calendar);
     }
 
     /** The day rows of a billing record: one per line item, of the record's kind. */

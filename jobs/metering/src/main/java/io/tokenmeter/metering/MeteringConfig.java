@@ -45,6 +45,8 @@ public record MeteringConfig(
         Duration sourceIdleness,
         Duration checkpointInterval,
         Duration dedupHorizon,
+        int preAggregationMaxEntries,
+        Duration preAggregationMaxDelay,
         long maxTokensPerEvent,
         Duration futureSkew,
         int maxRecordBytes,
@@ -71,6 +73,8 @@ public record MeteringConfig(
     public static final String SOURCE_IDLENESS = "event-time.source-idleness";
     public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
     public static final String DEDUP_HORIZON = "dedup.horizon";
+    public static final String PRE_AGGREGATION_MAX_ENTRIES = "pre-aggregation.max-entries";
+    public static final String PRE_AGGREGATION_MAX_DELAY = "pre-aggregation.max-delay";
     public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
     public static final String FUTURE_SKEW = "validation.future-skew";
     public static final String MAX_RECORD_BYTES = "validation.max-record-bytes";
@@ -106,6 +110,8 @@ public record MeteringConfig(
         d.put(SOURCE_IDLENESS, "1 min");
         d.put(CHECKPOINT_INTERVAL, "10 s");
         d.put(DEDUP_HORIZON, "24 h");
+        d.put(PRE_AGGREGATION_MAX_ENTRIES, "20000");
+        d.put(PRE_AGGREGATION_MAX_DELAY, "1 s");
         d.put(MAX_TOKENS_PER_EVENT, "10000000");
         d.put(FUTURE_SKEW, "5 min");
         d.put(MAX_RECORD_BYTES, "65536");
@@ -139,6 +145,9 @@ public record MeteringConfig(
         require(isPositive(checkpointInterval), CHECKPOINT_INTERVAL, "must be positive");
         require(isPositive(dedupHorizon) && dedupHorizon.compareTo(MAX_DEDUP_HORIZON) <= 0, DEDUP_HORIZON,
                 "must be positive and at most " + MAX_DEDUP_HORIZON.toDays() + " d");
+        require(preAggregationMaxEntries >= 1 && preAggregationMaxEntries <= 10_000_000, PRE_AGGREGATION_MAX_ENTRIES,
+                "must be between 1 and 10000000");
+        require(isPositive(preAggregationMaxDelay), PRE_AGGREGATION_MAX_DELAY, "must be positive");
         require(maxTokensPerEvent >= 1, MAX_TOKENS_PER_EVENT, "must be at least 1");
         require(!futureSkew.isNegative(), FUTURE_SKEW, "must not be negative");
         require(maxRecordBytes >= 64, MAX_RECORD_BYTES, "must be at least 64");
@@ -201,6 +210,8 @@ public record MeteringConfig(
                 parse(v, SOURCE_IDLENESS, TimeUtils::parseDuration),
                 parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
                 parse(v, DEDUP_HORIZON, TimeUtils::parseDuration),
+                parse(v, PRE_AGGREGATION_MAX_ENTRIES, Integer::parseInt),
+                parse(v, PRE_AGGREGATION_MAX_DELAY, TimeUtils::parseDuration),
                 parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
                 parse(v, FUTURE_SKEW, TimeUtils::parseDuration),
                 parse(v, MAX_RECORD_BYTES, Integer::parseInt),
@@ -237,6 +248,8 @@ public record MeteringConfig(
         m.put(SOURCE_IDLENESS, sourceIdleness.toMillis() + " ms");
         m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
         m.put(DEDUP_HORIZON, dedupHorizon.toMillis() + " ms");
+        m.put(PRE_AGGREGATION_MAX_ENTRIES, Integer.toString(preAggregationMaxEntries));
+        m.put(PRE_AGGREGATION_MAX_DELAY, preAggregationMaxDelay.toMillis() + " ms");
         m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
         m.put(FUTURE_SKEW, futureSkew.toMillis() + " ms");
         m.put(MAX_RECORD_BYTES, Integer.toString(maxRecordBytes));

@@ -5,6 +5,7 @@ import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.functions.AreaRollupFunction;
+import io.tokenmeter.functions.CombineUsageOperator;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
@@ -15,6 +16,7 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.logic.UsageRows;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,6 +75,7 @@ public final class MeteringJob {
 
     private static final TypeInformation<AccountUsage> ACCOUNT_USAGE = TypeInformation.of(AccountUsage.class);
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
+    private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
 
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
@@ -103,7 +106,7 @@ public final class MeteringJob {
                         outOfOrderness, idleness, context.getInputActivityClock(), System::currentTimeMillis))
                 // A rejected record has no trustworthy event time: it must not move the watermark.
                 .withTimestampAssigner((record, kafkaTime) ->
-                        record.isRejected() ? Long.MIN_VALUE : record.event.getEventTime().toEpochMilli());
+                        record.isRejected() ? Long.MIN_VALUE : record.event.eventTime);
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
@@ -113,23 +116,30 @@ public final class MeteringJob {
                 .uid(OperatorIds.SPLIT_REJECTED)
                 .name("Split off rejected records");
 
-        // Deduplication: each (source, event_id) once within the horizon.
-        SingleOutputStreamOperator<IngestedRecord> unique = valid
+        // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
+        // operator holding the original bytes, so the last that can reject.
+        SingleOutputStreamOperator<UsagePartial> unique = valid
                 .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
-                .process(new DeduplicateFunction(config.dedupHorizon()))
+                .process(new DeduplicateFunction(config.dedupHorizon(), calendar))
                 .uid(OperatorIds.DEDUPLICATE)
                 .name("Deduplicate (source, event_id)");
 
+        // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
+        SingleOutputStreamOperator<UsagePartial> partials = unique
+                .transform("Pre-aggregate usage per account, hour, model and modality", USAGE_PARTIAL,
+                        new CombineUsageOperator(config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                .uid(OperatorIds.PRE_AGGREGATE_USAGE);
+
         // Billing: per account and billing day, in event time.
-        SingleOutputStreamOperator<BillingRecord> billing = unique
-                .keyBy(record -> record.event.getAccountId())
+        SingleOutputStreamOperator<BillingRecord> billing = partials
+                .keyBy(usage -> usage.accountId)
                 .process(new DailyBillingFunction(calendar, config.metricLabels()))
                 .uid(OperatorIds.DAILY_BILLING)
                 .name("Daily billing per account");
 
         // Account usage: per hour as hours close, per day from the billing records.
-        SingleOutputStreamOperator<AccountUsage> accountHours = unique
-                .keyBy(record -> record.event.getAccountId())
+        SingleOutputStreamOperator<AccountUsage> accountHours = partials
+                .keyBy(usage -> usage.accountId)
                 .process(new HourlyUsageFunction(calendar))
                 .uid(OperatorIds.HOURLY_ACCOUNT_USAGE)
                 .name("Hourly usage per account");
@@ -176,7 +186,7 @@ public final class MeteringJob {
                 .name("National usage rows");
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
-                        billing.getSideOutput(DailyBillingFunction.TOO_LATE));
+                        unique.getSideOutput(DeduplicateFunction.TOO_LATE));
         rejected.map(new CountRejected())
                 .uid(OperatorIds.COUNT_REJECTED)
                 .name("Count rejected records")

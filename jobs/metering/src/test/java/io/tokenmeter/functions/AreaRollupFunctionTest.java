@@ -14,6 +14,7 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
+import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.BillingRecordIds;
@@ -369,7 +370,7 @@ class AreaRollupFunctionTest {
                 .setCachedTokens(cached)
                 .setEventTime(Instant.ofEpochMilli(HOUR_START + 1_000))
                 .build();
-        return UsageRows.hourCorrection(event, HOUR_START, CALENDAR);
+        return UsageRows.hourCorrection(Fixtures.hourCorrection(event, CALENDAR), CALENDAR);
     }
 
     /** The day rows of an account's billing record for {@link #DAY}. */

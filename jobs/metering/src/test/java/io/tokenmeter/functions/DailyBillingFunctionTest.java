@@ -1,26 +1,23 @@
 package io.tokenmeter.functions;
 
 import static io.tokenmeter.testing.Fixtures.billingLine;
+import static io.tokenmeter.testing.Fixtures.lateAtRead;
 import static io.tokenmeter.testing.Fixtures.millis;
+import static io.tokenmeter.testing.Fixtures.onTime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.BillingRecordIds;
-import io.tokenmeter.schema.AvroCodec;
-import java.nio.ByteBuffer;
+import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -33,7 +30,6 @@ class DailyBillingFunctionTest {
 
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
-    private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
 
     /** Shanghai day 2026-03-10: 2026-03-09T16:00Z to 2026-03-10T16:00Z, closing at 16:15Z. */
     private static final LocalDate DAY = LocalDate.of(2026, 3, 10);
@@ -41,13 +37,12 @@ class DailyBillingFunctionTest {
     private static final long CLOSE = millis("2026-03-10T16:15:00Z");
     private static final long CORRECTION_DEADLINE = millis("2026-04-14T16:00:00Z");
 
-    private final AtomicLong offsets = new AtomicLong();
-    private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, BillingRecord> harness;
+    private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> harness;
 
     @BeforeEach
     void setUp() throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DailyBillingFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.event.getAccountId(), Types.STRING);
+                new DailyBillingFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
     }
 
     @AfterEach
@@ -96,6 +91,22 @@ class DailyBillingFunctionTest {
                 .containsExactlyInAnyOrder(
                         org.assertj.core.groups.Tuple.tuple("acct-1", 10L),
                         org.assertj.core.groups.Tuple.tuple("acct-2", 7L));
+    }
+
+    @Test
+    void billsPreAggregatedPartialsWithTheirEventCounts() throws Exception {
+        UsagePartial threeEvents = onTime(event("acct-1", "qwen-max", Modality.TEXT, 30, 6, 3, "2026-03-10T01:00:00Z"),
+                CALENDAR);
+        threeEvents.events = 3;
+        harness.processElement(new StreamRecord<>(threeEvents));
+        process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:30:00Z"));
+
+        harness.processWatermark(CLOSE);
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.getLineItems()).containsExactly(billingLine("qwen-max", Modality.TEXT, 31, 6, 3, 4));
+            assertThat(r.getEvents()).isEqualTo(4);
+        });
     }
 
     @Test
@@ -236,30 +247,6 @@ class DailyBillingFunctionTest {
     }
 
     @Test
-    void rejectsEventOlderThanCorrectionHorizonAsTooLate() throws Exception {
-        harness.processWatermark(CORRECTION_DEADLINE);
-        UsageEvent event = event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z");
-        byte[] payload = CODEC.encode(event);
-        IngestedRecord record = IngestedRecord.valid(event, "tokenmeter.usage.raw", 2, 99L, 12_345L, payload);
-
-        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
-        harness.processWatermark(CORRECTION_DEADLINE + Duration.ofDays(1).toMillis());
-
-        assertThat(harness.extractOutputValues()).isEmpty();
-        assertThat(harness.getSideOutput(DailyBillingFunction.TOO_LATE)).singleElement().satisfies(sr -> {
-            RejectedRecord rejected = sr.getValue();
-            assertThat(rejected.getReason()).isEqualTo(RejectReason.TOO_LATE);
-            assertThat(rejected.getPayload()).isEqualTo(ByteBuffer.wrap(payload));
-            assertThat(rejected.getSourceTopic()).isEqualTo("tokenmeter.usage.raw");
-            assertThat(rejected.getSourcePartition()).isEqualTo(2);
-            assertThat(rejected.getSourceOffset()).isEqualTo(99L);
-            assertThat(rejected.getMessage()).contains("2026-03-10");
-        });
-        assertThat(harness.numKeyedStateEntries()).isZero();
-        assertThat(harness.numEventTimeTimers()).isZero();
-    }
-
-    @Test
     void acceptsCorrectionJustBeforeHorizon() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:00:00Z"));
         harness.processWatermark(CORRECTION_DEADLINE - 2);
@@ -268,7 +255,6 @@ class DailyBillingFunctionTest {
         harness.processWatermark(CORRECTION_DEADLINE - 1);
 
         assertThat(harness.extractOutputValues()).extracting(BillingRecord::getVersion).containsExactly(1, 2);
-        assertThat(harness.getSideOutput(DailyBillingFunction.TOO_LATE)).isNullOrEmpty();
     }
 
     @Test
@@ -318,7 +304,7 @@ class DailyBillingFunctionTest {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DailyBillingFunction(
                         CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels())),
-                r -> r.event.getAccountId(), Types.STRING);
+                r -> r.accountId, Types.STRING);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
@@ -351,17 +337,13 @@ class DailyBillingFunctionTest {
     }
 
     private void process(UsageEvent event) throws Exception {
-        IngestedRecord record = IngestedRecord.valid(
-                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
-        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+        harness.processElement(new StreamRecord<>(onTime(event, CALENDAR), event.getEventTime().toEpochMilli()));
     }
 
     /** An event its partition's clock judged late at the source. */
     private void processLate(UsageEvent event) throws Exception {
-        IngestedRecord record = IngestedRecord.valid(
-                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
-        record.late = true;
-        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+        harness.processElement(new StreamRecord<>(
+                lateAtRead(event, Long.MIN_VALUE, CALENDAR), event.getEventTime().toEpochMilli()));
     }
 
     private static UsageEvent event(

@@ -7,10 +7,13 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -27,6 +30,8 @@ import org.junit.jupiter.api.Test;
 class DeduplicateFunctionTest {
 
     private static final Duration HORIZON = Duration.ofHours(24);
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final long H = HORIZON.toMillis();
     private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
     private static final String TOPIC = "tokenmeter.usage.raw";
@@ -36,7 +41,7 @@ class DeduplicateFunctionTest {
     private static final String STATE_NAME = "first-content-hash";
 
     private final AtomicLong offsets = new AtomicLong(100);
-    private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, IngestedRecord> harness;
+    private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> harness;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -50,11 +55,18 @@ class DeduplicateFunctionTest {
 
     @Test
     void passesFirstOccurrenceAndRemembersIt() throws Exception {
-        long offset = process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-1", 10, T));
 
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
-            assertThat(r.offset).isEqualTo(offset);
-            assertThat(r.event).isEqualTo(event("gateway-a", "evt-1", 10, T));
+            assertThat(r.accountId).isEqualTo("acct-1");
+            assertThat(r.model).isEqualTo("qwen-max");
+            assertThat(r.dayStart).isEqualTo(CALENDAR.dayStart(T_MILLIS));
+            assertThat(r.hourStart).isEqualTo(T_MILLIS);
+            assertThat(r.inputTokens).isEqualTo(10);
+            assertThat(r.outputTokens).isEqualTo(5);
+            assertThat(r.events).isEqualTo(1);
+            assertThat(r.late).isFalse();
+            assertThat(r.hourCorrectionId).isNull();
         });
         assertThat(conflicts()).isEmpty();
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
@@ -64,11 +76,11 @@ class DeduplicateFunctionTest {
 
     @Test
     void dropsRetryWithSameContentAndCountsIt() throws Exception {
-        long first = process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-1", 10, T));
         process(event("gateway-a", "evt-1", 10, T));
         process(event("gateway-a", "evt-1", 10, T));
 
-        assertThat(harness.extractOutputValues()).extracting(r -> r.offset).containsExactly(first);
+        assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(10L);
         assertThat(conflicts()).isEmpty();
         assertThat(duplicatesCounted()).isEqualTo(2L);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
@@ -77,13 +89,13 @@ class DeduplicateFunctionTest {
 
     @Test
     void rejectsRepeatWithDifferentContentAsConflictingDuplicateKeepingTheFirst() throws Exception {
-        long first = process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-1", 10, T));
         UsageEvent repeat = event("gateway-a", "evt-1", 99, T);
         byte[] repeatPayload = CODEC.encode(repeat);
         harness.processElement(new StreamRecord<>(
                 IngestedRecord.valid(repeat, TOPIC, 3, 4_242L, 55_555L, repeatPayload), T_MILLIS));
 
-        assertThat(harness.extractOutputValues()).extracting(r -> r.offset).containsExactly(first);
+        assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(10L);
         assertThat(conflicts()).singleElement().satisfies(rejected -> {
             assertThat(rejected.getReason()).isEqualTo(RejectReason.CONFLICTING_DUPLICATE);
             assertThat(rejected.getPayload()).isEqualTo(ByteBuffer.wrap(repeatPayload));
@@ -106,9 +118,7 @@ class DeduplicateFunctionTest {
         process(event("gateway-a", "evt-1", 10, T));
         process(event("gateway-b", "evt-1", 10, T));
 
-        assertThat(harness.extractOutputValues())
-                .extracting(r -> r.event.getSource())
-                .containsExactly("gateway-a", "gateway-b");
+        assertThat(harness.extractOutputValues()).hasSize(2);
         assertThat(conflicts()).isEmpty();
         assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
     }
@@ -118,7 +128,7 @@ class DeduplicateFunctionTest {
         process(event("gateway-a", "evt-1", 10, T));
         process(event("gateway-a", "evt-2", 10, T));
 
-        assertThat(harness.extractOutputValues()).extracting(r -> r.event.getEventId()).containsExactly("evt-1", "evt-2");
+        assertThat(harness.extractOutputValues()).hasSize(2);
     }
 
     @Test
@@ -179,25 +189,85 @@ class DeduplicateFunctionTest {
         assertThat(harness.numEventTimeTimers()).isZero();
     }
 
+    @Test
+    void judgesEventLateAndItsHourClosedOnceTheWatermarkPassedItsDayClose() throws Exception {
+        harness.processWatermark(CALENDAR.closeTime(CALENDAR.dayStart(T_MILLIS)));
+
+        process(event("gateway-a", "evt-1", 10, T));
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.late).isTrue();
+            assertThat(r.hourCorrectionId).isEqualTo(
+                    io.tokenmeter.logic.RecordIds.of("account-usage/hour-correction", "gateway-a", "evt-1"));
+        });
+    }
+
+    /** The hour closed by its partition's clock when read, though the watermark here is still behind. */
+    @Test
+    void givesEventReadAfterItsHourClosedItsOwnCorrectionId() throws Exception {
+        UsageEvent event = event("gateway-a", "evt-1", 10, T);
+        IngestedRecord record = IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event));
+        record.clockAtRead = T_MILLIS + Duration.ofHours(1).toMillis();
+
+        harness.processElement(new StreamRecord<>(record, T_MILLIS));
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+            assertThat(r.late).isFalse();
+            assertThat(r.hourCorrectionId).isNotNull();
+        });
+    }
+
+    @Test
+    void rejectsEventPastItsDayCorrectionDeadlineAsTooLateWithItsOriginalBytes() throws Exception {
+        long deadline = CALENDAR.correctionDeadline(CALENDAR.dayStart(T_MILLIS));
+        harness.processWatermark(deadline);
+        UsageEvent event = event("gateway-a", "evt-1", 10, T);
+        byte[] payload = CODEC.encode(event);
+
+        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 2, 99L, 12_345L, payload)));
+
+        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(harness.getSideOutput(DeduplicateFunction.TOO_LATE)).singleElement().satisfies(sr -> {
+            RejectedRecord rejected = sr.getValue();
+            assertThat(rejected.getReason()).isEqualTo(RejectReason.TOO_LATE);
+            assertThat(rejected.getPayload()).isEqualTo(ByteBuffer.wrap(payload));
+            assertThat(rejected.getSourcePartition()).isEqualTo(2);
+            assertThat(rejected.getSourceOffset()).isEqualTo(99L);
+            assertThat(rejected.getMessage()).contains("2026-03-10");
+        });
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void acceptsEventJustBeforeItsDayCorrectionDeadline() throws Exception {
+        harness.processWatermark(CALENDAR.correctionDeadline(CALENDAR.dayStart(T_MILLIS)) - 1);
+
+        process(event("gateway-a", "evt-1", 10, T));
+
+        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> assertThat(r.late).isTrue());
+        assertThat(harness.getSideOutput(DeduplicateFunction.TOO_LATE)).isNullOrEmpty();
+    }
+
     /** On RocksDB the keys and content hashes go through serialization; retries and conflicts must still be told apart. */
     @Test
     void deduplicatesAndClearsOnRocksDb() throws Exception {
         harness.close();
         // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DeduplicateFunction(HORIZON)),
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
                 DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
                 .isInstanceOf(org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class);
 
-        long first = process(event("gateway-a", "evt-1", 10, T));
-        long other = process(event("gateway-b", "evt-1", 10, T));
+        process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-b", "evt-1", 10, T));
         process(event("gateway-a", "evt-1", 10, T));
         long conflicting = process(event("gateway-a", "evt-1", 12, T));
 
-        assertThat(harness.extractOutputValues()).extracting(r -> r.offset).containsExactly(first, other);
+        assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(10L, 10L);
         assertThat(conflicts()).extracting(RejectedRecord::getSourceOffset).containsExactly(conflicting);
         assertThat(duplicatesCounted()).isEqualTo(1L);
         assertThat(rocksDbEntries()).isEqualTo(2);
@@ -211,10 +281,10 @@ class DeduplicateFunctionTest {
         assertThat(harness.extractOutputValues()).hasSize(3);
     }
 
-    private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, IngestedRecord> newHarness()
+    private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> newHarness()
             throws Exception {
         return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DeduplicateFunction(HORIZON), DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
+                new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
     }
 
     /** Processes {@code event} as read at the next offset; returns that offset. */

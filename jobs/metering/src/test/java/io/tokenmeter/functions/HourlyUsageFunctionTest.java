@@ -9,15 +9,14 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
-import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.logic.Usage;
+import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
@@ -36,19 +35,22 @@ class HourlyUsageFunctionTest {
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final BillingCalendar KOLKATA =
             new BillingCalendar(ZoneId.of("Asia/Kolkata"), Duration.ofMinutes(15), Duration.ofDays(35));
-    private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
 
     /** Shanghai hour 10:00-11:00 local on 2026-03-10. */
     private static final long HOUR_START = millis("2026-03-10T02:00:00Z");
     private static final long HOUR_END = millis("2026-03-10T03:00:00Z");
     private static final long NEXT_HOUR_END = millis("2026-03-10T04:00:00Z");
 
-    private final AtomicLong offsets = new AtomicLong();
-    private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> harness;
+    private BillingCalendar calendar;
+    /** The watermark deduplication judged each event against: the harness's own. */
+    private long watermark = Long.MIN_VALUE;
+    private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> harness;
 
     @BeforeEach
     void setUp() throws Exception {
         harness = newHarness(SHANGHAI, false);
+        calendar = SHANGHAI;
+        watermark = Long.MIN_VALUE;
     }
 
     @AfterEach
@@ -64,10 +66,10 @@ class HourlyUsageFunctionTest {
         process(event("e4", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:59:59.999Z"));
         process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T03:00:00Z")); // next hour
 
-        harness.processWatermark(HOUR_END - 1);
+        advanceWatermark(HOUR_END - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
 
         List<AccountUsage> rows = harness.extractOutputValues();
         assertThat(rows)
@@ -90,7 +92,7 @@ class HourlyUsageFunctionTest {
         });
         assertThat(rows).extracting(AccountUsage::getRecordId).doesNotHaveDuplicates();
 
-        harness.processWatermark(NEXT_HOUR_END);
+        advanceWatermark(NEXT_HOUR_END);
         assertThat(harness.extractOutputValues()).hasSize(4).last().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_END));
             assertThat(r.getTotalTokens()).isEqualTo(3);
@@ -102,6 +104,8 @@ class HourlyUsageFunctionTest {
         List<String> first = originalIdsOfOneHour();
         harness.close();
         harness = newHarness(SHANGHAI, false);
+        calendar = SHANGHAI;
+        watermark = Long.MIN_VALUE;
 
         List<String> replayed = originalIdsOfOneHour();
 
@@ -112,7 +116,7 @@ class HourlyUsageFunctionTest {
     private List<String> originalIdsOfOneHour() throws Exception {
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
         process(event("e2", "acct-1", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T02:20:00Z"));
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
         return harness.extractOutputValues().stream().map(AccountUsage::getRecordId).toList();
     }
 
@@ -121,7 +125,7 @@ class HourlyUsageFunctionTest {
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
         process(event("e2", "acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:20:00Z"));
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
 
         List<AccountUsage> rows = harness.extractOutputValues();
         assertThat(rows)
@@ -133,7 +137,7 @@ class HourlyUsageFunctionTest {
     @Test
     void emitsEventOfAnHourAlreadyClosedAsOneAdjustmentRowAtOnce() throws Exception {
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
         AccountUsage original = harness.extractOutputValues().get(0);
 
         process(event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 2, 1, "2026-03-10T02:50:00Z"));
@@ -161,7 +165,7 @@ class HourlyUsageFunctionTest {
 
     @Test
     void givesAdjustmentRowAnIdDerivedFromSourceAndEventId() throws Exception {
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
         UsageEvent late = event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
 
         process(late);
@@ -177,10 +181,22 @@ class HourlyUsageFunctionTest {
         assertThat(List.of(ids.get(0), ids.get(2), ids.get(3))).doesNotHaveDuplicates();
     }
 
+    @Test
+    void refusesUsageOfAClosedHourThatCameWithoutItsCorrectionId() throws Exception {
+        advanceWatermark(HOUR_END);
+        UsagePartial unjudged = UsagePartial.judge(Usage.of(
+                event("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
+                false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("without a correction id");
+    }
+
     /** The partition's clock had passed the hour when the event was read; the watermark here lags behind. */
     @Test
     void emitsAdjustmentWhenPartitionClockAtReadPassedHourEndThoughWatermarkIsBehind() throws Exception {
-        harness.processWatermark(HOUR_START);
+        advanceWatermark(HOUR_START);
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
 
         processReadAtClock(event("e2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
@@ -192,7 +208,7 @@ class HourlyUsageFunctionTest {
             assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_START));
         });
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
 
         List<AccountUsage> rows = harness.extractOutputValues();
         assertThat(rows)
@@ -208,7 +224,7 @@ class HourlyUsageFunctionTest {
                 HOUR_END - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
 
         assertThat(harness.extractOutputValues())
                 .extracting(AccountUsage::getKind, AccountUsage::getTotalTokens)
@@ -224,11 +240,11 @@ class HourlyUsageFunctionTest {
         assertThat(harness.numEventTimeTimers()).isEqualTo(3);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
 
-        harness.processWatermark(NEXT_HOUR_END);
+        advanceWatermark(NEXT_HOUR_END);
         assertThat(harness.extractOutputValues()).hasSize(3);
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
@@ -239,13 +255,15 @@ class HourlyUsageFunctionTest {
     void closesKolkataHoursAtHalfPastTheUtcHour() throws Exception {
         harness.close();
         harness = newHarness(KOLKATA, false);
+        calendar = KOLKATA;
+        watermark = Long.MIN_VALUE;
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:30:00Z")); // 07:00 IST
         process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 0, 0, "2026-03-10T02:29:59.999Z")); // 07:59 IST
         process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:30:00Z")); // 08:00 IST
 
-        harness.processWatermark(millis("2026-03-10T02:30:00Z") - 1);
+        advanceWatermark(millis("2026-03-10T02:30:00Z") - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
-        harness.processWatermark(millis("2026-03-10T02:30:00Z"));
+        advanceWatermark(millis("2026-03-10T02:30:00Z"));
 
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T01:30:00Z"));
@@ -256,7 +274,7 @@ class HourlyUsageFunctionTest {
             assertThat(r.getEvents()).isEqualTo(2);
         });
 
-        harness.processWatermark(millis("2026-03-10T03:30:00Z"));
+        advanceWatermark(millis("2026-03-10T03:30:00Z"));
         assertThat(harness.extractOutputValues()).hasSize(2).last().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T02:30:00Z"));
             assertThat(r.getTotalTokens()).isEqualTo(1);
@@ -267,9 +285,11 @@ class HourlyUsageFunctionTest {
     void datesTheFirstLocalHourOfADayByTheLocalDate() throws Exception {
         harness.close();
         harness = newHarness(KOLKATA, false);
+        calendar = KOLKATA;
+        watermark = Long.MIN_VALUE;
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-09T18:30:00Z")); // 00:00 IST
 
-        harness.processWatermark(millis("2026-03-09T19:30:00Z"));
+        advanceWatermark(millis("2026-03-09T19:30:00Z"));
 
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-09T18:30:00Z"));
@@ -282,19 +302,21 @@ class HourlyUsageFunctionTest {
     void sumsAndClosesHoursOnRocksDb() throws Exception {
         harness.close();
         harness = newHarness(SHANGHAI, true);
+        calendar = SHANGHAI;
+        watermark = Long.MIN_VALUE;
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
         process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:20:00Z"));
         process(event("e3", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:30:00Z"));
         process(event("e4", "acct-1", "qwen-max", Modality.TEXT, 1000, 0, 0, "2026-03-10T03:10:00Z"));
 
-        harness.processWatermark(HOUR_END);
+        advanceWatermark(HOUR_END);
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
                 .getKeys("account-hours", VoidNamespace.INSTANCE)) {
             assertThat(keys).containsExactly("acct-1");
         }
         process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 10_000, 0, 0, "2026-03-10T03:20:00Z"));
         process(event("e6", "acct-1", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:40:00Z")); // late
-        harness.processWatermark(NEXT_HOUR_END);
+        advanceWatermark(NEXT_HOUR_END);
 
         assertThat(harness.extractOutputValues())
                 .extracting(r -> r.getWindowStart().toEpochMilli(), AccountUsage::getKind, AccountUsage::getModel,
@@ -316,35 +338,34 @@ class HourlyUsageFunctionTest {
      * A harness not yet opened, so the state backend can still be chosen: ProcessFunctionTestHarnesses opens its
      * harness at once, and a backend set after that is silently ignored (the heap backend already exists).
      */
-    private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> newHarness(
+    private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> newHarness(
             BillingCalendar calendar, boolean rocksDb) throws Exception {
         if (!rocksDb) {
             return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                    new HourlyUsageFunction(calendar), r -> r.event.getAccountId(), Types.STRING);
+                    new HourlyUsageFunction(calendar), r -> r.accountId, Types.STRING);
         }
-        KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, AccountUsage> h =
+        KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
                         new KeyedProcessOperator<>(new HourlyUsageFunction(calendar)),
-                        r -> r.event.getAccountId(), Types.STRING);
+                        r -> r.accountId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         h.open();
         assertThat(h.getOperator().getKeyedStateBackend()).isInstanceOf(RocksDBKeyedStateBackend.class);
         return h;
     }
 
+    private void advanceWatermark(long time) throws Exception {
+        watermark = time;
+        harness.processWatermark(time);
+    }
+
     private void process(UsageEvent event) throws Exception {
-        harness.processElement(new StreamRecord<>(record(event), event.getEventTime().toEpochMilli()));
+        processReadAtClock(event, Long.MIN_VALUE);
     }
 
     private void processReadAtClock(UsageEvent event, long clockAtRead) throws Exception {
-        IngestedRecord record = record(event);
-        record.clockAtRead = clockAtRead;
-        harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
-    }
-
-    private IngestedRecord record(UsageEvent event) {
-        return IngestedRecord.valid(
-                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+        UsagePartial usage = UsagePartial.judge(Usage.of(event), false, clockAtRead, watermark, calendar);
+        harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
     }
 
     private static UsageEvent event(String id, String account, String model, Modality modality,

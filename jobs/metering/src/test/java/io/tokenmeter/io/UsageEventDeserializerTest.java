@@ -8,6 +8,7 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.PartitionClock;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
@@ -53,7 +54,7 @@ class UsageEventDeserializerTest {
 
         assertThat(out.records).singleElement().satisfies(r -> {
             assertThat(r.isRejected()).isFalse();
-            assertThat(r.event).isEqualTo(event);
+            assertThat(r.event).usingRecursiveComparison().isEqualTo(Usage.of(event));
             assertThat(r.topic).isEqualTo(TOPIC);
             assertThat(r.partition).isEqualTo(3);
             assertThat(r.offset).isEqualTo(42L);
@@ -207,7 +208,7 @@ class UsageEventDeserializerTest {
         assertThat(out.records.get(1)).satisfies(r -> {
             assertThat(r.isRejected()).isFalse();
             assertThat(r.late).isTrue();
-            assertThat(r.event).isEqualTo(old);
+            assertThat(r.event).usingRecursiveComparison().isEqualTo(Usage.of(old));
             assertThat(r.payload).isEqualTo(oldPayload);
             assertThat(r.partition).isEqualTo(3);
             assertThat(r.offset).isEqualTo(11L);
@@ -255,7 +256,7 @@ class UsageEventDeserializerTest {
         assertThat(out.records.get(2)).satisfies(r -> {
             assertThat(r.isRejected()).isFalse();
             assertThat(r.late).isTrue();
-            assertThat(r.event).isEqualTo(nextDay);
+            assertThat(r.event).usingRecursiveComparison().isEqualTo(Usage.of(nextDay));
         });
     }
 

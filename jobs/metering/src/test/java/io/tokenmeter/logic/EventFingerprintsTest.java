@@ -43,41 +43,41 @@ class EventFingerprintsTest {
 
     @Test
     void contentHashIsDeterministic() {
-        assertThat(EventFingerprints.contentHash(event(e -> {})))
-                .isEqualTo(EventFingerprints.contentHash(event(e -> {})));
+        assertThat(hash(event(e -> {})))
+                .isEqualTo(hash(event(e -> {})));
     }
 
     @Test
     void contentHashIgnoresEventIdAndSource() {
-        long hash = EventFingerprints.contentHash(event(e -> {}));
+        long hash = hash(event(e -> {}));
 
-        assertThat(EventFingerprints.contentHash(event(e -> e.setEventId("evt-other")))).isEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setSource("gateway-other")))).isEqualTo(hash);
+        assertThat(hash(event(e -> e.setEventId("evt-other")))).isEqualTo(hash);
+        assertThat(hash(event(e -> e.setSource("gateway-other")))).isEqualTo(hash);
     }
 
     @Test
     void contentHashChangesWithEachBilledField() {
-        long hash = EventFingerprints.contentHash(event(e -> {}));
+        long hash = hash(event(e -> {}));
 
-        assertThat(EventFingerprints.contentHash(event(e -> e.setAccountId("acct-2")))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setRegion("CN-BJ")))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setModel("qwen-plus")))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setModality(Modality.CODE)))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setInputTokens(11)))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setOutputTokens(21)))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(event(e -> e.setCachedTokens(31)))).isNotEqualTo(hash);
-        assertThat(EventFingerprints.contentHash(
+        assertThat(hash(event(e -> e.setAccountId("acct-2")))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setRegion("CN-BJ")))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setModel("qwen-plus")))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setModality(Modality.CODE)))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setInputTokens(11)))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setOutputTokens(21)))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setCachedTokens(31)))).isNotEqualTo(hash);
+        assertThat(hash(
                 event(e -> e.setEventTime(Instant.parse("2026-03-10T01:00:00.001Z"))))).isNotEqualTo(hash);
     }
 
     /** Moving tokens from one count to another changes what is billed, so it must change the hash. */
     @Test
     void contentHashTellsWhichCountTheTokensAreIn() {
-        long inputHeavy = EventFingerprints.contentHash(event(e -> {
+        long inputHeavy = hash(event(e -> {
             e.setInputTokens(1);
             e.setOutputTokens(23);
         }));
-        long outputHeavy = EventFingerprints.contentHash(event(e -> {
+        long outputHeavy = hash(event(e -> {
             e.setInputTokens(12);
             e.setOutputTokens(3);
         }));
@@ -100,5 +100,9 @@ class EventFingerprintsTest {
                 .build();
         change.accept(event);
         return event;
+    }
+
+    private static long hash(UsageEvent event) {
+        return EventFingerprints.contentHash(Usage.of(event));
     }
 }

@@ -1,5 +1,6 @@
 package io.tokenmeter.logic;
 
+import io.tokenmeter.testing.Fixtures;
 import static io.tokenmeter.testing.Fixtures.usageLine;
 import static io.tokenmeter.testing.Fixtures.billingLine;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -108,7 +109,7 @@ class UsageRowsTest {
     void makesHourCorrectionOfOneEventWithTotalTokensTheSumOfItsCounts() {
         UsageEvent event = event("e1", "gateway-a", 4, 2, 1);
 
-        AccountUsage row = UsageRows.hourCorrection(event, HOUR_START, CALENDAR);
+        AccountUsage row = UsageRows.hourCorrection(Fixtures.hourCorrection(event, CALENDAR), CALENDAR);
 
         assertThat(row.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
         assertThat(row.getGranularity()).isEqualTo(UsageGranularity.HOUR);
@@ -128,13 +129,13 @@ class UsageRowsTest {
 
     @Test
     void givesHourCorrectionAnIdOfItsSourceAndEventId() {
-        String id = UsageRows.hourCorrection(event("e1", "gateway-a", 4, 0, 0), HOUR_START, CALENDAR).getRecordId();
+        String id = UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId();
 
-        assertThat(UsageRows.hourCorrection(event("e1", "gateway-a", 4, 0, 0), HOUR_START, CALENDAR).getRecordId())
+        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
                 .isEqualTo(id);
-        assertThat(UsageRows.hourCorrection(event("e2", "gateway-a", 4, 0, 0), HOUR_START, CALENDAR).getRecordId())
+        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e2", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
                 .isNotEqualTo(id);
-        assertThat(UsageRows.hourCorrection(event("e1", "gateway-b", 4, 0, 0), HOUR_START, CALENDAR).getRecordId())
+        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-b", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
                 .isNotEqualTo(id);
     }
 
@@ -171,8 +172,7 @@ class UsageRowsTest {
 
     @Test
     void refusesTotalTokensThatOverflow() {
-        assertThatThrownBy(() -> UsageRows.hourCorrection(event("e1", "gateway-a", Long.MAX_VALUE, 1, 0),
-                HOUR_START, CALENDAR)).isInstanceOf(ArithmeticException.class);
+        assertThatThrownBy(() -> UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", Long.MAX_VALUE, 1, 0), CALENDAR), CALENDAR)).isInstanceOf(ArithmeticException.class);
     }
 
     private static List<String> ids(List<AccountUsage> rows) {

@@ -2,7 +2,11 @@ package io.tokenmeter.testing;
 
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.Usage;
+import io.tokenmeter.logic.UsagePartial;
 import java.time.Instant;
 
 /** Small builders the metering tests share. */
@@ -38,5 +42,20 @@ public final class Fixtures {
                 .setCachedTokens(cached)
                 .setEvents(events)
                 .build();
+    }
+
+    /** One event as deduplication passes it on when neither its day nor its hour had closed. */
+    public static UsagePartial onTime(UsageEvent event, BillingCalendar calendar) {
+        return UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+    }
+
+    /** One event as deduplication passes it on when its partition's clock said it was late. */
+    public static UsagePartial lateAtRead(UsageEvent event, long clockAtRead, BillingCalendar calendar) {
+        return UsagePartial.judge(Usage.of(event), true, clockAtRead, Long.MIN_VALUE, calendar);
+    }
+
+    /** One event as deduplication passes it on when its hour had closed: with its own correction id. */
+    public static UsagePartial hourCorrection(UsageEvent event, BillingCalendar calendar) {
+        return UsagePartial.judge(Usage.of(event), false, Long.MAX_VALUE, Long.MIN_VALUE, calendar);
     }
 }

@@ -1,0 +1,72 @@
+package io.tokenmeter.logic;
+
+import io.tokenmeter.avro.Modality;
+import javax.annotation.Nullable;
+
+/**
+ * Usage of one account, billing day, local hour, model and modality, summed over one or more unique events that
+ * were all judged alike: billed on time or late ({@link #late}). It is what deduplication hands to billing, one per
+ * event, and what {@link UsageBundle} sums before the shuffle by account.
+ *
+ * <p>An event whose hour had already closed when it was judged carries {@link #hourCorrectionId}, the id of the
+ * ADJUSTMENT row it adds to its hour; such a partial is never summed with others, so that each late event keeps
+ * its own deterministic row id.
+ */
+public class UsagePartial {
+
+    public String accountId;
+    public String region;
+    public String model;
+    public Modality modality;
+    public long dayStart;
+    public long hourStart;
+    public long inputTokens;
+    public long outputTokens;
+    public long cachedTokens;
+    public long events;
+    /** Its billing day had closed when the events were judged: billed in an ADJUSTMENT. */
+    public boolean late;
+    /** Set when its hour had closed: the event's own hourly ADJUSTMENT row id. */
+    @Nullable public String hourCorrectionId;
+
+    public UsagePartial() {}
+
+    /**
+     * One unique event, judged against its partition's clock when it was read and against the current watermark.
+     *
+     * @param lateAtRead whether its partition's clock had passed its day's close when it was read
+     * @param clockAtRead its partition's clock when it was read ({@link PartitionClock}), Long.MIN_VALUE if unknown
+     */
+    public static UsagePartial judge(
+            Usage usage, boolean lateAtRead, long clockAtRead, long watermark, BillingCalendar calendar) {
+        UsagePartial p = new UsagePartial();
+        p.accountId = usage.accountId;
+        p.region = usage.region;
+        p.model = usage.model;
+        p.modality = usage.modality;
+        p.dayStart = calendar.dayStart(usage.eventTime);
+        p.hourStart = calendar.hourStart(usage.eventTime);
+        p.inputTokens = usage.inputTokens;
+        p.outputTokens = usage.outputTokens;
+        p.cachedTokens = usage.cachedTokens;
+        p.events = 1;
+        p.late = lateAtRead || calendar.closeTime(p.dayStart) <= watermark;
+        long hourEnd = p.hourStart + UsageRows.HOUR_MILLIS;
+        if (hourEnd <= clockAtRead || hourEnd <= watermark) {
+            p.hourCorrectionId = RecordIds.of("account-usage/hour-correction", usage.source, usage.eventId);
+        }
+        return p;
+    }
+
+    public long totalTokens() {
+        return Math.addExact(Math.addExact(inputTokens, outputTokens), cachedTokens);
+    }
+
+    /** Adds {@code other}'s tokens and events, which must be of the same account, hour, model and modality. */
+    void add(UsagePartial other) {
+        inputTokens = Math.addExact(inputTokens, other.inputTokens);
+        outputTokens = Math.addExact(outputTokens, other.outputTokens);
+        cachedTokens = Math.addExact(cachedTokens, other.cachedTokens);
+        events = Math.addExact(events, other.events);
+    }
+}

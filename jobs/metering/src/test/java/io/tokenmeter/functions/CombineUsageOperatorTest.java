@@ -1,0 +1,130 @@
+package io.tokenmeter.functions;
+
+import static io.tokenmeter.testing.Fixtures.hourCorrection;
+import static io.tokenmeter.testing.Fixtures.onTime;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.List;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class CombineUsageOperatorTest {
+
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final long MAX_DELAY_MILLIS = 1_000;
+
+    private OneInputStreamOperatorTestHarness<UsagePartial, UsagePartial> harness;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        harness = new OneInputStreamOperatorTestHarness<>(
+                new CombineUsageOperator(3, Duration.ofMillis(MAX_DELAY_MILLIS)));
+        harness.setProcessingTime(0);
+        harness.open();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    @Test
+    void passesTheSumsOnBeforeTheWatermark() throws Exception {
+        process("a", 1);
+        process("a", 10);
+        assertThat(harness.getOutput()).isEmpty();
+
+        harness.processWatermark(new Watermark(42));
+
+        assertThat(harness.getOutput()).hasSize(2);
+        assertThat(harness.getOutput().poll()).isInstanceOfSatisfying(StreamRecord.class,
+                r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
+        assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(42));
+    }
+
+    @Test
+    void passesTheSumsOnBeforeTheCheckpointBarrier() throws Exception {
+        process("a", 1);
+        process("b", 1);
+
+        harness.prepareSnapshotPreBarrier(1);
+
+        assertThat(harness.extractOutputValues()).extracting(p -> p.accountId).containsExactlyInAnyOrder("a", "b");
+    }
+
+    @Test
+    void passesTheSumsOnWhenTheBundleIsFull() throws Exception {
+        process("a", 1);
+        process("b", 1);
+        process("a", 1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        process("c", 1);
+
+        assertThat(harness.extractOutputValues()).extracting(p -> p.accountId, p -> p.events)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("a", 2L),
+                        org.assertj.core.groups.Tuple.tuple("b", 1L),
+                        org.assertj.core.groups.Tuple.tuple("c", 1L));
+    }
+
+    @Test
+    void passesTheSumsOnAfterTheMaximumDelay() throws Exception {
+        process("a", 1);
+
+        harness.setProcessingTime(MAX_DELAY_MILLIS);
+
+        assertThat(harness.extractOutputValues()).hasSize(1);
+    }
+
+    @Test
+    void passesHourlyCorrectionsOnAtOnce() throws Exception {
+        UsagePartial correction = hourCorrection(event("a", 5), CALENDAR);
+
+        harness.processElement(new StreamRecord<>(correction));
+
+        assertThat(harness.extractOutputValues()).singleElement()
+                .satisfies(p -> assertThat(p.hourCorrectionId).isEqualTo(correction.hourCorrectionId));
+    }
+
+    @Test
+    void passesEverythingOnWhenItFinishes() throws Exception {
+        process("a", 1);
+
+        harness.getOperator().finish();
+
+        List<UsagePartial> out = harness.extractOutputValues();
+        assertThat(out).hasSize(1);
+    }
+
+    private void process(String account, long inputTokens) throws Exception {
+        harness.processElement(new StreamRecord<>(onTime(event(account, inputTokens), CALENDAR)));
+    }
+
+    private static UsageEvent event(String account, long input) {
+        return UsageEvent.newBuilder()
+                .setEventId(account + input)
+                .setSource("gateway-a")
+                .setAccountId(account)
+                .setRegion("CN-GD")
+                .setModel("m")
+                .setModality(Modality.TEXT)
+                .setInputTokens(input)
+                .setOutputTokens(0)
+                .setCachedTokens(0)
+                .setEventTime(Instant.parse("2026-03-10T02:10:00Z"))
+                .build();
+    }
+}

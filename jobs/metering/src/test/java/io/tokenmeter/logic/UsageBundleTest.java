@@ -1,0 +1,89 @@
+package io.tokenmeter.logic;
+
+import static io.tokenmeter.testing.Fixtures.hourCorrection;
+import static io.tokenmeter.testing.Fixtures.onTime;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
+
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class UsageBundleTest {
+
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+
+    @Test
+    void partialsAndUsageTravelAsPojosWithoutKryo() {
+        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(UsagePartial.class);
+        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(Usage.class);
+    }
+
+    @Test
+    void sumsEventsOfOneAccountHourModelAndModality() {
+        UsageBundle bundle = new UsageBundle();
+        assertThat(bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR))).isTrue();
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 10, "2026-03-10T02:50:00Z"), CALENDAR));
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"), CALENDAR));
+
+        assertThat(bundle.size()).isEqualTo(1);
+        assertThat(drain(bundle)).extracting(p -> p.inputTokens, p -> p.outputTokens, p -> p.events)
+                .containsExactly(tuple(111L, 6L, 3L));
+        assertThat(bundle.size()).isZero();
+    }
+
+    @Test
+    void keepsApartWhatIsBilledApart() {
+        UsageBundle bundle = new UsageBundle();
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR));
+        bundle.add(onTime(event("b", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // account
+        bundle.add(onTime(event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // model
+        bundle.add(onTime(event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // modality
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z"), CALENDAR)); // hour
+        UsagePartial late = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
+        late.late = true;
+        bundle.add(late); // billed in an adjustment
+        UsagePartial otherRegion = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
+        otherRegion.region = "CN-BJ";
+        bundle.add(otherRegion);
+
+        assertThat(bundle.size()).isEqualTo(7);
+        assertThat(drain(bundle)).extracting(p -> p.events).containsOnly(1L);
+    }
+
+    @Test
+    void refusesEventsWithTheirOwnHourlyCorrectionId() {
+        UsageBundle bundle = new UsageBundle();
+
+        assertThat(bundle.add(hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)))
+                .isFalse();
+        assertThat(bundle.size()).isZero();
+    }
+
+    private static List<UsagePartial> drain(UsageBundle bundle) {
+        List<UsagePartial> out = new ArrayList<>();
+        bundle.drain(out::add);
+        return out;
+    }
+
+    private static UsageEvent event(String account, String model, Modality modality, long input, String time) {
+        return UsageEvent.newBuilder()
+                .setEventId(account + time + input)
+                .setSource("gateway-a")
+                .setAccountId(account)
+                .setRegion("CN-GD")
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(input)
+                .setOutputTokens(2)
+                .setCachedTokens(0)
+                .setEventTime(Instant.parse(time))
+                .build();
+    }
+}
