@@ -1,0 +1,90 @@
+package io.tokenmeter.bench;
+
+import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.metering.MeteringConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** The options every contender shares: the workload, the job's settings and where results go. */
+final class BenchOptions {
+
+    @Option(names = "--events", defaultValue = "10000000", description = "Records to process, duplicates included (default ${DEFAULT-VALUE}).")
+    long events;
+
+    @Option(names = "--accounts", defaultValue = "1000000", description = "Distinct accounts, Zipf-skewed (default ${DEFAULT-VALUE}).")
+    int accounts;
+
+    @Option(names = "--days", defaultValue = "2", description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
+    double days;
+
+    @Option(names = "--duplicate-rate", defaultValue = "0.02",
+            description = "Share of records that repeat an earlier event (default ${DEFAULT-VALUE}).")
+    double duplicateRate;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--dedup-horizon", defaultValue = "24 h",
+            description = "How long an event id is remembered (job key dedup.horizon; default ${DEFAULT-VALUE}).")
+    String dedupHorizon;
+
+    @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--work-dir", defaultValue = "target/bench", description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
+    Path workDir;
+
+    @Option(names = "--result-file", description = "Where to write the result (default: <work-dir>/<contender>.properties).")
+    Path resultFile;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one metering job configuration key.")
+    List<String> overrides = new ArrayList<>();
+
+    /** The job configuration: defaults (config/metering.yaml), the dedup horizon, then the overrides. */
+    MeteringConfig config() {
+        List<String> all = new ArrayList<>();
+        all.add(MeteringConfig.DEDUP_HORIZON + "=" + dedupHorizon);
+        all.addAll(overrides);
+        return MeteringConfig.load(null, all);
+    }
+
+    /**
+     * The benchmark workload: retries but no late or poison records, so that every contender (the SQL one drops
+     * late rows; the in-memory source is exact only without poison) must bill exactly the same.
+     */
+    WorkloadSpec spec(ZoneId billingZone) {
+        return spec(billingZone, WorkloadSpec.DEFAULT_START);
+    }
+
+    WorkloadSpec spec(ZoneId billingZone, Instant start) {
+        return new WorkloadSpec(events, accounts, 1.0, start,
+                Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())), billingZone,
+                duplicateRate, 0, 0, 0, seed);
+    }
+
+    Path resultFile(String contender) {
+        return resultFile != null ? resultFile : workDir.resolve(contender + ".properties");
+    }
+
+    Path workDir(String contender) {
+        return workDir.toAbsolutePath().resolve(contender);
+    }
+
+    Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("accounts", Integer.toString(accounts));
+        s.put("days", Double.toString(days));
+        s.put("duplicate-rate", Double.toString(duplicateRate));
+        s.put("seed", Long.toString(seed));
+        s.put("dedup-horizon", dedupHorizon);
+        s.put("parallelism", Integer.toString(parallelism));
+        return s;
+    }
+}

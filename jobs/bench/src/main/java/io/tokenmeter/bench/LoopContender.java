@@ -1,0 +1,211 @@
+package io.tokenmeter.bench;
+
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.local.GeneratedRecord;
+import io.tokenmeter.local.WorkloadGenerator;
+import io.tokenmeter.local.WorkloadSource;
+import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.metering.MeteringConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * What one core can do: the same work as the metering job — generate, decode and validate through the job's own
+ * deserializer, deduplicate on the job's 128-bit (source, event_id) key within the horizon, sum per account ×
+ * model × modality per hour and per billing day, roll up per region and nationally — in one thread and plain hash
+ * maps, with no state backend, no checkpoints and no serialization between steps.
+ */
+@Command(name = "loop", mixinStandardHelpOptions = true,
+        description = "A single-threaded Java loop doing the metering job's work in hash maps.")
+final class LoopContender implements Callable<Integer> {
+
+    @Mixin
+    BenchOptions options;
+
+    @Override
+    public Integer call() throws Exception {
+        MeteringConfig config = options.config();
+        WorkloadSpec spec = options.spec(config.billingZone());
+        Contenders.freshWorkDir(options, "loop");
+        Contenders.announce("loop", spec, options);
+        try (ResourceSampler sampler = new ResourceSampler(null, null)) {
+            CpuSpan span = CpuSpan.start();
+            Loop loop = new Loop(spec, config);
+            loop.run();
+            double wall = span.wallSeconds();
+            double cpu = span.cpuSeconds();
+            sampler.close();
+            Map<String, Long> totals = new TreeMap<>(Tally.snapshot());
+            totals.put("duplicates", loop.duplicates);
+            totals.put("state.dedup-ids.max", loop.maxLiveIds);
+            totals.put("state.account-days", loop.accountDays);
+            totals.put("state.account-day-lines", loop.accountDayLines);
+            totals.put("state.account-hour-lines", loop.accountHourLines);
+            Map<String, String> settings = options.settings();
+            settings.put("parallelism", "1");
+            return Contenders.finish(new ContenderResult("loop", spec.events(), wall, cpu, sampler.peakRssBytes(),
+                    0, 0, settings, totals), options);
+        }
+    }
+
+    /** The 128-bit dedup key. */
+    private record EventId(long high, long low) {}
+
+    /** One usage line: an account (with its region), a model and a modality. */
+    private record Line(String account, String region, String model, Modality modality) {}
+
+    /** One rolled-up line: a region ("*" nationally), a model and a modality. */
+    private record AreaLine(String region, String model, Modality modality) {}
+
+    static final class Loop implements Collector<IngestedRecord> {
+
+        private final WorkloadSpec spec;
+        private final BillingCalendar calendar;
+        private final long horizonMillis;
+        private final long outOfOrdernessMillis;
+        private final UsageEventDeserializer deserializer;
+        private IngestedRecord decoded;
+
+        /** Every id within the horizon, with its content hash; and the ids by the hour their memory ends. */
+        private final Map<EventId, Long> seen = new HashMap<>();
+        private final TreeMap<Long, List<EventId>> expiries = new TreeMap<>();
+        /** Open windows: hour (or day) start → line → usage. */
+        private final TreeMap<Long, Map<Line, UsageTotals>> hours = new TreeMap<>();
+        private final TreeMap<Long, Map<Line, UsageTotals>> days = new TreeMap<>();
+        private long watermark = Long.MIN_VALUE;
+        private long nextHousekeeping = Long.MIN_VALUE;
+
+        long duplicates;
+        long maxLiveIds;
+        long accountDays;
+        long accountDayLines;
+        long accountHourLines;
+
+        Loop(WorkloadSpec spec, MeteringConfig config) {
+            this.spec = spec;
+            this.calendar = config.billingCalendar();
+            this.horizonMillis = config.dedupHorizon().toMillis();
+            this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
+            this.deserializer = new UsageEventDeserializer(config.validationLimits(), config.partitionClock());
+            deserializer.open(null);
+        }
+
+        void run() {
+            WorkloadGenerator generator = new WorkloadGenerator(spec);
+            for (long i = 0; i < spec.events(); i++) {
+                GeneratedRecord record = generator.record(i);
+                byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+                deserializer.deserialize(new ConsumerRecord<>(WorkloadSource.TOPIC, 0, i, key, record.value()), this);
+                process(decoded);
+            }
+            watermark = Long.MAX_VALUE;
+            housekeeping();
+        }
+
+        @Override
+        public void collect(IngestedRecord record) {
+            decoded = record;
+        }
+
+        @Override
+        public void close() {}
+
+        private void process(IngestedRecord record) {
+            if (record.isRejected()) {
+                Tally.add(OutputTallies.REJECTED, 1);
+                return;
+            }
+            UsageEvent event = record.event;
+            long eventTime = event.getEventTime().toEpochMilli();
+            long[] id = EventFingerprints.dedupKey(event.getSource(), event.getEventId());
+            EventId eventId = new EventId(id[0], id[1]);
+            long content = EventFingerprints.contentHash(event);
+            Long first = seen.putIfAbsent(eventId, content);
+            if (first != null) {
+                if (first == content) {
+                    duplicates++;
+                } else {
+                    Tally.add(OutputTallies.REJECTED, 1);
+                }
+                return;
+            }
+            long forgetAt = Math.max(eventTime, watermark) + horizonMillis;
+            expiries.computeIfAbsent(calendar.hourStart(forgetAt) + 3600_000L, h -> new ArrayList<>()).add(eventId);
+            maxLiveIds = Math.max(maxLiveIds, seen.size());
+
+            Line line = new Line(event.getAccountId(), event.getRegion(), event.getModel(), event.getModality());
+            add(hours, calendar.hourStart(eventTime), line, event);
+            add(days, calendar.dayStart(eventTime), line, event);
+
+            watermark = Math.max(watermark, eventTime - outOfOrdernessMillis);
+            if (watermark >= nextHousekeeping) {
+                housekeeping();
+                nextHousekeeping = calendar.hourStart(watermark) + 3600_000L;
+            }
+        }
+
+        private static void add(TreeMap<Long, Map<Line, UsageTotals>> windows, long start, Line line, UsageEvent e) {
+            windows.computeIfAbsent(start, s -> new HashMap<>())
+                    .computeIfAbsent(line, l -> new UsageTotals())
+                    .addEvent(e.getInputTokens(), e.getOutputTokens(), e.getCachedTokens());
+        }
+
+        /** Closes the hours and days the watermark has passed and forgets the ids whose horizon it has passed. */
+        private void housekeeping() {
+            while (!hours.isEmpty() && hours.firstKey() + 3600_000L <= watermark) {
+                Map<Line, UsageTotals> hour = hours.pollFirstEntry().getValue();
+                accountHourLines += hour.size();
+                emit("HOUR", hour);
+            }
+            while (!days.isEmpty() && calendar.closeTime(days.firstKey()) <= watermark) {
+                long dayStart = days.firstKey();
+                Map<Line, UsageTotals> day = days.pollFirstEntry().getValue();
+                accountDayLines += day.size();
+                String billingDay = calendar.billingDay(dayStart).toString();
+                Map<String, UsageTotals> byAccount = new HashMap<>();
+                day.forEach((line, usage) -> byAccount.computeIfAbsent(line.account(), a -> new UsageTotals()).add(usage));
+                accountDays += byAccount.size();
+                byAccount.values().forEach(t -> OutputTallies.billed(billingDay, t.totalTokens(), t.events));
+                Tally.add(OutputTallies.BILLING_RECORDS, byAccount.size());
+                emit("DAY", day);
+            }
+            for (Iterator<Map.Entry<Long, List<EventId>>> it = expiries.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<Long, List<EventId>> bucket = it.next();
+                if (bucket.getKey() > watermark) {
+                    break;
+                }
+                bucket.getValue().forEach(seen::remove);
+                it.remove();
+            }
+        }
+
+        /** The account rows of a closed window, then their regional and national rollups. */
+        private static void emit(String granularity, Map<Line, UsageTotals> window) {
+            Map<AreaLine, Long> regional = new HashMap<>();
+            Map<AreaLine, Long> national = new HashMap<>();
+            window.forEach((line, usage) -> {
+                OutputTallies.usage("account", granularity, usage.totalTokens());
+                regional.merge(new AreaLine(line.region(), line.model(), line.modality()), usage.totalTokens(), Long::sum);
+                national.merge(new AreaLine("*", line.model(), line.modality()), usage.totalTokens(), Long::sum);
+            });
+            regional.values().forEach(tokens -> OutputTallies.usage("regional", granularity, tokens));
+            national.values().forEach(tokens -> OutputTallies.usage("national", granularity, tokens));
+        }
+    }
+}
