@@ -1,7 +1,6 @@
 package io.tokenmeter.bench;
 
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.local.GeneratedRecord;
@@ -10,6 +9,7 @@ import io.tokenmeter.local.WorkloadSource;
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import java.nio.charset.StandardCharsets;
@@ -131,9 +131,9 @@ final class LoopContender implements Callable<Integer> {
                 Tally.add(OutputTallies.REJECTED, 1);
                 return;
             }
-            UsageEvent event = record.event;
-            long eventTime = event.getEventTime().toEpochMilli();
-            long[] id = EventFingerprints.dedupKey(event.getSource(), event.getEventId());
+            Usage event = record.event;
+            long eventTime = event.eventTime;
+            long[] id = EventFingerprints.dedupKey(event.source, event.eventId);
             EventId eventId = new EventId(id[0], id[1]);
             long content = EventFingerprints.contentHash(event);
             Long first = seen.putIfAbsent(eventId, content);
@@ -149,7 +149,7 @@ final class LoopContender implements Callable<Integer> {
             expiries.computeIfAbsent(calendar.hourStart(forgetAt) + 3600_000L, h -> new ArrayList<>()).add(eventId);
             maxLiveIds = Math.max(maxLiveIds, seen.size());
 
-            Line line = new Line(event.getAccountId(), event.getRegion(), event.getModel(), event.getModality());
+            Line line = new Line(event.accountId, event.region, event.model, event.modality);
             add(hours, calendar.hourStart(eventTime), line, event);
             add(days, calendar.dayStart(eventTime), line, event);
 
@@ -160,10 +160,10 @@ final class LoopContender implements Callable<Integer> {
             }
         }
 
-        private static void add(TreeMap<Long, Map<Line, UsageTotals>> windows, long start, Line line, UsageEvent e) {
+        private static void add(TreeMap<Long, Map<Line, UsageTotals>> windows, long start, Line line, Usage e) {
             windows.computeIfAbsent(start, s -> new HashMap<>())
                     .computeIfAbsent(line, l -> new UsageTotals())
-                    .addEvent(e.getInputTokens(), e.getOutputTokens(), e.getCachedTokens());
+                    .addEvent(e.inputTokens, e.outputTokens, e.cachedTokens);
         }
 
         /** Closes the hours and days the watermark has passed and forgets the ids whose horizon it has passed. */
