@@ -2,7 +2,7 @@ package io.tokenmeter.logic;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.avro.state.AccountBillingState;
+import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.BillingDayState;
 import io.tokenmeter.avro.state.UsageLineState;
 import java.util.ArrayList;
@@ -10,7 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The billing state of one account and the rules that change it. Usage is added to its billing day's on-time or
+ * The billing days of one account's state and the rules that change them. Usage is added to its billing day's on-time or
  * late lines. When the day closes, its on-time lines become the ORIGINAL (version 1, possibly without lines when
  * all of the day's usage came late), and late lines become an ADJUSTMENT (version 2, 3, ...) whenever billing is
  * due. Billed lines are cleared; a closed day is kept — as its version number only — until its correction
@@ -24,8 +24,12 @@ public final class AccountBilling {
         this.calendar = calendar;
     }
 
-    public static AccountBillingState emptyState() {
-        return AccountBillingState.newBuilder().setRegion("").setDays(new ArrayList<>()).build();
+    public static AccountState emptyState() {
+        return AccountState.newBuilder()
+                .setRegion("")
+                .setDays(new ArrayList<>())
+                .setHours(new ArrayList<>())
+                .build();
     }
 
     /**
@@ -34,7 +38,7 @@ public final class AccountBilling {
      * @param late whether the usage arrived after its day closed: it is then billed in an ADJUSTMENT
      * @return true when the day had no unbilled usage before: the caller must schedule billing it
      */
-    public boolean addUsage(AccountBillingState state, long dayStart, String model, Modality modality,
+    public boolean addUsage(AccountState state, long dayStart, String model, Modality modality,
             long inputTokens, long outputTokens, long cachedTokens, long events, boolean late) {
         BillingDayState day = findOrAddDay(state, dayStart);
         boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
@@ -49,7 +53,7 @@ public final class AccountBilling {
      *
      * @return the billing records, in day order; a version 1 record means its day has just closed
      */
-    public List<BillingRecord> billDue(AccountBillingState state, String accountId, long time) {
+    public List<BillingRecord> billDue(AccountState state, String accountId, long time) {
         List<BillingRecord> records = new ArrayList<>();
         // A new list rather than Iterator.remove: Avro's deserialized arrays do not support removal.
         List<BillingDayState> kept = new ArrayList<>(state.getDays().size());
@@ -81,17 +85,18 @@ public final class AccountBilling {
     }
 
     private BillingRecord bill(
-            AccountBillingState state, String accountId, BillingDayState day, List<UsageLineState> lines) {
+            AccountState state, String accountId, BillingDayState day, List<UsageLineState> lines) {
         int version = day.getBilledVersion() + 1;
         day.setBilledVersion(version);
         return BillingStatements.build(accountId, state.getRegion(), day.getDayStart(), version, lines, calendar);
     }
 
-    public static boolean isEmpty(AccountBillingState state) {
-        return state.getDays().isEmpty();
+    /** Whether nothing is left to bill, correct or close: the state can be cleared. */
+    public static boolean isEmpty(AccountState state) {
+        return state.getDays().isEmpty() && state.getHours().isEmpty();
     }
 
-    private static BillingDayState findOrAddDay(AccountBillingState state, long dayStart) {
+    private static BillingDayState findOrAddDay(AccountState state, long dayStart) {
         for (BillingDayState day : state.getDays()) {
             if (day.getDayStart() == dayStart) {
                 return day;

@@ -1,28 +1,23 @@
 package io.tokenmeter.logic;
 
-import io.tokenmeter.avro.state.AccountHoursState;
+import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.OpenHourState;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** The open hours of one account and the rules that change them. */
+/** The open hours of one account's state and the rules that change them. */
 public final class AccountHours {
 
     private AccountHours() {}
-
-    public static AccountHoursState emptyState() {
-        return AccountHoursState.newBuilder().setRegion("").setHours(new ArrayList<>()).build();
-    }
 
     /**
      * Adds usage to its open hour.
      *
      * @return true when the hour was not open before: the caller must schedule closing it
      */
-    public static boolean addUsage(AccountHoursState state, UsagePartial usage) {
+    public static boolean addUsage(AccountState state, UsagePartial usage) {
         long hourStart = usage.hourStart;
-        state.setRegion(usage.region);
         OpenHourState hour = null;
         for (OpenHourState h : state.getHours()) {
             if (h.getHourStart() == hourStart) {
@@ -41,7 +36,7 @@ public final class AccountHours {
     }
 
     /** Removes and returns, oldest first, the hours that end at or before {@code time}. */
-    public static List<OpenHourState> takeClosedHours(AccountHoursState state, long time) {
+    public static List<OpenHourState> takeClosedHours(AccountState state, long time) {
         List<OpenHourState> closed = new ArrayList<>();
         // A new list rather than Iterator.remove: Avro's deserialized arrays do not support removal.
         List<OpenHourState> open = new ArrayList<>();

@@ -4,12 +4,11 @@ import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.functions.AccountMeteringFunction;
 import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CombineUsageOperator;
 import io.tokenmeter.functions.CountRejected;
-import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
-import io.tokenmeter.functions.HourlyUsageFunction;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
@@ -130,19 +129,15 @@ public final class MeteringJob {
                         new CombineUsageOperator(config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
 
-        // Billing: per account and billing day, in event time.
+        // Per account, in event time: billing per billing day, and usage per hour as hours close.
         SingleOutputStreamOperator<BillingRecord> billing = partials
                 .keyBy(usage -> usage.accountId)
-                .process(new DailyBillingFunction(calendar, config.metricLabels()))
-                .uid(OperatorIds.DAILY_BILLING)
-                .name("Daily billing per account");
+                .process(new AccountMeteringFunction(calendar, config.metricLabels()))
+                .uid(OperatorIds.ACCOUNT_METERING)
+                .name("Bill and meter usage per account");
 
-        // Account usage: per hour as hours close, per day from the billing records.
-        SingleOutputStreamOperator<AccountUsage> accountHours = partials
-                .keyBy(usage -> usage.accountId)
-                .process(new HourlyUsageFunction(calendar))
-                .uid(OperatorIds.HOURLY_ACCOUNT_USAGE)
-                .name("Hourly usage per account");
+        // Account usage: per hour from the metering operator, per day from the billing records.
+        DataStream<AccountUsage> accountHours = billing.getSideOutput(AccountMeteringFunction.HOURLY_USAGE);
         SingleOutputStreamOperator<AccountUsage> accountDays = billing
                 .flatMap((BillingRecord record, Collector<AccountUsage> out) ->
                         UsageRows.dayRows(record, calendar).forEach(out::collect))
@@ -200,6 +195,8 @@ public final class MeteringJob {
         Configuration flink = new Configuration();
         flink.set(PipelineOptions.GENERIC_TYPES, false);
         flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
+        // No function keeps or changes a record it was handed, so chained operators may share them uncopied.
+        flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
         flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");

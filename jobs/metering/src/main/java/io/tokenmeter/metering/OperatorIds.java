@@ -10,8 +10,7 @@ public final class OperatorIds {
     public static final String SPLIT_REJECTED = "split-rejected";
     public static final String DEDUPLICATE = "deduplicate";
     public static final String PRE_AGGREGATE_USAGE = "pre-aggregate-usage";
-    public static final String DAILY_BILLING = "daily-billing";
-    public static final String HOURLY_ACCOUNT_USAGE = "hourly-account-usage";
+    public static final String ACCOUNT_METERING = "account-metering";
     public static final String DAILY_ACCOUNT_USAGE = "daily-account-usage";
     public static final String REGIONAL_PARTIALS = "regional-partials";
     public static final String REGIONAL_ROLLUP = "regional-rollup";

@@ -6,7 +6,7 @@ import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.avro.state.AccountBillingState;
+import io.tokenmeter.avro.state.AccountState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
@@ -34,14 +34,14 @@ class AccountBillingTest {
 
     @Test
     void billsNothingBeforeTheDayCloses() throws IOException {
-        AccountBillingState state = roundTrip(withUsage(AccountBilling.emptyState(), NOV_1, "m", 10));
+        AccountState state = roundTrip(withUsage(AccountBilling.emptyState(), NOV_1, "m", 10));
 
         assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1) - 1)).isEmpty();
     }
 
     @Test
     void billsEachDayOnceWithItsLinesWhenItCloses() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
         withUsage(state, NOV_1, "m", 10);
         withUsage(state, NOV_1, "m", 5);
         withUsage(state, NOV_1, "n", 1);
@@ -65,7 +65,7 @@ class AccountBillingTest {
 
     @Test
     void billsLaterUsageOfAClosedDayAsAnAdjustmentWithOnlyTheDelta() throws IOException {
-        AccountBillingState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
+        AccountState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
@@ -82,7 +82,7 @@ class AccountBillingTest {
 
     @Test
     void forgetsADayOnlyAfterItsCorrectionDeadline() throws IOException {
-        AccountBillingState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
+        AccountState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
@@ -96,7 +96,7 @@ class AccountBillingTest {
 
     @Test
     void asksForBillingOnlyForTheFirstUnbilledUsageOfADayOnTimeOrLate() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
 
         assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, false)).isTrue();
         assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, false)).isFalse();
@@ -113,7 +113,7 @@ class AccountBillingTest {
 
     @Test
     void keepsLateUsageOfAnOpenDayOutOfTheOriginal() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
         BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 10, 2, 1, 1, false);
         BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, 1, true);
         BILLING.addUsage(state, NOV_1, "n", Modality.IMAGE, 100, 0, 0, 1, true);
@@ -148,7 +148,7 @@ class AccountBillingTest {
 
     @Test
     void billsAnEmptyOriginalThenAnAdjustmentForADayWhoseUsageAllCameLate() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
         BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, 1, true);
         state = roundTrip(state);
 
@@ -172,7 +172,7 @@ class AccountBillingTest {
 
     @Test
     void billsDaysInOrderWithEachDaysOriginalBeforeItsAdjustment() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
         BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 7, 0, 0, 1, false);
         BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 3, 0, 0, 1, true);
         state = roundTrip(state);
@@ -189,7 +189,7 @@ class AccountBillingTest {
     /** On-time usage of a day already billed cannot go into its ORIGINAL any more: it is a correction too. */
     @Test
     void billsOnTimeUsageOfAnAlreadyBilledDayAsAnAdjustment() throws IOException {
-        AccountBillingState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
+        AccountState state = withUsage(AccountBilling.emptyState(), NOV_1, "m", 10);
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
@@ -207,7 +207,7 @@ class AccountBillingTest {
 
     @Test
     void forgetsADayWhoseUsageAllCameLateOnlyAfterItsCorrectionDeadline() throws IOException {
-        AccountBillingState state = AccountBilling.emptyState();
+        AccountState state = AccountBilling.emptyState();
         BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, 1, true);
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
@@ -220,17 +220,17 @@ class AccountBillingTest {
         assertThat(AccountBilling.isEmpty(state)).isTrue();
     }
 
-    private static AccountBillingState withUsage(AccountBillingState state, long day, String model, long input) {
+    private static AccountState withUsage(AccountState state, long day, String model, long input) {
         BILLING.addUsage(state, day, model, Modality.TEXT, input, 2, 1, 1, false);
         return state;
     }
 
-    private static AccountBillingState roundTrip(AccountBillingState state) throws IOException {
+    private static AccountState roundTrip(AccountState state) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-        new SpecificDatumWriter<>(AccountBillingState.class).write(state, encoder);
+        new SpecificDatumWriter<>(AccountState.class).write(state, encoder);
         encoder.flush();
-        return new SpecificDatumReader<>(AccountBillingState.class)
+        return new SpecificDatumReader<>(AccountState.class)
                 .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
     }
 }

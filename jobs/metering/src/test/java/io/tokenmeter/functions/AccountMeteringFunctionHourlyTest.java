@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
 import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
@@ -12,6 +13,7 @@ import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.metering.MeteringConfig;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -29,7 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class HourlyUsageFunctionTest {
+class AccountMeteringFunctionHourlyTest {
 
     private static final BillingCalendar SHANGHAI =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
@@ -44,7 +46,7 @@ class HourlyUsageFunctionTest {
     private BillingCalendar calendar;
     /** The watermark deduplication judged each event against: the harness's own. */
     private long watermark = Long.MIN_VALUE;
-    private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> harness;
+    private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> harness;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -67,11 +69,11 @@ class HourlyUsageFunctionTest {
         process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T03:00:00Z")); // next hour
 
         advanceWatermark(HOUR_END - 1);
-        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(hourlyRows()).isEmpty();
 
         advanceWatermark(HOUR_END);
 
-        List<AccountUsage> rows = harness.extractOutputValues();
+        List<AccountUsage> rows = hourlyRows();
         assertThat(rows)
                 .extracting(AccountUsage::getModel, AccountUsage::getModality, AccountUsage::getInputTokens,
                         AccountUsage::getOutputTokens, AccountUsage::getCachedTokens, AccountUsage::getTotalTokens,
@@ -93,7 +95,7 @@ class HourlyUsageFunctionTest {
         assertThat(rows).extracting(AccountUsage::getRecordId).doesNotHaveDuplicates();
 
         advanceWatermark(NEXT_HOUR_END);
-        assertThat(harness.extractOutputValues()).hasSize(4).last().satisfies(r -> {
+        assertThat(hourlyRows()).hasSize(4).last().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_END));
             assertThat(r.getTotalTokens()).isEqualTo(3);
         });
@@ -117,7 +119,7 @@ class HourlyUsageFunctionTest {
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
         process(event("e2", "acct-1", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T02:20:00Z"));
         advanceWatermark(HOUR_END);
-        return harness.extractOutputValues().stream().map(AccountUsage::getRecordId).toList();
+        return hourlyRows().stream().map(AccountUsage::getRecordId).toList();
     }
 
     @Test
@@ -127,7 +129,7 @@ class HourlyUsageFunctionTest {
 
         advanceWatermark(HOUR_END);
 
-        List<AccountUsage> rows = harness.extractOutputValues();
+        List<AccountUsage> rows = hourlyRows();
         assertThat(rows)
                 .extracting(AccountUsage::getAccountId, AccountUsage::getTotalTokens)
                 .containsExactlyInAnyOrder(tuple("acct-1", 10L), tuple("acct-2", 7L));
@@ -138,11 +140,11 @@ class HourlyUsageFunctionTest {
     void emitsEventOfAnHourAlreadyClosedAsOneAdjustmentRowAtOnce() throws Exception {
         process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
         advanceWatermark(HOUR_END);
-        AccountUsage original = harness.extractOutputValues().get(0);
+        AccountUsage original = hourlyRows().get(0);
 
         process(event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 2, 1, "2026-03-10T02:50:00Z"));
 
-        List<AccountUsage> rows = harness.extractOutputValues();
+        List<AccountUsage> rows = hourlyRows();
         assertThat(rows).hasSize(2);
         assertThat(rows.get(1)).satisfies(r -> {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
@@ -159,8 +161,7 @@ class HourlyUsageFunctionTest {
             assertThat(r.getEvents()).isEqualTo(1);
             assertThat(r.getRecordId()).isNotEqualTo(original.getRecordId());
         });
-        assertThat(harness.numKeyedStateEntries()).isZero();
-        assertThat(harness.numEventTimeTimers()).isZero();
+        assertThat(harness.numEventTimeTimers()).as("the day's close; no hour is open").isEqualTo(1);
     }
 
     @Test
@@ -175,7 +176,7 @@ class HourlyUsageFunctionTest {
         otherSource.setSource("gateway-b");
         process(otherSource);
 
-        List<String> ids = harness.extractOutputValues().stream().map(AccountUsage::getRecordId).toList();
+        List<String> ids = hourlyRows().stream().map(AccountUsage::getRecordId).toList();
         assertThat(ids).hasSize(4);
         assertThat(ids.get(1)).isEqualTo(ids.get(0));
         assertThat(List.of(ids.get(0), ids.get(2), ids.get(3))).doesNotHaveDuplicates();
@@ -202,7 +203,7 @@ class HourlyUsageFunctionTest {
         processReadAtClock(event("e2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
                 HOUR_END);
 
-        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+        assertThat(hourlyRows()).singleElement().satisfies(r -> {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
             assertThat(r.getTotalTokens()).isEqualTo(4);
             assertThat(r.getWindowStart()).isEqualTo(Instant.ofEpochMilli(HOUR_START));
@@ -210,7 +211,7 @@ class HourlyUsageFunctionTest {
 
         advanceWatermark(HOUR_END);
 
-        List<AccountUsage> rows = harness.extractOutputValues();
+        List<AccountUsage> rows = hourlyRows();
         assertThat(rows)
                 .extracting(AccountUsage::getKind, AccountUsage::getTotalTokens, AccountUsage::getEvents)
                 .containsExactly(
@@ -222,11 +223,11 @@ class HourlyUsageFunctionTest {
     void keepsEventOnTimeWhenPartitionClockAtReadIsJustBeforeHourEnd() throws Exception {
         processReadAtClock(event("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
                 HOUR_END - 1);
-        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(hourlyRows()).isEmpty();
 
         advanceWatermark(HOUR_END);
 
-        assertThat(harness.extractOutputValues())
+        assertThat(hourlyRows())
                 .extracting(AccountUsage::getKind, AccountUsage::getTotalTokens)
                 .containsExactly(tuple(BillingRecordKind.ORIGINAL, 4L));
     }
@@ -237,15 +238,17 @@ class HourlyUsageFunctionTest {
         process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:20:00Z"));
         process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T03:10:00Z"));
         process(event("e4", "acct-2", "wanx", Modality.IMAGE, 1, 0, 0, "2026-03-10T02:10:00Z"));
-        assertThat(harness.numEventTimeTimers()).isEqualTo(3);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        // Besides the open hours' timers, each account has its billing day's close timer.
+        assertThat(harness.numEventTimeTimers()).isEqualTo(3 + 2);
 
         advanceWatermark(HOUR_END);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).isEqualTo(1 + 2);
 
         advanceWatermark(NEXT_HOUR_END);
-        assertThat(harness.extractOutputValues()).hasSize(3);
+        assertThat(hourlyRows()).hasSize(3);
+        assertThat(harness.numEventTimeTimers()).isEqualTo(2);
+
+        advanceWatermark(Long.MAX_VALUE); // past the correction deadline: nothing is left to bill or close
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
     }
@@ -262,10 +265,10 @@ class HourlyUsageFunctionTest {
         process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:30:00Z")); // 08:00 IST
 
         advanceWatermark(millis("2026-03-10T02:30:00Z") - 1);
-        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(hourlyRows()).isEmpty();
         advanceWatermark(millis("2026-03-10T02:30:00Z"));
 
-        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+        assertThat(hourlyRows()).singleElement().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T01:30:00Z"));
             assertThat(r.getWindowEnd()).isEqualTo(Instant.parse("2026-03-10T02:30:00Z"));
             assertThat(r.getTimeZone()).isEqualTo("Asia/Kolkata");
@@ -275,7 +278,7 @@ class HourlyUsageFunctionTest {
         });
 
         advanceWatermark(millis("2026-03-10T03:30:00Z"));
-        assertThat(harness.extractOutputValues()).hasSize(2).last().satisfies(r -> {
+        assertThat(hourlyRows()).hasSize(2).last().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-10T02:30:00Z"));
             assertThat(r.getTotalTokens()).isEqualTo(1);
         });
@@ -291,7 +294,7 @@ class HourlyUsageFunctionTest {
 
         advanceWatermark(millis("2026-03-09T19:30:00Z"));
 
-        assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
+        assertThat(hourlyRows()).singleElement().satisfies(r -> {
             assertThat(r.getWindowStart()).isEqualTo(Instant.parse("2026-03-09T18:30:00Z"));
             assertThat(r.getBillingDay()).isEqualTo(LocalDate.of(2026, 3, 10));
         });
@@ -311,14 +314,14 @@ class HourlyUsageFunctionTest {
 
         advanceWatermark(HOUR_END);
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
-                .getKeys("account-hours", VoidNamespace.INSTANCE)) {
+                .getKeys("account-state", VoidNamespace.INSTANCE)) {
             assertThat(keys).containsExactly("acct-1");
         }
         process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 10_000, 0, 0, "2026-03-10T03:20:00Z"));
         process(event("e6", "acct-1", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:40:00Z")); // late
         advanceWatermark(NEXT_HOUR_END);
 
-        assertThat(harness.extractOutputValues())
+        assertThat(hourlyRows())
                 .extracting(r -> r.getWindowStart().toEpochMilli(), AccountUsage::getKind, AccountUsage::getModel,
                         AccountUsage::getTotalTokens, AccountUsage::getEvents)
                 .containsExactlyInAnyOrder(
@@ -326,9 +329,10 @@ class HourlyUsageFunctionTest {
                         tuple(HOUR_START, BillingRecordKind.ORIGINAL, "wanx", 100L, 1L),
                         tuple(HOUR_START, BillingRecordKind.ADJUSTMENT, "qwen-max", 7L, 1L),
                         tuple(HOUR_END, BillingRecordKind.ORIGINAL, "qwen-max", 11_000L, 2L));
+        advanceWatermark(Long.MAX_VALUE); // past the correction deadline: nothing is left to bill or close
         // numKeyedStateEntries() only works on the heap backend: ask RocksDB for the keys holding state instead.
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
-                .getKeys("account-hours", VoidNamespace.INSTANCE)) {
+                .getKeys("account-state", VoidNamespace.INSTANCE)) {
             assertThat(keys).isEmpty();
         }
         assertThat(harness.numEventTimeTimers()).isZero();
@@ -338,20 +342,25 @@ class HourlyUsageFunctionTest {
      * A harness not yet opened, so the state backend can still be chosen: ProcessFunctionTestHarnesses opens its
      * harness at once, and a backend set after that is silently ignored (the heap backend already exists).
      */
-    private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> newHarness(
+    private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> newHarness(
             BillingCalendar calendar, boolean rocksDb) throws Exception {
         if (!rocksDb) {
             return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                    new HourlyUsageFunction(calendar), r -> r.accountId, Types.STRING);
+                    new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
         }
-        KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, AccountUsage> h =
+        KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new HourlyUsageFunction(calendar)),
+                        new KeyedProcessOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
                         r -> r.accountId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         h.open();
         assertThat(h.getOperator().getKeyedStateBackend()).isInstanceOf(RocksDBKeyedStateBackend.class);
         return h;
+    }
+
+    private List<AccountUsage> hourlyRows() {
+        var rows = harness.getSideOutput(AccountMeteringFunction.HOURLY_USAGE);
+        return rows == null ? List.of() : rows.stream().map(StreamRecord::getValue).toList();
     }
 
     private void advanceWatermark(long time) throws Exception {

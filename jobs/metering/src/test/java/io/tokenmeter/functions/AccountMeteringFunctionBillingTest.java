@@ -1,7 +1,6 @@
 package io.tokenmeter.functions;
 
 import static io.tokenmeter.testing.Fixtures.billingLine;
-import static io.tokenmeter.testing.Fixtures.lateAtRead;
 import static io.tokenmeter.testing.Fixtures.millis;
 import static io.tokenmeter.testing.Fixtures.onTime;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,6 +11,7 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.BillingRecordIds;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class DailyBillingFunctionTest {
+class AccountMeteringFunctionBillingTest {
 
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
@@ -42,7 +42,7 @@ class DailyBillingFunctionTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DailyBillingFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
+                new AccountMeteringFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
     }
 
     @AfterEach
@@ -57,10 +57,10 @@ class DailyBillingFunctionTest {
         process(event("acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T15:59:59.999Z")); // last millisecond
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T16:00:00Z")); // next day
 
-        harness.processWatermark(CLOSE - 1);
+        advanceWatermark(CLOSE - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
 
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
         List<BillingRecord> billed = harness.extractOutputValues();
         assertThat(billed).singleElement().satisfies(r -> {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
@@ -75,7 +75,7 @@ class DailyBillingFunctionTest {
             assertThat(r.getEvents()).isEqualTo(3);
         });
 
-        harness.processWatermark(CLOSE + Duration.ofHours(1).toMillis());
+        advanceWatermark(CLOSE + Duration.ofHours(1).toMillis());
         assertThat(harness.extractOutputValues()).hasSize(1);
     }
 
@@ -84,7 +84,7 @@ class DailyBillingFunctionTest {
         process(event("acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:00:00Z"));
         process(event("acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T01:00:00Z"));
 
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
 
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getAccountId, BillingRecord::getTotalTokens)
@@ -101,7 +101,7 @@ class DailyBillingFunctionTest {
         harness.processElement(new StreamRecord<>(threeEvents));
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:30:00Z"));
 
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
 
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
             assertThat(r.getLineItems()).containsExactly(billingLine("qwen-max", Modality.TEXT, 31, 6, 3, 4));
@@ -112,16 +112,16 @@ class DailyBillingFunctionTest {
     @Test
     void billsLateEventAsAdjustmentCarryingOnlyTheDelta() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
         BillingRecord original = harness.extractOutputValues().get(0);
 
         long watermark = CLOSE + Duration.ofHours(1).toMillis();
-        harness.processWatermark(watermark);
+        advanceWatermark(watermark);
         process(event("acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T05:00:00Z"));
         process(event("acct-1", "deepseek", Modality.CODE, 0, 9, 0, "2026-03-10T06:00:00Z"));
         assertThat(harness.extractOutputValues()).hasSize(1);
 
-        harness.processWatermark(watermark + 1);
+        advanceWatermark(watermark + 1);
 
         List<BillingRecord> billed = harness.extractOutputValues();
         assertThat(billed).hasSize(2);
@@ -141,11 +141,11 @@ class DailyBillingFunctionTest {
     @Test
     void billsNextLateEventAsVersionThree() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
         process(event("acct-1", "qwen-max", Modality.TEXT, 2, 0, 0, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE + 1);
+        advanceWatermark(CLOSE + 1);
         process(event("acct-1", "qwen-max", Modality.TEXT, 3, 0, 0, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE + 2);
+        advanceWatermark(CLOSE + 2);
 
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getVersion, BillingRecord::getTotalTokens)
@@ -158,10 +158,10 @@ class DailyBillingFunctionTest {
     /** A day first seen after it closed has no on-time usage: an empty ORIGINAL, then its usage as version 2. */
     @Test
     void billsFirstEventOfAlreadyClosedDayAsEmptyOriginalThenAdjustment() throws Exception {
-        harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis());
+        advanceWatermark(CLOSE + Duration.ofDays(2).toMillis());
         process(event("acct-1", "qwen-max", Modality.TEXT, 8, 0, 0, "2026-03-10T01:00:00Z"));
 
-        harness.processWatermark(CLOSE + Duration.ofDays(2).toMillis() + 1);
+        advanceWatermark(CLOSE + Duration.ofDays(2).toMillis() + 1);
 
         List<BillingRecord> billed = harness.extractOutputValues();
         assertThat(billed).hasSize(2);
@@ -192,15 +192,15 @@ class DailyBillingFunctionTest {
     @Test
     void billsEventJudgedLateAtTheSourceAsAdjustmentAtCloseOfAStillOpenDay() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE - Duration.ofHours(1).toMillis());
+        advanceWatermark(CLOSE - Duration.ofHours(1).toMillis());
         processLate(event("acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T05:00:00Z"));
         processLate(event("acct-1", "deepseek", Modality.CODE, 0, 9, 0, "2026-03-10T06:00:00Z"));
         process(event("acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T07:00:00Z"));
 
-        harness.processWatermark(CLOSE - 1);
+        advanceWatermark(CLOSE - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
 
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
 
         List<BillingRecord> billed = harness.extractOutputValues();
         assertThat(billed).hasSize(2);
@@ -225,7 +225,7 @@ class DailyBillingFunctionTest {
             assertThat(r.getEvents()).isEqualTo(2);
         });
 
-        harness.processWatermark(CLOSE + Duration.ofHours(1).toMillis());
+        advanceWatermark(CLOSE + Duration.ofHours(1).toMillis());
         assertThat(harness.extractOutputValues()).hasSize(2);
     }
 
@@ -233,11 +233,11 @@ class DailyBillingFunctionTest {
     @Test
     void billsOpenDayWhoseOnlyEventWasJudgedLateAsEmptyOriginalThenAdjustmentAtClose() throws Exception {
         processLate(event("acct-1", "qwen-max", Modality.TEXT, 8, 0, 0, "2026-03-10T01:00:00Z"));
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).as("the day's close and the hour's end").isEqualTo(2);
 
-        harness.processWatermark(CLOSE - 1);
+        advanceWatermark(CLOSE - 1);
         assertThat(harness.extractOutputValues()).isEmpty();
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
 
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
@@ -249,10 +249,10 @@ class DailyBillingFunctionTest {
     @Test
     void acceptsCorrectionJustBeforeHorizon() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CORRECTION_DEADLINE - 2);
+        advanceWatermark(CORRECTION_DEADLINE - 2);
         process(event("acct-1", "qwen-max", Modality.TEXT, 2, 0, 0, "2026-03-10T01:00:00Z"));
 
-        harness.processWatermark(CORRECTION_DEADLINE - 1);
+        advanceWatermark(CORRECTION_DEADLINE - 1);
 
         assertThat(harness.extractOutputValues()).extracting(BillingRecord::getVersion).containsExactly(1, 2);
     }
@@ -261,7 +261,7 @@ class DailyBillingFunctionTest {
     void clearsAllTimersAfterCorrectionDeadline() throws Exception {
         billTwoAccountsWithOneAdjustment();
 
-        harness.processWatermark(CORRECTION_DEADLINE);
+        advanceWatermark(CORRECTION_DEADLINE);
 
         assertThat(harness.numEventTimeTimers()).isZero();
         assertThat(harness.extractOutputValues()).hasSize(3);
@@ -275,7 +275,7 @@ class DailyBillingFunctionTest {
     void clearsAllKeyedStateAfterCorrectionDeadline() throws Exception {
         billTwoAccountsWithOneAdjustment();
 
-        harness.processWatermark(CORRECTION_DEADLINE);
+        advanceWatermark(CORRECTION_DEADLINE);
 
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
@@ -285,9 +285,9 @@ class DailyBillingFunctionTest {
     private void billTwoAccountsWithOneAdjustment() throws Exception {
         process(event("acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:00:00Z"));
         process(event("acct-2", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T01:00:00Z"));
-        harness.processWatermark(CLOSE);
+        advanceWatermark(CLOSE);
         process(event("acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));
-        harness.processWatermark(CLOSE + 1);
+        advanceWatermark(CLOSE + 1);
         assertThat(harness.extractOutputValues()).hasSize(3);
         assertThat(harness.numKeyedStateEntries()).isPositive();
         assertThat(harness.numEventTimeTimers()).isEqualTo(2); // one correction-deadline timer per account
@@ -302,7 +302,7 @@ class DailyBillingFunctionTest {
         harness.close();
         // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DailyBillingFunction(
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new AccountMeteringFunction(
                         CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels())),
                 r -> r.accountId, Types.STRING);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
@@ -310,13 +310,13 @@ class DailyBillingFunctionTest {
         assertThat(harness.getOperator().getKeyedStateBackend())
                 .isInstanceOf(org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class);
         process(event("acct-1", "m", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));
-        harness.processWatermark(millis("2026-03-10T03:00:00Z"));
+        advanceWatermark(millis("2026-03-10T03:00:00Z"));
         process(event("acct-1", "m", Modality.TEXT, 10, 0, 0, "2026-03-09T10:00:00Z")); // late, day before
-        harness.processWatermark(millis("2026-03-10T03:10:00Z"));
+        advanceWatermark(millis("2026-03-10T03:10:00Z"));
         process(event("acct-1", "m", Modality.TEXT, 100, 0, 0, "2026-03-09T11:00:00Z")); // late again
-        harness.processWatermark(millis("2026-03-10T03:20:00Z"));
+        advanceWatermark(millis("2026-03-10T03:20:00Z"));
         process(event("acct-1", "m", Modality.TEXT, 1000, 0, 0, "2026-03-09T12:00:00Z")); // late again
-        harness.processWatermark(Long.MAX_VALUE);
+        advanceWatermark(Long.MAX_VALUE);
         List<BillingRecord> billed = harness.extractOutputValues();
         assertThat(billed)
                 .extracting(BillingRecord::getBillingDay, BillingRecord::getKind, BillingRecord::getVersion,
@@ -330,20 +330,29 @@ class DailyBillingFunctionTest {
         assertThat(billed.get(0).getLineItems()).isEmpty();
         // numKeyedStateEntries() only works on the heap backend: ask RocksDB for the keys holding state instead.
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
-                .getKeys("account-billing", org.apache.flink.runtime.state.VoidNamespace.INSTANCE)) {
+                .getKeys("account-state", org.apache.flink.runtime.state.VoidNamespace.INSTANCE)) {
             assertThat(keys).isEmpty();
         }
         assertThat(harness.numEventTimeTimers()).isZero();
     }
 
+    /** The watermark deduplication judged each event against: the harness's own. */
+    private long watermark = Long.MIN_VALUE;
+
+    private void advanceWatermark(long time) throws Exception {
+        watermark = time;
+        harness.processWatermark(time);
+    }
+
     private void process(UsageEvent event) throws Exception {
-        harness.processElement(new StreamRecord<>(onTime(event, CALENDAR), event.getEventTime().toEpochMilli()));
+        harness.processElement(new StreamRecord<>(
+                UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     /** An event its partition's clock judged late at the source. */
     private void processLate(UsageEvent event) throws Exception {
         harness.processElement(new StreamRecord<>(
-                lateAtRead(event, Long.MIN_VALUE, CALENDAR), event.getEventTime().toEpochMilli()));
+                UsagePartial.judge(Usage.of(event), true, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     private static UsageEvent event(

@@ -1,0 +1,164 @@
+package io.tokenmeter.functions;
+
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.state.AccountState;
+import io.tokenmeter.avro.state.OpenHourState;
+import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.logic.AccountBilling;
+import io.tokenmeter.logic.AccountHours;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.MetricLabels;
+import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.UsageRows;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Meters each account in event time: bills its usage per billing day, and reports its usage per local hour.
+ * Keyed by account id; one state value per account holds both, so every piece of usage costs one state read and
+ * one write.
+ *
+ * <p>Billing (the rules are in {@link AccountBilling}): when the watermark passes a day's close time (local
+ * midnight + grace) the day's on-time usage is emitted as the ORIGINAL billing record (version 1). Late usage —
+ * judged late by its partition's clock at the source or by deduplication's watermark, or arriving after its day
+ * closed here — is billed as an ADJUSTMENT (version 2, 3, ...) carrying only the new usage, as soon as the day has
+ * closed and the watermark moves on. Events for days past their correction deadline never get here:
+ * deduplication rejects them as TOO_LATE with their original bytes.
+ *
+ * <p>Hourly usage, to {@link #HOURLY_USAGE}: when the watermark passes an hour's end, the hour's ORIGINAL rows are
+ * emitted. An event for an hour already closed comes with its own correction id and is emitted at once as an
+ * ADJUSTMENT row of its own, so no state is kept for closed hours.
+ *
+ * <p>Clean-up: a day's lines are cleared when billed; the day itself (its version number) is removed by a timer
+ * at its correction deadline; an hour is removed when it closes; the state is cleared when nothing is left.
+ * Timers: one at each open hour's end, one at each day's close time, one at the next watermark for a correction,
+ * one at each billed day's correction deadline.
+ */
+public class AccountMeteringFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord> {
+
+    public static final OutputTag<AccountUsage> HOURLY_USAGE =
+            new OutputTag<>("hourly-account-usage", TypeInformation.of(AccountUsage.class));
+
+    private final BillingCalendar calendar;
+    private final MetricLabels labels;
+
+    private transient AccountBilling billing;
+    private transient MeteringMetrics metrics;
+    /** For the health gauges: the wall-clock lag of event time, and how late after midnight the last day closed. */
+    private transient volatile long lastWatermark;
+    private transient volatile long lastDayCloseDelayMillis;
+    /** Tokens of events whose billing day is today on the wall clock, for the "today so far" gauge. */
+    private transient long todayStart;
+    private transient volatile long todayEnd;
+    private transient volatile long todayTokens;
+    private transient ValueState<AccountState> accountState;
+
+    public AccountMeteringFunction(BillingCalendar calendar, MetricLabels labels) {
+        this.calendar = calendar;
+        this.labels = labels;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        billing = new AccountBilling(calendar);
+        metrics = new MeteringMetrics(getRuntimeContext().getMetricGroup(), labels);
+        lastWatermark = Long.MIN_VALUE;
+        metrics.group().gauge("event_time_lag_seconds", () -> lastWatermark == Long.MIN_VALUE
+                ? 0L : Math.max(0L, (System.currentTimeMillis() - lastWatermark) / 1000));
+        metrics.group().gauge("day_close_delay_seconds", () -> lastDayCloseDelayMillis / 1000);
+        metrics.group().gauge("today_tokens", this::tokensToday);
+        accountState = getRuntimeContext().getState(
+                new ValueStateDescriptor<>("account-state", TypeInformation.of(AccountState.class)));
+    }
+
+    @Override
+    public void processElement(UsagePartial usage, Context ctx, Collector<BillingRecord> out) throws Exception {
+        long watermark = watermark(ctx);
+        lastWatermark = watermark;
+        long hourEnd = usage.hourStart + UsageRows.HOUR_MILLIS;
+        if (usage.hourCorrectionId == null && hourEnd <= watermark) {
+            // Deduplication judges hours against a watermark never behind this one; reopening a closed hour would
+            // overwrite its ORIGINAL rows, so stop rather than write a wrong hour.
+            throw new IllegalStateException("usage of account " + usage.accountId + " for an hour closed at "
+                    + hourEnd + " arrived without a correction id at watermark " + watermark);
+        }
+        AccountState state = accountState.value();
+        if (state == null) {
+            state = AccountBilling.emptyState();
+        }
+        state.setRegion(usage.region);
+
+        long closeTime = calendar.closeTime(usage.dayStart);
+        boolean late = usage.late || closeTime <= watermark;
+        if (billing.addUsage(state, usage.dayStart, usage.model, usage.modality,
+                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events, late)) {
+            // An open day is billed when it closes; a closed day is corrected as soon as the watermark moves on.
+            ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
+        }
+        if (usage.hourCorrectionId != null) {
+            ctx.output(HOURLY_USAGE, UsageRows.hourCorrection(usage, calendar));
+        } else if (AccountHours.addUsage(state, usage)) {
+            ctx.timerService().registerEventTimeTimer(hourEnd);
+        }
+        accountState.update(state);
+        metrics.counted(usage, late);
+        countToday(usage);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<BillingRecord> out) throws Exception {
+        AccountState state = accountState.value();
+        if (state == null) {
+            return;
+        }
+        lastWatermark = ctx.timerService().currentWatermark();
+        String accountId = ctx.getCurrentKey();
+        for (OpenHourState hour : AccountHours.takeClosedHours(state, timestamp)) {
+            for (UsageLineState line : hour.getLines()) {
+                ctx.output(HOURLY_USAGE,
+                        UsageRows.hourOriginal(accountId, state.getRegion(), hour.getHourStart(), line, calendar));
+            }
+        }
+        for (BillingRecord record : billing.billDue(state, accountId, timestamp)) {
+            out.collect(record);
+            metrics.billed(record);
+            long dayStart = record.getDayStart().toEpochMilli();
+            if (record.getVersion() == 1 && timestamp == calendar.closeTime(dayStart)) {
+                // Only a day closing on its own close timer says when days close; a late-only day's empty
+                // ORIGINAL can come at any time.
+                lastDayCloseDelayMillis = System.currentTimeMillis() - record.getDayEnd().toEpochMilli();
+            }
+            if (record.getVersion() == 1) {
+                ctx.timerService().registerEventTimeTimer(calendar.correctionDeadline(dayStart));
+            }
+        }
+        if (AccountBilling.isEmpty(state)) {
+            accountState.clear();
+        } else {
+            accountState.update(state);
+        }
+    }
+
+    private void countToday(UsagePartial usage) {
+        long now = System.currentTimeMillis();
+        if (now >= todayEnd) {
+            // Not the calendar's cached methods: the gauge below runs on the metrics reporter's thread.
+            java.time.LocalDate today = java.time.LocalDate.now(calendar.zone());
+            todayStart = today.atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
+            todayTokens = 0;
+            todayEnd = today.plusDays(1).atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
+        }
+        if (usage.dayStart == todayStart) {
+            todayTokens += usage.totalTokens();
+        }
+    }
+
+    private long tokensToday() {
+        return System.currentTimeMillis() < todayEnd ? todayTokens : 0;
+    }
+}
