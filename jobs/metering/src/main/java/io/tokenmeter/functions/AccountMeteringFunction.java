@@ -19,9 +19,9 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Meters each account in event time: bills its usage per billing day, and reports its usage per local hour.
- * Keyed by account id; one state value per account holds both, so every piece of usage costs one state read and
- * one write.
+ * Meters each account in event time: bills its usage per billing day, and reports its usage per local hour and
+ * per billing day. Keyed by account id; one state value per account holds both, so every piece of usage costs one
+ * state read and one write.
  *
  * <p>Billing (the rules are in {@link AccountBilling}): when the watermark passes a day's close time (local
  * midnight + grace) the day's on-time usage is emitted as the ORIGINAL billing record (version 1). Late usage —
@@ -30,9 +30,11 @@ import org.apache.flink.util.OutputTag;
  * closed and the watermark moves on. Events for days past their correction deadline never get here:
  * deduplication rejects them as TOO_LATE with their original bytes.
  *
- * <p>Hourly usage, to {@link #HOURLY_USAGE}: when the watermark passes an hour's end, the hour's ORIGINAL rows are
- * emitted. An event for an hour already closed comes with its own correction id and is emitted at once as an
- * ADJUSTMENT row of its own, so no state is kept for closed hours.
+ * <p>Account usage rows, to {@link #ACCOUNT_USAGE}: when the watermark passes an hour's end, the hour's ORIGINAL
+ * rows. An event for an hour already closed comes with its own correction id and is emitted at once as an
+ * ADJUSTMENT row of its own, so no state is kept for closed hours. With every billing record, its day rows (one per
+ * line item, of the record's kind). Emitting them here rather than from a separate stream keeps the rows in this
+ * task: the sink and the regional pre-aggregation that read them are chained to it.
  *
  * <p>Clean-up: a day's lines are cleared when billed; the day itself (its version number) is removed by a timer
  * at its correction deadline; an hour is removed when it closes; the state is cleared when nothing is left.
@@ -41,8 +43,8 @@ import org.apache.flink.util.OutputTag;
  */
 public class AccountMeteringFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord> {
 
-    public static final OutputTag<AccountUsage> HOURLY_USAGE =
-            new OutputTag<>("hourly-account-usage", TypeInformation.of(AccountUsage.class));
+    public static final OutputTag<AccountUsage> ACCOUNT_USAGE =
+            new OutputTag<>("account-usage", TypeInformation.of(AccountUsage.class));
 
     private final BillingCalendar calendar;
     private final MetricLabels labels;
@@ -101,7 +103,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
             ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }
         if (usage.hourCorrectionId != null) {
-            ctx.output(HOURLY_USAGE, UsageRows.hourCorrection(usage, calendar));
+            ctx.output(ACCOUNT_USAGE, UsageRows.hourCorrection(usage, calendar));
         } else if (AccountHours.addUsage(state, usage)) {
             ctx.timerService().registerEventTimeTimer(hourEnd);
         }
@@ -120,12 +122,15 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         String accountId = ctx.getCurrentKey();
         for (OpenHourState hour : AccountHours.takeClosedHours(state, timestamp)) {
             for (UsageLineState line : hour.getLines()) {
-                ctx.output(HOURLY_USAGE,
+                ctx.output(ACCOUNT_USAGE,
                         UsageRows.hourOriginal(accountId, state.getRegion(), hour.getHourStart(), line, calendar));
             }
         }
         for (BillingRecord record : billing.billDue(state, accountId, timestamp)) {
             out.collect(record);
+            for (AccountUsage dayRow : UsageRows.dayRows(record, calendar)) {
+                ctx.output(ACCOUNT_USAGE, dayRow);
+            }
             metrics.billed(record);
             long dayStart = record.getDayStart().toEpochMilli();
             if (record.getVersion() == 1 && timestamp == calendar.closeTime(dayStart)) {

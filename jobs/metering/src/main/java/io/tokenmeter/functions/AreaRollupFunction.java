@@ -1,7 +1,6 @@
 package io.tokenmeter.functions;
 
 import io.tokenmeter.avro.AreaUsage;
-import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -38,7 +37,7 @@ public class AreaRollupFunction extends WatermarkRememberingFunction<String, Are
 
     @Override
     public void processElement(AreaUsage partial, Context ctx, Collector<AreaUsage> out) throws Exception {
-        long closeTime = closeTime(partial);
+        long closeTime = AreaRollups.closeTime(partial, calendar);
         if (closeTime <= watermark(ctx)) {
             out.collect(AreaRollups.correction(partial));
             return;
@@ -57,11 +56,5 @@ public class AreaRollupFunction extends WatermarkRememberingFunction<String, Are
             out.collect(AreaRollups.original(current));
             sum.clear();
         }
-    }
-
-    private long closeTime(AreaUsage partial) {
-        return partial.getGranularity() == UsageGranularity.DAY
-                ? calendar.closeTime(partial.getWindowStart().toEpochMilli())
-                : partial.getWindowEnd().toEpochMilli();
     }
 }

@@ -3,6 +3,7 @@ package io.tokenmeter.logic;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.UsageGranularity;
 
 /**
  * Regional and national usage, summed from partials: account rows become regional partials, regional rows become
@@ -46,6 +47,13 @@ public final class AreaRollups {
     public static String key(AreaUsage row) {
         return row.getGranularity() + "|" + row.getWindowStart().toEpochMilli() + "|" + row.getModality() + "|"
                 + row.getRegion().length() + ":" + row.getRegion() + "|" + row.getModel();
+    }
+
+    /** Event time at which the window of {@code row} closes: an hour's end, or a billing day's close. */
+    public static long closeTime(AreaUsage row, BillingCalendar calendar) {
+        return row.getGranularity() == UsageGranularity.DAY
+                ? calendar.closeTime(row.getWindowStart().toEpochMilli())
+                : row.getWindowEnd().toEpochMilli();
     }
 
     /** Adds {@code partial} to {@code sum}, or starts a sum from it. */

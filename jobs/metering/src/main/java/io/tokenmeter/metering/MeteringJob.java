@@ -6,7 +6,7 @@ import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.functions.AccountMeteringFunction;
 import io.tokenmeter.functions.AreaRollupFunction;
-import io.tokenmeter.functions.CombineUsageOperator;
+import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.SplitRejected;
@@ -14,9 +14,10 @@ import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.logic.AreaRollups;
+import io.tokenmeter.logic.AreaBundle;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsageBundle;
 import io.tokenmeter.logic.UsagePartial;
-import io.tokenmeter.logic.UsageRows;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +35,6 @@ import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.Collector;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,7 +72,6 @@ public final class MeteringJob {
         }
     }
 
-    private static final TypeInformation<AccountUsage> ACCOUNT_USAGE = TypeInformation.of(AccountUsage.class);
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
     private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
 
@@ -126,32 +125,30 @@ public final class MeteringJob {
         // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
         SingleOutputStreamOperator<UsagePartial> partials = unique
                 .transform("Pre-aggregate usage per account, hour, model and modality", USAGE_PARTIAL,
-                        new CombineUsageOperator(config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                        new PreAggregateOperator<>(UsageBundle::new,
+                                config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
 
-        // Per account, in event time: billing per billing day, and usage per hour as hours close.
+        // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
         SingleOutputStreamOperator<BillingRecord> billing = partials
                 .keyBy(usage -> usage.accountId)
                 .process(new AccountMeteringFunction(calendar, config.metricLabels()))
                 .uid(OperatorIds.ACCOUNT_METERING)
                 .name("Bill and meter usage per account");
 
-        // Account usage: per hour from the metering operator, per day from the billing records.
-        DataStream<AccountUsage> accountHours = billing.getSideOutput(AccountMeteringFunction.HOURLY_USAGE);
-        SingleOutputStreamOperator<AccountUsage> accountDays = billing
-                .flatMap((BillingRecord record, Collector<AccountUsage> out) ->
-                        UsageRows.dayRows(record, calendar).forEach(out::collect))
-                .returns(ACCOUNT_USAGE)
-                .uid(OperatorIds.DAILY_ACCOUNT_USAGE)
-                .name("Daily usage per account");
-        DataStream<AccountUsage> accountUsage = accountHours.union(accountDays);
+        DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
 
-        // Rollups: regional sums of account partials, national sums of regional partials.
+        // Rollups: regional sums of account partials (pre-aggregated in the account task), national sums of
+        // regional partials.
         SingleOutputStreamOperator<AreaUsage> regional = accountUsage
                 .map(AreaRollups::regionalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.REGIONAL_PARTIALS)
                 .name("Account usage as regional partials")
+                .transform("Pre-aggregate regional usage", AREA_USAGE, new PreAggregateOperator<>(
+                        () -> new AreaBundle(calendar),
+                        config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
                 .process(new AreaRollupFunction(calendar))
                 .uid(OperatorIds.REGIONAL_ROLLUP)

@@ -11,8 +11,8 @@ public final class OperatorIds {
     public static final String DEDUPLICATE = "deduplicate";
     public static final String PRE_AGGREGATE_USAGE = "pre-aggregate-usage";
     public static final String ACCOUNT_METERING = "account-metering";
-    public static final String DAILY_ACCOUNT_USAGE = "daily-account-usage";
     public static final String REGIONAL_PARTIALS = "regional-partials";
+    public static final String PRE_AGGREGATE_REGIONAL_USAGE = "pre-aggregate-regional-usage";
     public static final String REGIONAL_ROLLUP = "regional-rollup";
     public static final String NATIONAL_PARTIALS = "national-partials";
     public static final String NATIONAL_ROLLUP = "national-rollup";

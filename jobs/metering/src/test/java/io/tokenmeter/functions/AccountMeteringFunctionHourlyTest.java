@@ -359,8 +359,10 @@ class AccountMeteringFunctionHourlyTest {
     }
 
     private List<AccountUsage> hourlyRows() {
-        var rows = harness.getSideOutput(AccountMeteringFunction.HOURLY_USAGE);
-        return rows == null ? List.of() : rows.stream().map(StreamRecord::getValue).toList();
+        var rows = harness.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
+        return rows == null ? List.of() : rows.stream().map(StreamRecord::getValue)
+                .filter(row -> row.getGranularity() == UsageGranularity.HOUR)
+                .toList();
     }
 
     private void advanceWatermark(long time) throws Exception {

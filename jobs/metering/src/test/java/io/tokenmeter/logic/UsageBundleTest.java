@@ -28,9 +28,9 @@ class UsageBundleTest {
     @Test
     void sumsEventsOfOneAccountHourModelAndModality() {
         UsageBundle bundle = new UsageBundle();
-        assertThat(bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR))).isTrue();
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 10, "2026-03-10T02:50:00Z"), CALENDAR));
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"), CALENDAR));
+        assertThat(bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE)).isTrue();
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 10, "2026-03-10T02:50:00Z"), CALENDAR), Long.MIN_VALUE);
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"), CALENDAR), Long.MIN_VALUE);
 
         assertThat(bundle.size()).isEqualTo(1);
         assertThat(drain(bundle)).extracting(p -> p.inputTokens, p -> p.outputTokens, p -> p.events)
@@ -41,17 +41,17 @@ class UsageBundleTest {
     @Test
     void keepsApartWhatIsBilledApart() {
         UsageBundle bundle = new UsageBundle();
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR));
-        bundle.add(onTime(event("b", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // account
-        bundle.add(onTime(event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // model
-        bundle.add(onTime(event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z"), CALENDAR)); // modality
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z"), CALENDAR)); // hour
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE);
+        bundle.add(onTime(event("b", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // account
+        bundle.add(onTime(event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // model
+        bundle.add(onTime(event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // modality
+        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z"), CALENDAR), Long.MIN_VALUE); // hour
         UsagePartial late = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         late.late = true;
-        bundle.add(late); // billed in an adjustment
+        bundle.add(late, Long.MIN_VALUE); // billed in an adjustment
         UsagePartial otherRegion = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         otherRegion.region = "CN-BJ";
-        bundle.add(otherRegion);
+        bundle.add(otherRegion, Long.MIN_VALUE);
 
         assertThat(bundle.size()).isEqualTo(7);
         assertThat(drain(bundle)).extracting(p -> p.events).containsOnly(1L);
@@ -61,7 +61,7 @@ class UsageBundleTest {
     void refusesEventsWithTheirOwnHourlyCorrectionId() {
         UsageBundle bundle = new UsageBundle();
 
-        assertThat(bundle.add(hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR)))
+        assertThat(bundle.add(hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE))
                 .isFalse();
         assertThat(bundle.size()).isZero();
     }

@@ -4,14 +4,19 @@ import static io.tokenmeter.testing.Fixtures.hourCorrection;
 import static io.tokenmeter.testing.Fixtures.onTime;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.AreaBundle;
+import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsageBundle;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
@@ -19,7 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class CombineUsageOperatorTest {
+class PreAggregateOperatorTest {
 
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
@@ -30,7 +35,7 @@ class CombineUsageOperatorTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = new OneInputStreamOperatorTestHarness<>(
-                new CombineUsageOperator(3, Duration.ofMillis(MAX_DELAY_MILLIS)));
+                new PreAggregateOperator<>(UsageBundle::new, 3, Duration.ofMillis(MAX_DELAY_MILLIS)));
         harness.setProcessingTime(0);
         harness.open();
     }
@@ -107,6 +112,43 @@ class CombineUsageOperatorTest {
 
         List<UsagePartial> out = harness.extractOutputValues();
         assertThat(out).hasSize(1);
+    }
+
+    /**
+     * A regional partial whose window had closed at the watermark — also one seen before a restore — passes
+     * through unsummed, so the rollup's correction row keeps the account row's id.
+     */
+    @Test
+    void passesPartialsOfClosedWindowsOnUnsummedAlsoAfterARestore() throws Exception {
+        OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> area = areaHarness(null);
+        AreaUsage partial = AreaRollups.regionalPartial(
+                io.tokenmeter.logic.UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
+        long hourEnd = partial.getWindowEnd().toEpochMilli();
+        area.processElement(new StreamRecord<>(partial));
+        area.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
+        assertThat(area.extractOutputValues()).as("open window: summed").isEmpty();
+        area.processWatermark(new Watermark(hourEnd));
+        assertThat(area.extractOutputValues()).singleElement().satisfies(sum -> assertThat(sum.getEvents()).isEqualTo(2));
+        OperatorSubtaskState snapshot = area.snapshot(1, 1);
+        area.close();
+
+        OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> restored = areaHarness(snapshot);
+        restored.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
+        restored.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
+
+        assertThat(restored.extractOutputValues()).as("closed window: passed on one by one").hasSize(2);
+        restored.close();
+    }
+
+    private static OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> areaHarness(OperatorSubtaskState state)
+            throws Exception {
+        OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> h = new OneInputStreamOperatorTestHarness<>(
+                new PreAggregateOperator<>(() -> new AreaBundle(CALENDAR), 100, Duration.ofMillis(MAX_DELAY_MILLIS)));
+        if (state != null) {
+            h.initializeState(state);
+        }
+        h.open();
+        return h;
     }
 
     private void process(String account, long inputTokens) throws Exception {

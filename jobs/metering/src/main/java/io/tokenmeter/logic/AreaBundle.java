@@ -1,0 +1,42 @@
+package io.tokenmeter.logic;
+
+import io.tokenmeter.avro.AreaUsage;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Sums regional partials of account usage rows per {@link AreaRollups#key} before they are shuffled to the
+ * regional rollup, which then sees a handful of records per window and bundle instead of two per account and
+ * hour. A partial whose window had closed at the watermark passes through unsummed: the rollup turns it into a
+ * correction row whose id follows the account row's, and ids must not depend on how rows happened to be bundled.
+ */
+public final class AreaBundle implements Bundle<AreaUsage> {
+
+    private final BillingCalendar calendar;
+    private final Map<String, AreaUsage> sums = new HashMap<>();
+
+    public AreaBundle(BillingCalendar calendar) {
+        this.calendar = calendar;
+    }
+
+    @Override
+    public boolean add(AreaUsage partial, long watermark) {
+        if (AreaRollups.closeTime(partial, calendar) <= watermark) {
+            return false;
+        }
+        sums.compute(AreaRollups.key(partial), (key, sum) -> AreaRollups.add(sum, partial));
+        return true;
+    }
+
+    @Override
+    public int size() {
+        return sums.size();
+    }
+
+    @Override
+    public void drain(Consumer<AreaUsage> out) {
+        sums.values().forEach(out);
+        sums.clear();
+    }
+}

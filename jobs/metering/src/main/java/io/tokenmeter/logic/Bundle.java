@@ -1,0 +1,24 @@
+package io.tokenmeter.logic;
+
+import java.util.function.Consumer;
+
+/**
+ * Records summed in memory before a shuffle, the way Flink SQL's local-global aggregation does: the keyed operator
+ * after the shuffle then sees one record per key and bundle instead of one per input record.
+ */
+public interface Bundle<T> {
+
+    /**
+     * Takes {@code record} into the bundle, which may sum it into one it holds and keep using either object.
+     *
+     * @param watermark the highest watermark seen before {@code record}
+     * @return false when the record must not be summed: the caller passes it on as it is
+     */
+    boolean add(T record, long watermark);
+
+    /** How many distinct sums the bundle holds. */
+    int size();
+
+    /** Hands every sum to {@code out} and empties the bundle. */
+    void drain(Consumer<T> out);
+}
