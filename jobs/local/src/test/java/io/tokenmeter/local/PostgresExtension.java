@@ -19,7 +19,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL server for one test class: initdb into a fresh folder under java.io.tmpdir, pg_ctl start on a
- * free loopback port (trust authentication, no fsync), stopped and deleted afterwards. The binaries come from the
+ * free loopback port (trust authentication, no fsync, prepared transactions on for XA), stopped and deleted afterwards. The binaries come from the
  * PATH, /usr/local/bin or Debian's /usr/lib/postgresql/VERSION/bin (package postgresql; .ci/run installs it when
  * none is there). PostgreSQL refuses to run as root, so as root the server runs as the user "postgres".
  */
@@ -41,7 +41,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
                 "-E", "UTF8", "--no-sync");
         run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
                 dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-                "-p " + port + " -h 127.0.0.1 -k " + dir + " -F", "start");
+                "-p " + port + " -h 127.0.0.1 -k " + dir + " -F -c max_prepared_transactions=64", "start");
     }
 
     @Override

@@ -3,69 +3,32 @@ package io.tokenmeter.logic;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.util.List;
-import java.util.stream.Collectors;
 
 /**
- * The warehouse tables (config/sql/postgres/warehouse.sql) as the job writes them: each table's upsert statement
- * and the row of statement parameters for one record.
+ * The job's records as rows of the warehouse tables (config/sql/postgres/warehouse.sql): column name to value, as
+ * JSON that PostgreSQL's {@code jsonb_populate_record} reads (dates as {@code YYYY-MM-DD}, instants as ISO-8601 UTC).
  *
- * <p>Every table's key is (billing_day, record_id): record ids are deterministic (I5), so writing a record again —
- * after a restart, on a replay of the input — overwrites the row with the same values, and a table ends up with
- * exactly one row per record whatever was written twice. billing_day is in the key because the tables are
- * partitioned by it, and PostgreSQL keys on a partitioned table must include the partition column.
+ * <p>Every table's key is (billing_day, record_id): record ids are deterministic (I5), so a record written again
+ * overwrites its own row. billing_day is in the key because the tables are partitioned by it, and a key of a
+ * partitioned PostgreSQL table must include the partition column.
  */
 public final class WarehouseRows {
 
-    /** One warehouse table: its columns in parameter order, and the SQL casts some parameters need. */
-    public record Table(String name, List<String> columns, List<String> jsonColumns) {
-
-        /** {@code INSERT ... ON CONFLICT (billing_day, record_id) DO UPDATE SET every other column}. */
-        public String upsertStatement() {
-            String placeholders = columns.stream()
-                    .map(c -> jsonColumns.contains(c) ? "?::jsonb" : "?")
-                    .collect(Collectors.joining(", "));
-            String updates = columns.stream()
-                    .filter(c -> !KEY.contains(c))
-                    .map(c -> c + " = EXCLUDED." + c)
-                    .collect(Collectors.joining(", "));
-            return "INSERT INTO " + name + " (" + String.join(", ", columns) + ") VALUES (" + placeholders + ")"
-                    + " ON CONFLICT (" + String.join(", ", KEY) + ") DO UPDATE SET " + updates;
-        }
-    }
-
-    static final List<String> KEY = List.of("billing_day", "record_id");
-
-    public static final Table BILLING_RECORDS = new Table("billing_records", List.of(
-            "record_id", "kind", "version", "corrects_record_id", "account_id", "region", "billing_day", "time_zone",
-            "day_start", "day_end", "line_items", "input_tokens", "output_tokens", "cached_tokens", "total_tokens",
-            "events"), List.of("line_items"));
-
-    public static final Table ACCOUNT_DAILY_USAGE = new Table("account_daily_usage", List.of(
-            "record_id", "kind", "account_id", "region", "billing_day", "time_zone", "model", "modality",
-            "input_tokens", "output_tokens", "cached_tokens", "total_tokens", "events"), List.of());
-
-    private static final List<String> AREA_COLUMNS = List.of(
-            "record_id", "kind", "granularity", "region", "billing_day", "time_zone", "window_start", "window_end",
-            "model", "modality", "input_tokens", "output_tokens", "cached_tokens", "total_tokens", "events",
-            "active_accounts");
-
-    public static final Table REGIONAL_USAGE = new Table("regional_usage", AREA_COLUMNS, List.of());
-
-    public static final Table NATIONAL_USAGE = new Table("national_usage", AREA_COLUMNS, List.of());
+    public static final String BILLING_RECORDS = "billing_records";
+    public static final String ACCOUNT_DAILY_USAGE = "account_daily_usage";
+    public static final String REGIONAL_USAGE = "regional_usage";
+    public static final String NATIONAL_USAGE = "national_usage";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private WarehouseRows() {}
 
-    public static Object[] billingRecord(BillingRecord r) {
+    public static WarehouseRow billingRecord(BillingRecord r) {
         long input = 0;
         long output = 0;
         long cached = 0;
@@ -82,40 +45,77 @@ public final class WarehouseRows {
                     .put("cached_tokens", line.getCachedTokens())
                     .put("events", line.getEvents());
         }
-        return new Object[] {
-            r.getRecordId(), r.getKind().name(), r.getVersion(), r.getCorrectsRecordId(), r.getAccountId(),
-            r.getRegion(), r.getBillingDay(), r.getTimeZone(), utc(r.getDayStart()), utc(r.getDayEnd()),
-            json(lines), input, output, cached, r.getTotalTokens(), r.getEvents()
-        };
+        ObjectNode row = JSON.createObjectNode()
+                .put("record_id", r.getRecordId())
+                .put("kind", r.getKind().name())
+                .put("version", r.getVersion())
+                .put("corrects_record_id", r.getCorrectsRecordId())
+                .put("account_id", r.getAccountId())
+                .put("region", r.getRegion())
+                .put("billing_day", r.getBillingDay().toString())
+                .put("time_zone", r.getTimeZone())
+                .put("day_start", r.getDayStart().toString())
+                .put("day_end", r.getDayEnd().toString());
+        row.set("line_items", lines);
+        row.put("input_tokens", input)
+                .put("output_tokens", output)
+                .put("cached_tokens", cached)
+                .put("total_tokens", r.getTotalTokens())
+                .put("events", r.getEvents());
+        return new WarehouseRow(BILLING_RECORDS, json(row));
     }
 
-    public static Object[] accountUsage(AccountUsage u) {
-        return new Object[] {
-            u.getRecordId(), u.getKind().name(), u.getAccountId(), u.getRegion(), u.getBillingDay(), u.getTimeZone(),
-            u.getModel(), u.getModality().name(), u.getInputTokens(), u.getOutputTokens(), u.getCachedTokens(),
-            u.getTotalTokens(), u.getEvents()
-        };
+    public static WarehouseRow accountUsage(AccountUsage u) {
+        ObjectNode row = JSON.createObjectNode()
+                .put("record_id", u.getRecordId())
+                .put("kind", u.getKind().name())
+                .put("account_id", u.getAccountId())
+                .put("region", u.getRegion())
+                .put("billing_day", u.getBillingDay().toString())
+                .put("time_zone", u.getTimeZone())
+                .put("model", u.getModel())
+                .put("modality", u.getModality().name())
+                .put("input_tokens", u.getInputTokens())
+                .put("output_tokens", u.getOutputTokens())
+                .put("cached_tokens", u.getCachedTokens())
+                .put("total_tokens", u.getTotalTokens())
+                .put("events", u.getEvents());
+        return new WarehouseRow(ACCOUNT_DAILY_USAGE, json(row));
     }
 
-    public static Object[] areaUsage(AreaUsage u) {
-        return new Object[] {
-            u.getRecordId(), u.getKind().name(), u.getGranularity().name(), u.getRegion(), u.getBillingDay(),
-            u.getTimeZone(), utc(u.getWindowStart()), utc(u.getWindowEnd()), u.getModel(), u.getModality().name(),
-            u.getInputTokens(), u.getOutputTokens(), u.getCachedTokens(), u.getTotalTokens(), u.getEvents(),
-            u.getActiveAccounts()
-        };
+    public static WarehouseRow regionalUsage(AreaUsage u) {
+        return new WarehouseRow(REGIONAL_USAGE, json(area(u)));
     }
 
-    /** timestamptz parameters: the JDBC driver maps OffsetDateTime, not Instant. */
-    private static OffsetDateTime utc(Instant instant) {
-        return instant.atOffset(ZoneOffset.UTC);
+    public static WarehouseRow nationalUsage(AreaUsage u) {
+        return new WarehouseRow(NATIONAL_USAGE, json(area(u)));
     }
 
-    private static String json(ArrayNode node) {
+    private static ObjectNode area(AreaUsage u) {
+        return JSON.createObjectNode()
+                .put("record_id", u.getRecordId())
+                .put("kind", u.getKind().name())
+                .put("granularity", u.getGranularity().name())
+                .put("region", u.getRegion())
+                .put("billing_day", u.getBillingDay().toString())
+                .put("time_zone", u.getTimeZone())
+                .put("window_start", u.getWindowStart().toString())
+                .put("window_end", u.getWindowEnd().toString())
+                .put("model", u.getModel())
+                .put("modality", u.getModality().name())
+                .put("input_tokens", u.getInputTokens())
+                .put("output_tokens", u.getOutputTokens())
+                .put("cached_tokens", u.getCachedTokens())
+                .put("total_tokens", u.getTotalTokens())
+                .put("events", u.getEvents())
+                .put("active_accounts", u.getActiveAccounts());
+    }
+
+    private static String json(ObjectNode row) {
         try {
-            return JSON.writeValueAsString(node);
+            return JSON.writeValueAsString(row);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write line items as JSON", e);
+            throw new IllegalStateException("cannot write a warehouse row as JSON", e);
         }
     }
 }

@@ -12,12 +12,19 @@ import org.apache.flink.util.TimeUtils;
  * variable that holds it.
  */
 public record WarehouseConfig(
-        String url, String user, String passwordEnv, int batchSize, Duration batchInterval, int maxRetries)
+        String url,
+        String user,
+        String passwordEnv,
+        boolean exactlyOnce,
+        int batchSize,
+        Duration batchInterval,
+        int maxRetries)
         implements Serializable {
 
     public static final String URL = "warehouse.postgres.url";
     public static final String USER = "warehouse.postgres.user";
     public static final String PASSWORD_ENV = "warehouse.postgres.password-env";
+    public static final String EXACTLY_ONCE = "warehouse.postgres.exactly-once";
     public static final String BATCH_SIZE = "warehouse.postgres.batch-size";
     public static final String BATCH_INTERVAL = "warehouse.postgres.batch-interval";
     public static final String MAX_RETRIES = "warehouse.postgres.max-retries";
@@ -26,6 +33,7 @@ public record WarehouseConfig(
             URL, "",
             USER, "",
             PASSWORD_ENV, "TOKENMETER_WAREHOUSE_PASSWORD",
+            EXACTLY_ONCE, "true",
             BATCH_SIZE, "1000",
             BATCH_INTERVAL, "1 s",
             MAX_RETRIES, "3");
@@ -49,6 +57,7 @@ public record WarehouseConfig(
                 values.get(URL).trim(),
                 values.get(USER).trim(),
                 values.get(PASSWORD_ENV).trim(),
+                parseBoolean(values, EXACTLY_ONCE),
                 parseInt(values, BATCH_SIZE),
                 parseDuration(values, BATCH_INTERVAL),
                 parseInt(values, MAX_RETRIES));
@@ -59,10 +68,19 @@ public record WarehouseConfig(
         m.put(URL, url);
         m.put(USER, user);
         m.put(PASSWORD_ENV, passwordEnv);
+        m.put(EXACTLY_ONCE, Boolean.toString(exactlyOnce));
         m.put(BATCH_SIZE, Integer.toString(batchSize));
         m.put(BATCH_INTERVAL, batchInterval.toMillis() + " ms");
         m.put(MAX_RETRIES, Integer.toString(maxRetries));
         return m;
+    }
+
+    private static boolean parseBoolean(Map<String, String> values, String key) {
+        return switch (values.get(key).trim().toLowerCase()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw invalid(key, values.get(key), new IllegalArgumentException("expected true or false"));
+        };
     }
 
     private static int parseInt(Map<String, String> values, String key) {

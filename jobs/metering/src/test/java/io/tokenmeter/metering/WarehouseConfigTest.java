@@ -39,6 +39,7 @@ class WarehouseConfigTest {
         assertThat(warehouse.url()).isEqualTo("jdbc:postgresql://127.0.0.1:5432/analytics");
         assertThat(warehouse.user()).isEqualTo("loader");
         assertThat(warehouse.passwordEnv()).isEqualTo("TOKENMETER_WAREHOUSE_PASSWORD");
+        assertThat(warehouse.exactlyOnce()).isTrue();
         assertThat(warehouse.batchSize()).isEqualTo(200);
         assertThat(warehouse.batchInterval()).isEqualTo(Duration.ofMillis(500));
         assertThat(warehouse.maxRetries()).isEqualTo(5);
@@ -55,6 +56,8 @@ class WarehouseConfigTest {
                 .hasMessageContaining("'warehouse.postgres.batch-size' has an invalid value 'many'");
         assertThatThrownBy(() -> withSetting(WarehouseConfig.BATCH_INTERVAL, "soon"))
                 .hasMessageContaining("'warehouse.postgres.batch-interval'");
+        assertThatThrownBy(() -> withSetting(WarehouseConfig.EXACTLY_ONCE, "yes"))
+                .hasMessageContaining("'warehouse.postgres.exactly-once' has an invalid value 'yes'");
         assertThatThrownBy(() -> withSetting(WarehouseConfig.MAX_RETRIES, "-1"))
                 .hasMessageContaining("'warehouse.postgres.max-retries'");
         assertThatThrownBy(() -> withSetting(WarehouseConfig.PASSWORD_ENV, "my password"))
