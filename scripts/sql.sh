@@ -32,7 +32,7 @@ while [[ $# -gt 0 ]]; do
         echo "--set $2: expected KEY=VALUE with KEY one of: ${!values[*]}" >&2; exit 2
       fi
       values[$key]="${2#*=}"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) client_args+=("$1"); shift ;;
   esac
 done
