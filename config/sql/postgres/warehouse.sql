@@ -87,23 +87,38 @@ BEGIN
     WHEN 'billing_records' THEN
       INSERT INTO billing_records SELECT * FROM jsonb_populate_record(NULL::billing_records, row_json)
       ON CONFLICT (billing_day, record_id) DO UPDATE SET
-        (kind, version, corrects_record_id, account_id, region, time_zone, day_start, day_end, line_items, input_tokens, output_tokens, cached_tokens, total_tokens, events)
-        = (EXCLUDED.kind, EXCLUDED.version, EXCLUDED.corrects_record_id, EXCLUDED.account_id, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.day_start, EXCLUDED.day_end, EXCLUDED.line_items, EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events);
+        (kind, version, corrects_record_id, account_id, region, time_zone, day_start, day_end, line_items,
+         input_tokens, output_tokens, cached_tokens, total_tokens, events)
+        = (EXCLUDED.kind, EXCLUDED.version, EXCLUDED.corrects_record_id, EXCLUDED.account_id, EXCLUDED.region,
+           EXCLUDED.time_zone, EXCLUDED.day_start, EXCLUDED.day_end, EXCLUDED.line_items,
+           EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens,
+           EXCLUDED.events);
     WHEN 'account_daily_usage' THEN
       INSERT INTO account_daily_usage SELECT * FROM jsonb_populate_record(NULL::account_daily_usage, row_json)
       ON CONFLICT (billing_day, record_id) DO UPDATE SET
-        (kind, account_id, region, time_zone, model, modality, input_tokens, output_tokens, cached_tokens, total_tokens, events)
-        = (EXCLUDED.kind, EXCLUDED.account_id, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.model, EXCLUDED.modality, EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events);
+        (kind, account_id, region, time_zone, model, modality, input_tokens, output_tokens, cached_tokens,
+         total_tokens, events)
+        = (EXCLUDED.kind, EXCLUDED.account_id, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.model,
+           EXCLUDED.modality, EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens,
+           EXCLUDED.total_tokens, EXCLUDED.events);
     WHEN 'regional_usage' THEN
       INSERT INTO regional_usage SELECT * FROM jsonb_populate_record(NULL::regional_usage, row_json)
       ON CONFLICT (billing_day, record_id) DO UPDATE SET
-        (kind, granularity, region, time_zone, window_start, window_end, model, modality, input_tokens, output_tokens, cached_tokens, total_tokens, events, active_accounts)
-        = (EXCLUDED.kind, EXCLUDED.granularity, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.window_start, EXCLUDED.window_end, EXCLUDED.model, EXCLUDED.modality, EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events, EXCLUDED.active_accounts);
+        (kind, granularity, region, time_zone, window_start, window_end, model, modality, input_tokens,
+         output_tokens, cached_tokens, total_tokens, events, active_accounts)
+        = (EXCLUDED.kind, EXCLUDED.granularity, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.window_start,
+           EXCLUDED.window_end, EXCLUDED.model, EXCLUDED.modality, EXCLUDED.input_tokens,
+           EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events,
+           EXCLUDED.active_accounts);
     WHEN 'national_usage' THEN
       INSERT INTO national_usage SELECT * FROM jsonb_populate_record(NULL::national_usage, row_json)
       ON CONFLICT (billing_day, record_id) DO UPDATE SET
-        (kind, granularity, region, time_zone, window_start, window_end, model, modality, input_tokens, output_tokens, cached_tokens, total_tokens, events, active_accounts)
-        = (EXCLUDED.kind, EXCLUDED.granularity, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.window_start, EXCLUDED.window_end, EXCLUDED.model, EXCLUDED.modality, EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events, EXCLUDED.active_accounts);
+        (kind, granularity, region, time_zone, window_start, window_end, model, modality, input_tokens,
+         output_tokens, cached_tokens, total_tokens, events, active_accounts)
+        = (EXCLUDED.kind, EXCLUDED.granularity, EXCLUDED.region, EXCLUDED.time_zone, EXCLUDED.window_start,
+           EXCLUDED.window_end, EXCLUDED.model, EXCLUDED.modality, EXCLUDED.input_tokens,
+           EXCLUDED.output_tokens, EXCLUDED.cached_tokens, EXCLUDED.total_tokens, EXCLUDED.events,
+           EXCLUDED.active_accounts);
   END CASE;
 END $$;
 
