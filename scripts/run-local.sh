@@ -4,7 +4,11 @@
 # reconciliation of the billing against the workload. Exits non-zero when the billing does not reconcile.
 #
 #   scripts/run-local.sh [--events N] [--accounts N] [--duplicate-rate R] [--late-rate R] [--malformed-rate R]
-#                        [--seed N] [--parallelism N] [--web-port P] [--help]
+#                        [--seed N] [--parallelism N] [--web-port P] [--linger SECONDS] [--postgres JDBC_URL] [--help]
+#
+# --postgres also upserts billing records, daily account usage and the rollups into that PostgreSQL database
+# (tables from config/sql/postgres/warehouse.sql, created if missing) and checks them against the billing topic.
+# --linger keeps the broker up after the summary, e.g. for scripts/sql.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,10 +3,12 @@ package io.tokenmeter.local;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.metering.WarehouseConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.time.Duration;
+import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,9 +71,18 @@ final class LocalRun implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one job configuration key.")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--postgres", paramLabel = "JDBC_URL",
+            description = "Also upsert into this PostgreSQL warehouse (jdbc:postgresql://HOST:PORT/DB); its tables "
+                    + "are created if missing. Password: the variable warehouse.postgres.password-env names.")
+    String postgresUrl;
+
     @Override
     public Integer call() throws Exception {
-        MeteringConfig baseConfig = MeteringConfig.load(configFile(), overrides);
+        List<String> settings = new ArrayList<>(overrides);
+        if (postgresUrl != null) {
+            settings.add(WarehouseConfig.URL + "=" + postgresUrl);
+        }
+        MeteringConfig baseConfig = MeteringConfig.load(configFile(), settings);
         WorkloadSpec spec = workload.spec(baseConfig.billingZone());
 
         Path work = workDir.toAbsolutePath();
@@ -83,6 +94,8 @@ final class LocalRun implements Callable<Integer> {
 
         try (BrokerProcess broker = BrokerProcess.start(Files.createDirectories(work.resolve("kafka")))) {
             System.out.println("Kafka broker (KRaft, pid " + broker.pid() + ") at " + broker.bootstrapServers());
+            // scripts/sql.sh connects to the broker of the running local run through this file.
+            Files.writeString(work.resolve("bootstrap-servers"), broker.bootstrapServers());
             MeteringConfig config = baseConfig.with(Map.of(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers()));
             KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
             kafka.create(partitions, List.of(config.rawTopic()));
@@ -95,6 +108,9 @@ final class LocalRun implements Callable<Integer> {
             Path expectedCsv = work.resolve("expected-billing.csv");
             expected.writeCsv(expectedCsv);
             System.out.println("Expected billing written to " + expectedCsv);
+            if (config.warehouse().enabled()) {
+                prepareWarehouse(config, spec);
+            }
             // The workload is written first: a job started on empty partitions would see them quiet, let their
             // watermarks follow the wall clock and close the workload's days (weeks ago) before a single event.
             StreamExecutionEnvironment env =
@@ -120,11 +136,12 @@ final class LocalRun implements Callable<Integer> {
                 System.out.println();
                 System.out.println("Summary");
                 reconciliation.report().forEach(System.out::println);
+                boolean warehouseOk = !config.warehouse().enabled() || warehouseMatches(kafka, config);
                 if (lingerSeconds > 0) {
                     System.out.printf("Job and metrics stay up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
                     Thread.sleep(lingerSeconds * 1000L);
                 }
-                return reconciliation.ok() ? 0 : 1;
+                return reconciliation.ok() && warehouseOk ? 0 : 1;
             } finally {
                 job.cancel().get();
             }
@@ -162,6 +179,32 @@ final class LocalRun implements Callable<Integer> {
                 }
                 quietPolls = 0;
             }
+        }
+    }
+
+    private static void prepareWarehouse(MeteringConfig config, WorkloadSpec spec) throws Exception {
+        LocalDate first = LocalDate.ofInstant(spec.start(), spec.billingZone()).minusDays(1);
+        LocalDate last = LocalDate.ofInstant(spec.start().plus(spec.span()), spec.billingZone()).plusDays(1);
+        try (Warehouse warehouse = Warehouse.connect(config.warehouse())) {
+            warehouse.prepare(Warehouse.SCHEMA, first, last);
+        }
+        System.out.println("Warehouse tables ready at " + config.warehouse().url() + " (daily partitions "
+                + first + " to " + last + ")");
+    }
+
+    /** Prints and checks that the warehouse holds exactly the billing the Kafka topic holds. */
+    private static boolean warehouseMatches(KafkaTopics kafka, MeteringConfig config) throws Exception {
+        MeteringOutcome outcome = MeteringOutcome.read(kafka, config);
+        try (Warehouse warehouse = Warehouse.connect(config.warehouse())) {
+            long rows = warehouse.number("SELECT count(*) FROM billing_records");
+            boolean ok = warehouse.billedByAccountDay().equals(outcome.billedByAccountDay())
+                    && rows == outcome.billingRecords();
+            System.out.printf("WAREHOUSE billing_records=%,d (topic %,d) account_daily_usage=%,d regional_usage=%,d "
+                            + "national_usage=%,d status=%s%n", rows, outcome.billingRecords(),
+                    warehouse.number("SELECT count(*) FROM account_daily_usage"),
+                    warehouse.number("SELECT count(*) FROM regional_usage"),
+                    warehouse.number("SELECT count(*) FROM national_usage"), ok ? "OK" : "MISMATCH");
+            return ok;
         }
     }
 

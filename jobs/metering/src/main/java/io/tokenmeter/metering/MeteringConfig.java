@@ -52,7 +52,8 @@ public record MeteringConfig(
         int maxRecordBytes,
         java.util.List<String> metricRegions,
         java.util.List<String> metricModels,
-        int maxParallelism)
+        int maxParallelism,
+        WarehouseConfig warehouse)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -120,6 +121,7 @@ public record MeteringConfig(
         d.put(METRIC_MODELS, "deepseek-v3.2,qwen3-max,qwen3-coder-plus,doubao-seed-1.6,glm-4.6,kimi-k2,ernie-4.5,"
                 + "hunyuan-t1,qwen-image,seedream-4.0,hunyuan-image-3,cosyvoice-2,doubao-seed-tts,wan2.5-t2v,seedance-1.0");
         d.put(MAX_PARALLELISM, "720");
+        d.putAll(WarehouseConfig.DEFAULTS);
         return Map.copyOf(d);
     }
 
@@ -217,7 +219,8 @@ public record MeteringConfig(
                 parse(v, MAX_RECORD_BYTES, Integer::parseInt),
                 parse(v, METRIC_REGIONS, MeteringConfig::parseList),
                 parse(v, METRIC_MODELS, MeteringConfig::parseList),
-                parse(v, MAX_PARALLELISM, Integer::parseInt));
+                parse(v, MAX_PARALLELISM, Integer::parseInt),
+                WarehouseConfig.fromMap(v));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -256,6 +259,7 @@ public record MeteringConfig(
         m.put(METRIC_REGIONS, String.join(",", metricRegions));
         m.put(METRIC_MODELS, String.join(",", metricModels));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
+        m.putAll(warehouse.asMap());
         return m;
     }
 

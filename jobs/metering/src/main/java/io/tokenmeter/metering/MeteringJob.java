@@ -13,6 +13,7 @@ import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
+import io.tokenmeter.io.WarehouseSinks;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.AreaBundle;
 import io.tokenmeter.logic.BillingCalendar;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -46,20 +48,28 @@ import picocli.CommandLine.Option;
  * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
  * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
  * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
- * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}). Parameters: see
- * {@link MeteringConfig} and {@code config/metering.yaml}.
+ * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}); optionally billing records,
+ * daily account usage and the rollups upserted into a PostgreSQL warehouse ({@code warehouse.postgres.*}).
+ * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}.
  *
  * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
  */
 public final class MeteringJob {
 
-    /** Where the job writes: one sink per output. */
+    /** Where the job writes: one sink per output, and optionally the warehouse. */
     public record Outputs(
             Sink<BillingRecord> billing,
             Sink<RejectedRecord> rejected,
             Sink<AccountUsage> accountUsage,
             Sink<AreaUsage> regionalUsage,
-            Sink<AreaUsage> nationalUsage) {
+            Sink<AreaUsage> nationalUsage,
+            Optional<WarehouseSinks> warehouse) {
+
+        /** The five outputs and no warehouse. */
+        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage) {
+            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, Optional.empty());
+        }
 
         /** The Kafka topics named in {@code config}, each written exactly once. */
         public static Outputs kafka(MeteringConfig config) {
@@ -68,7 +78,10 @@ public final class MeteringJob {
                     KafkaEndpoints.rejectedSink(config),
                     KafkaEndpoints.accountUsageSink(config),
                     KafkaEndpoints.regionalUsageSink(config),
-                    KafkaEndpoints.nationalUsageSink(config));
+                    KafkaEndpoints.nationalUsageSink(config),
+                    config.warehouse().enabled()
+                            ? Optional.of(new WarehouseSinks(config.warehouse()))
+                            : Optional.empty());
         }
     }
 
@@ -176,6 +189,9 @@ public final class MeteringJob {
         national.sinkTo(outputs.nationalUsage())
                 .uid(OperatorIds.NATIONAL_USAGE_SINK)
                 .name("National usage rows");
+        // Warehouse (optional): the same records upserted into PostgreSQL for analysts.
+        outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
+
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         unique.getSideOutput(DeduplicateFunction.TOO_LATE));

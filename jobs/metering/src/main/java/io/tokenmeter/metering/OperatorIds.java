@@ -22,6 +22,12 @@ public final class OperatorIds {
     public static final String REGIONAL_USAGE_SINK = "regional-usage-sink";
     public static final String NATIONAL_USAGE_SINK = "national-usage-sink";
     public static final String REJECTED_SINK = "rejected-records-sink";
+    public static final String WAREHOUSE_BILLING_ROWS = "warehouse-billing-rows";
+    public static final String WAREHOUSE_ACCOUNT_DAYS = "warehouse-account-days";
+    public static final String WAREHOUSE_ACCOUNT_ROWS = "warehouse-account-rows";
+    public static final String WAREHOUSE_REGIONAL_ROWS = "warehouse-regional-rows";
+    public static final String WAREHOUSE_NATIONAL_ROWS = "warehouse-national-rows";
+    public static final String WAREHOUSE_SINK = "warehouse-sink";
 
     private OperatorIds() {}
 }

@@ -1,0 +1,72 @@
+package io.tokenmeter.local;
+
+import io.tokenmeter.functions.DeduplicateFunction;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.MeteringJob;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/** Running the metering job to the end of its input on the test's MiniCluster, over fresh topics of a broker. */
+final class TestRuns {
+
+    static final int PARALLELISM = 2;
+
+    private TestRuns() {}
+
+    /** A configuration whose topics, consumer group and transactional ids no other run uses; topics created. */
+    static MeteringConfig freshTopics(KafkaBrokerExtension kafka, Map<String, String> overrides)
+            throws InterruptedException {
+        String run = kafka.freshTopic("run");
+        Map<String, String> settings = new HashMap<>();
+        settings.put(MeteringConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        settings.put(MeteringConfig.RAW_TOPIC, run + ".raw");
+        settings.put(MeteringConfig.BILLING_TOPIC, run + ".billing");
+        settings.put(MeteringConfig.REJECTED_TOPIC, run + ".rejected");
+        settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
+        settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
+        settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
+        settings.put(MeteringConfig.CONSUMER_GROUP, run);
+        settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
+        settings.put(MeteringConfig.STOP_AT_LATEST, "true");
+        settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
+        settings.putAll(overrides);
+        MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
+        kafka.topics().create(4, List.of(config.rawTopic()));
+        kafka.topics().create(4, config.outputTopics());
+        return config;
+    }
+
+    static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
+        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
+    }
+
+    /** Runs the job with {@code source} to its end; with a restart strategy when {@code restartOnFailure}. */
+    static JobExecutionResult run(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
+            throws Exception {
+        Configuration flink = MeteringJob.flinkConfiguration(config);
+        if (restartOnFailure) {
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        } else {
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        env.setParallelism(PARALLELISM);
+        new MeteringJob(config, source, MeteringJob.Outputs.kafka(config)).build(env);
+        return env.execute("metering-it");
+    }
+
+    static long duplicates(JobExecutionResult result) {
+        Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
+        return duplicates == null ? 0 : duplicates;
+    }
+}

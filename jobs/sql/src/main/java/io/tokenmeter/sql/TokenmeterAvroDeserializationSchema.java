@@ -1,0 +1,117 @@
+package io.tokenmeter.sql;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import javax.annotation.Nullable;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.AvroToRowDataConverters;
+import org.apache.flink.formats.avro.AvroToRowDataConverters.AvroToRowDataConverter;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.types.logical.RowType;
+
+/**
+ * Reads one Tokenmeter record type in Avro single-object encoding ({@code C3 01}, the writer schema's 8-byte
+ * little-endian CRC-64-AVRO fingerprint, the binary body) into table rows. The fingerprint picks the writer schema
+ * among {@link WriterSchemas}; the reader schema is the table's columns ({@link ReaderSchemas}); Avro resolves one
+ * to the other, and Flink's own converters turn the result into {@link RowData}.
+ */
+public final class TokenmeterAvroDeserializationSchema implements DeserializationSchema<RowData> {
+
+    private static final long serialVersionUID = 1L;
+    private static final int HEADER_LENGTH = 10;
+
+    private final String recordName;
+    private final RowType rowType;
+    private final TypeInformation<RowData> producedType;
+    private final boolean ignoreParseErrors;
+
+    private transient Map<Long, GenericDatumReader<GenericRecord>> readers;
+    private transient AvroToRowDataConverter converter;
+    private transient BinaryDecoder decoder;
+
+    public TokenmeterAvroDeserializationSchema(
+            String recordName, RowType rowType, TypeInformation<RowData> producedType, boolean ignoreParseErrors) {
+        this.recordName = recordName;
+        this.rowType = rowType;
+        this.producedType = producedType;
+        this.ignoreParseErrors = ignoreParseErrors;
+        // Fail while the query is planned, not on the first record, when the columns do not fit the record.
+        ReaderSchemas.project(WriterSchemas.current(recordName), rowType);
+    }
+
+    @Override
+    public void open(InitializationContext context) {
+        Schema reader = ReaderSchemas.project(WriterSchemas.current(recordName), rowType);
+        readers = new HashMap<>();
+        WriterSchemas.byFingerprint(recordName).forEach((fingerprint, writer) ->
+                readers.put(fingerprint, new GenericDatumReader<>(writer, reader, GenericData.get())));
+        // false: TIMESTAMP_LTZ columns read timestamp-millis as the instant it is, not as a local date-time.
+        converter = AvroToRowDataConverters.createRowConverter(rowType, false);
+    }
+
+    @Override
+    @Nullable
+    public RowData deserialize(@Nullable byte[] message) throws IOException {
+        if (message == null) {
+            return null; // a tombstone: no row
+        }
+        try {
+            return (RowData) converter.convert(decode(message));
+        } catch (IOException | RuntimeException e) {
+            if (ignoreParseErrors) {
+                return null;
+            }
+            throw new IOException("Cannot read a " + recordName + " record of " + message.length + " bytes: "
+                    + e.getMessage() + " (set 'tokenmeter-avro.ignore-parse-errors' = 'true' to skip such records)", e);
+        }
+    }
+
+    private GenericRecord decode(byte[] message) throws IOException {
+        if (message.length < HEADER_LENGTH || message[0] != (byte) 0xC3 || message[1] != (byte) 0x01) {
+            throw new IOException("not Avro single-object encoding (no C3 01 header)");
+        }
+        long fingerprint = 0;
+        for (int i = 9; i >= 2; i--) {
+            fingerprint = (fingerprint << 8) | (message[i] & 0xFFL);
+        }
+        GenericDatumReader<GenericRecord> reader = readers.get(fingerprint);
+        if (reader == null) {
+            throw new IOException(String.format("writer schema fingerprint %016x is not a known %s schema; add the "
+                    + "schema it names to WriterSchemas.RETIRED", fingerprint, recordName));
+        }
+        decoder = DecoderFactory.get().binaryDecoder(message, HEADER_LENGTH, message.length - HEADER_LENGTH, decoder);
+        return reader.read(null, decoder);
+    }
+
+    @Override
+    public boolean isEndOfStream(RowData nextElement) {
+        return false;
+    }
+
+    @Override
+    public TypeInformation<RowData> getProducedType() {
+        return producedType;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TokenmeterAvroDeserializationSchema that
+                && recordName.equals(that.recordName)
+                && rowType.equals(that.rowType)
+                && ignoreParseErrors == that.ignoreParseErrors;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(recordName, rowType, ignoreParseErrors);
+    }
+}
