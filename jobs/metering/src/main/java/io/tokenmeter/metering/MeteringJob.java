@@ -8,6 +8,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DailyBillingFunction;
 import io.tokenmeter.functions.DeduplicateFunction;
+import io.tokenmeter.functions.FaultInjection;
 import io.tokenmeter.functions.HourlyUsageFunction;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IdleAwareWatermarks;
@@ -107,6 +108,7 @@ public final class MeteringJob {
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
+        ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
 
         SingleOutputStreamOperator<IngestedRecord> valid = ingested
                 .process(new SplitRejected())
