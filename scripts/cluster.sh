@@ -101,8 +101,10 @@ start_process() { # name main-class jvm-params extra-args...
   local name=$1 main=$2 jvm=$3; shift 3
   local props=()
   mapfile -t props < <(dynamic_properties)
-  # shellcheck disable=SC2086 # the JVM parameters are a word list
-  nohup java $jvm -XX:+IgnoreUnrecognizedVMOptions \
+  local java_opts
+  java_opts=$(sed -n 's/^env\.java\.default-opts\.all: *//p' "$cluster_dir/conf/config.yaml")
+  # shellcheck disable=SC2086 # the JVM parameters are word lists
+  nohup java $jvm $java_opts \
     -Dlog.file="$cluster_dir/log/$name.log" \
     -Dlog4j.configurationFile="file:$cluster_dir/conf/log4j.properties" \
     -Djava.io.tmpdir="$cluster_dir/tmp" \
