@@ -100,7 +100,7 @@ final class FaultSuite implements Callable<Integer> {
         }
 
         void log(String line) {
-            System.out.println("   " + line);
+            System.out.println("   " + java.time.LocalTime.now().withNano(0) + " " + line);
         }
     }
 
@@ -192,6 +192,7 @@ final class FaultSuite implements Callable<Integer> {
                 new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
 
         Run run = new Run(scenario.name(), settings);
+        run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.rawTopic()));
         Reconciliation reconciliation;
         List<String> open;
         long restarts;
@@ -238,11 +239,12 @@ final class FaultSuite implements Callable<Integer> {
             long restarts = cluster.restarts(run.jobId);
             long completed = cluster.completedCheckpoints(run.jobId);
             cluster.killTaskManager(victim);
-            run.log("kill " + kill + ": taskmanager-" + victim + " killed with SIGKILL after checkpoint " + completed);
+            run.log("kill " + kill + ": taskmanager-" + victim + " killed with SIGKILL after " + completed
+                    + " completed checkpoints");
             FlinkCluster.await(() -> cluster.restarts(run.jobId) > restarts, STEP_TIMEOUT, "the job to restart");
             cluster.awaitCheckpoints(run.jobId, completed + 1, STEP_TIMEOUT);
-            run.log("kill " + kill + ": job restarted and completed checkpoint " + cluster.completedCheckpoints(run.jobId)
-                    + "; taskmanager-" + victim + " started again");
+            run.log("kill " + kill + ": job restarted and checkpointed again (" + cluster.completedCheckpoints(run.jobId)
+                    + " completed); taskmanager-" + victim + " started again");
             cluster.startTaskManager(victim);
         }
     }
@@ -267,21 +269,21 @@ final class FaultSuite implements Callable<Integer> {
         }
         long completed = cluster.completedCheckpoints(run.jobId);
         cluster.awaitCheckpoints(run.jobId, completed + 1, STEP_TIMEOUT);
-        run.log("job recovered and completed checkpoint " + cluster.completedCheckpoints(run.jobId));
+        run.log("job recovered: " + cluster.completedCheckpoints(run.jobId) + " checkpoints completed so far");
     }
 
     private void brokerOutage(Run run) throws Exception {
         cluster.awaitCheckpoints(run.jobId, 2, STEP_TIMEOUT);
         long completed = cluster.completedCheckpoints(run.jobId);
         broker.close();
-        run.log("broker stopped after checkpoint " + completed);
+        run.log("broker stopped after " + completed + " completed checkpoints");
         Thread.sleep(BROKER_OUTAGE.toMillis());
         run.log("checkpoints completed while the broker was down: " + (cluster.completedCheckpoints(run.jobId) - completed));
         broker = BrokerProcess.start(brokerDir, brokerPort);
         run.log("broker started again (pid " + broker.pid() + ") at " + broker.bootstrapServers());
         long afterRestart = cluster.completedCheckpoints(run.jobId);
         cluster.awaitCheckpoints(run.jobId, afterRestart + 1, STEP_TIMEOUT);
-        run.log("job completed checkpoint " + cluster.completedCheckpoints(run.jobId) + " after the outage");
+        run.log("job checkpoints again after the outage (" + cluster.completedCheckpoints(run.jobId) + " completed)");
     }
 
     private void rescale(Run run) throws Exception {
