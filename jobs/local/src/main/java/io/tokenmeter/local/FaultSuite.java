@@ -54,7 +54,7 @@ final class FaultSuite implements Callable<Integer> {
     @Option(names = "--work-dir", defaultValue = "target/fault-suite", description = "Broker data and logs (default ${DEFAULT-VALUE}).")
     Path workDir;
 
-    @Option(names = "--events", defaultValue = "150000", description = "Records per fault (default ${DEFAULT-VALUE}).")
+    @Option(names = "--events", defaultValue = "100000", description = "Records per fault (default ${DEFAULT-VALUE}).")
     long events;
 
     @Option(names = "--accounts", defaultValue = "5000", description = "Accounts per workload (default ${DEFAULT-VALUE}).")
