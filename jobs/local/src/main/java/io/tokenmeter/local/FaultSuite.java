@@ -1,17 +1,28 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.functions.FaultInjection;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.schema.AvroCodec;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.util.FileUtils;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,6 +47,7 @@ final class FaultSuite implements Callable<Integer> {
         void inflict(Run run) throws Exception;
     }
 
+    private static final Duration WORKLOAD_SPAN = Duration.ofDays(2);
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(180);
     private static final Duration BROKER_OUTAGE = CHECKPOINT_INTERVAL.multipliedBy(5);
@@ -186,8 +198,11 @@ final class FaultSuite implements Callable<Integer> {
         kafka.create(partitions, config.outputTopics());
 
         // The workload goes in first: a job started on empty partitions would let their watermarks follow the wall
-        // clock and close the workload's days (weeks ago) before its first event.
-        WorkloadSpec spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005);
+        // clock and close the workload's days before its first event. It ends a day ago, so whatever arrives after
+        // the watermark followed the wall clock is still within the correction horizon.
+        Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(WORKLOAD_SPAN).minus(Duration.ofDays(1));
+        WorkloadSpec spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005)
+                .during(start, WORKLOAD_SPAN, config.billingZone());
         ExpectedTotals expected = WorkloadProducer.produce(
                 new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
 
@@ -200,6 +215,8 @@ final class FaultSuite implements Callable<Integer> {
             run.jobId = cluster.submit(scenario.parallelism(), null, jobArgs(settings));
             run.log("job " + run.jobId + " submitted at parallelism " + scenario.parallelism());
             scenario.injection().inflict(run);
+            sendTrailingEvents(spec, config, expected);
+            run.log("wrote one more event to each of the " + partitions + " partitions (traffic goes on)");
 
             reconciliation = awaitReconciliation(kafka, config, expected);
             open = awaitNoOpenTransactions(kafka, config);
@@ -316,6 +333,48 @@ final class FaultSuite implements Callable<Integer> {
     }
 
     // ---- helpers ----
+
+    /**
+     * Writes a new event to every raw partition after the fault, as gateways keep sending, each at the end of the
+     * workload's span and added to the expected totals. A restored job moves a partition's watermark only once that
+     * partition delivered an event again (watermarks are not in checkpoints): without new traffic, a job restored
+     * after it had read everything would never close the workload's last days.
+     */
+    private void sendTrailingEvents(WorkloadSpec spec, MeteringConfig config, ExpectedTotals expected) {
+        WorkloadGenerator generator = new WorkloadGenerator(spec);
+        GeneratedRecord last = null;
+        for (long i = spec.events() - 1; i >= 0 && last == null; i--) {
+            GeneratedRecord record = generator.record(i);
+            if (record.kind() == GeneratedRecord.Kind.VALID) {
+                last = record;
+            }
+        }
+        if (last == null) {
+            throw new IllegalStateException("the workload has no valid event to follow");
+        }
+        AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int partition = 0; partition < partitions; partition++) {
+                UsageEvent event = UsageEvent.newBuilder(last.event())
+                        .setEventId(last.event().getEventId() + "-trailing-" + partition)
+                        .setEventTime(spec.start().plus(spec.span()))
+                        .build();
+                byte[] value = codec.encode(event);
+                producer.send(new ProducerRecord<>(config.rawTopic(), partition,
+                        last.key().getBytes(StandardCharsets.UTF_8), value)).get();
+                expected.add(new GeneratedRecord(last.key(), value, GeneratedRecord.Kind.VALID, event));
+            }
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot write the trailing events", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
 
     private Map<String, String> baseSettings(String name) {
         Map<String, String> s = new LinkedHashMap<>();
