@@ -30,13 +30,22 @@ public final class BrokerProcess implements AutoCloseable {
 
     /** Starts a broker process with its data and log in {@code dataDir}, and waits until it accepts clients. */
     public static BrokerProcess start(Path dataDir) throws IOException, InterruptedException, TimeoutException {
+        return start(dataDir, 0);
+    }
+
+    /**
+     * Like {@link #start(Path)} on a given client port (0 for any free one): a broker started again on the same
+     * folder and port comes back with its topics, offsets and transactions, at the address clients already know.
+     */
+    public static BrokerProcess start(Path dataDir, int port)
+            throws IOException, InterruptedException, TimeoutException {
         List<String> command = List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
                 "-Dlog4j2.configurationFile=log4j2-broker.properties",
                 "-Dtokenmeter.log.dir=" + dataDir,
                 "-cp", System.getProperty("java.class.path"),
-                LocalCli.class.getName(), "broker", "--data-dir", dataDir.toString());
+                LocalCli.class.getName(), "broker", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
         Process process = new ProcessBuilder(command)
                 .redirectError(dataDir.resolve("broker.stderr.log").toFile())
                 .start();

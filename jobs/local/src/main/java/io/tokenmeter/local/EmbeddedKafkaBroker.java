@@ -111,7 +111,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             int exit = StorageTool.execute(new String[] {
-                "format", "--cluster-id", Uuid.randomUuid().toString(), "--config", configFile.toString(),
+                "format", "--cluster-id", clusterId(props), "--config", configFile.toString(),
                 "--ignore-formatted"
             }, new PrintStream(log, true, StandardCharsets.UTF_8));
             if (exit != 0) {
@@ -120,6 +120,22 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare Kafka data folder " + dataDir, e);
         }
+    }
+
+    /** A new cluster id, or the one the data folder was formatted with: a restarted broker must keep it. */
+    private static String clusterId(Properties props) throws IOException {
+        Path meta = Path.of(props.getProperty("log.dirs"), "meta.properties");
+        if (Files.exists(meta)) {
+            Properties formatted = new Properties();
+            try (var reader = Files.newBufferedReader(meta)) {
+                formatted.load(reader);
+            }
+            String id = formatted.getProperty("cluster.id");
+            if (id != null) {
+                return id;
+            }
+        }
+        return Uuid.randomUuid().toString();
     }
 
     static int freePort() {

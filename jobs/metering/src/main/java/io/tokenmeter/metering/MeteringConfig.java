@@ -1,5 +1,6 @@
 package io.tokenmeter.metering;
 
+import io.tokenmeter.functions.FaultInjection;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -53,7 +54,9 @@ public record MeteringConfig(
         java.util.List<String> metricRegions,
         java.util.List<String> metricModels,
         int maxParallelism,
-        WarehouseConfig warehouse)
+        WarehouseConfig warehouse,
+        FaultInjection.Fault fault,
+        int faultAfterCheckpoints)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -82,6 +85,8 @@ public record MeteringConfig(
     public static final String METRIC_REGIONS = "metrics.regions";
     public static final String METRIC_MODELS = "metrics.models";
     public static final String MAX_PARALLELISM = "max-parallelism";
+    public static final String FAULTS_INJECT = "faults.inject";
+    public static final String FAULTS_AFTER_CHECKPOINTS = "faults.after-checkpoints";
 
     /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
     static final Duration MAX_DEDUP_HORIZON = Duration.ofDays(35);
@@ -122,6 +127,8 @@ public record MeteringConfig(
                 + "hunyuan-t1,qwen-image,seedream-4.0,hunyuan-image-3,cosyvoice-2,doubao-seed-tts,wan2.5-t2v,seedance-1.0");
         d.put(MAX_PARALLELISM, "720");
         d.putAll(WarehouseConfig.DEFAULTS);
+        d.put(FAULTS_INJECT, "none");
+        d.put(FAULTS_AFTER_CHECKPOINTS, "2");
         return Map.copyOf(d);
     }
 
@@ -156,6 +163,7 @@ public record MeteringConfig(
         require(metricRegions.size() <= 100, METRIC_REGIONS, "may name at most 100 regions (each is a label value)");
         require(metricModels.size() <= 50, METRIC_MODELS, "may name at most 50 models (each is a label value)");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
+        require(faultAfterCheckpoints >= 1, FAULTS_AFTER_CHECKPOINTS, "must be at least 1");
     }
 
     /** The defaults alone. */
@@ -220,7 +228,9 @@ public record MeteringConfig(
                 parse(v, METRIC_REGIONS, MeteringConfig::parseList),
                 parse(v, METRIC_MODELS, MeteringConfig::parseList),
                 parse(v, MAX_PARALLELISM, Integer::parseInt),
-                WarehouseConfig.fromMap(v));
+                WarehouseConfig.fromMap(v),
+                parse(v, FAULTS_INJECT, FaultInjection.Fault::parse),
+                parse(v, FAULTS_AFTER_CHECKPOINTS, Integer::parseInt));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -260,6 +270,8 @@ public record MeteringConfig(
         m.put(METRIC_MODELS, String.join(",", metricModels));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
         m.putAll(warehouse.asMap());
+        m.put(FAULTS_INJECT, fault.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+        m.put(FAULTS_AFTER_CHECKPOINTS, Integer.toString(faultAfterCheckpoints));
         return m;
     }
 

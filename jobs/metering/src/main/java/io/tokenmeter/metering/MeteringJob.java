@@ -9,6 +9,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
+import io.tokenmeter.functions.FaultInjection;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
@@ -121,6 +122,7 @@ public final class MeteringJob {
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
+        ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
 
         SingleOutputStreamOperator<IngestedRecord> valid = ingested
                 .process(new SplitRejected())

@@ -7,6 +7,7 @@ package io.tokenmeter.metering;
 public final class OperatorIds {
 
     public static final String RAW_USAGE_SOURCE = "raw-usage-source";
+    public static final String FAULT_INJECTION = "fault-injection";
     public static final String SPLIT_REJECTED = "split-rejected";
     public static final String DEDUPLICATE = "deduplicate";
     public static final String PRE_AGGREGATE_USAGE = "pre-aggregate-usage";

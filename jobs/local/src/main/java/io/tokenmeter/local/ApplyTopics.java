@@ -1,0 +1,176 @@
+package io.tokenmeter.local;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Makes a Kafka cluster's topics match {@code config/topics.yaml}: creates the missing ones, raises partition counts,
+ * sets configs that drifted, and reports what cannot change in place. Running it twice changes nothing the second
+ * time.
+ */
+@Command(name = "topics", mixinStandardHelpOptions = true,
+        description = "Applies the topic definitions (config/topics.yaml) to a Kafka cluster.")
+final class ApplyTopics implements Callable<Integer> {
+
+    /** One topic as config/topics.yaml defines it. */
+    record TopicDefinition(String name, int partitions, short replicationFactor, Map<String, String> config) {}
+
+    @Option(names = "--bootstrap-servers", required = true)
+    String bootstrapServers;
+
+    @Option(names = "--file", defaultValue = "config/topics.yaml", description = "Topic definitions (default ${DEFAULT-VALUE}).")
+    Path file;
+
+    @Option(names = "--command-config", description = "Admin client properties (security settings), as for Kafka's tools.")
+    Path commandConfig;
+
+    @Option(names = "--replication-factor", description = "Overrides every topic's replication factor, for a cluster "
+            + "with fewer brokers; min.insync.replicas is capped at it.")
+    Short replicationFactor;
+
+    @Option(names = "--dry-run", description = "Reports what would change, changes nothing.")
+    boolean dryRun;
+
+    @Override
+    public Integer call() throws Exception {
+        List<TopicDefinition> wanted = read(file, replicationFactor);
+        Properties props = new Properties();
+        if (commandConfig != null) {
+            try (Reader reader = Files.newBufferedReader(commandConfig)) {
+                props.load(reader);
+            }
+        }
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        int problems = 0;
+        try (Admin admin = Admin.create(props)) {
+            Collection<String> existing = admin.listTopics().names().get();
+            for (TopicDefinition topic : wanted) {
+                problems += existing.contains(topic.name()) ? reconcile(admin, topic) : create(admin, topic);
+            }
+        }
+        System.out.println(problems == 0 ? "TOPICS OK" : "TOPICS DRIFT " + problems + " difference(s) need a manual step");
+        return problems == 0 ? 0 : 1;
+    }
+
+    private int create(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {
+        System.out.printf("%-32s create: %d partitions, replication %d, %s%n",
+                topic.name(), topic.partitions(), topic.replicationFactor(), topic.config());
+        if (!dryRun) {
+            admin.createTopics(List.of(new NewTopic(topic.name(), topic.partitions(), topic.replicationFactor())
+                    .configs(topic.config()))).all().get();
+        }
+        return 0;
+    }
+
+    private int reconcile(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {
+        int problems = 0;
+        TopicDescription description = admin.describeTopics(List.of(topic.name())).allTopicNames().get().get(topic.name());
+        int partitions = description.partitions().size();
+        if (partitions < topic.partitions()) {
+            System.out.printf("%-32s partitions %d -> %d%n", topic.name(), partitions, topic.partitions());
+            if (!dryRun) {
+                admin.createPartitions(Map.of(topic.name(), NewPartitions.increaseTo(topic.partitions()))).all().get();
+            }
+        } else if (partitions > topic.partitions()) {
+            System.out.printf("%-32s DRIFT has %d partitions, defined %d: Kafka cannot remove partitions%n",
+                    topic.name(), partitions, topic.partitions());
+            problems++;
+        }
+        int replication = description.partitions().get(0).replicas().size();
+        if (replication != topic.replicationFactor()) {
+            System.out.printf("%-32s DRIFT replication %d, defined %d: reassign partitions (kafka-reassign-partitions)%n",
+                    topic.name(), replication, topic.replicationFactor());
+            problems++;
+        }
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic.name());
+        Config actual = admin.describeConfigs(List.of(resource)).all().get().get(resource);
+        List<AlterConfigOp> changes = new ArrayList<>();
+        for (Map.Entry<String, String> e : topic.config().entrySet()) {
+            ConfigEntry entry = actual.get(e.getKey());
+            String current = entry == null ? null : entry.value();
+            if (!e.getValue().equals(current)) {
+                System.out.printf("%-32s config %s: %s -> %s%n", topic.name(), e.getKey(), current, e.getValue());
+                changes.add(new AlterConfigOp(new ConfigEntry(e.getKey(), e.getValue()), AlterConfigOp.OpType.SET));
+            }
+        }
+        if (!changes.isEmpty() && !dryRun) {
+            admin.incrementalAlterConfigs(Map.of(resource, changes)).all().get();
+        }
+        if (problems == 0 && changes.isEmpty() && partitions == topic.partitions()) {
+            System.out.printf("%-32s ok%n", topic.name());
+        }
+        return problems;
+    }
+
+    /** The topics of {@code file}: each topic's settings over the file's defaults. */
+    static List<TopicDefinition> read(Path file, Short replicationOverride) throws IOException {
+        Map<?, ?> root;
+        try (Reader reader = Files.newBufferedReader(file)) {
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
+        }
+        Map<?, ?> defaults = map(root, "defaults", file);
+        Map<?, ?> topics = map(root, "topics", file);
+        if (topics.isEmpty()) {
+            throw new IllegalArgumentException(file + " defines no topics");
+        }
+        List<TopicDefinition> definitions = new ArrayList<>();
+        for (Map.Entry<?, ?> e : topics.entrySet()) {
+            String name = e.getKey().toString();
+            Map<?, ?> topic = e.getValue() instanceof Map<?, ?> m ? m : Map.of();
+            Map<String, String> config = new LinkedHashMap<>();
+            map(defaults, "config", file).forEach((k, v) -> config.put(k.toString(), v.toString()));
+            map(topic, "config", file).forEach((k, v) -> config.put(k.toString(), v.toString()));
+            Object partitions = topic.get("partitions");
+            if (!(partitions instanceof Integer p) || p < 1) {
+                throw new IllegalArgumentException(file + ": topic " + name + " needs partitions: a positive number");
+            }
+            Object rf = topic.containsKey("replication-factor") ? topic.get("replication-factor")
+                    : defaults.get("replication-factor");
+            if (!(rf instanceof Integer r) || r < 1) {
+                throw new IllegalArgumentException(file + ": topic " + name + " needs replication-factor >= 1");
+            }
+            short replication = replicationOverride != null ? replicationOverride : (short) (int) r;
+            String minIsr = config.get("min.insync.replicas");
+            if (minIsr != null && Integer.parseInt(minIsr) > replication) {
+                config.put("min.insync.replicas", Short.toString(replication));
+            }
+            definitions.add(new TopicDefinition(name, p, replication, config));
+        }
+        return definitions;
+    }
+
+    private static Map<?, ?> map(Map<?, ?> parent, String key, Path file) {
+        Object value = parent == null ? null : parent.get(key);
+        if (value == null) {
+            return Map.of();
+        }
+        if (!(value instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException(file + ": '" + key + "' must be a mapping");
+        }
+        return m;
+    }
+}
