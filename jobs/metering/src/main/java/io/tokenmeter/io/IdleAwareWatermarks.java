@@ -11,11 +11,8 @@ import org.apache.flink.util.clock.RelativeClock;
  * Bounded out-of-orderness watermarks that keep moving while a partition is quiet. Flink's idleness only stops a
  * quiet partition from holding the others back; when every partition is quiet — traffic stops at 23:50 and
  * resumes at 09:00 — the watermark would stand still and the day would not close until morning. Here a partition
- * quiet for longer than the idleness timeout lets its event time run on at the wall clock's pace from where it
- * stopped (minus out-of-orderness and the timeout), never past what the wall clock allows and never backwards.
- * Running on from where it stopped, not jumping to the wall clock, matters when the input is old — a backfill or a
- * replay after an outage: a reader that stalls for a few seconds then moves the watermark a few seconds, not weeks
- * ahead to today, which would make every later event late and let deduplication forget ids early. A partition that has not delivered a
+ * quiet for longer than the idleness timeout lets its watermark follow the wall clock (minus out-of-orderness and
+ * the timeout), never past what the wall clock allows and never backwards. A partition that has not delivered a
  * single event yet is only marked idle — after ten idleness timeouts, as readers take a while to start — so it holds
  * nobody back and closes nothing. This replaces Flink's
  * {@code withIdleness}, which marks a quiet partition idle and so stops its watermark altogether.
@@ -74,9 +71,7 @@ public final class IdleAwareWatermarks<T> implements WatermarkGenerator<T> {
         boolean quiet = quietFor > idlenessMillis;
         long candidate = maxTimestamp - outOfOrdernessMillis - 1;
         if (quiet) {
-            long ranOn = Math.min(candidate + (quietFor - idlenessMillis),
-                    wallClock.getAsLong() - outOfOrdernessMillis - idlenessMillis);
-            candidate = Math.max(candidate, ranOn);
+            candidate = Math.max(candidate, wallClock.getAsLong() - outOfOrdernessMillis - idlenessMillis);
         }
         if (candidate > emitted) {
             emitted = candidate;
