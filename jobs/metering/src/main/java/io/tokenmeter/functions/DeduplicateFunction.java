@@ -34,8 +34,9 @@ import org.apache.flink.util.OutputTag;
  * of these judgements.
  *
  * <p>State per id: one 64-bit content hash, plus its clean-up timer, at
- * max(event time, watermark when first seen) + horizon — so every id is remembered for at least the horizon
- * of event-time progress, late events included. Both are gone after the timer fires.
+ * max(event time, watermark when first seen, its partition's clock when read) + horizon — so every id is
+ * remembered for at least the horizon of event-time progress, late events included, also when the watermark is not
+ * known yet after a start or a restore. Both are gone after the timer fires.
  */
 public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, UsagePartial> {
 
@@ -93,7 +94,10 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         Long first = firstContentHash.value();
         if (first == null) {
             firstContentHash.update(contentHash);
-            ctx.timerService().registerEventTimeTimer(Math.max(event.eventTime, watermark) + horizonMillis);
+            // The partition's clock too: right after a start or restore the watermark is not known yet, and a late
+            // event would otherwise be forgotten a horizon after its own (old) event time.
+            long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
+            ctx.timerService().registerEventTimeTimer(seenAt + horizonMillis);
             out.collect(UsagePartial.judge(event, record.late, record.clockAtRead, watermark, calendar));
         } else if (first == contentHash) {
             duplicates.add(1);

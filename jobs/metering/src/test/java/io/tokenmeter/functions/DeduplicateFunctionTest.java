@@ -173,6 +173,24 @@ class DeduplicateFunctionTest {
         assertThat(harness.numEventTimeTimers()).isZero();
     }
 
+    /** Right after a start the watermark is unknown; the partition's clock says how far event time has come. */
+    @Test
+    void remembersLateEventForHorizonFromItsPartitionsClockWhileTheWatermarkIsUnknown() throws Exception {
+        long clock = T_MILLIS + 2 * H;
+        UsageEvent event = event("gateway-a", "evt-1", 10, T);
+        IngestedRecord record = IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event));
+        record.late = true;
+        record.clockAtRead = clock;
+        harness.processElement(new StreamRecord<>(record, T_MILLIS));
+
+        harness.processWatermark(clock + H - 1);
+        process(event("gateway-a", "evt-1", 10, T));
+        assertThat(duplicatesCounted()).isEqualTo(1L);
+
+        harness.processWatermark(clock + H);
+        assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+
     @Test
     void clearsAllStateAndTimersOfManyIdsAfterHorizon() throws Exception {
         for (int i = 0; i < 50; i++) {
