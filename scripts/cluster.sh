@@ -140,7 +140,8 @@ cmd_start() {
   alive "$cluster_dir/jobmanager.pid" && die "a local cluster is already running in $cluster_dir (scripts/cluster.sh stop)"
   ensure_classpath
   [[ "$rest_port" == 0 ]] && rest_port=$(free_port)
-  rm -rf "$cluster_dir"
+  # Checkpoints, savepoints and logs of an earlier cluster stay: a job can resume from them after a restart.
+  rm -rf "$cluster_dir"/{conf,tmp,web-upload}
   mkdir -p "$cluster_dir"/{conf,log,tmp,checkpoints,savepoints,web-upload}
   cp "$root/config/flink/config.yaml" "$root/config/flink/log4j.properties" "$cluster_dir/conf/"
   # The production config, with this machine's addresses, ports, sizes and local directories instead.

@@ -21,6 +21,8 @@ import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -68,22 +70,54 @@ final class ApplyTopics implements Callable<Integer> {
         int problems = 0;
         try (Admin admin = Admin.create(props)) {
             Collection<String> existing = admin.listTopics().names().get();
+            List<TopicDefinition> toReconcile = new ArrayList<>();
             for (TopicDefinition topic : wanted) {
-                problems += existing.contains(topic.name()) ? reconcile(admin, topic) : create(admin, topic);
+                if (existing.contains(topic.name()) || !create(admin, topic)) {
+                    toReconcile.add(topic);
+                }
+            }
+            if (!dryRun) {
+                awaitVisible(admin, wanted.stream().map(TopicDefinition::name).toList());
+            }
+            for (TopicDefinition topic : toReconcile) {
+                problems += reconcile(admin, topic);
             }
         }
         System.out.println(problems == 0 ? "TOPICS OK" : "TOPICS DRIFT " + problems + " difference(s) need a manual step");
         return problems == 0 ? 0 : 1;
     }
 
-    private int create(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {
+    /** Creates the topic; false if it turned out to exist (created a moment ago, the listing lagging behind). */
+    private boolean create(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {
+        if (!dryRun) {
+            try {
+                admin.createTopics(List.of(new NewTopic(topic.name(), topic.partitions(), topic.replicationFactor())
+                        .configs(topic.config()))).all().get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof TopicExistsException) {
+                    return false;
+                }
+                throw e;
+            }
+        }
         System.out.printf("%-32s create: %d partitions, replication %d, %s%n",
                 topic.name(), topic.partitions(), topic.replicationFactor(), topic.config());
-        if (!dryRun) {
-            admin.createTopics(List.of(new NewTopic(topic.name(), topic.partitions(), topic.replicationFactor())
-                    .configs(topic.config()))).all().get();
+        return true;
+    }
+
+    /** Waits until every broker answers for the topics: metadata of new topics takes a moment to spread. */
+    private static void awaitVisible(Admin admin, List<String> topics) throws InterruptedException, ExecutionException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                admin.describeTopics(topics).allTopicNames().get();
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || attempt == 60) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
         }
-        return 0;
     }
 
     private int reconcile(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {
