@@ -59,6 +59,7 @@ final class LoopContender implements Callable<Integer> {
             totals.put("state.account-hour-lines", loop.accountHourLines);
             Map<String, String> settings = options.settings();
             settings.put("parallelism", "1");
+            settings.put("source", "in order, one thread");
             return Contenders.finish(new ContenderResult("loop", spec.events(), wall, cpu, sampler.peakRssBytes(),
                     0, 0, settings, totals), options);
         }
