@@ -179,6 +179,11 @@ final class BenchReport implements Callable<Integer> {
 
     private static String settingsText(ContenderResult r) {
         List<String> parts = new ArrayList<>();
+        if (r.totals().containsKey("cpu.job.ms")) {
+            parts.add(String.format(Locale.ROOT, "CPU s job %.1f / broker %.1f / producer %.1f",
+                    r.totals().get("cpu.job.ms") / 1000.0, r.totals().getOrDefault("cpu.broker.ms", 0L) / 1000.0,
+                    r.totals().getOrDefault("cpu.producer.ms", 0L) / 1000.0));
+        }
         for (String key : List.of("parallelism", "source", "partitions", "checkpoints", "producer-seconds")) {
             String v = r.settings().get(key);
             if (v != null) {

@@ -80,6 +80,9 @@ final class EndToEndContender implements Callable<Integer> {
                     work.resolve(LocalFlink.ROCKSDB_DIR), work.resolve(LocalFlink.CHECKPOINT_DIR))) {
                 sampler.watch(broker.pid());
                 CpuSpan span = CpuSpan.start(broker.pid());
+                long self = ProcessHandle.current().pid();
+                ProcFs.CpuTicks jobAtStart = ProcFs.cpu(self);
+                ProcFs.CpuTicks brokerAtStart = ProcFs.cpu(broker.pid());
                 Path expectedCsv = work.resolve("expected-billing.csv");
                 Process producer = startProducer(config, spec, expectedCsv, work);
                 sampler.watch(producer.pid());
@@ -98,8 +101,15 @@ final class EndToEndContender implements Callable<Integer> {
                     billing.awaitEvents(expected[0], job, Duration.ofSeconds(timeoutSeconds));
                     double wall = span.wallSeconds();
                     double cpu = span.cpuSeconds();
+                    ProcFs.CpuTicks jobAtEnd = ProcFs.cpu(self);
+                    ProcFs.CpuTicks brokerAtEnd = ProcFs.cpu(broker.pid());
                     sampler.close();
                     Map<String, Long> totals = new TreeMap<>(Tally.snapshot());
+                    // Who used the CPU: this JVM (job and billing reader), the broker, the producer (a reaped child).
+                    totals.put("cpu.job.ms", ticksToMillis(jobAtEnd.own() - jobAtStart.own()));
+                    totals.put("cpu.broker.ms", ticksToMillis(brokerAtEnd.own() - brokerAtStart.own()));
+                    totals.put("cpu.producer.ms", ticksToMillis(jobAtEnd.withChildren() - jobAtEnd.own()
+                            - (jobAtStart.withChildren() - jobAtStart.own())));
                     totals.put("expected.billed.events", expected[0]);
                     totals.put("expected.billed.tokens", expected[1]);
                     Map<String, String> settings = options.settings();
@@ -121,6 +131,10 @@ final class EndToEndContender implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    private static long ticksToMillis(long ticks) {
+        return ticks * 1000 / ProcFs.TICKS_PER_SECOND;
     }
 
     /** The workload producer (LocalCli generate) in a JVM of its own, on this JVM's classpath. */
