@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
  * other), and the report that compares their results.
  */
 @Command(name = "tokenmeter-bench", mixinStandardHelpOptions = true,
-        subcommands = {MeteringContender.class, LoopContender.class},
+        subcommands = {MeteringContender.class, SqlContender.class, LoopContender.class, EndToEndContender.class,
+            BenchReport.class, BenchCurves.class},
         description = "Tokenmeter benchmark contenders and report.")
 public final class BenchCli {
 

@@ -24,6 +24,10 @@ final class BenchOptions {
     @Option(names = "--days", defaultValue = "2", description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
     double days;
 
+    @Option(names = "--start", defaultValue = "2026-11-01T00:00:00+08:00",
+            description = "Event time of the first record (default ${DEFAULT-VALUE}).")
+    java.time.OffsetDateTime start;
+
     @Option(names = "--duplicate-rate", defaultValue = "0.02",
             description = "Share of records that repeat an earlier event (default ${DEFAULT-VALUE}).")
     double duplicateRate;
@@ -37,6 +41,14 @@ final class BenchOptions {
 
     @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
+
+    /** How the in-memory source splits the workload among its parallel readers. */
+    enum SourceLayout { interleaved, contiguous }
+
+    @Option(names = "--source", defaultValue = "interleaved",
+            description = "In-memory source: interleaved (readers side by side in event time, like Kafka partitions) "
+                    + "or contiguous (WorkloadSource: each reader a contiguous share). Default ${DEFAULT-VALUE}.")
+    SourceLayout source;
 
     @Option(names = "--work-dir", defaultValue = "target/bench", description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
     Path workDir;
@@ -60,13 +72,22 @@ final class BenchOptions {
      * late rows; the in-memory source is exact only without poison) must bill exactly the same.
      */
     WorkloadSpec spec(ZoneId billingZone) {
-        return spec(billingZone, WorkloadSpec.DEFAULT_START);
+        return spec(billingZone, start.toInstant());
     }
 
     WorkloadSpec spec(ZoneId billingZone, Instant start) {
         return new WorkloadSpec(events, accounts, 1.0, start,
                 Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())), billingZone,
                 duplicateRate, 0, 0, 0, seed);
+    }
+
+    /** The workload as an in-memory Flink source. */
+    org.apache.flink.api.connector.source.Source<io.tokenmeter.io.IngestedRecord, ?, ?> source(
+            WorkloadSpec spec, MeteringConfig config) {
+        return switch (source) {
+            case interleaved -> InterleavedWorkloadSource.of(spec, config);
+            case contiguous -> io.tokenmeter.local.WorkloadSource.of(spec, config);
+        };
     }
 
     Path resultFile(String contender) {
@@ -85,6 +106,7 @@ final class BenchOptions {
         s.put("seed", Long.toString(seed));
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));
+        s.put("source", source.name());
         return s;
     }
 }

@@ -53,12 +53,14 @@ final class LoopContender implements Callable<Integer> {
             sampler.close();
             Map<String, Long> totals = new TreeMap<>(Tally.snapshot());
             totals.put("duplicates", loop.duplicates);
+            totals.put("input.bytes", loop.inputBytes);
             totals.put("state.dedup-ids.max", loop.maxLiveIds);
             totals.put("state.account-days", loop.accountDays);
             totals.put("state.account-day-lines", loop.accountDayLines);
             totals.put("state.account-hour-lines", loop.accountHourLines);
             Map<String, String> settings = options.settings();
             settings.put("parallelism", "1");
+            settings.put("source", "in order, one thread");
             return Contenders.finish(new ContenderResult("loop", spec.events(), wall, cpu, sampler.peakRssBytes(),
                     0, 0, settings, totals), options);
         }
@@ -92,6 +94,7 @@ final class LoopContender implements Callable<Integer> {
         private long nextHousekeeping = Long.MIN_VALUE;
 
         long duplicates;
+        long inputBytes;
         long maxLiveIds;
         long accountDays;
         long accountDayLines;
@@ -111,6 +114,7 @@ final class LoopContender implements Callable<Integer> {
             for (long i = 0; i < spec.events(); i++) {
                 GeneratedRecord record = generator.record(i);
                 byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+                inputBytes += record.value().length + (key == null ? 0 : key.length);
                 deserializer.deserialize(new ConsumerRecord<>(WorkloadSource.TOPIC, 0, i, key, record.value()), this);
                 process(decoded);
             }

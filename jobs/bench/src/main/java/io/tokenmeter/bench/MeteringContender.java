@@ -1,7 +1,6 @@
 package io.tokenmeter.bench;
 
 import io.tokenmeter.functions.DeduplicateFunction;
-import io.tokenmeter.local.WorkloadSource;
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
@@ -34,7 +33,7 @@ final class MeteringContender implements Callable<Integer> {
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                 LocalFlink.configure(MeteringJob.flinkConfiguration(config), options.parallelism, work));
-        new MeteringJob(config, WorkloadSource.of(spec, config), OutputTallies.outputs()).build(env);
+        new MeteringJob(config, options.source(spec, config), OutputTallies.outputs()).build(env);
 
         Contenders.announce("metering", spec, options);
         ContenderResult result;
