@@ -1,7 +1,7 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
@@ -111,7 +111,7 @@ final class SqlContender implements Callable<Integer> {
                 .fromSource(options.source(spec, config), WatermarkStrategy
                                 .<IngestedRecord>forBoundedOutOfOrderness(config.outOfOrderness())
                                 .withTimestampAssigner((record, ignored) -> record.isRejected()
-                                        ? Long.MIN_VALUE : record.event.getEventTime().toEpochMilli()),
+                                        ? Long.MIN_VALUE : record.event.eventTime),
                         "Raw usage events")
                 .filter(SqlContender::valid)
                 .name("Valid events")
@@ -185,10 +185,9 @@ final class SqlContender implements Callable<Integer> {
     }
 
     private static Row row(IngestedRecord record) {
-        UsageEvent e = record.event;
-        return Row.of(e.getSource(), e.getEventId(), e.getAccountId(), e.getRegion(), e.getModel(),
-                e.getModality().name(), e.getInputTokens(), e.getOutputTokens(), e.getCachedTokens(),
-                e.getEventTime().toEpochMilli());
+        Usage e = record.event;
+        return Row.of(e.source, e.eventId, e.accountId, e.region, e.model, e.modality.name(), e.inputTokens,
+                e.outputTokens, e.cachedTokens, e.eventTime);
     }
 
     /** An account row; the daily ones are the bill, one line item each. */
