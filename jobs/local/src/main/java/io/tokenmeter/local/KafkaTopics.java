@@ -43,6 +43,32 @@ public final class KafkaTopics {
                     }
                 }
             }
+            awaitLeaders(admin, topics);
+        }
+    }
+
+    /**
+     * Waits until every partition of {@code topics} has a leader the broker knows of. Writing to a topic the
+     * broker has not taken the lead of yet fails with NOT_LEADER_OR_FOLLOWER, which an idempotent producer on a
+     * busy machine can turn into OUT_OF_ORDER_SEQUENCE_NUMBER retries until its delivery timeout.
+     */
+    private static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try {
+                boolean led = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                        .flatMap(description -> description.partitions().stream())
+                        .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
+                if (led) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                // Not visible yet (UnknownTopicOrPartition): ask again.
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topics " + topics + " have no leader after 60 s");
+            }
+            Thread.sleep(100);
         }
     }
 
