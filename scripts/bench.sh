@@ -87,7 +87,8 @@ if $curves; then
     local name=$1; shift
     echo "== curve point $name"
     for c in metering loop; do
-      run "$c" "$(heap $c)" --events "$events" --seed "$seed" --source "$source" \
+      # Checkpoints every second: the largest one then catches the state near its peak.
+      run "$c" "$(heap $c)" --events "$events" --seed "$seed" --source "$source" --set "checkpoints.interval=1 s" \
         --work-dir "$work_dir/$name" "$@" | grep -E '^(RESULT|MISMATCH)' || { echo "$c failed at $name" >&2; exit 1; }
     done
   }

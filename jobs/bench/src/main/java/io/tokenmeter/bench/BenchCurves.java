@@ -81,8 +81,7 @@ final class BenchCurves implements Callable<Integer> {
                 continue;
             }
             ContenderResult any = line.get(0).metering();
-            md.append(String.format(Locale.ROOT, "%n**%s** (%,d events, metering job at parallelism %s unless varied)%n%n",
-                    curve, any.events(), any.settings().getOrDefault("parallelism", "?")));
+            md.append(String.format(Locale.ROOT, "%n**%s** (%,d events per point)%n%n", curve, any.events()));
             md.append("| ").append(curve).append(" | events/s | events per CPU-s | checkpoint MiB (max) | RocksDB dir MiB (max) "
                     + "| peak RSS MiB | live dedup ids (max) | account-days | account-hour lines |\n");
             md.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");

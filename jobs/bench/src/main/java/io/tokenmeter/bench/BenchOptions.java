@@ -90,6 +90,17 @@ final class BenchOptions {
         };
     }
 
+    /** How far back the generator draws a retry from: WorkloadGenerator's DUPLICATE_LOOKBACK records. */
+    static final long RETRY_LOOKBACK_RECORDS = 10_000;
+
+    /**
+     * The event time a retry can lie behind its original. Beyond the dedup horizon a retry may find its id already
+     * forgotten, and whether it does depends on the watermark: the contenders may then bill differently.
+     */
+    static Duration retryReach(WorkloadSpec spec) {
+        return spec.span().multipliedBy(Math.min(spec.events(), RETRY_LOOKBACK_RECORDS)).dividedBy(spec.events());
+    }
+
     Path resultFile(String contender) {
         return resultFile != null ? resultFile : workDir.resolve(contender + ".properties");
     }
@@ -107,6 +118,9 @@ final class BenchOptions {
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));
         s.put("source", source.name());
+        MeteringConfig config = config();
+        s.put("dedup-horizon-minutes", Long.toString(config.dedupHorizon().toMinutes()));
+        s.put("retry-reach-minutes", Long.toString(retryReach(spec(config.billingZone())).toMinutes()));
         return s;
     }
 }

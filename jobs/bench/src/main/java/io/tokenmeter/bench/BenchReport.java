@@ -106,6 +106,15 @@ final class BenchReport implements Callable<Integer> {
         if (e2e != null && reference != null && sameWorkload(reference, e2e)) {
             compare(problems, reference, e2e, ContenderResult.BILLED_TOKENS);
         }
+        if (!problems.isEmpty() && reference != null) {
+            long reach = Long.parseLong(reference.settings().getOrDefault("retry-reach-minutes", "0"));
+            long horizon = Long.parseLong(reference.settings().getOrDefault("dedup-horizon-minutes", "0"));
+            if (reach > horizon) {
+                problems.add(String.format("(expected with this workload: its retries reach back up to %d min, beyond "
+                        + "the %d min dedup horizon, so whether a late retry is billed again depends on each "
+                        + "contender's watermark; use more events or a longer horizon)", reach, horizon));
+            }
+        }
         return problems;
     }
 

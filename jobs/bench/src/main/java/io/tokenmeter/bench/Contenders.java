@@ -23,6 +23,12 @@ final class Contenders {
         System.out.printf("%s: %,d events over %,d accounts (%.0f%% duplicates, seed %d), dedup horizon %s, "
                         + "parallelism %d%n", contender, spec.events(), spec.accounts(), spec.duplicateRate() * 100,
                 spec.seed(), options.dedupHorizon, options.parallelism);
+        java.time.Duration reach = BenchOptions.retryReach(spec);
+        if (reach.compareTo(options.config().dedupHorizon()) > 0) {
+            System.out.printf("WARNING: retries reach back up to %d min of event time, beyond the dedup horizon (%s): "
+                    + "totals may differ between contenders; use more events or a longer horizon%n",
+                    reach.toMinutes(), options.dedupHorizon);
+        }
     }
 
     /** Writes the result where the report will look for it and prints its summary line. */

@@ -51,6 +51,19 @@ class BenchReportTest {
         assertThat(mismatches).anyMatch(m -> m.startsWith("billed.tokens: metering 300, sql 290"));
         assertThat(mismatches).anyMatch(m -> m.startsWith("billed tokens per day"));
         assertThat(mismatches).anyMatch(m -> m.startsWith("loop: national.DAY.tokens=299"));
+        assertThat(mismatches).noneMatch(m -> m.startsWith("(expected"));
+    }
+
+    @Test
+    void explainsAMismatchWhenRetriesReachBeyondTheHorizon() {
+        Map<String, String> shortHorizon = new java.util.HashMap<>(WORKLOAD);
+        shortHorizon.put("dedup-horizon-minutes", "60");
+        shortHorizon.put("retry-reach-minutes", "288");
+        Map<String, ContenderResult> results = new LinkedHashMap<>();
+        results.put("metering", new ContenderResult("metering", 100_000, 1, 1, 0, 0, 0, shortHorizon, billed(100, 200)));
+        results.put("loop", new ContenderResult("loop", 100_000, 1, 1, 0, 0, 0, shortHorizon, billed(101, 200)));
+
+        assertThat(BenchReport.mismatches(results)).last().asString().startsWith("(expected with this workload");
     }
 
     @Test
