@@ -89,13 +89,11 @@ final class FaultSuite implements Callable<Integer> {
 
     /** One fault's job(s) as they come and go. */
     private final class Run {
-        final String name;
         final Map<String, String> settings;
         String jobId;
         long restartsOfEarlierJobs;
 
-        Run(String name, Map<String, String> settings) {
-            this.name = name;
+        Run(Map<String, String> settings) {
             this.settings = settings;
         }
 
@@ -206,7 +204,7 @@ final class FaultSuite implements Callable<Integer> {
         ExpectedTotals expected = WorkloadProducer.produce(
                 new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
 
-        Run run = new Run(scenario.name(), settings);
+        Run run = new Run(settings);
         run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.rawTopic()));
         Reconciliation reconciliation;
         List<String> open;
