@@ -43,6 +43,33 @@ public final class KafkaTopics {
                     }
                 }
             }
+            awaitLeaders(admin, topics);
+        }
+    }
+
+    /**
+     * Waits until every partition of {@code topics} has a leader. An idempotent producer that writes to a partition
+     * still being created can have its first batch refused and then loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its
+     * delivery timeout (seen with Kafka 4.2).
+     */
+    private static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                boolean ready = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                        .flatMap(description -> description.partitions().stream())
+                        .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
+                if (ready) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw new IllegalStateException("cannot describe topics " + topics, e.getCause());
+                }
+            }
+            if (attempt == 120) {
+                throw new IllegalStateException("topics " + topics + " still lack partition leaders after 60 s");
+            }
+            Thread.sleep(500);
         }
     }
 
