@@ -170,6 +170,9 @@ final class FaultSuite implements Callable<Integer> {
                     ok = run(scenario, number);
                 } catch (Exception e) {
                     System.out.println("   ERROR " + e);
+                    for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                        System.out.println("     caused by " + cause);
+                    }
                     ok = false;
                 }
                 results.put(scenario.name(), ok);
