@@ -89,13 +89,11 @@ final class FaultSuite implements Callable<Integer> {
 
     /** One fault's job(s) as they come and go. */
     private final class Run {
-        final String name;
         final Map<String, String> settings;
         String jobId;
         long restartsOfEarlierJobs;
 
-        Run(String name, Map<String, String> settings) {
-            this.name = name;
+        Run(Map<String, String> settings) {
             this.settings = settings;
         }
 
@@ -172,6 +170,9 @@ final class FaultSuite implements Callable<Integer> {
                     ok = run(scenario, number);
                 } catch (Exception e) {
                     System.out.println("   ERROR " + e);
+                    for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                        System.out.println("     caused by " + cause);
+                    }
                     ok = false;
                 }
                 results.put(scenario.name(), ok);
@@ -206,7 +207,7 @@ final class FaultSuite implements Callable<Integer> {
         ExpectedTotals expected = WorkloadProducer.produce(
                 new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
 
-        Run run = new Run(scenario.name(), settings);
+        Run run = new Run(settings);
         run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.rawTopic()));
         Reconciliation reconciliation;
         List<String> open;

@@ -48,27 +48,28 @@ public final class KafkaTopics {
     }
 
     /**
-     * Waits until every partition of {@code topics} has a leader the broker knows of. Writing to a topic the
-     * broker has not taken the lead of yet fails with NOT_LEADER_OR_FOLLOWER, which an idempotent producer on a
-     * busy machine can turn into OUT_OF_ORDER_SEQUENCE_NUMBER retries until its delivery timeout.
+     * Waits until every partition of {@code topics} has a leader. An idempotent producer that writes to a partition
+     * still being created can have its first batch refused and then loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its
+     * delivery timeout (seen with Kafka 4.2).
      */
     private static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
+        for (int attempt = 1; ; attempt++) {
             try {
-                boolean led = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                boolean ready = admin.describeTopics(topics).allTopicNames().get().values().stream()
                         .flatMap(description -> description.partitions().stream())
                         .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
-                if (led) {
+                if (ready) {
                     return;
                 }
             } catch (ExecutionException e) {
-                // Not visible yet (UnknownTopicOrPartition): ask again.
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw new IllegalStateException("cannot describe topics " + topics, e.getCause());
+                }
             }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topics " + topics + " have no leader after 60 s");
+            if (attempt == 120) {
+                throw new IllegalStateException("topics " + topics + " still lack partition leaders after 60 s");
             }
-            Thread.sleep(100);
+            Thread.sleep(500);
         }
     }
 
