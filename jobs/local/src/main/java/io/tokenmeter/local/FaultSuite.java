@@ -50,6 +50,8 @@ final class FaultSuite implements Callable<Integer> {
     private static final Duration WORKLOAD_SPAN = Duration.ofDays(2);
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(180);
+    /** How long to wait for a fault hook before writing a few more events. */
+    private static final Duration TRAFFIC_INTERVAL = Duration.ofSeconds(5);
     private static final Duration BROKER_OUTAGE = CHECKPOINT_INTERVAL.multipliedBy(5);
     private static final int TASK_MANAGER_KILLS = 3;
     private static final int TASK_MANAGERS = 2;
@@ -92,6 +94,8 @@ final class FaultSuite implements Callable<Integer> {
         final Map<String, String> settings;
         String jobId;
         long restartsOfEarlierJobs;
+        /** Writes a few more events, so a hook that fires on a record after a checkpoint gets one. */
+        Runnable moreTraffic = () -> {};
 
         Run(Map<String, String> settings) {
             this.settings = settings;
@@ -208,6 +212,8 @@ final class FaultSuite implements Callable<Integer> {
                 new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
 
         Run run = new Run(settings);
+        int[] batches = {0};
+        run.moreTraffic = () -> sendTrailingEvents(spec, config, expected, "more-" + batches[0]++);
         run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.rawTopic()));
         Reconciliation reconciliation;
         List<String> open;
@@ -216,7 +222,7 @@ final class FaultSuite implements Callable<Integer> {
             run.jobId = cluster.submit(scenario.parallelism(), null, jobArgs(settings));
             run.log("job " + run.jobId + " submitted at parallelism " + scenario.parallelism());
             scenario.injection().inflict(run);
-            sendTrailingEvents(spec, config, expected);
+            sendTrailingEvents(spec, config, expected, "trailing");
             run.log("wrote one more event to each of the " + partitions + " partitions (traffic goes on)");
 
             reconciliation = awaitReconciliation(kafka, config, expected);
@@ -269,7 +275,19 @@ final class FaultSuite implements Callable<Integer> {
 
     /** Waits for the hook to fire: a restart, and for a kill, a TaskManager gone. */
     private void awaitInjected(Run run, boolean killsTaskManager) throws Exception {
-        FlinkCluster.await(() -> cluster.restarts(run.jobId) > 0, STEP_TIMEOUT, "the injected fault");
+        // A fast job may have read the whole workload before its hook's checkpoint: keep a trickle of traffic
+        // going until the hook has fired.
+        long[] lastTraffic = {System.nanoTime()};
+        FlinkCluster.await(() -> {
+            if (cluster.restarts(run.jobId) > 0) {
+                return true;
+            }
+            if (System.nanoTime() - lastTraffic[0] > TRAFFIC_INTERVAL.toNanos()) {
+                run.moreTraffic.run();
+                lastTraffic[0] = System.nanoTime();
+            }
+            return false;
+        }, STEP_TIMEOUT, "the injected fault");
         if (killsTaskManager) {
             List<Integer> dead = deadTaskManagers();
             if (dead.isEmpty()) {
@@ -341,7 +359,7 @@ final class FaultSuite implements Callable<Integer> {
      * partition delivered an event again (watermarks are not in checkpoints): without new traffic, a job restored
      * after it had read everything would never close the workload's last days.
      */
-    private void sendTrailingEvents(WorkloadSpec spec, MeteringConfig config, ExpectedTotals expected) {
+    private void sendTrailingEvents(WorkloadSpec spec, MeteringConfig config, ExpectedTotals expected, String batch) {
         WorkloadGenerator generator = new WorkloadGenerator(spec);
         GeneratedRecord last = null;
         for (long i = spec.events() - 1; i >= 0 && last == null; i--) {
@@ -361,7 +379,7 @@ final class FaultSuite implements Callable<Integer> {
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int partition = 0; partition < partitions; partition++) {
                 UsageEvent event = UsageEvent.newBuilder(last.event())
-                        .setEventId(last.event().getEventId() + "-trailing-" + partition)
+                        .setEventId(last.event().getEventId() + "-" + batch + "-" + partition)
                         .setEventTime(spec.start().plus(spec.span()))
                         .build();
                 byte[] value = codec.encode(event);
