@@ -18,6 +18,7 @@ class UsageBundleTest {
 
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final long NO_WATERMARK = Long.MIN_VALUE;
 
     @Test
     void partialsAndUsageTravelAsPojosWithoutKryo() {
@@ -28,9 +29,9 @@ class UsageBundleTest {
     @Test
     void sumsEventsOfOneAccountHourModelAndModality() {
         UsageBundle bundle = new UsageBundle();
-        assertThat(bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE)).isTrue();
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 10, "2026-03-10T02:50:00Z"), CALENDAR), Long.MIN_VALUE);
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"), CALENDAR), Long.MIN_VALUE);
+        assertThat(add(bundle, event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"))).isTrue();
+        add(bundle, event("a", "m", Modality.TEXT, 10, "2026-03-10T02:50:00Z"));
+        add(bundle, event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"));
 
         assertThat(bundle.size()).isEqualTo(1);
         assertThat(drain(bundle)).extracting(p -> p.inputTokens, p -> p.outputTokens, p -> p.events)
@@ -41,17 +42,17 @@ class UsageBundleTest {
     @Test
     void keepsApartWhatIsBilledApart() {
         UsageBundle bundle = new UsageBundle();
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE);
-        bundle.add(onTime(event("b", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // account
-        bundle.add(onTime(event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // model
-        bundle.add(onTime(event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE); // modality
-        bundle.add(onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z"), CALENDAR), Long.MIN_VALUE); // hour
+        add(bundle, event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"));
+        add(bundle, event("b", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z")); // account
+        add(bundle, event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z")); // model
+        add(bundle, event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z")); // modality
+        add(bundle, event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z")); // hour
         UsagePartial late = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         late.late = true;
-        bundle.add(late, Long.MIN_VALUE); // billed in an adjustment
+        bundle.add(late, NO_WATERMARK); // billed in an adjustment
         UsagePartial otherRegion = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         otherRegion.region = "CN-BJ";
-        bundle.add(otherRegion, Long.MIN_VALUE);
+        bundle.add(otherRegion, NO_WATERMARK);
 
         assertThat(bundle.size()).isEqualTo(7);
         assertThat(drain(bundle)).extracting(p -> p.events).containsOnly(1L);
@@ -60,10 +61,15 @@ class UsageBundleTest {
     @Test
     void refusesEventsWithTheirOwnHourlyCorrectionId() {
         UsageBundle bundle = new UsageBundle();
+        UsagePartial correction = hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
 
-        assertThat(bundle.add(hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR), Long.MIN_VALUE))
-                .isFalse();
+        assertThat(bundle.add(correction, NO_WATERMARK)).isFalse();
         assertThat(bundle.size()).isZero();
+    }
+
+    /** Adds one on-time event; usage bundles ignore the watermark. */
+    private static boolean add(UsageBundle bundle, UsageEvent event) {
+        return bundle.add(onTime(event, CALENDAR), NO_WATERMARK);
     }
 
     private static List<UsagePartial> drain(UsageBundle bundle) {

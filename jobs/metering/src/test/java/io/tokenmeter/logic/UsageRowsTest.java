@@ -109,7 +109,7 @@ class UsageRowsTest {
     void makesHourCorrectionOfOneEventWithTotalTokensTheSumOfItsCounts() {
         UsageEvent event = event("e1", "gateway-a", 4, 2, 1);
 
-        AccountUsage row = UsageRows.hourCorrection(Fixtures.hourCorrection(event, CALENDAR), CALENDAR);
+        AccountUsage row = correctionRow(event);
 
         assertThat(row.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
         assertThat(row.getGranularity()).isEqualTo(UsageGranularity.HOUR);
@@ -129,13 +129,13 @@ class UsageRowsTest {
 
     @Test
     void givesHourCorrectionAnIdOfItsSourceAndEventId() {
-        String id = UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId();
+        String id = correctionRow(event("e1", "gateway-a", 4, 0, 0)).getRecordId();
 
-        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
+        assertThat(correctionRow(event("e1", "gateway-a", 4, 0, 0)).getRecordId())
                 .isEqualTo(id);
-        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e2", "gateway-a", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
+        assertThat(correctionRow(event("e2", "gateway-a", 4, 0, 0)).getRecordId())
                 .isNotEqualTo(id);
-        assertThat(UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-b", 4, 0, 0), CALENDAR), CALENDAR).getRecordId())
+        assertThat(correctionRow(event("e1", "gateway-b", 4, 0, 0)).getRecordId())
                 .isNotEqualTo(id);
     }
 
@@ -172,7 +172,8 @@ class UsageRowsTest {
 
     @Test
     void refusesTotalTokensThatOverflow() {
-        assertThatThrownBy(() -> UsageRows.hourCorrection(Fixtures.hourCorrection(event("e1", "gateway-a", Long.MAX_VALUE, 1, 0), CALENDAR), CALENDAR)).isInstanceOf(ArithmeticException.class);
+        assertThatThrownBy(() -> correctionRow(event("e1", "gateway-a", Long.MAX_VALUE, 1, 0)))
+                .isInstanceOf(ArithmeticException.class);
     }
 
     private static List<String> ids(List<AccountUsage> rows) {
@@ -212,5 +213,10 @@ class UsageRowsTest {
                 .setCachedTokens(cached)
                 .setEventTime(Instant.ofEpochMilli(HOUR_START + 1_000))
                 .build();
+    }
+
+    /** The ADJUSTMENT row of one event that came after its hour closed. */
+    private static AccountUsage correctionRow(UsageEvent event) {
+        return UsageRows.hourCorrection(Fixtures.hourCorrection(event, CALENDAR), CALENDAR);
     }
 }

@@ -49,11 +49,6 @@ public final class Fixtures {
         return UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
     }
 
-    /** One event as deduplication passes it on when its partition's clock said it was late. */
-    public static UsagePartial lateAtRead(UsageEvent event, long clockAtRead, BillingCalendar calendar) {
-        return UsagePartial.judge(Usage.of(event), true, clockAtRead, Long.MIN_VALUE, calendar);
-    }
-
     /** One event as deduplication passes it on when its hour had closed: with its own correction id. */
     public static UsagePartial hourCorrection(UsageEvent event, BillingCalendar calendar) {
         return UsagePartial.judge(Usage.of(event), false, Long.MAX_VALUE, Long.MIN_VALUE, calendar);
