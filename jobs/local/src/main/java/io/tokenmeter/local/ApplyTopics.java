@@ -22,7 +22,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -77,7 +76,7 @@ final class ApplyTopics implements Callable<Integer> {
                 }
             }
             if (!dryRun) {
-                awaitVisible(admin, wanted.stream().map(TopicDefinition::name).toList());
+                KafkaTopics.awaitLeaders(admin, wanted.stream().map(TopicDefinition::name).toList());
             }
             for (TopicDefinition topic : toReconcile) {
                 problems += reconcile(admin, topic);
@@ -103,21 +102,6 @@ final class ApplyTopics implements Callable<Integer> {
         System.out.printf("%-32s create: %d partitions, replication %d, %s%n",
                 topic.name(), topic.partitions(), topic.replicationFactor(), topic.config());
         return true;
-    }
-
-    /** Waits until every broker answers for the topics: metadata of new topics takes a moment to spread. */
-    private static void awaitVisible(Admin admin, List<String> topics) throws InterruptedException, ExecutionException {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                admin.describeTopics(topics).allTopicNames().get();
-                return;
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || attempt == 60) {
-                    throw e;
-                }
-                Thread.sleep(500);
-            }
-        }
     }
 
     private int reconcile(Admin admin, TopicDefinition topic) throws InterruptedException, ExecutionException {

@@ -52,7 +52,7 @@ public final class KafkaTopics {
      * still being created can have its first batch refused and then loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its
      * delivery timeout (seen with Kafka 4.2).
      */
-    private static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
+    static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
                 boolean ready = admin.describeTopics(topics).allTopicNames().get().values().stream()

@@ -1,11 +1,13 @@
 package io.tokenmeter.local;
 
+import static io.tokenmeter.local.TestRuns.duplicates;
+import static io.tokenmeter.local.TestRuns.produce;
+import static io.tokenmeter.local.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.io.UsageEventDeserializer;
@@ -21,7 +23,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The metering job on a MiniCluster at parallelism 2, through a real Kafka broker, reconciled with the workload. */
 class MeteringJobITCase {
 
-    private static final int PARALLELISM = 2;
+    private static final int PARALLELISM = TestRuns.PARALLELISM;
 
     @RegisterExtension
     @Order(1)
@@ -271,50 +272,7 @@ class MeteringJobITCase {
     }
 
     private static MeteringConfig freshTopics(Map<String, String> overrides) throws InterruptedException {
-        String run = KAFKA.freshTopic("run");
-        Map<String, String> settings = new HashMap<>();
-        settings.put(MeteringConfig.BOOTSTRAP_SERVERS, KAFKA.bootstrapServers());
-        settings.put(MeteringConfig.RAW_TOPIC, run + ".raw");
-        settings.put(MeteringConfig.BILLING_TOPIC, run + ".billing");
-        settings.put(MeteringConfig.REJECTED_TOPIC, run + ".rejected");
-        settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
-        settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
-        settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
-        settings.put(MeteringConfig.CONSUMER_GROUP, run);
-        settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
-        settings.put(MeteringConfig.STOP_AT_LATEST, "true");
-        settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
-        settings.putAll(overrides);
-        MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
-        KAFKA.topics().create(4, List.of(config.rawTopic()));
-        KAFKA.topics().create(4, config.outputTopics());
-        return config;
-    }
-
-    private static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
-        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
-    }
-
-    private static long duplicates(JobExecutionResult result) {
-        Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
-        return duplicates == null ? 0 : duplicates;
-    }
-
-    private static JobExecutionResult run(
-            MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
-            throws Exception {
-        Configuration flink = MeteringJob.flinkConfiguration(config);
-        if (restartOnFailure) {
-            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-            flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
-        } else {
-            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
-        env.setParallelism(PARALLELISM);
-        new MeteringJob(config, source, MeteringJob.Outputs.kafka(config)).build(env);
-        return env.execute("metering-it");
+        return TestRuns.freshTopics(KAFKA, overrides);
     }
 
     private static MeteringOutcome readOutcome(MeteringConfig config) {
