@@ -3,7 +3,7 @@
 # back to back, so the machine's noise hits all of them (see docs/benchmarks.md).
 #
 #   scripts/bench.sh [--quick] [--events N] [--accounts N] [--dedup-horizon D] [--parallelism N] [--seed N]
-#                    [--only metering,sql,loop,e2e] [--source interleaved|contiguous] [--work-dir DIR] [--no-doc]
+#                    [--only metering,sql,loop,e2e] [--work-dir DIR] [--no-doc]
 #   scripts/bench.sh --curves [--events N]     scaling curves: accounts 10^3..10^7, dedup horizon, parallelism 1..2
 #
 # Writes the table, the machine and the date into docs/benchmarks.md (between its generated markers) and ends with
@@ -19,7 +19,6 @@ horizon="24 h"
 parallelism=2
 seed=42
 only="metering,sql,loop,e2e"
-source=interleaved
 work_dir=jobs/bench/target/bench-run
 curves=false
 write_doc=true
@@ -33,7 +32,6 @@ while [[ $# -gt 0 ]]; do
     --parallelism) parallelism="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
-    --source) source="$2"; shift 2 ;;
     --work-dir) work_dir="$2"; shift 2 ;;
     --curves) curves=true; work_dir=jobs/bench/target/bench-curves; shift ;;
     --no-doc) write_doc=false; shift ;;
@@ -89,7 +87,7 @@ if $curves; then
     echo "== curve point $name"
     for c in metering loop; do
       # Checkpoints every second: the largest one then catches the state near its peak.
-      run "$c" "$(heap $c)" --events "$events" --seed "$seed" --source "$source" --set "checkpoints.interval=1 s" \
+      run "$c" "$(heap $c)" --events "$events" --seed "$seed" --set "checkpoints.interval=1 s" \
         --work-dir "$work_dir/$name" "$@" | grep -E '^(RESULT|MISMATCH)' || { echo "$c failed at $name" >&2; exit 1; }
     done
   }
@@ -108,7 +106,7 @@ if $curves; then
 fi
 
 common=(--events "$events" --accounts "$accounts" --dedup-horizon "$horizon" --parallelism "$parallelism"
-        --seed "$seed" --source "$source" --work-dir "$work_dir")
+        --seed "$seed" --work-dir "$work_dir")
 IFS=',' read -r -a selected <<< "$only"
 for name in "${selected[@]}"; do
   case "$name" in

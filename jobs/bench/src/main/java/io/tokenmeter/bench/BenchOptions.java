@@ -42,14 +42,6 @@ final class BenchOptions {
     @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
 
-    /** How the in-memory source splits the workload among its parallel readers. */
-    enum SourceLayout { interleaved, contiguous }
-
-    @Option(names = "--source", defaultValue = "interleaved",
-            description = "In-memory source: interleaved (readers side by side in event time, like Kafka partitions) "
-                    + "or contiguous (WorkloadSource: each reader a contiguous share). Default ${DEFAULT-VALUE}.")
-    SourceLayout source;
-
     @Option(names = "--work-dir", defaultValue = "target/bench", description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
     Path workDir;
 
@@ -84,10 +76,7 @@ final class BenchOptions {
     /** The workload as an in-memory Flink source. */
     org.apache.flink.api.connector.source.Source<io.tokenmeter.io.IngestedRecord, ?, ?> source(
             WorkloadSpec spec, MeteringConfig config) {
-        return switch (source) {
-            case interleaved -> InterleavedWorkloadSource.of(spec, config);
-            case contiguous -> io.tokenmeter.local.WorkloadSource.of(spec, config);
-        };
+        return io.tokenmeter.local.WorkloadSource.of(spec, config);
     }
 
     /** How far back the generator draws a retry from: WorkloadGenerator's DUPLICATE_LOOKBACK records. */
@@ -117,7 +106,7 @@ final class BenchOptions {
         s.put("seed", Long.toString(seed));
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));
-        s.put("source", source.name());
+        s.put("source", "interleaved");
         MeteringConfig config = config();
         s.put("dedup-horizon-minutes", Long.toString(config.dedupHorizon().toMinutes()));
         s.put("retry-reach-minutes", Long.toString(retryReach(spec(config.billingZone())).toMinutes()));

@@ -1,11 +1,11 @@
-package io.tokenmeter.bench;
+package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.BitSet;
 import org.junit.jupiter.api.Test;
 
-class InterleavedWorkloadSourceTest {
+class WorkloadSourceTest {
 
     @Test
     void mapsTheSequenceOntoEveryIndexExactlyOnce() {
@@ -13,7 +13,7 @@ class InterleavedWorkloadSourceTest {
             for (int parallelism = 1; parallelism <= 5; parallelism++) {
                 BitSet seen = new BitSet();
                 for (long v = 0; v < events; v++) {
-                    long index = InterleavedWorkloadSource.interleave(v, events, parallelism);
+                    long index = WorkloadSource.interleave(v, events, parallelism);
                     assertThat(index).isBetween(0L, events - 1);
                     assertThat(seen.get((int) index)).as("index %d seen twice", index).isFalse();
                     seen.set((int) index);
@@ -27,11 +27,11 @@ class InterleavedWorkloadSourceTest {
     void eachContiguousSplitReadsEveryParallelismthRecord() {
         // 10 records, 3 splits of Flink's NumberSequenceIterator: [0..3], [4..6], [7..9]
         for (long v = 0; v <= 3; v++) {
-            assertThat(InterleavedWorkloadSource.interleave(v, 10, 3) % 3).isZero();
+            assertThat(WorkloadSource.interleave(v, 10, 3) % 3).isZero();
         }
-        assertThat(InterleavedWorkloadSource.interleave(4, 10, 3)).isEqualTo(1);
-        assertThat(InterleavedWorkloadSource.interleave(5, 10, 3)).isEqualTo(4);
-        assertThat(InterleavedWorkloadSource.interleave(7, 10, 3)).isEqualTo(2);
-        assertThat(InterleavedWorkloadSource.interleave(9, 10, 3)).isEqualTo(8);
+        assertThat(WorkloadSource.interleave(4, 10, 3)).isEqualTo(1);
+        assertThat(WorkloadSource.interleave(5, 10, 3)).isEqualTo(4);
+        assertThat(WorkloadSource.interleave(7, 10, 3)).isEqualTo(2);
+        assertThat(WorkloadSource.interleave(9, 10, 3)).isEqualTo(8);
     }
 }
