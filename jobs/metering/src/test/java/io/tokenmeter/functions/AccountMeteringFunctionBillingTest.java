@@ -3,6 +3,7 @@ package io.tokenmeter.functions;
 import static io.tokenmeter.testing.Fixtures.billingLine;
 import static io.tokenmeter.testing.Fixtures.millis;
 import static io.tokenmeter.testing.Fixtures.onTime;
+import static io.tokenmeter.testing.Fixtures.usageEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.BillingRecord;
@@ -357,17 +358,6 @@ class AccountMeteringFunctionBillingTest {
 
     private static UsageEvent event(
             String account, String model, Modality modality, long input, long output, long cached, String time) {
-        return UsageEvent.newBuilder()
-                .setEventId(account + "-" + time + "-" + input)
-                .setSource("gateway-a")
-                .setAccountId(account)
-                .setRegion("CN-GD")
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEventTime(Instant.parse(time))
-                .build();
+        return usageEvent(account + "-" + time + "-" + input, account, model, modality, input, output, cached, time);
     }
 }

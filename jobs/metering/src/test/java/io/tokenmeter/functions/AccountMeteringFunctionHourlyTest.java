@@ -1,6 +1,7 @@
 package io.tokenmeter.functions;
 
 import static io.tokenmeter.testing.Fixtures.millis;
+import static io.tokenmeter.testing.Fixtures.usageEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
@@ -62,11 +63,11 @@ class AccountMeteringFunctionHourlyTest {
 
     @Test
     void emitsNothingUntilWatermarkReachesHourEndThenOneOriginalRowPerModelAndModality() throws Exception {
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T02:00:00Z"));
-        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 5, 0, "2026-03-10T02:30:00Z"));
-        process(event("e3", "acct-1", "qwen-max", Modality.CODE, 7, 0, 0, "2026-03-10T02:40:00Z"));
-        process(event("e4", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:59:59.999Z"));
-        process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T03:00:00Z")); // next hour
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 20, 3, "2026-03-10T02:00:00Z"));
+        process(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 5, 0, "2026-03-10T02:30:00Z"));
+        process(usageEvent("e3", "acct-1", "qwen-max", Modality.CODE, 7, 0, 0, "2026-03-10T02:40:00Z"));
+        process(usageEvent("e4", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:59:59.999Z"));
+        process(usageEvent("e5", "acct-1", "qwen-max", Modality.TEXT, 1, 1, 1, "2026-03-10T03:00:00Z")); // next hour
 
         advanceWatermark(HOUR_END - 1);
         assertThat(hourlyRows()).isEmpty();
@@ -116,16 +117,16 @@ class AccountMeteringFunctionHourlyTest {
     }
 
     private List<String> originalIdsOfOneHour() throws Exception {
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
-        process(event("e2", "acct-1", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T02:20:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e2", "acct-1", "wanx", Modality.IMAGE, 10, 0, 0, "2026-03-10T02:20:00Z"));
         advanceWatermark(HOUR_END);
         return hourlyRows().stream().map(AccountUsage::getRecordId).toList();
     }
 
     @Test
     void keepsAccountsApart() throws Exception {
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
-        process(event("e2", "acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:20:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e2", "acct-2", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:20:00Z"));
 
         advanceWatermark(HOUR_END);
 
@@ -138,11 +139,11 @@ class AccountMeteringFunctionHourlyTest {
 
     @Test
     void emitsEventOfAnHourAlreadyClosedAsOneAdjustmentRowAtOnce() throws Exception {
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
         advanceWatermark(HOUR_END);
         AccountUsage original = hourlyRows().get(0);
 
-        process(event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 2, 1, "2026-03-10T02:50:00Z"));
+        process(usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 2, 1, "2026-03-10T02:50:00Z"));
 
         List<AccountUsage> rows = hourlyRows();
         assertThat(rows).hasSize(2);
@@ -167,12 +168,12 @@ class AccountMeteringFunctionHourlyTest {
     @Test
     void givesAdjustmentRowAnIdDerivedFromSourceAndEventId() throws Exception {
         advanceWatermark(HOUR_END);
-        UsageEvent late = event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
+        UsageEvent late = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
 
         process(late);
         process(late); // e.g. replayed after a restart
-        process(event("late-2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z"));
-        UsageEvent otherSource = event("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
+        process(usageEvent("late-2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z"));
+        UsageEvent otherSource = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
         otherSource.setSource("gateway-b");
         process(otherSource);
 
@@ -186,7 +187,7 @@ class AccountMeteringFunctionHourlyTest {
     void refusesUsageOfAClosedHourThatCameWithoutItsCorrectionId() throws Exception {
         advanceWatermark(HOUR_END);
         UsagePartial unjudged = UsagePartial.judge(Usage.of(
-                event("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
+                usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
                 false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
@@ -198,9 +199,9 @@ class AccountMeteringFunctionHourlyTest {
     @Test
     void emitsAdjustmentWhenPartitionClockAtReadPassedHourEndThoughWatermarkIsBehind() throws Exception {
         advanceWatermark(HOUR_START);
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:10:00Z"));
 
-        processReadAtClock(event("e2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
+        processReadAtClock(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
                 HOUR_END);
 
         assertThat(hourlyRows()).singleElement().satisfies(r -> {
@@ -221,7 +222,7 @@ class AccountMeteringFunctionHourlyTest {
 
     @Test
     void keepsEventOnTimeWhenPartitionClockAtReadIsJustBeforeHourEnd() throws Exception {
-        processReadAtClock(event("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
+        processReadAtClock(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:20:00Z"),
                 HOUR_END - 1);
         assertThat(hourlyRows()).isEmpty();
 
@@ -234,10 +235,10 @@ class AccountMeteringFunctionHourlyTest {
 
     @Test
     void keepsOneTimerPerOpenHourAndClearsAllStateOnceEveryHourClosed() throws Exception {
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
-        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:20:00Z"));
-        process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T03:10:00Z"));
-        process(event("e4", "acct-2", "wanx", Modality.IMAGE, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:20:00Z"));
+        process(usageEvent("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T03:10:00Z"));
+        process(usageEvent("e4", "acct-2", "wanx", Modality.IMAGE, 1, 0, 0, "2026-03-10T02:10:00Z"));
         // Besides the open hours' timers, each account has its billing day's close timer.
         assertThat(harness.numEventTimeTimers()).isEqualTo(3 + 2);
 
@@ -260,9 +261,9 @@ class AccountMeteringFunctionHourlyTest {
         harness = newHarness(KOLKATA, false);
         calendar = KOLKATA;
         watermark = Long.MIN_VALUE;
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:30:00Z")); // 07:00 IST
-        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 0, 0, "2026-03-10T02:29:59.999Z")); // 07:59 IST
-        process(event("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:30:00Z")); // 08:00 IST
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T01:30:00Z")); // 07:00 IST
+        process(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 5, 0, 0, "2026-03-10T02:29:59.999Z")); // 07:59 IST
+        process(usageEvent("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:30:00Z")); // 08:00 IST
 
         advanceWatermark(millis("2026-03-10T02:30:00Z") - 1);
         assertThat(hourlyRows()).isEmpty();
@@ -290,7 +291,7 @@ class AccountMeteringFunctionHourlyTest {
         harness = newHarness(KOLKATA, false);
         calendar = KOLKATA;
         watermark = Long.MIN_VALUE;
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-09T18:30:00Z")); // 00:00 IST
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-09T18:30:00Z")); // 00:00 IST
 
         advanceWatermark(millis("2026-03-09T19:30:00Z"));
 
@@ -307,18 +308,18 @@ class AccountMeteringFunctionHourlyTest {
         harness = newHarness(SHANGHAI, true);
         calendar = SHANGHAI;
         watermark = Long.MIN_VALUE;
-        process(event("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
-        process(event("e2", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:20:00Z"));
-        process(event("e3", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:30:00Z"));
-        process(event("e4", "acct-1", "qwen-max", Modality.TEXT, 1000, 0, 0, "2026-03-10T03:10:00Z"));
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 10, 0, 0, "2026-03-10T02:20:00Z"));
+        process(usageEvent("e3", "acct-1", "wanx", Modality.IMAGE, 100, 0, 0, "2026-03-10T02:30:00Z"));
+        process(usageEvent("e4", "acct-1", "qwen-max", Modality.TEXT, 1000, 0, 0, "2026-03-10T03:10:00Z"));
 
         advanceWatermark(HOUR_END);
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
                 .getKeys("account-state", VoidNamespace.INSTANCE)) {
             assertThat(keys).containsExactly("acct-1");
         }
-        process(event("e5", "acct-1", "qwen-max", Modality.TEXT, 10_000, 0, 0, "2026-03-10T03:20:00Z"));
-        process(event("e6", "acct-1", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:40:00Z")); // late
+        process(usageEvent("e5", "acct-1", "qwen-max", Modality.TEXT, 10_000, 0, 0, "2026-03-10T03:20:00Z"));
+        process(usageEvent("e6", "acct-1", "qwen-max", Modality.TEXT, 7, 0, 0, "2026-03-10T02:40:00Z")); // late
         advanceWatermark(NEXT_HOUR_END);
 
         assertThat(hourlyRows())
@@ -377,21 +378,5 @@ class AccountMeteringFunctionHourlyTest {
     private void processReadAtClock(UsageEvent event, long clockAtRead) throws Exception {
         UsagePartial usage = UsagePartial.judge(Usage.of(event), false, clockAtRead, watermark, calendar);
         harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
-    }
-
-    private static UsageEvent event(String id, String account, String model, Modality modality,
-            long input, long output, long cached, String time) {
-        return UsageEvent.newBuilder()
-                .setEventId(id)
-                .setSource("gateway-a")
-                .setAccountId(account)
-                .setRegion("CN-GD")
-                .setModel(model)
-                .setModality(modality)
-                .setInputTokens(input)
-                .setOutputTokens(output)
-                .setCachedTokens(cached)
-                .setEventTime(Instant.parse(time))
-                .build();
     }
 }

@@ -18,6 +18,23 @@ public final class Fixtures {
         return Instant.parse(instant).toEpochMilli();
     }
 
+    /** A usage event from gateway-a in region CN-GD. */
+    public static UsageEvent usageEvent(String id, String account, String model, Modality modality,
+            long input, long output, long cached, String time) {
+        return UsageEvent.newBuilder()
+                .setEventId(id)
+                .setSource("gateway-a")
+                .setAccountId(account)
+                .setRegion("CN-GD")
+                .setModel(model)
+                .setModality(modality)
+                .setInputTokens(input)
+                .setOutputTokens(output)
+                .setCachedTokens(cached)
+                .setEventTime(Instant.parse(time))
+                .build();
+    }
+
     /** A billing record's line item. */
     public static BillingLineItem billingLine(
             String model, Modality modality, long input, long output, long cached, long events) {
