@@ -16,8 +16,8 @@ import java.util.List;
  * The live package balances of one account and the rules that change them (docs/packages.md).
  *
  * <p>Usage is rated when it arrives: converted to package units, drawn from the packages active in its hour in
- * priority order (lower first, then the earlier activation), and what no package covers is overage, priced by the
- * tariff of the first package in force at the usage's hour. Each package period remembers the thresholds it has
+ * priority order (lower first, then the earlier activation), and what no package covers is overage, charged to the
+ * last package drawn (the base plan) at its tariff in force at the usage's hour. Each package period remembers the thresholds it has
  * notified, so a threshold is notified once per subscription and period whatever happens later (late usage,
  * replays after a restore, top-ups). A period's rollover is fixed when the period is first used: the unused units of
  * the previous period, rolled-over units drawn first, at most the package's rollover limit.
@@ -102,11 +102,13 @@ public final class PackageBalances {
         usage.includedUnits = units - remaining;
         boolean enteredOverage = false;
         if (remaining > 0) {
-            // Overage is charged to the first package in priority order, at its tariff of the usage's hour.
-            PackagePeriodState first = drawn.get(0);
-            enteredOverage = first.getOverageUnits() == 0;
-            first.setOverageUnits(Math.addExact(first.getOverageUnits(), remaining));
-            Plan plan = catalog.plan(active.get(0).getPackageId());
+            // Overage continues the drawdown order: it is charged to the last package drawn (the base plan, whose
+            // priority comes last), at that package's tariff of the usage's hour.
+            int last = active.size() - 1;
+            PackagePeriodState base = drawn.get(last);
+            enteredOverage = base.getOverageUnits() == 0;
+            base.setOverageUnits(Math.addExact(base.getOverageUnits(), remaining));
+            Plan plan = catalog.plan(active.get(last).getPackageId());
             usage.overageUnits = remaining;
             usage.overageMicros = Math.multiplyExact(remaining, plan.tariffAt(hourStart).overagePricePerMillion());
         }

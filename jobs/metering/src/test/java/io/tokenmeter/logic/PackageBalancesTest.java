@@ -52,6 +52,21 @@ class PackageBalancesTest {
     }
 
     @Test
+    void chargesOverageToTheBasePlanDrawnLast() {
+        balances.applySubscription(state, subscription("s-monthly", "monthly", "2025-03-01T00:00", "2025-04-01T00:00"));
+        balances.applySubscription(state, subscription("s-booster", "booster", "2025-03-03T00:00", "2025-03-10T00:00"));
+
+        UsagePartial usage = usage("2025-03-04T10:00", 1_250);
+        balances.rate(state, usage, NO_WATERMARK, 0);
+
+        assertThat(usage.includedUnits).isEqualTo(1_200);
+        assertThat(usage.overageUnits).isEqualTo(50);
+        assertThat(usage.overageMicros).as("at the monthly package's tariff").isEqualTo(50 * 2_000_000L);
+        assertThat(period("s-monthly").getOverageUnits()).isEqualTo(50);
+        assertThat(period("s-booster").getOverageUnits()).isZero();
+    }
+
+    @Test
     void notifiesEachThresholdOnceThenCountsOverage() {
         balances.applySubscription(state, subscription("s-1", "monthly", "2025-03-01T00:00", "2025-04-01T00:00"));
 
