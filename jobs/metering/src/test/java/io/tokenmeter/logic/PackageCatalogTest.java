@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testing.Fixtures;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
@@ -16,35 +17,10 @@ class PackageCatalogTest {
 
     static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
 
-    /** The catalog the package tests share: units are tokens for TEXT, output counts double. */
-    static final String TEST_CATALOG = """
-            currency: CNY
-            units:
-              TEXT:  {input: 1, output: 2, cached: 0}
-              CODE:  {input: 1, output: 2, cached: 0}
-              IMAGE: {input: 1, output: 2, cached: 0}
-              AUDIO: {input: 1, output: 2, cached: 0}
-              VIDEO: {input: 1, output: 2, cached: 0}
-              OTHER: {input: 1, output: 2, cached: 0}
-            packages:
-              - id: monthly
-                included-units: 1000
-                validity: month
-                priority: 10
-                rollover-limit: 300
-                tariffs:
-                  - {effective-from: "2025-01-01T00:00", overage-price-per-million: 2000000}
-                  - {effective-from: "2025-03-15T00:00", overage-price-per-million: 3000000}
-              - id: booster
-                included-units: 200
-                validity: 7 days
-                priority: 1
-                tariffs:
-                  - {effective-from: "2025-01-01T00:00", overage-price-per-million: 1000000}
-            """;
+    static final String TEST_CATALOG = Fixtures.PACKAGE_CATALOG;
 
     static PackageCatalog testCatalog() {
-        return PackageCatalog.parse(new Yaml().load(TEST_CATALOG), ZONE);
+        return Fixtures.packageCatalog(ZONE);
     }
 
     @Test
