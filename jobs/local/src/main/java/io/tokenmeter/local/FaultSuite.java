@@ -340,11 +340,18 @@ final class FaultSuite implements Callable<Integer> {
         String checkpoint = cluster.latestCheckpoint(first);
         run.log("job " + first + " cancelled; its last checkpoint " + checkpoint + " is retained");
         // The first restore writes output but never completes a checkpoint, so nothing of it may become visible.
-        run.resubmit(2, checkpoint, Map.of(MeteringConfig.CHECKPOINT_INTERVAL, "9 min"));
+        // Flink starts the first checkpoint at a random point between min-pause and interval: both at 9 min put it
+        // well after the cancel (and inside the 10 min transaction timeout).
+        run.resubmit(2, checkpoint, Map.of(MeteringConfig.CHECKPOINT_INTERVAL, "9 min",
+                MeteringConfig.CHECKPOINT_MIN_PAUSE, "9 min"));
         FlinkCluster.await(() -> "RUNNING".equals(cluster.jobState(run.jobId)), STEP_TIMEOUT, "the first restore to run");
         Thread.sleep(CHECKPOINT_INTERVAL.multipliedBy(4).toMillis());
         long checkpointsOfFirstRestore = cluster.completedCheckpoints(run.jobId);
         cluster.cancel(run.jobId);
+        if (checkpointsOfFirstRestore > 0) {
+            throw new IllegalStateException("the first restore completed " + checkpointsOfFirstRestore
+                    + " checkpoints before it was cancelled; the scenario needs it to complete none");
+        }
         run.log("restore 1: job " + run.jobId + " ran " + CHECKPOINT_INTERVAL.multipliedBy(4).toSeconds()
                 + " s, completed " + checkpointsOfFirstRestore + " checkpoints, cancelled");
         run.resubmit(2, checkpoint, Map.of());

@@ -47,6 +47,7 @@ public record MeteringConfig(
         Duration outOfOrderness,
         Duration sourceIdleness,
         Duration checkpointInterval,
+        Duration checkpointMinPause,
         Duration dedupHorizon,
         int preAggregationMaxEntries,
         Duration preAggregationMaxDelay,
@@ -82,6 +83,7 @@ public record MeteringConfig(
     public static final String OUT_OF_ORDERNESS = "event-time.out-of-orderness";
     public static final String SOURCE_IDLENESS = "event-time.source-idleness";
     public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
+    public static final String CHECKPOINT_MIN_PAUSE = "checkpoints.min-pause";
     public static final String DEDUP_HORIZON = "dedup.horizon";
     public static final String PRE_AGGREGATION_MAX_ENTRIES = "pre-aggregation.max-entries";
     public static final String PRE_AGGREGATION_MAX_DELAY = "pre-aggregation.max-delay";
@@ -124,6 +126,7 @@ public record MeteringConfig(
         d.put(OUT_OF_ORDERNESS, "2 min");
         d.put(SOURCE_IDLENESS, "1 min");
         d.put(CHECKPOINT_INTERVAL, "10 s");
+        d.put(CHECKPOINT_MIN_PAUSE, "0 s");
         d.put(DEDUP_HORIZON, "24 h");
         d.put(PRE_AGGREGATION_MAX_ENTRIES, "20000");
         d.put(PRE_AGGREGATION_MAX_DELAY, "1 s");
@@ -164,6 +167,7 @@ public record MeteringConfig(
         require(!outOfOrderness.isNegative(), OUT_OF_ORDERNESS, "must not be negative");
         require(isPositive(sourceIdleness), SOURCE_IDLENESS, "must be positive");
         require(isPositive(checkpointInterval), CHECKPOINT_INTERVAL, "must be positive");
+        require(!checkpointMinPause.isNegative(), CHECKPOINT_MIN_PAUSE, "must not be negative");
         require(isPositive(dedupHorizon) && dedupHorizon.compareTo(MAX_DEDUP_HORIZON) <= 0, DEDUP_HORIZON,
                 "must be positive and at most " + MAX_DEDUP_HORIZON.toDays() + " d");
         require(preAggregationMaxEntries >= 1 && preAggregationMaxEntries <= 10_000_000, PRE_AGGREGATION_MAX_ENTRIES,
@@ -233,6 +237,7 @@ public record MeteringConfig(
                 parse(v, OUT_OF_ORDERNESS, TimeUtils::parseDuration),
                 parse(v, SOURCE_IDLENESS, TimeUtils::parseDuration),
                 parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
+                parse(v, CHECKPOINT_MIN_PAUSE, TimeUtils::parseDuration),
                 parse(v, DEDUP_HORIZON, TimeUtils::parseDuration),
                 parse(v, PRE_AGGREGATION_MAX_ENTRIES, Integer::parseInt),
                 parse(v, PRE_AGGREGATION_MAX_DELAY, TimeUtils::parseDuration),
@@ -278,6 +283,7 @@ public record MeteringConfig(
         m.put(OUT_OF_ORDERNESS, outOfOrderness.toMillis() + " ms");
         m.put(SOURCE_IDLENESS, sourceIdleness.toMillis() + " ms");
         m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
+        m.put(CHECKPOINT_MIN_PAUSE, checkpointMinPause.toMillis() + " ms");
         m.put(DEDUP_HORIZON, dedupHorizon.toMillis() + " ms");
         m.put(PRE_AGGREGATION_MAX_ENTRIES, Integer.toString(preAggregationMaxEntries));
         m.put(PRE_AGGREGATION_MAX_DELAY, preAggregationMaxDelay.toMillis() + " ms");

@@ -264,6 +264,7 @@ public final class MeteringJob {
         // No function keeps or changes a record it was handed, so chained operators may share them uncopied.
         flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
+        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());
         flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         return flink;

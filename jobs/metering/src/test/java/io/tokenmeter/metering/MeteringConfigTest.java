@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -216,6 +217,20 @@ class MeteringConfigTest {
                         Map.of("kafka.transaction-timeout", "10 s", "checkpoints.interval", "10 s")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kafka.transaction-timeout");
+    }
+
+    @Test
+    void failsOnNegativeCheckpointMinPauseNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("checkpoints.min-pause", "-1 s")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("checkpoints.min-pause");
+    }
+
+    @Test
+    void setsTheCheckpointMinPauseOnTheFlinkConfiguration() {
+        MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of("checkpoints.min-pause", "9 min"));
+        assertThat(MeteringJob.flinkConfiguration(config).get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS))
+                .isEqualTo(Duration.ofMinutes(9));
     }
 
     @Test
