@@ -27,6 +27,9 @@ import org.apache.flink.util.OutputTag;
  * rated as it arrives and passed on with its included units, overage units and overage price, for billing; a
  * crossed threshold goes to {@link #NOTICES} at once, and is remembered in state so it is never notified twice.
  *
+ * <p>Rating sets the rating fields of the usage it is handed and passes that same object on: with object reuse
+ * that is safe only because the usage arrives through the shuffle by account, so no other operator holds it.
+ *
  * <p>State: one Avro {@code PackageState} per account. Clean-up: one event-time timer at the earliest correction
  * deadline of its periods and subscriptions; it removes what has passed it, and the state when nothing is left.
  */

@@ -261,7 +261,8 @@ public final class MeteringJob {
         Configuration flink = new Configuration();
         flink.set(PipelineOptions.GENERIC_TYPES, false);
         flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
-        // No function keeps or changes a record it was handed, so chained operators may share them uncopied.
+        // No function keeps or changes a record it was handed, so chained operators may share them uncopied. (The
+        // one exception, package rating, changes usage that reached it through a shuffle and passes it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
         flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());
