@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Tokenmeter end to end on this machine: builds what it needs, starts a real Kafka broker (KRaft, loopback),
 # produces a seeded workload, runs the metering job on a local Flink MiniCluster with RocksDB state and prints a
-# reconciliation of the billing against the workload. Exits non-zero when the billing does not reconcile.
+# reconciliation of the billing against the workload. With token packages on (config/metering-local.yaml), it also
+# writes seeded subscriptions first and ends the summary with the notices sent, by threshold, and their p99 latency
+# (docs/packages.md). Exits non-zero when the billing does not reconcile or a notice was repeated.
 #
 #   scripts/run-local.sh [--events N] [--accounts N] [--duplicate-rate R] [--late-rate R] [--malformed-rate R]
 #                        [--seed N] [--parallelism N] [--web-port P] [--linger SECONDS] [--postgres JDBC_URL] [--help]

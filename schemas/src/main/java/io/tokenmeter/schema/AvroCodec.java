@@ -3,6 +3,8 @@ package io.tokenmeter.schema;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.PackageNotice;
+import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import java.io.ByteArrayOutputStream;
@@ -70,6 +72,14 @@ public final class AvroCodec<T extends SpecificRecord> {
 
     public static AvroCodec<AreaUsage> areaUsage() {
         return new AvroCodec<>(AreaUsage.getClassSchema());
+    }
+
+    public static AvroCodec<SubscriptionEvent> subscriptionEvents() {
+        return new AvroCodec<>(SubscriptionEvent.getClassSchema());
+    }
+
+    public static AvroCodec<PackageNotice> packageNotices() {
+        return new AvroCodec<>(PackageNotice.getClassSchema());
     }
 
     /** A codec that also reads payloads written with {@code writerSchema}, resolving them to the current schema. */

@@ -73,6 +73,36 @@ public final class KafkaTopics {
         }
     }
 
+    /**
+     * Waits until consumer group {@code group} has committed, for every partition of {@code topic} that holds
+     * records, an offset at its end: a Flink job reading with that group id has read them all and completed a
+     * checkpoint covering them (the Kafka source commits offsets when a checkpoint completes).
+     */
+    public void awaitConsumed(String group, String topic, Duration timeout) throws InterruptedException {
+        Map<TopicPartition, Long> end = endOffsets(topic, "read_committed");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            while (true) {
+                Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed;
+                try {
+                    committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("cannot read the offsets of group " + group, e.getCause());
+                }
+                boolean consumed = end.entrySet().stream().allMatch(e -> e.getValue() == 0
+                        || (committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue()));
+                if (consumed) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("group " + group + " has not consumed " + topic + " within "
+                            + timeout + ": end offsets " + end + ", committed " + committed);
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     /** How many records {@code topic} holds now (end offsets minus start offsets, over all partitions). */
     public long countRecords(String topic) {
         Properties props = new Properties();

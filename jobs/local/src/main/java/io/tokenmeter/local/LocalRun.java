@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
@@ -100,6 +101,14 @@ final class LocalRun implements Callable<Integer> {
             KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
             kafka.create(partitions, List.of(config.rawTopic()));
             kafka.create(partitions, config.outputTopics());
+            if (config.packagesEnabled()) {
+                // Bought before the first event: the job rates usage against the subscriptions it has read.
+                kafka.create(partitions, List.of(config.subscriptionsTopic()));
+                List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packages());
+                SubscriptionWorkload.produce(subscriptions, broker.bootstrapServers(), config.subscriptionsTopic());
+                System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packagesCatalog(),
+                        config.subscriptionsTopic(), SubscriptionWorkload.byAction(subscriptions));
+            }
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
                     spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
@@ -136,12 +145,18 @@ final class LocalRun implements Callable<Integer> {
                 System.out.println();
                 System.out.println("Summary");
                 reconciliation.report().forEach(System.out::println);
+                boolean noticesOk = true;
+                if (config.packagesEnabled()) {
+                    NoticeSummary notices = NoticeSummary.read(kafka, config.noticesTopic());
+                    System.out.println(notices.line());
+                    noticesOk = notices.repeatedIds() == 0;
+                }
                 boolean warehouseOk = !config.warehouse().enabled() || warehouseMatches(kafka, config);
                 if (lingerSeconds > 0) {
                     System.out.printf("Job and metrics stay up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
                     Thread.sleep(lingerSeconds * 1000L);
                 }
-                return reconciliation.ok() && warehouseOk ? 0 : 1;
+                return reconciliation.ok() && warehouseOk && noticesOk ? 0 : 1;
             } finally {
                 job.cancel().get();
             }

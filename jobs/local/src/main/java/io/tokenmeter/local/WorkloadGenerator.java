@@ -249,7 +249,7 @@ public final class WorkloadGenerator {
     }
 
     /** "acct-" and the account's rank, zero-padded so that ids sort by rank. */
-    private String accountId(int rank) {
+    String accountId(int rank) {
         String digits = Integer.toString(rank);
         return "acct-" + "0".repeat(accountDigits - digits.length()) + digits;
     }
@@ -299,7 +299,7 @@ public final class WorkloadGenerator {
     }
 
     /** The SplitMix64 finaliser: spreads consecutive seeds over the whole 64-bit range. */
-    private static long mix(long z) {
+    static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);

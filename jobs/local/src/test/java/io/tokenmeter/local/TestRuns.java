@@ -12,6 +12,7 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /** Running the metering job to the end of its input on the test's MiniCluster, over fresh topics of a broker. */
@@ -33,6 +34,8 @@ final class TestRuns {
         settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
         settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
         settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
+        settings.put(MeteringConfig.SUBSCRIPTIONS_TOPIC, run + ".subscriptions");
+        settings.put(MeteringConfig.NOTICES_TOPIC, run + ".notices");
         settings.put(MeteringConfig.CONSUMER_GROUP, run);
         settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
         settings.put(MeteringConfig.STOP_AT_LATEST, "true");
@@ -41,6 +44,9 @@ final class TestRuns {
         MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
         kafka.topics().create(4, List.of(config.rawTopic()));
         kafka.topics().create(4, config.outputTopics());
+        if (config.packagesEnabled()) {
+            kafka.topics().create(2, List.of(config.subscriptionsTopic()));
+        }
         return config;
     }
 
@@ -51,6 +57,17 @@ final class TestRuns {
     /** Runs the job with {@code source} to its end; with a restart strategy when {@code restartOnFailure}. */
     static JobExecutionResult run(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
             throws Exception {
+        return environment(config, source, restartOnFailure).execute("metering-it");
+    }
+
+    /** Starts the job with {@code source} and returns at once; for unbounded runs the test stops itself. */
+    static JobClient start(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
+            throws Exception {
+        return environment(config, source, restartOnFailure).executeAsync("metering-it");
+    }
+
+    private static StreamExecutionEnvironment environment(
+            MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure) {
         Configuration flink = MeteringJob.flinkConfiguration(config);
         if (restartOnFailure) {
             flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
@@ -62,7 +79,7 @@ final class TestRuns {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
         env.setParallelism(PARALLELISM);
         new MeteringJob(config, source, MeteringJob.Outputs.kafka(config)).build(env);
-        return env.execute("metering-it");
+        return env;
     }
 
     static long duplicates(JobExecutionResult result) {

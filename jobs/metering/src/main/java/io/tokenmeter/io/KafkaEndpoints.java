@@ -3,6 +3,7 @@ package io.tokenmeter.io;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
@@ -37,6 +38,30 @@ public final class KafkaEndpoints {
             builder.setBounded(OffsetsInitializer.latest());
         }
         return builder.build();
+    }
+
+    /**
+     * The subscriptions topic (compacted, keyed by account and subscription), read like the raw topic: from the
+     * committed offsets of the consumer group, earliest when it has none, so a fresh job sees every subscription.
+     */
+    public static KafkaSource<SubscriptionRecord> subscriptionsSource(MeteringConfig config) {
+        KafkaSourceBuilder<SubscriptionRecord> builder = KafkaSource.<SubscriptionRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.subscriptionsTopic())
+                .setGroupId(config.consumerGroup())
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new SubscriptionDeserializer(config.packages()))
+                .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        if (config.stopAtLatestOffsets()) {
+            builder.setBounded(OffsetsInitializer.latest());
+        }
+        return builder.build();
+    }
+
+    /** Package notices, keyed by account id, exactly once. */
+    public static KafkaSink<PackageNotice> noticesSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "notices",
+                new AvroKafkaSerializer<>(config.noticesTopic(), AvroCodec::packageNotices, PackageNotice::getAccountId));
     }
 
     /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */

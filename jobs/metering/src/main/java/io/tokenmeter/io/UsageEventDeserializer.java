@@ -58,7 +58,8 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             out.collect(IngestedRecord.rejected(reject(record, reason, e.getMessage())));
             return;
         }
-        UsageValidation.Violation violation = UsageValidation.check(event, limits, System.currentTimeMillis());
+        long readAt = System.currentTimeMillis();
+        UsageValidation.Violation violation = UsageValidation.check(event, limits, readAt);
         if (violation != null) {
             out.collect(IngestedRecord.rejected(reject(record, violation.reason(), violation.message())));
             return;
@@ -73,6 +74,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         }
         IngestedRecord valid = IngestedRecord.valid(
                 event, record.topic(), record.partition(), record.offset(), record.timestamp(), payload);
+        valid.event.readAt = readAt;
         valid.late = verdict == PartitionClock.Verdict.LATE;
         valid.clockAtRead = clockAtRead;
         out.collect(valid);

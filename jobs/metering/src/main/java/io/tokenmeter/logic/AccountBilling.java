@@ -40,10 +40,18 @@ public final class AccountBilling {
      */
     public boolean addUsage(AccountState state, long dayStart, String model, Modality modality,
             long inputTokens, long outputTokens, long cachedTokens, long events, boolean late) {
+        return addUsage(state, dayStart, model, modality, inputTokens, outputTokens, cachedTokens, events, late,
+                0, 0, 0);
+    }
+
+    /** As {@link #addUsage}, with the usage's package rating (see {@link PackageBalances}). */
+    public boolean addUsage(AccountState state, long dayStart, String model, Modality modality,
+            long inputTokens, long outputTokens, long cachedTokens, long events, boolean late,
+            long includedUnits, long overageUnits, long overageMicros) {
         BillingDayState day = findOrAddDay(state, dayStart);
         boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
-        UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(),
-                model, modality, inputTokens, outputTokens, cachedTokens, events);
+        UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(), model, modality,
+                inputTokens, outputTokens, cachedTokens, events, includedUnits, overageUnits, overageMicros);
         return firstUnbilled;
     }
 

@@ -16,7 +16,14 @@ public final class BillingStatements {
     private static final Comparator<BillingLineItem> LINE_ORDER =
             Comparator.comparing(BillingLineItem::getModel).thenComparing(BillingLineItem::getModality);
 
+    private static final long MICROS_PER_MINOR_UNIT = 1_000_000L;
+
     private BillingStatements() {}
+
+    /** Millionths of a minor currency unit to minor units, rounded half up (amounts are never negative). */
+    static long minorUnits(long micros) {
+        return Math.addExact(micros, MICROS_PER_MINOR_UNIT / 2) / MICROS_PER_MINOR_UNIT;
+    }
 
     /**
      * The billing record of {@code version} for one account and day. Version 1 is the ORIGINAL; later versions are
@@ -40,6 +47,9 @@ public final class BillingStatements {
                     .setOutputTokens(line.getOutputTokens())
                     .setCachedTokens(line.getCachedTokens())
                     .setEvents(line.getEvents())
+                    .setIncludedUnits(line.getIncludedUnits())
+                    .setOverageUnits(line.getOverageUnits())
+                    .setOverageAmount(minorUnits(line.getOverageMicros()))
                     .build());
             totalTokens = Math.addExact(totalTokens, Math.addExact(Math.addExact(
                     line.getInputTokens(), line.getOutputTokens()), line.getCachedTokens()));

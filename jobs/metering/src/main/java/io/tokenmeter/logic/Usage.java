@@ -21,6 +21,8 @@ public class Usage {
     public long cachedTokens;
     /** Epoch millis. */
     public long eventTime;
+    /** Wall clock (epoch millis) when the source read the event. */
+    public long readAt;
 
     public Usage() {}
 

@@ -12,11 +12,21 @@ public final class UsageLines {
     /** Adds usage to the line of its model and modality, starting that line if there is none. */
     public static void add(List<UsageLineState> lines, String model, Modality modality,
             long inputTokens, long outputTokens, long cachedTokens, long events) {
+        add(lines, model, modality, inputTokens, outputTokens, cachedTokens, events, 0, 0, 0);
+    }
+
+    /** Adds usage with its package rating (units drawn from packages, overage units and their exact price). */
+    public static void add(List<UsageLineState> lines, String model, Modality modality,
+            long inputTokens, long outputTokens, long cachedTokens, long events,
+            long includedUnits, long overageUnits, long overageMicros) {
         UsageLineState line = findOrAdd(lines, model, modality);
         line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
         line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
         line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
         line.setEvents(Math.addExact(line.getEvents(), events));
+        line.setIncludedUnits(Math.addExact(line.getIncludedUnits(), includedUnits));
+        line.setOverageUnits(Math.addExact(line.getOverageUnits(), overageUnits));
+        line.setOverageMicros(Math.addExact(line.getOverageMicros(), overageMicros));
     }
 
     /** Adds every line of {@code from} to the line of the same model and modality in {@code into}. */
@@ -27,6 +37,9 @@ public final class UsageLines {
             target.setOutputTokens(Math.addExact(target.getOutputTokens(), line.getOutputTokens()));
             target.setCachedTokens(Math.addExact(target.getCachedTokens(), line.getCachedTokens()));
             target.setEvents(Math.addExact(target.getEvents(), line.getEvents()));
+            target.setIncludedUnits(Math.addExact(target.getIncludedUnits(), line.getIncludedUnits()));
+            target.setOverageUnits(Math.addExact(target.getOverageUnits(), line.getOverageUnits()));
+            target.setOverageMicros(Math.addExact(target.getOverageMicros(), line.getOverageMicros()));
         }
     }
 
@@ -43,6 +56,9 @@ public final class UsageLines {
                 .setOutputTokens(0)
                 .setCachedTokens(0)
                 .setEvents(0)
+                .setIncludedUnits(0)
+                .setOverageUnits(0)
+                .setOverageMicros(0)
                 .build();
         lines.add(line);
         return line;

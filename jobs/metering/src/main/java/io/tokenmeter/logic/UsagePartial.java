@@ -28,6 +28,14 @@ public class UsagePartial {
     public boolean late;
     /** Set when its hour had closed: the event's own hourly ADJUSTMENT row id. */
     @Nullable public String hourCorrectionId;
+    /** Wall clock when the source read the earliest of its events, for the package notice latency. */
+    public long arrivedAt;
+    /** Package units drawn from the account's packages; set by package rating, 0 without packages. */
+    public long includedUnits;
+    /** Package units beyond every active package's allowance; set by package rating. */
+    public long overageUnits;
+    /** Price of the overage units in millionths of a minor currency unit; set by package rating. */
+    public long overageMicros;
 
     public UsagePartial() {}
 
@@ -50,6 +58,7 @@ public class UsagePartial {
         p.outputTokens = usage.outputTokens;
         p.cachedTokens = usage.cachedTokens;
         p.events = 1;
+        p.arrivedAt = usage.readAt;
         p.late = lateAtRead || calendar.closeTime(p.dayStart) <= watermark;
         long hourEnd = p.hourStart + UsageRows.HOUR_MILLIS;
         if (hourEnd <= clockAtRead || hourEnd <= watermark) {
@@ -68,5 +77,6 @@ public class UsagePartial {
         outputTokens = Math.addExact(outputTokens, other.outputTokens);
         cachedTokens = Math.addExact(cachedTokens, other.cachedTokens);
         events = Math.addExact(events, other.events);
+        arrivedAt = Math.min(arrivedAt, other.arrivedAt);
     }
 }

@@ -1,6 +1,7 @@
 package io.tokenmeter.metering;
 
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.logic.PackageCatalog;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
+import javax.annotation.Nullable;
 import org.apache.flink.util.TimeUtils;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -57,7 +59,11 @@ public record MeteringConfig(
         int maxParallelism,
         WarehouseConfig warehouse,
         FaultInjection.Fault fault,
-        int faultAfterCheckpoints)
+        int faultAfterCheckpoints,
+        String subscriptionsTopic,
+        String noticesTopic,
+        String packagesCatalog,
+        @Nullable PackageCatalog packages)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -88,6 +94,9 @@ public record MeteringConfig(
     public static final String METRIC_MODELS = "metrics.models";
     public static final String MAX_PARALLELISM = "max-parallelism";
     public static final String FAULTS_INJECT = "faults.inject";
+    public static final String SUBSCRIPTIONS_TOPIC = "kafka.topics.subscriptions";
+    public static final String NOTICES_TOPIC = "kafka.topics.notices";
+    public static final String PACKAGES_CATALOG = "packages.catalog";
     public static final String FAULTS_AFTER_CHECKPOINTS = "faults.after-checkpoints";
 
     /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
@@ -132,6 +141,9 @@ public record MeteringConfig(
         d.putAll(WarehouseConfig.DEFAULTS);
         d.put(FAULTS_INJECT, "none");
         d.put(FAULTS_AFTER_CHECKPOINTS, "2");
+        d.put(SUBSCRIPTIONS_TOPIC, "tokenmeter.subscriptions");
+        d.put(NOTICES_TOPIC, "tokenmeter.package.notices");
+        d.put(PACKAGES_CATALOG, "");
         return Map.copyOf(d);
     }
 
@@ -168,6 +180,8 @@ public record MeteringConfig(
         require(metricModels.size() <= 50, METRIC_MODELS, "may name at most 50 models (each is a label value)");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
         require(faultAfterCheckpoints >= 1, FAULTS_AFTER_CHECKPOINTS, "must be at least 1");
+        require(!subscriptionsTopic.isBlank(), SUBSCRIPTIONS_TOPIC, "must not be empty");
+        require(!noticesTopic.isBlank(), NOTICES_TOPIC, "must not be empty");
     }
 
     /** The defaults alone. */
@@ -235,7 +249,11 @@ public record MeteringConfig(
                 parse(v, MAX_PARALLELISM, Integer::parseInt),
                 WarehouseConfig.fromMap(v),
                 parse(v, FAULTS_INJECT, FaultInjection.Fault::parse),
-                parse(v, FAULTS_AFTER_CHECKPOINTS, Integer::parseInt));
+                parse(v, FAULTS_AFTER_CHECKPOINTS, Integer::parseInt),
+                v.get(SUBSCRIPTIONS_TOPIC),
+                v.get(NOTICES_TOPIC),
+                v.get(PACKAGES_CATALOG).trim(),
+                loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -278,6 +296,9 @@ public record MeteringConfig(
         m.putAll(warehouse.asMap());
         m.put(FAULTS_INJECT, fault.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
         m.put(FAULTS_AFTER_CHECKPOINTS, Integer.toString(faultAfterCheckpoints));
+        m.put(SUBSCRIPTIONS_TOPIC, subscriptionsTopic);
+        m.put(NOTICES_TOPIC, noticesTopic);
+        m.put(PACKAGES_CATALOG, packagesCatalog);
         return m;
     }
 
@@ -288,7 +309,30 @@ public record MeteringConfig(
 
     /** Every topic the job writes. */
     public java.util.List<String> outputTopics() {
-        return java.util.List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic);
+        List<String> topics = new ArrayList<>(
+                List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic));
+        if (packagesEnabled()) {
+            topics.add(noticesTopic);
+        }
+        return List.copyOf(topics);
+    }
+
+    /** Whether token packages are on: {@code packages.catalog} names a catalog. */
+    public boolean packagesEnabled() {
+        return packages != null;
+    }
+
+    /** The catalog of {@code packages.catalog}, read and validated once, here, on the client. */
+    @Nullable
+    private static PackageCatalog loadCatalog(String path, ZoneId zone) {
+        if (path.isEmpty()) {
+            return null;
+        }
+        try {
+            return PackageCatalog.load(Path.of(path), zone);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException("Configuration key " + PACKAGES_CATALOG + ": " + e.getMessage(), e);
+        }
     }
 
     /** The bounded label values of the job's metrics. */

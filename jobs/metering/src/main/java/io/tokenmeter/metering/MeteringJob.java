@@ -3,6 +3,8 @@ package io.tokenmeter.metering;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.PackageNotice;
+import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.functions.AccountMeteringFunction;
 import io.tokenmeter.functions.AreaRollupFunction;
@@ -10,6 +12,9 @@ import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.functions.PackageBalanceFunction;
+import io.tokenmeter.functions.SplitSubscriptions;
+import io.tokenmeter.io.AlwaysIdleWatermarks;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
@@ -36,6 +41,9 @@ import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
@@ -51,6 +59,9 @@ import picocli.CommandLine.Option;
  * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
  * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}); optionally billing records,
  * daily account usage and the rollups upserted into a PostgreSQL warehouse ({@code warehouse.postgres.*}).
+ * With a package catalog ({@code packages.catalog}) it also reads subscription events
+ * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
+ * items, and writes threshold notices ({@code kafka.topics.notices}, {@code PackageNotice}), exactly once.
  * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}.
  *
  * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
@@ -64,12 +75,19 @@ public final class MeteringJob {
             Sink<AccountUsage> accountUsage,
             Sink<AreaUsage> regionalUsage,
             Sink<AreaUsage> nationalUsage,
-            Optional<WarehouseSinks> warehouse) {
+            Optional<WarehouseSinks> warehouse,
+            Optional<Sink<PackageNotice>> notices) {
 
         /** The five outputs and no warehouse. */
         public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
                 Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage) {
             this(billing, rejected, accountUsage, regionalUsage, nationalUsage, Optional.empty());
+        }
+
+        /** The five outputs, optionally the warehouse, and no package notices. */
+        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage, Optional<WarehouseSinks> warehouse) {
+            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, Optional.empty());
         }
 
         /** The Kafka topics named in {@code config}, each written exactly once. */
@@ -82,6 +100,9 @@ public final class MeteringJob {
                     KafkaEndpoints.nationalUsageSink(config),
                     config.warehouse().enabled()
                             ? Optional.of(new WarehouseSinks(config.warehouse()))
+                            : Optional.empty(),
+                    config.packagesEnabled()
+                            ? Optional.of(KafkaEndpoints.noticesSink(config))
                             : Optional.empty());
         }
     }
@@ -144,9 +165,36 @@ public final class MeteringJob {
                                 config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
 
+        // Token packages (when a catalog is configured): live balances per account drawn down by usage as it
+        // arrives, threshold notices, and each partial rated (included and overage units, overage price).
+        KeyedStream<UsagePartial, String> byAccount = partials.keyBy(usage -> usage.accountId);
+        DataStream<RejectedRecord> rejectedSubscriptions = null;
+        if (config.packagesEnabled()) {
+            SingleOutputStreamOperator<SubscriptionEvent> subscriptions = env
+                    .fromSource(KafkaEndpoints.subscriptionsSource(config),
+                            WatermarkStrategy.forGenerator(context -> new AlwaysIdleWatermarks<>()),
+                            "Subscription events")
+                    .uid(OperatorIds.SUBSCRIPTIONS_SOURCE)
+                    .process(new SplitSubscriptions())
+                    .uid(OperatorIds.SPLIT_SUBSCRIPTIONS)
+                    .name("Split off rejected subscription events");
+            rejectedSubscriptions = subscriptions.getSideOutput(SplitSubscriptions.REJECTED);
+            SingleOutputStreamOperator<UsagePartial> balanced = byAccount
+                    .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
+                    .process(new PackageBalanceFunction(config.packages(), calendar))
+                    .uid(OperatorIds.PACKAGE_BALANCES)
+                    .name("Draw down token packages per account");
+            balanced.getSideOutput(PackageBalanceFunction.NOTICES)
+                    .sinkTo(outputs.notices().orElseThrow(() -> new IllegalArgumentException(
+                            MeteringConfig.PACKAGES_CATALOG + " is set, but the job was given no notices sink")))
+                    .uid(OperatorIds.NOTICES_SINK)
+                    .name("Package notices");
+            // Still partitioned by account: billing chains to the balances without a second shuffle.
+            byAccount = DataStreamUtils.reinterpretAsKeyedStream(balanced, usage -> usage.accountId, Types.STRING);
+        }
+
         // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
-        SingleOutputStreamOperator<BillingRecord> billing = partials
-                .keyBy(usage -> usage.accountId)
+        SingleOutputStreamOperator<BillingRecord> billing = byAccount
                 .process(new AccountMeteringFunction(calendar, config.metricLabels()))
                 .uid(OperatorIds.ACCOUNT_METERING)
                 .name("Bill and meter usage per account");
@@ -197,6 +245,9 @@ public final class MeteringJob {
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         unique.getSideOutput(DeduplicateFunction.TOO_LATE));
+        if (rejectedSubscriptions != null) {
+            rejected = rejected.union(rejectedSubscriptions);
+        }
         rejected.map(new CountRejected())
                 .uid(OperatorIds.COUNT_REJECTED)
                 .name("Count rejected records")
@@ -210,7 +261,8 @@ public final class MeteringJob {
         Configuration flink = new Configuration();
         flink.set(PipelineOptions.GENERIC_TYPES, false);
         flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
-        // No function keeps or changes a record it was handed, so chained operators may share them uncopied.
+        // No function keeps or changes a record it was handed, so chained operators may share them uncopied. (The
+        // one exception, package rating, changes usage that reached it through a shuffle and passes it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
         flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());

@@ -29,6 +29,10 @@ public final class OperatorIds {
     public static final String WAREHOUSE_REGIONAL_ROWS = "warehouse-regional-rows";
     public static final String WAREHOUSE_NATIONAL_ROWS = "warehouse-national-rows";
     public static final String WAREHOUSE_SINK = "warehouse-sink";
+    public static final String SUBSCRIPTIONS_SOURCE = "subscriptions-source";
+    public static final String SPLIT_SUBSCRIPTIONS = "split-subscriptions";
+    public static final String PACKAGE_BALANCES = "package-balances";
+    public static final String NOTICES_SINK = "package-notices-sink";
 
     private OperatorIds() {}
 }

@@ -26,6 +26,22 @@ class BillingStatementsTest {
     private static final LocalDate DAY = LocalDate.of(2026, 3, 10);
 
     @Test
+    void pricesRatedLinesInMinorUnitsRoundedHalfUp() {
+        List<UsageLineState> rated = new ArrayList<>();
+        UsageLines.add(rated, "qwen3-max", Modality.TEXT, 1_000, 0, 0, 2, 800, 200, 1_499_999);
+        UsageLines.add(rated, "glm-4.6", Modality.CODE, 1_000, 0, 0, 1, 0, 1_000, 2_500_000);
+
+        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, rated, CALENDAR);
+
+        assertThat(record.getLineItems())
+                .extracting(BillingLineItem::getModel, BillingLineItem::getIncludedUnits,
+                        BillingLineItem::getOverageUnits, BillingLineItem::getOverageAmount)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("glm-4.6", 0L, 1_000L, 3L),
+                        org.assertj.core.groups.Tuple.tuple("qwen3-max", 800L, 200L, 1L));
+    }
+
+    @Test
     void billsVersionOneAsOriginalCorrectingNothing() {
         BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 

@@ -5,14 +5,48 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.UsageLineState;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Instant;
+import java.time.ZoneId;
+import org.yaml.snakeyaml.Yaml;
 
 /** Small builders the metering tests share. */
 public final class Fixtures {
 
+    /** The catalog the package tests share: units are tokens for TEXT input, output counts double. */
+    public static final String PACKAGE_CATALOG = """
+            currency: CNY
+            units:
+              TEXT:  {input: 1, output: 2, cached: 0}
+              CODE:  {input: 1, output: 2, cached: 0}
+              IMAGE: {input: 1, output: 2, cached: 0}
+              AUDIO: {input: 1, output: 2, cached: 0}
+              VIDEO: {input: 1, output: 2, cached: 0}
+              OTHER: {input: 1, output: 2, cached: 0}
+            packages:
+              - id: monthly
+                included-units: 1000
+                validity: month
+                priority: 10
+                rollover-limit: 300
+                tariffs:
+                  - {effective-from: "2025-01-01T00:00", overage-price-per-million: 2000000}
+                  - {effective-from: "2025-03-15T00:00", overage-price-per-million: 3000000}
+              - id: booster
+                included-units: 200
+                validity: 7 days
+                priority: 1
+                tariffs:
+                  - {effective-from: "2025-01-01T00:00", overage-price-per-million: 1000000}
+            """;
+
     private Fixtures() {}
+
+    public static PackageCatalog packageCatalog(ZoneId zone) {
+        return PackageCatalog.parse(new Yaml().load(PACKAGE_CATALOG), zone);
+    }
 
     public static long millis(String instant) {
         return Instant.parse(instant).toEpochMilli();

@@ -26,7 +26,7 @@ import org.apache.avro.SchemaNormalization;
 public final class WriterSchemas {
 
     /** Retired writer schemas, as resources beside this class; each one is self-contained. */
-    static final List<String> RETIRED = List.of("retired/BillingRecord-1.avsc");
+    static final List<String> RETIRED = List.of("retired/BillingRecord-1.avsc", "retired/BillingRecord-2.avsc");
 
     private static final List<Schema> CURRENT = List.of(
             UsageEvent.getClassSchema(),

@@ -161,8 +161,8 @@ class TokenmeterAvroDeserializationSchemaTest {
                 .setCorrectsRecordId("bill-0").setAccountId("acct-1").setRegion("CN-GD").setBillingDay(DAY)
                 .setTimeZone("Asia/Shanghai").setDayStart(DAY_START).setDayEnd(DAY_START.plusSeconds(86_400))
                 .setLineItems(List.of(
-                        new BillingLineItem("deepseek-v3.2", Modality.TEXT, 100L, 50L, 25L, 2L),
-                        new BillingLineItem("qwen3-coder-plus", Modality.CODE, 100L, 70L, 40L, 1L)))
+                        new BillingLineItem("deepseek-v3.2", Modality.TEXT, 100L, 50L, 25L, 2L, 0L, 0L, 0L),
+                        new BillingLineItem("qwen3-coder-plus", Modality.CODE, 100L, 70L, 40L, 1L, 0L, 0L, 0L)))
                 .setTotalTokens(385).setEvents(3).build();
     }
 }
