@@ -20,6 +20,7 @@ declare -A values=(
   [kafka.topics.account-usage]=tokenmeter.usage.account
   [kafka.topics.regional-usage]=tokenmeter.usage.regional
   [kafka.topics.national-usage]=tokenmeter.usage.national
+  [kafka.topics.notices]=tokenmeter.package.notices
   [billing.time-zone]=Asia/Shanghai
 )
 client_args=()

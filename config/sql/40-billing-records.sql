@@ -18,7 +18,10 @@ CREATE TABLE billing_records (
                         input_tokens   BIGINT NOT NULL,
                         output_tokens  BIGINT NOT NULL,
                         cached_tokens  BIGINT NOT NULL,
-                        events         BIGINT NOT NULL> NOT NULL> NOT NULL,
+                        events         BIGINT NOT NULL,
+                        included_units BIGINT NOT NULL,   -- token packages (docs/packages.md); 0 without
+                        overage_units  BIGINT NOT NULL,
+                        overage_amount BIGINT NOT NULL> NOT NULL> NOT NULL,   -- minor currency units (fen)
   total_tokens        BIGINT NOT NULL,
   events              BIGINT NOT NULL,
   written_at          TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL
@@ -37,6 +40,8 @@ CREATE TABLE billing_records (
 CREATE VIEW billing_line_items AS
 SELECT b.record_id, b.kind, b.version, b.account_id, b.region, b.billing_day,
        li.model, li.modality, li.input_tokens, li.output_tokens, li.cached_tokens,
-       li.input_tokens + li.output_tokens + li.cached_tokens AS total_tokens, li.events
+       li.input_tokens + li.output_tokens + li.cached_tokens AS total_tokens, li.events,
+       li.included_units, li.overage_units, li.overage_amount
 FROM billing_records AS b
-CROSS JOIN UNNEST(b.line_items) AS li (model, modality, input_tokens, output_tokens, cached_tokens, events);
+CROSS JOIN UNNEST(b.line_items) AS li (model, modality, input_tokens, output_tokens, cached_tokens, events,
+                                      included_units, overage_units, overage_amount);

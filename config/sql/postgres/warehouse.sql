@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS billing_records (
   time_zone           text        NOT NULL,
   day_start           timestamptz NOT NULL,
   day_end             timestamptz NOT NULL,
-  line_items          jsonb       NOT NULL,  -- [{model, modality, input_tokens, output_tokens, cached_tokens, events}]
+  line_items          jsonb       NOT NULL,  -- [{model, modality, input_tokens, output_tokens, cached_tokens, events,
+                                             --   included_units, overage_units, overage_amount}]
   input_tokens        bigint      NOT NULL,  -- sums over the line items
   output_tokens       bigint      NOT NULL,
   cached_tokens       bigint      NOT NULL,

@@ -43,7 +43,10 @@ public final class WarehouseRows {
                     .put("input_tokens", line.getInputTokens())
                     .put("output_tokens", line.getOutputTokens())
                     .put("cached_tokens", line.getCachedTokens())
-                    .put("events", line.getEvents());
+                    .put("events", line.getEvents())
+                    .put("included_units", line.getIncludedUnits())
+                    .put("overage_units", line.getOverageUnits())
+                    .put("overage_amount", line.getOverageAmount());
         }
         ObjectNode row = JSON.createObjectNode()
                 .put("record_id", r.getRecordId())

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
+import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
@@ -31,7 +32,7 @@ class WarehouseRowsTest {
                 .setTimeZone("Asia/Shanghai").setDayStart(DAY_START).setDayEnd(DAY_START.plusSeconds(86_400))
                 .setLineItems(List.of(
                         billingLine("glm-4.6", Modality.TEXT, 10, 20, 5, 1),
-                        billingLine("qwen3-coder-plus \"v2\"", Modality.CODE, 1, 2, 3, 2)))
+                        rated(billingLine("qwen3-coder-plus \"v2\"", Modality.CODE, 1, 2, 3, 2), 30, 12, 96)))
                 .setTotalTokens(41).setEvents(3).build();
 
         WarehouseRow row = WarehouseRows.billingRecord(record);
@@ -53,6 +54,17 @@ class WarehouseRowsTest {
         assertThat(lines.get(1).get("model").asText()).isEqualTo("qwen3-coder-plus \"v2\"");
         assertThat(lines.get(1).get("modality").asText()).isEqualTo("CODE");
         assertThat(lines.get(1).get("events").asLong()).isEqualTo(2);
+        assertThat(lines.get(0).get("included_units").asLong()).isZero();
+        assertThat(lines.get(1).get("included_units").asLong()).isEqualTo(30);
+        assertThat(lines.get(1).get("overage_units").asLong()).isEqualTo(12);
+        assertThat(lines.get(1).get("overage_amount").asLong()).isEqualTo(96);
+    }
+
+    private static BillingLineItem rated(BillingLineItem line, long included, long overage, long amount) {
+        line.setIncludedUnits(included);
+        line.setOverageUnits(overage);
+        line.setOverageAmount(amount);
+        return line;
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.tokenmeter.sql;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import java.io.IOException;
@@ -33,7 +34,8 @@ public final class WriterSchemas {
             BillingRecord.getClassSchema(),
             RejectedRecord.getClassSchema(),
             AccountUsage.getClassSchema(),
-            AreaUsage.getClassSchema());
+            AreaUsage.getClassSchema(),
+            PackageNotice.getClassSchema());
 
     private WriterSchemas() {}
 
