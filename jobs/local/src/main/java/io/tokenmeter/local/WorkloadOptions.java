@@ -21,7 +21,7 @@ final class WorkloadOptions {
             description = "Event time of the first record (default ${DEFAULT-VALUE}).")
     OffsetDateTime start;
 
-    @Option(names = "--duplicate-rate", defaultValue = "0",
+    @Option(names = "--duplicate-rate", defaultValue = "0.01",
             description = "Share of records that repeat an earlier event, like a producer retry (default ${DEFAULT-VALUE}).")
     double duplicateRate;
 
