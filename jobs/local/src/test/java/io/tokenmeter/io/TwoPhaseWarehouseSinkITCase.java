@@ -22,7 +22,23 @@ import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +47,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The exactly-once warehouse sink's writer and committer against a real PostgreSQL server: prepared rows stay
  * invisible until the commit, a commit repeated after a restore is recognised, and a restarted writer rolls back
- * exactly the prepared transactions of checkpoints that never completed, releasing their row locks.
+ * exactly the prepared transactions of checkpoints that never completed, releasing their row locks; in a Flink job
+ * that fails after checkpoints and restores, every row shows once and none of the failed attempt.
  */
 class TwoPhaseWarehouseSinkITCase {
 
@@ -40,7 +57,16 @@ class TwoPhaseWarehouseSinkITCase {
     private static final AtomicInteger DATABASES = new AtomicInteger();
 
     @RegisterExtension
+    @Order(1)
     static final PostgresExtension POSTGRES = new PostgresExtension();
+
+    @RegisterExtension
+    @Order(2)
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .build());
 
     private final WarehouseTransactionIds ids = new WarehouseTransactionIds("it-job-warehouse");
     private final List<AutoCloseable> opened = new ArrayList<>();
@@ -159,6 +185,35 @@ class TwoPhaseWarehouseSinkITCase {
         assertThat(prepared()).containsExactly(otherJob);
     }
 
+    @Test
+    void aJobThatFailsAfterCheckpointsShowsEveryRowOnceAndNoneOfTheFailedAttempt() throws Exception {
+        // given: a job whose rows carry the attempt that wrote them, failing once while taking a checkpoint
+        int rows = 2_500;
+        FailOnceAfterCheckpoints.FAILED.set(false);
+        Configuration configuration = new Configuration();
+        configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        configuration.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
+        configuration.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(configuration);
+        env.setParallelism(2);
+        env.enableCheckpointing(100);
+        env.fromSource(new DataGeneratorSource<>(i -> i, rows, RateLimiterStrategy.perSecond(800), Types.LONG),
+                        WatermarkStrategy.noWatermarks(), "Numbers")
+                .map(new FailOnceAfterCheckpoints())
+                .sinkTo(new TwoPhaseWarehouseSink(endpoint, "job-it-warehouse", 50, Duration.ofMillis(200), 3));
+
+        // when
+        env.execute("two-phase-warehouse-it");
+
+        // then: each number once (a failed attempt's visible row would be a second row for its number), none left
+        // prepared, and the restarted attempt did write rows
+        assertThat(FailOnceAfterCheckpoints.FAILED).isTrue();
+        assertThat(number("SELECT count(*) FROM national_usage")).isEqualTo(rows);
+        assertThat(number("SELECT count(DISTINCT total_tokens) FROM national_usage")).isEqualTo(rows);
+        assertThat(number("SELECT count(*) FROM national_usage WHERE record_id LIKE 'attempt-1-%'")).isPositive();
+        assertThat(prepared()).isEmpty();
+    }
+
     private TwoPhaseWarehouseWriter writer(int subtask, int parallelism, OptionalLong restored) throws Exception {
         TwoPhaseWarehouseWriter writer =
                 new TwoPhaseWarehouseWriter(endpoint, ids, subtask, parallelism, restored, 10, 60_000);
@@ -198,6 +253,13 @@ class TwoPhaseWarehouseSinkITCase {
         }
     }
 
+    private long number(String sql) throws SQLException {
+        try (Statement statement = reader.createStatement(); ResultSet result = statement.executeQuery(sql)) {
+            result.next();
+            return result.getLong(1);
+        }
+    }
+
     private long tokens() throws SQLException {
         try (Statement statement = reader.createStatement();
                 ResultSet result = statement.executeQuery("SELECT coalesce(sum(total_tokens), 0) FROM national_usage")) {
@@ -216,6 +278,40 @@ class TwoPhaseWarehouseSinkITCase {
             }
         }
         return gids;
+    }
+
+    /**
+     * Numbers as rows whose id names the attempt. Fails once, in a first attempt that has seen two checkpoints
+     * complete, while taking the next checkpoint: the sink has just prepared its transaction for that checkpoint,
+     * which can then never complete, so the restore must roll it back rather than let its rows show.
+     */
+    static final class FailOnceAfterCheckpoints extends RichMapFunction<Long, WarehouseRow>
+            implements CheckpointListener, CheckpointedFunction {
+
+        static final AtomicBoolean FAILED = new AtomicBoolean();
+
+        private int completed;
+
+        @Override
+        public WarehouseRow map(Long i) {
+            return row("attempt-" + getRuntimeContext().getTaskInfo().getAttemptNumber() + "-" + i, i);
+        }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) {
+            if (getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && completed >= 2
+                    && FAILED.compareAndSet(false, true)) {
+                throw new IllegalStateException("injected failure in checkpoint " + context.getCheckpointId());
+            }
+        }
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) {}
+
+        @Override
+        public void notifyCheckpointComplete(long checkpointId) {
+            completed++;
+        }
     }
 
     /** Records how the committer settled one committable. */
