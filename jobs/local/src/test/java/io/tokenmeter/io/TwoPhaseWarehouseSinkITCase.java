@@ -261,11 +261,7 @@ class TwoPhaseWarehouseSinkITCase {
     }
 
     private long tokens() throws SQLException {
-        try (Statement statement = reader.createStatement();
-                ResultSet result = statement.executeQuery("SELECT coalesce(sum(total_tokens), 0) FROM national_usage")) {
-            result.next();
-            return result.getLong(1);
-        }
+        return number("SELECT coalesce(sum(total_tokens), 0) FROM national_usage");
     }
 
     private List<String> prepared() throws SQLException {

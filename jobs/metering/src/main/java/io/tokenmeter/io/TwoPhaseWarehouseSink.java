@@ -42,7 +42,7 @@ public final class TwoPhaseWarehouseSink
      */
     public TwoPhaseWarehouseSink(Endpoint endpoint, String transactionPrefix, int batchSize, Duration batchInterval,
             int commitAttempts) {
-        new WarehouseTransactionIds(transactionPrefix);
+        new WarehouseTransactionIds(transactionPrefix); // fails at job build time, not in the task, on a bad prefix
         this.endpoint = endpoint;
         this.transactionPrefix = transactionPrefix;
         this.batchSize = batchSize;
