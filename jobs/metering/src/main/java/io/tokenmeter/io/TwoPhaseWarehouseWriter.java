@@ -56,6 +56,7 @@ final class TwoPhaseWarehouseWriter
         this.batchIntervalMillis = batchIntervalMillis;
         this.lastCheckpoint = restoredCheckpoint.orElse(0);
         try {
+            requirePreparedTransactions();
             rollBackDangling(parallelism, restoredCheckpoint);
             connection = endpoint.connect(false);
             try (Statement statement = connection.createStatement()) {
@@ -133,6 +134,20 @@ final class TwoPhaseWarehouseWriter
         if (batched > 0) {
             upsert.executeBatch();
             batched = 0;
+        }
+    }
+
+    /** Fails at start, not at the first checkpoint, on a server that refuses PREPARE TRANSACTION. */
+    private void requirePreparedTransactions() throws SQLException, IOException {
+        try (Connection admin = endpoint.connect(true);
+                Statement statement = admin.createStatement();
+                ResultSet result = statement.executeQuery("SHOW max_prepared_transactions")) {
+            result.next();
+            if (Integer.parseInt(result.getString(1)) == 0) {
+                throw new IOException("The warehouse " + endpoint + " has max_prepared_transactions = 0: set it above "
+                        + "0 (postgresql.conf, restart) for warehouse.postgres.exactly-once: true, or set that key "
+                        + "to false (at least once)");
+            }
         }
     }
 
