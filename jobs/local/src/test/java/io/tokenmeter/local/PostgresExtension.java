@@ -19,9 +19,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL server for one test class: initdb into a fresh folder under java.io.tmpdir, pg_ctl start on a
- * free loopback port (trust authentication, no fsync, prepared transactions on for XA), stopped and deleted afterwards. The binaries come from the
- * PATH, /usr/local/bin or Debian's /usr/lib/postgresql/VERSION/bin (package postgresql; .ci/run installs it when
- * none is there). PostgreSQL refuses to run as root, so as root the server runs as the user "postgres".
+ * free loopback port (trust authentication, no fsync, prepared transactions on for the exactly-once warehouse
+ * sink), stopped and deleted afterwards. The binaries come from the PATH, /usr/local/bin or Debian's
+ * /usr/lib/postgresql/VERSION/bin (package postgresql; .ci/run installs it when none is there). PostgreSQL refuses
+ * to run as root, so as root the server runs as the user "postgres".
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
 

@@ -9,25 +9,27 @@ import io.tokenmeter.logic.WarehouseRows;
 import io.tokenmeter.metering.OperatorIds;
 import io.tokenmeter.metering.WarehouseConfig;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
-import org.apache.flink.connector.jdbc.JdbcExactlyOnceOptions;
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
-import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSinkBuilder;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.postgresql.xa.PGXADataSource;
 
 /**
  * The PostgreSQL warehouse: billing records, daily account usage and the regional and national rollups upserted
  * into the tables of config/sql/postgres/warehouse.sql.
  *
- * <p>Exactly once by default, like the Kafka outputs: each subtask writes a checkpoint's rows in an XA transaction
- * that is prepared with the checkpoint and committed when it completes, so rows of an attempt that fails before its
- * checkpoint never become visible (the server needs {@code max_prepared_transactions} > 0). Why that matters: after
- * a restart the job may cut late usage into ADJUSTMENT versions differently, so a version written by the failed
- * attempt could differ from, or be missing in, the retry; the Kafka sinks abort such output, and so must this one.
- * The upsert on the deterministic record id makes a record written twice (a commit retried during recovery) one row.
- * {@code warehouse.postgres.exactly-once: false} writes at least once instead, for servers without prepared
- * transactions; the tables are then exact only for runs without failures (docs/analytics.md).
+ * <p>Exactly once by default, like the Kafka outputs ({@link TwoPhaseWarehouseSink}): each subtask writes a
+ * checkpoint's rows in one PostgreSQL transaction, prepares it ({@code PREPARE TRANSACTION}) with the checkpoint and
+ * commits it ({@code COMMIT PREPARED}) when the checkpoint completes, so rows of an attempt that fails before its
+ * checkpoint never become visible; a restarted writer rolls back the prepared transactions of checkpoints that never
+ * completed, whose row locks would otherwise block the replay (the server needs {@code max_prepared_transactions}
+ * > 0). Why that matters: after a restart the job may cut late usage into ADJUSTMENT versions differently, so a
+ * version written by the failed attempt could differ from, or be missing in, the retry; the Kafka sinks abort such
+ * output, and so must this one. Transactions are named after the Kafka transactional id prefix plus
+ * {@code -warehouse}, so two jobs with their own prefixes never touch each other's.
+ * {@code warehouse.postgres.exactly-once: false} writes at least once instead through flink-connector-jdbc, for
+ * servers without prepared transactions; the tables are then exact only for runs without failures
+ * (docs/analytics.md).
  */
 public final class WarehouseSinks {
 
@@ -35,9 +37,12 @@ public final class WarehouseSinks {
     static final String UPSERT = "CALL tokenmeter_upsert(?, ?::jsonb)";
 
     private final WarehouseConfig config;
+    private final String transactionPrefix;
 
-    public WarehouseSinks(WarehouseConfig config) {
+    /** @param transactionPrefix names the job's prepared transactions (exactly once); unique per job */
+    public WarehouseSinks(WarehouseConfig config, String transactionPrefix) {
         this.config = config;
+        this.transactionPrefix = transactionPrefix;
     }
 
     /** Adds the warehouse sink to the job's output streams. */
@@ -62,15 +67,20 @@ public final class WarehouseSinks {
                 .map(WarehouseRows::nationalUsage)
                 .uid(OperatorIds.WAREHOUSE_NATIONAL_ROWS)
                 .name("Warehouse rows: national usage");
-        // One sink for all four tables: the XA transaction ids of the JDBC sink name the job, subtask and
-        // checkpoint but not the sink, so two exactly-once sinks of one job would collide on the server.
+        // One sink for all four tables: one prepared transaction per subtask and checkpoint, and transaction
+        // names that need not tell sinks apart.
         billingRows.union(accountRows, regionalRows, nationalRows)
                 .sinkTo(sink())
                 .uid(OperatorIds.WAREHOUSE_SINK)
                 .name("Warehouse (PostgreSQL)");
     }
 
-    private JdbcSink<WarehouseRow> sink() {
+    private Sink<WarehouseRow> sink() {
+        String password = System.getenv(config.passwordEnv());
+        if (config.exactlyOnce()) {
+            return new TwoPhaseWarehouseSink(new TwoPhaseWarehouseSink.Endpoint(config.url(), config.user(), password),
+                    transactionPrefix, config.batchSize(), config.batchInterval(), config.maxRetries() + 1);
+        }
         JdbcConnectionOptions.JdbcConnectionOptionsBuilder connection =
                 new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
                         .withUrl(config.url())
@@ -78,11 +88,10 @@ public final class WarehouseSinks {
         if (!config.user().isEmpty()) {
             connection.withUsername(config.user());
         }
-        String password = System.getenv(config.passwordEnv());
         if (password != null) {
             connection.withPassword(password);
         }
-        JdbcSinkBuilder<WarehouseRow> builder = JdbcSink.<WarehouseRow>builder()
+        return JdbcSink.<WarehouseRow>builder()
                 .withQueryStatement(UPSERT, (statement, row) -> {
                     statement.setString(1, row.table);
                     statement.setString(2, row.json);
@@ -90,29 +99,8 @@ public final class WarehouseSinks {
                 .withExecutionOptions(JdbcExecutionOptions.builder()
                         .withBatchSize(config.batchSize())
                         .withBatchIntervalMs(config.batchInterval().toMillis())
-                        // A retried batch inside an XA transaction could apply twice: exactly once never retries.
-                        .withMaxRetries(config.exactlyOnce() ? 0 : config.maxRetries())
-                        .build());
-        if (!config.exactlyOnce()) {
-            return builder.buildAtLeastOnce(connection.build());
-        }
-        String url = config.url();
-        String user = config.user();
-        return builder.buildExactlyOnce(
-                JdbcExactlyOnceOptions.builder()
-                        // PostgreSQL runs one XA transaction per connection at a time.
-                        .withTransactionPerConnection(true)
-                        .build(),
-                () -> {
-                    PGXADataSource dataSource = new PGXADataSource();
-                    dataSource.setUrl(url);
-                    if (!user.isEmpty()) {
-                        dataSource.setUser(user);
-                    }
-                    if (password != null) {
-                        dataSource.setPassword(password);
-                    }
-                    return dataSource;
-                });
+                        .withMaxRetries(config.maxRetries())
+                        .build())
+                .buildAtLeastOnce(connection.build());
     }
 }

@@ -157,6 +157,8 @@ public record MeteringConfig(
         require(!nationalUsageTopic.isBlank(), NATIONAL_USAGE_TOPIC, "must not be empty");
         require(!consumerGroup.isBlank(), CONSUMER_GROUP, "must not be empty");
         require(!transactionalIdPrefix.isBlank(), TRANSACTIONAL_ID_PREFIX, "must not be empty");
+        // It also names the warehouse's prepared transactions, whose names PostgreSQL caps at 200 bytes.
+        require(transactionalIdPrefix.length() <= 100, TRANSACTIONAL_ID_PREFIX, "must have at most 100 characters");
         require(isPositive(transactionTimeout), TRANSACTION_TIMEOUT, "must be positive");
         require(transactionTimeout.compareTo(checkpointInterval) > 0, TRANSACTION_TIMEOUT,
                 "must be longer than " + CHECKPOINT_INTERVAL + " (" + checkpointInterval + "), or every transaction times out");

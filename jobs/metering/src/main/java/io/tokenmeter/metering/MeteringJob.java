@@ -99,7 +99,8 @@ public final class MeteringJob {
                     KafkaEndpoints.regionalUsageSink(config),
                     KafkaEndpoints.nationalUsageSink(config),
                     config.warehouse().enabled()
-                            ? Optional.of(new WarehouseSinks(config.warehouse()))
+                            ? Optional.of(new WarehouseSinks(config.warehouse(),
+                                    config.transactionalIdPrefix() + "-warehouse"))
                             : Optional.empty(),
                     config.packagesEnabled()
                             ? Optional.of(KafkaEndpoints.noticesSink(config))

@@ -112,6 +112,14 @@ class MeteringConfigTest {
     }
 
     @Test
+    void failsOnATransactionalIdPrefixTooLongToNameWarehouseTransactionsNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("kafka.transactional-id-prefix", "p".repeat(101))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka.transactional-id-prefix")
+                .hasMessageContaining("at most 100");
+    }
+
+    @Test
     void failsOnMaxRecordBytesBelow64NamingKey() {
         assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-record-bytes", "63")))
                 .isInstanceOf(IllegalArgumentException.class)
