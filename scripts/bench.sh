@@ -68,7 +68,7 @@ run() { # contender heap args...
   java "-Xmx$heap" -Dtokenmeter.log.dir="$work_dir/logs" -Djava.io.tmpdir="$work_dir/tmp" \
     -cp "$classpath" io.tokenmeter.bench.BenchCli "$name" "$@"
 }
-# The loop keeps every live dedup id in a Java hash map: about 1 GB at 10,000,000 events.
+# The loop keeps every live dedup id in Java hash maps: millions of entries in a full run.
 heap() { case "$1" in loop) echo 6g ;; *) echo 2g ;; esac; }
 
 {
