@@ -18,7 +18,6 @@ import java.util.Map;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -47,11 +46,7 @@ class WarehouseITCase {
 
     @RegisterExtension
     @Order(3)
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder()
-                    .setNumberTaskManagers(1)
-                    .setNumberSlotsPerTaskManager(TestRuns.PARALLELISM)
-                    .build());
+    static final MiniClusterExtension FLINK = TestRuns.miniCluster();
 
     @Test
     void warehouseHoldsExactlyTheBilledUsageAfterAFailureAndRestart() throws Exception {
