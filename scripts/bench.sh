@@ -22,7 +22,7 @@ only="metering,sql,loop,e2e"
 work_dir=jobs/bench/target/bench-run
 curves=false
 write_doc=true
-command_line="scripts/bench.sh $*"
+command_line="scripts/bench.sh${*:+ $*}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) events=1000000; shift ;;
@@ -122,4 +122,5 @@ done
 
 echo "== report"
 doc_args=(); $write_doc && doc_args=(--doc docs/benchmarks.md)
-run report 512m --work-dir "$work_dir" --machine "$work_dir/machine.txt" --command "$command_line" "${doc_args[@]}"
+run report 512m --work-dir "$work_dir" --machine "$work_dir/machine.txt" --command "$command_line" \
+  --contenders "$only" "${doc_args[@]}"

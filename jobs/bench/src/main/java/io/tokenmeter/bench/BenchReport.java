@@ -37,6 +37,10 @@ final class BenchReport implements Callable<Integer> {
     @Option(names = "--command", defaultValue = "scripts/bench.sh", description = "The command line, for the doc.")
     String command;
 
+    @Option(names = "--contenders", split = ",", defaultValue = "metering,sql,loop,e2e",
+            description = "The contenders that were run; one of them without a result failed, and the report fails.")
+    List<String> contendersRun;
+
     @Override
     public Integer call() throws IOException {
         Map<String, ContenderResult> results = new LinkedHashMap<>();
@@ -49,15 +53,17 @@ final class BenchReport implements Callable<Integer> {
         if (results.isEmpty()) {
             throw new IllegalArgumentException("no contender results in " + workDir);
         }
+        List<String> failed = contendersRun.stream().filter(name -> !results.containsKey(name)).toList();
         List<String> mismatches = mismatches(results);
         if (doc != null) {
             String machineText = machine == null ? "" : Files.readString(machine);
-            replaceSection(doc, BEGIN, END, table(results, mismatches, machineText, command));
+            replaceSection(doc, BEGIN, END, table(results, failed, mismatches, machineText, command));
             System.out.println("Table written to " + doc);
         }
+        failed.forEach(name -> System.out.println("FAILED " + name + ": no result in " + workDir));
         mismatches.forEach(m -> System.out.println("MISMATCH " + m));
         System.out.println(benchLine(results));
-        return mismatches.isEmpty() ? 0 : 1;
+        return failed.isEmpty() && mismatches.isEmpty() ? 0 : 1;
     }
 
     /**
@@ -134,15 +140,16 @@ final class BenchReport implements Callable<Integer> {
                 && Objects.equals(a.settings().get("duplicate-rate"), b.settings().get("duplicate-rate"));
     }
 
-    /** The one-line summary; a contender that did not run counts 0. */
+    /** The one-line summary; a contender without a result counts 0, and vs_sql is n/a without both. */
     static String benchLine(Map<String, ContenderResult> results) {
         long events = results.values().iterator().next().events();
         double metering = eps(results, "metering");
         double sql = eps(results, "sql");
+        String vsSql = metering > 0 && sql > 0 ? String.format(Locale.ROOT, "%.2f", metering / sql) : "n/a";
         return String.format(Locale.ROOT,
-                "BENCH events=%d metering_eps=%.0f sql_eps=%.0f loop_eps=%.0f e2e_eps=%.0f vs_sql=%.2f "
+                "BENCH events=%d metering_eps=%.0f sql_eps=%.0f loop_eps=%.0f e2e_eps=%.0f vs_sql=%s "
                         + "metering_cpu_eps=%.0f loop_cpu_eps=%.0f",
-                events, metering, sql, eps(results, "loop"), eps(results, "e2e"), sql > 0 ? metering / sql : 0,
+                events, metering, sql, eps(results, "loop"), eps(results, "e2e"), vsSql,
                 cpuEps(results, "metering"), cpuEps(results, "loop"));
     }
 
@@ -156,7 +163,8 @@ final class BenchReport implements Callable<Integer> {
         return r == null ? 0 : r.eventsPerCpuSecond();
     }
 
-    static String table(Map<String, ContenderResult> results, List<String> mismatches, String machine, String command) {
+    static String table(Map<String, ContenderResult> results, List<String> failed, List<String> mismatches,
+            String machine, String command) {
         StringBuilder md = new StringBuilder();
         ContenderResult first = results.values().iterator().next();
         md.append("Run: `").append(command).append("` on ").append(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
@@ -173,17 +181,38 @@ final class BenchReport implements Callable<Integer> {
                     r.peakRssBytes() >> 20, r.rocksDbBytes() / 1048576.0, r.checkpointBytes() / 1048576.0,
                     r.totals().getOrDefault(ContenderResult.BILLED_TOKENS, 0L), settingsText(r)));
         }
+        for (String name : failed) {
+            md.append("| ").append(name).append(" | **failed: no result** | | | | | | | | |\n");
+        }
         md.append("\n");
+        if (!failed.isEmpty()) {
+            md.append("**Failed:** ").append(String.join(", ", failed))
+                    .append(" left no result; the BENCH line counts it as 0 (and vs_sql as n/a without sql).\n\n");
+        }
         md.append(mismatches.isEmpty()
-                ? "Totals check: **OK** — metering, sql and loop billed the same tokens and events, overall and per "
-                        + "billing day; every contender's hourly, daily, regional and national sums equal its billing; "
-                        + "e2e billed exactly its workload.\n"
+                ? "Totals check: **OK** — " + totalsAgreement(results) + "\n"
                 : "Totals check: **MISMATCH**\n\n" + mismatches.stream().map(m -> "- " + m + "\n").reduce("", String::concat));
         md.append("\n```\n").append(benchLine(results)).append("\n```\n");
         if (!machine.isBlank()) {
             md.append("\nMachine:\n\n```\n").append(machine.strip()).append("\n```\n");
         }
         return md.toString();
+    }
+
+    /** What an OK totals check established, naming only the contenders that have results. */
+    static String totalsAgreement(Map<String, ContenderResult> results) {
+        List<String> compared = List.of("metering", "sql", "loop").stream().filter(results::containsKey).toList();
+        StringBuilder text = new StringBuilder();
+        if (compared.size() > 1) {
+            text.append(String.join(", ", compared.subList(0, compared.size() - 1))).append(" and ")
+                    .append(compared.get(compared.size() - 1))
+                    .append(" billed the same tokens and events, overall and per billing day; ");
+        }
+        text.append("every contender's hourly, daily, regional and national sums equal its billing");
+        if (results.containsKey("e2e")) {
+            text.append("; e2e billed exactly its workload").append(compared.isEmpty() ? "" : " and what " + compared.get(0) + " billed");
+        }
+        return text.append('.').toString();
     }
 
     private static String settingsText(ContenderResult r) {

@@ -67,6 +67,26 @@ class BenchReportTest {
     }
 
     @Test
+    void aContenderThatLeftNoResultFailsTheReport(@TempDir Path dir) throws Exception {
+        result("metering", 4.0, 8.0, billed(100, 200)).write(dir.resolve("metering.properties"));
+        result("loop", 1.0, 1.0, billed(100, 200)).write(dir.resolve("loop.properties"));
+        Path doc = dir.resolve("benchmarks.md");
+        BenchReport report = new BenchReport();
+        report.workDir = dir;
+        report.doc = doc;
+        report.command = "scripts/bench.sh";
+        report.contendersRun = List.of("metering", "sql", "loop");
+
+        assertThat(report.call()).isEqualTo(1);
+        assertThat(Files.readString(doc)).contains("| sql | **failed: no result** |", "**Failed:** sql",
+                "Totals check: **OK** — metering and loop billed the same");
+
+        report.contendersRun = List.of("metering", "loop");
+        assertThat(report.call()).isZero();
+        assertThat(Files.readString(doc)).contains("sql_eps=0 loop_eps=1000000 e2e_eps=0 vs_sql=n/a");
+    }
+
+    @Test
     void replacesOnlyTheGeneratedSection(@TempDir Path dir) throws Exception {
         Path doc = dir.resolve("benchmarks.md");
         Files.writeString(doc, "# Benchmarks\n\nHand-written intro.\n");
