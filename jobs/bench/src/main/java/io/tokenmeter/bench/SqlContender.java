@@ -148,9 +148,9 @@ final class SqlContender implements Callable<Integer> {
             outputs.add(OUTPUT.formatted("regional", unit, "region_" + unit));
             outputs.add(OUTPUT.formatted("national", unit, "nation_" + unit));
         }
-        // One query for all six outputs, so the planner builds one DAG and shares what they have in common (the
-        // deduplication, the account windows under the rollups). A toDataStream per output would plan six
-        // separate pipelines, each deduplicating and aggregating the whole input again.
+        // One query for all six outputs, so the planner builds one DAG and deduplicates once (with two-phase
+        // aggregation it still plans each level's windows twice: for its rows and for the rollup above). A
+        // toDataStream per output would plan six separate pipelines, each deduplicating the whole input again.
         Table all = tables.sqlQuery(String.join("\nUNION ALL\n", outputs));
         if (explain) {
             System.out.println(all.explain());
