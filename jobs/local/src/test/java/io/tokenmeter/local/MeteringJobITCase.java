@@ -117,6 +117,30 @@ class MeteringJobITCase {
     }
 
     @Test
+    void countsDuplicatesExactlyOnceAcrossARestart() throws Exception {
+        // given: retries on the raw topic, and a source that fails once part-way through
+        WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 31).withRates(0.03, 0.005, 0.005);
+        MeteringConfig config = freshTopics();
+        ExpectedTotals expected = produce(spec, config);
+        FailOnceDeserializer.FAILED.set(false);
+        Source<IngestedRecord, ?, ?> failingSource = KafkaSource.<IngestedRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.rawTopic())
+                .setGroupId(config.consumerGroup())
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setBounded(OffsetsInitializer.latest())
+                .setDeserializer(new FailOnceDeserializer(config, spec.events() / 4 * 6 / 10))
+                .build();
+
+        // when: the job runs, fails, restarts from its last checkpoint and finishes
+        JobExecutionResult result = run(config, failingSource, true);
+
+        // then: the job's own count of duplicates is the workload's retries, the restart notwithstanding
+        assertThat(FailOnceDeserializer.FAILED).isTrue();
+        assertThat(duplicates(result)).isEqualTo(expected.records(Kind.DUPLICATE));
+    }
+
+    @Test
     void inMemoryWorkloadSourceIsBilledLikeTheSameWorkloadOnKafka() throws Exception {
         // given: the benchmark's in-memory source for a workload with retries and late records (no poison: its
         // conflicting duplicates need their original read first, and parallel readers share no order)

@@ -9,7 +9,6 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -24,7 +23,9 @@ import org.apache.flink.util.OutputTag;
  * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
  * 128-bit fingerprint of (source, event_id). A repeat with the same content is a producer retry: counted and
  * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays billed and the
- * repeat goes to {@link #CONFLICTING} with its original bytes.
+ * repeat goes to {@link #CONFLICTING} with its original bytes. Every retry dropped leaves on {@link #DUPLICATES}
+ * for the ledger ({@link LedgerCounter}); the metric {@code duplicates_total} counts them only since the task last
+ * started.
  *
  * <p>This is the last operator that holds an event's original bytes, so every rejection after decoding happens
  * here: an event whose billing day is past its correction deadline goes to {@link #TOO_LATE}. Every other event
@@ -46,8 +47,9 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     public static final OutputTag<RejectedRecord> TOO_LATE =
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
 
-    /** Name of the accumulator counting the duplicates dropped. */
-    public static final String DUPLICATES_ACCUMULATOR = "duplicates";
+    /** Each retry dropped, as it was read: the ledger counts them (I1). */
+    public static final OutputTag<IngestedRecord> DUPLICATES =
+            new OutputTag<>("duplicates", TypeInformation.of(IngestedRecord.class));
 
     /** The dedup key of a valid event. */
     public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY = record -> {
@@ -61,7 +63,6 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     private final BillingCalendar calendar;
 
     private transient ValueState<Long> firstContentHash;
-    private transient LongCounter duplicates;
     private transient org.apache.flink.metrics.Counter duplicatesMetric;
 
     public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
@@ -72,7 +73,6 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     @Override
     public void open(OpenContext openContext) {
         firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
-        duplicates = getRuntimeContext().getLongCounter(DUPLICATES_ACCUMULATOR);
         duplicatesMetric = getRuntimeContext().getMetricGroup()
                 .addGroup(MeteringMetrics.GROUP)
                 .counter("duplicates_total");
@@ -100,7 +100,7 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             ctx.timerService().registerEventTimeTimer(seenAt + horizonMillis);
             out.collect(UsagePartial.judge(event, record.late, record.clockAtRead, watermark, calendar));
         } else if (first == contentHash) {
-            duplicates.add(1);
+            ctx.output(DUPLICATES, record);
             duplicatesMetric.inc();
         } else {
             ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,

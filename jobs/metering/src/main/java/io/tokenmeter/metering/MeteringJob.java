@@ -3,6 +3,7 @@ package io.tokenmeter.metering;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.SubscriptionEvent;
@@ -11,6 +12,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.functions.LedgerCounter;
 import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.SplitRejected;
@@ -46,6 +48,7 @@ import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
@@ -57,7 +60,9 @@ import picocli.CommandLine;
  * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
  * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
  * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
- * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}); optionally billing records,
+ * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}), and the ledger behind I1:
+ * records read, duplicates and rejected records per source partition and hour ({@code kafka.topics.ledger},
+ * {@code LedgerEntry}, written in the same transactions as what it counts); optionally billing records,
  * daily account usage and the rollups upserted into a PostgreSQL warehouse ({@code warehouse.postgres.*}).
  * With a package catalog ({@code packages.catalog}) it also reads subscription events
  * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
@@ -76,7 +81,16 @@ public final class MeteringJob {
             Sink<AreaUsage> regionalUsage,
             Sink<AreaUsage> nationalUsage,
             Optional<WarehouseSinks> warehouse,
-            Optional<Sink<PackageNotice>> notices) {
+            Optional<Sink<PackageNotice>> notices,
+            Sink<LedgerEntry> ledger) {
+
+        /** The outputs but the ledger, which is counted and discarded; {@link #withLedger} keeps it. */
+        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage, Optional<WarehouseSinks> warehouse,
+                Optional<Sink<PackageNotice>> notices) {
+            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices,
+                    new DiscardingSink<>());
+        }
 
         /** The five outputs and no warehouse. */
         public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
@@ -104,12 +118,20 @@ public final class MeteringJob {
                             : Optional.empty(),
                     config.packagesEnabled()
                             ? Optional.of(KafkaEndpoints.noticesSink(config))
-                            : Optional.empty());
+                            : Optional.empty(),
+                    KafkaEndpoints.ledgerSink(config));
+        }
+
+        /** These outputs with {@code ledger} as the ledger's sink. */
+        public Outputs withLedger(Sink<LedgerEntry> ledger) {
+            return new Outputs(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices, ledger);
         }
     }
 
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
     private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
+    private static final TypeInformation<IngestedRecord> INGESTED_RECORD = TypeInformation.of(IngestedRecord.class);
+    private static final TypeInformation<RejectedRecord> REJECTED_RECORD = TypeInformation.of(RejectedRecord.class);
 
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
@@ -145,6 +167,11 @@ public final class MeteringJob {
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
         ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
+        // The ledger behind I1 counts every record read here, right after the source (in the same task), and
+        // passes it on.
+        ingested = ingested
+                .transform("Ledger: count records read", ingested.getType(), LedgerCounter.recordsRead())
+                .uid(OperatorIds.LEDGER_COUNT_READ);
 
         SingleOutputStreamOperator<IngestedRecord> valid = ingested
                 .process(new SplitRejected())
@@ -243,9 +270,14 @@ public final class MeteringJob {
         // Warehouse (optional): the same records upserted into PostgreSQL for analysts.
         outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
 
-        DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
+        // Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
+        // events are not raw records, and not in the ledger).
+        SingleOutputStreamOperator<RejectedRecord> rejectedUsage = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
-                        unique.getSideOutput(DeduplicateFunction.TOO_LATE));
+                        unique.getSideOutput(DeduplicateFunction.TOO_LATE))
+                .transform("Ledger: count rejected records", REJECTED_RECORD, LedgerCounter.rejected())
+                .uid(OperatorIds.LEDGER_COUNT_REJECTED);
+        DataStream<RejectedRecord> rejected = rejectedUsage;
         if (rejectedSubscriptions != null) {
             rejected = rejected.union(rejectedSubscriptions);
         }
@@ -255,6 +287,18 @@ public final class MeteringJob {
                 .sinkTo(outputs.rejected())
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");
+
+        // The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the records
+        // they count. Duplicates are counted on their own side output of deduplication.
+        DataStream<LedgerEntry> duplicateEntries = unique.getSideOutput(DeduplicateFunction.DUPLICATES)
+                .transform("Ledger: count duplicates", INGESTED_RECORD, LedgerCounter.duplicates())
+                .uid(OperatorIds.LEDGER_COUNT_DUPLICATES)
+                .getSideOutput(LedgerCounter.ENTRIES);
+        ingested.getSideOutput(LedgerCounter.ENTRIES)
+                .union(duplicateEntries, rejectedUsage.getSideOutput(LedgerCounter.ENTRIES))
+                .sinkTo(outputs.ledger())
+                .uid(OperatorIds.LEDGER_SINK)
+                .name("Ledger");
     }
 
     /** The Flink settings this job relies on, whatever the cluster's defaults. */
