@@ -109,10 +109,9 @@ public record Reconciliation(
                 outcome.rejected(), ledger.rejected(), expected.rejectedRecords()));
         lines.add("    by reason        " + byReason(outcome.rejectedByReason()));
         lines.add("    expected         " + byReason(expected.rejectedByReason()));
-        lines.add(String.format("  ledger (I1)        %,15d  read %s %,d billed + %,d duplicates + %,d rejected"
-                        + " (%,d ledger entries)", ledger.read(),
-                ledger.read() == billedEvents() + ledger.duplicates() + outcome.rejected() ? "=" : "≠",
-                billedEvents(), ledger.duplicates(), outcome.rejected(), ledger.entries()));
+        lines.add(String.format("  ledger (I1)        %,15d  read %s %,d billed + %,d duplicates + %,d rejected",
+                ledger.read(), ledger.read() == billedEvents() + ledger.duplicates() + outcome.rejected() ? "=" : "≠",
+                billedEvents(), ledger.duplicates(), outcome.rejected()));
         lines.add(String.format("  billing records    %,15d  (%,d ORIGINAL · %,d ADJUSTMENT)", outcome.billingRecords(),
                 outcome.billingRecords(BillingRecordKind.ORIGINAL), outcome.billingRecords(BillingRecordKind.ADJUSTMENT)));
         lines.add(String.format("  adjustments        %,15d  late events billed in ADJUSTMENTs, expected %,d",
