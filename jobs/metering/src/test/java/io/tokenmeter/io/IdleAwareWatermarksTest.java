@@ -178,6 +178,22 @@ class IdleAwareWatermarksTest {
         assertThat(emitted).containsExactly(8 * MINUTE - 1);
     }
 
+    /** A catch-up after an outage: its backlog holds event time, its first live events let quiet move it again. */
+    @Test
+    void movesAgainWhileQuietOnceACatchUpHasReachedLiveEvents() {
+        generator.onEvent("backlog", wall.get() - 60 * MINUTE, output);
+        pass(2 * MINUTE);
+        generator.onPeriodicEmit(output);
+        assertThat(emitted).containsExactly(wall.get() - 64 * MINUTE - 1);
+
+        long live = wall.get() - 30_000;
+        generator.onEvent("caught-up", live, output);
+        pass(2 * MINUTE);
+        generator.onPeriodicEmit(output);
+
+        assertThat(emitted).last().isEqualTo(live - 2 * MINUTE - 1 + MINUTE);
+    }
+
     @Test
     void neverWrapsAroundAtTheEndsOfTheLongRange() {
         generator.onEvent("a", Long.MIN_VALUE + 1, output);
