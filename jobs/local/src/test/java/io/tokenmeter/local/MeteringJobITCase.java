@@ -22,6 +22,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -206,13 +208,17 @@ class MeteringJobITCase {
 
     @Test
     void closesDaysWhileEveryPartitionIsIdle() throws Exception {
-        // given: a running job, and usage of two days ago for a few accounts, so some partitions never see data
-        LocalDate day = LocalDate.now(ZoneId.of("Asia/Shanghai")).minusDays(2);
-        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23).during(
-                day.atTime(10, 0).atZone(ZoneId.of("Asia/Shanghai")).toInstant(), Duration.ofHours(2),
-                ZoneId.of("Asia/Shanghai"));
+        // given: a running job, and live usage of a few accounts (so some partitions never see data) just before a
+        // local midnight — a billing zone whose midnight comes 40 s from now
+        Instant midnight = Instant.now().plusSeconds(40).truncatedTo(ChronoUnit.SECONDS);
+        ZoneOffset zone = zoneWithMidnightAt(midnight);
+        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23)
+                .during(midnight.minusSeconds(40), Duration.ofSeconds(5), zone);
         MeteringConfig config = freshTopics(Map.of(
                 MeteringConfig.STOP_AT_LATEST, "false",
+                MeteringConfig.BILLING_ZONE, zone.getId(),
+                MeteringConfig.DAY_CLOSE_GRACE, "1 s",
+                MeteringConfig.OUT_OF_ORDERNESS, "5 s",
                 MeteringConfig.SOURCE_IDLENESS, "1 s"));
         JobClient job = start(config);
         try {
@@ -220,12 +226,19 @@ class MeteringJobITCase {
 
             // when: nothing more arrives — every partition goes quiet
 
-            // then: the day closes anyway, on the wall clock, and is billed exactly
+            // then: the day closes anyway, as the wall clock passes its midnight + grace, and is billed exactly
             Map<AccountDay, UsageTotals> billed = awaitBilling(config, expected.billedByAccountDay().size());
             assertThat(billed).isEqualTo(expected.billedByAccountDay());
         } finally {
             job.cancel().get();
         }
+    }
+
+    /** The fixed offset whose local midnight is {@code midnight}. */
+    private static ZoneOffset zoneWithMidnightAt(Instant midnight) {
+        int secondOfDay = (int) Math.floorMod(midnight.getEpochSecond(), 86_400L);
+        int offset = -secondOfDay < -18 * 3_600 ? 86_400 - secondOfDay : -secondOfDay;
+        return ZoneOffset.ofTotalSeconds(offset);
     }
 
     private static Map<AccountDay, UsageTotals> awaitBilling(MeteringConfig config, int accountDays)

@@ -15,6 +15,7 @@ import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.functions.SplitSubscriptions;
+import io.tokenmeter.functions.WatermarkRememberingOperator;
 import io.tokenmeter.io.AlwaysIdleWatermarks;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
@@ -110,6 +111,7 @@ public final class MeteringJob {
 
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
     private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
+    private static final TypeInformation<BillingRecord> BILLING_RECORD = TypeInformation.of(BillingRecord.class);
 
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
@@ -152,12 +154,14 @@ public final class MeteringJob {
                 .name("Split off rejected records");
 
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
-        // operator holding the original bytes, so the last that can reject.
+        // operator holding the original bytes, so the last that can reject. It and the keyed operators after it
+        // that close by event time run in a WatermarkRememberingOperator: its watermark survives restores, so
+        // nothing closed before a checkpoint opens again after it (I8).
         SingleOutputStreamOperator<UsagePartial> unique = valid
                 .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
-                .process(new DeduplicateFunction(config.dedupHorizon(), calendar))
-                .uid(OperatorIds.DEDUPLICATE)
-                .name("Deduplicate (source, event_id)");
+                .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
+                        new DeduplicateFunction(config.dedupHorizon(), calendar)))
+                .uid(OperatorIds.DEDUPLICATE);
 
         // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
         SingleOutputStreamOperator<UsagePartial> partials = unique
@@ -196,9 +200,9 @@ public final class MeteringJob {
 
         // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
         SingleOutputStreamOperator<BillingRecord> billing = byAccount
-                .process(new AccountMeteringFunction(calendar, config.metricLabels()))
-                .uid(OperatorIds.ACCOUNT_METERING)
-                .name("Bill and meter usage per account");
+                .transform("Bill and meter usage per account", BILLING_RECORD, new WatermarkRememberingOperator<>(
+                        new AccountMeteringFunction(calendar, config.metricLabels())))
+                .uid(OperatorIds.ACCOUNT_METERING);
 
         DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
 
@@ -214,18 +218,18 @@ public final class MeteringJob {
                         config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
-                .process(new AreaRollupFunction(calendar))
-                .uid(OperatorIds.REGIONAL_ROLLUP)
-                .name("Regional usage");
+                .transform("Regional usage", AREA_USAGE,
+                        new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
+                .uid(OperatorIds.REGIONAL_ROLLUP);
         SingleOutputStreamOperator<AreaUsage> national = regional
                 .map(AreaRollups::nationalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.NATIONAL_PARTIALS)
                 .name("Regional usage as national partials")
                 .keyBy(AreaRollupFunction.KEY)
-                .process(new AreaRollupFunction(calendar))
-                .uid(OperatorIds.NATIONAL_ROLLUP)
-                .name("National usage");
+                .transform("National usage", AREA_USAGE,
+                        new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
+                .uid(OperatorIds.NATIONAL_ROLLUP);
 
         // Sinks
         billing.sinkTo(outputs.billing())

@@ -24,10 +24,8 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -340,18 +338,18 @@ class AccountMeteringFunctionHourlyTest {
     }
 
     /**
-     * A harness not yet opened, so the state backend can still be chosen: ProcessFunctionTestHarnesses opens its
+     * A harness not yet opened, so the state backend can still be chosen: RememberingHarnesses opens its
      * harness at once, and a backend set after that is silently ignored (the heap backend already exists).
      */
     private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> newHarness(
             BillingCalendar calendar, boolean rocksDb) throws Exception {
         if (!rocksDb) {
-            return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+            return RememberingHarnesses.forFunction(
                     new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
         }
         KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
+                        new WatermarkRememberingOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
                         r -> r.accountId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         h.open();

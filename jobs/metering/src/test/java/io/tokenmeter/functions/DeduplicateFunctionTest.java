@@ -22,7 +22,6 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -271,9 +270,9 @@ class DeduplicateFunctionTest {
     @Test
     void deduplicatesAndClearsOnRocksDb() throws Exception {
         harness.close();
-        // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
+        // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
+                new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
                 DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
@@ -301,7 +300,7 @@ class DeduplicateFunctionTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> newHarness()
             throws Exception {
-        return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+        return RememberingHarnesses.forFunction(
                 new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
     }
 
