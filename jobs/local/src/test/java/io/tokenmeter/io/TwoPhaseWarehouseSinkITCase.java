@@ -76,11 +76,12 @@ class TwoPhaseWarehouseSinkITCase {
     @BeforeEach
     void warehouse() throws Exception {
         String url = POSTGRES.createDatabase("two_phase_" + DATABASES.incrementAndGet());
-        endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "", null);
+        endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "",
+                new io.tokenmeter.logic.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
         reader = DriverManager.getConnection(url);
         opened.add(reader);
         try (Warehouse warehouse = Warehouse.connect(new io.tokenmeter.metering.WarehouseConfig(
-                url, "", "TOKENMETER_WAREHOUSE_PASSWORD", true, 10, Duration.ofSeconds(1), 3))) {
+                url, "", "TOKENMETER_WAREHOUSE_PASSWORD", "", true, 10, Duration.ofSeconds(1), 3))) {
             warehouse.prepare(SCHEMA, DAY, DAY.plusDays(1));
         }
     }

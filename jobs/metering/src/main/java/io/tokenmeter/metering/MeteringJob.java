@@ -154,8 +154,8 @@ public final class MeteringJob {
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
         // operator holding the original bytes, so the last that can reject.
         SingleOutputStreamOperator<UsagePartial> unique = valid
-                .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
-                .process(new DeduplicateFunction(config.dedupHorizon(), calendar))
+                .keyBy(DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)
+                .process(new DeduplicateFunction(config.dedupHorizon(), calendar, config.dedupKey()))
                 .uid(OperatorIds.DEDUPLICATE)
                 .name("Deduplicate (source, event_id)");
 
