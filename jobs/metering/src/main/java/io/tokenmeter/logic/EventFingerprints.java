@@ -19,8 +19,8 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * two of their events share a key, and the second is dropped as a retry or rejected as conflicting — free usage.
  * Without the key nobody can compute a dedup key, so two ids with one key can only be found by sending events
  * through the job itself, some 2^64 of them (the birthday bound of 128 bits); random ids collide with odds of
- * about 10^-17 a day at 10^11 ids a day. The key is loaded where the keys
- * are computed (docs/semantics.md, "Dedup keys and row ids").
+ * about 10^-17 a day at 10^11 ids a day. The key is loaded where the keys are computed (docs/semantics.md,
+ * "Dedup keys, row ids and secrets").
  *
  * <p>An instance holds a {@link Mac}, which is not thread-safe: one instance per thread (per function instance).
  *
