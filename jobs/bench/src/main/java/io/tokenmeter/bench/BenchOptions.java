@@ -2,6 +2,9 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,12 +54,25 @@ final class BenchOptions {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one metering job configuration key.")
     List<String> overrides = new ArrayList<>();
 
-    /** The job configuration: defaults (config/metering.yaml), the dedup horizon, then the overrides. */
+    /**
+     * The job configuration: defaults (config/metering.yaml), the dedup horizon, a dedup key file in the work folder
+     * (one key for every contender, made on first use), then the overrides.
+     */
     MeteringConfig config() {
         List<String> all = new ArrayList<>();
         all.add(MeteringConfig.DEDUP_HORIZON + "=" + dedupHorizon);
+        all.add(MeteringConfig.DEDUP_KEY_FILE + "=" + dedupKeyFile());
         all.addAll(overrides);
         return MeteringConfig.load(null, all);
+    }
+
+    private Path dedupKeyFile() {
+        Path file = workDir.toAbsolutePath().resolve("dedup.key");
+        try {
+            return Files.exists(file) ? file : io.tokenmeter.logic.SecretSource.writeRandom(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the benchmark's dedup key " + file, e);
+        }
     }
 
     /**

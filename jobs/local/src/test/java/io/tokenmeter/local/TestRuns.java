@@ -4,6 +4,11 @@ import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.logic.SecretSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -50,6 +55,7 @@ final class TestRuns {
         settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
         settings.put(MeteringConfig.STOP_AT_LATEST, "true");
         settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
+        settings.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile().toString());
         settings.putAll(overrides);
         MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
         kafka.topics().create(4, List.of(config.rawTopic()));
@@ -59,6 +65,21 @@ final class TestRuns {
         }
         return config;
     }
+
+    /** One random dedup key per test JVM, in a file under java.io.tmpdir (the build folder). */
+    static synchronized Path dedupKeyFile() {
+        if (dedupKeyFile == null) {
+            try {
+                dedupKeyFile = SecretSource.writeRandom(
+                        Files.createTempDirectory("tokenmeter-it").resolve("dedup.key").toAbsolutePath());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return dedupKeyFile;
+    }
+
+    private static Path dedupKeyFile;
 
     static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
         return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);

@@ -49,6 +49,7 @@ public record MeteringConfig(
         Duration checkpointInterval,
         Duration checkpointMinPause,
         Duration dedupHorizon,
+        String dedupKeyFile,
         int preAggregationMaxEntries,
         Duration preAggregationMaxDelay,
         long maxTokensPerEvent,
@@ -85,6 +86,9 @@ public record MeteringConfig(
     public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
     public static final String CHECKPOINT_MIN_PAUSE = "checkpoints.min-pause";
     public static final String DEDUP_HORIZON = "dedup.horizon";
+    public static final String DEDUP_KEY_FILE = "dedup.key-file";
+    /** Holds the dedup key on the TaskManagers when {@link #DEDUP_KEY_FILE} is empty. */
+    public static final String DEDUP_KEY_ENV = "TOKENMETER_DEDUP_KEY";
     public static final String PRE_AGGREGATION_MAX_ENTRIES = "pre-aggregation.max-entries";
     public static final String PRE_AGGREGATION_MAX_DELAY = "pre-aggregation.max-delay";
     public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
@@ -128,6 +132,7 @@ public record MeteringConfig(
         d.put(CHECKPOINT_INTERVAL, "10 s");
         d.put(CHECKPOINT_MIN_PAUSE, "0 s");
         d.put(DEDUP_HORIZON, "24 h");
+        d.put(DEDUP_KEY_FILE, "");
         d.put(PRE_AGGREGATION_MAX_ENTRIES, "20000");
         d.put(PRE_AGGREGATION_MAX_DELAY, "1 s");
         d.put(MAX_TOKENS_PER_EVENT, "10000000");
@@ -172,6 +177,9 @@ public record MeteringConfig(
         require(!checkpointMinPause.isNegative(), CHECKPOINT_MIN_PAUSE, "must not be negative");
         require(isPositive(dedupHorizon) && dedupHorizon.compareTo(MAX_DEDUP_HORIZON) <= 0, DEDUP_HORIZON,
                 "must be positive and at most " + MAX_DEDUP_HORIZON.toDays() + " d");
+        // Relative to what would depend on where each TaskManager was started.
+        require(dedupKeyFile.isEmpty() || Path.of(dedupKeyFile).isAbsolute(), DEDUP_KEY_FILE,
+                "must be empty (the key is in " + DEDUP_KEY_ENV + ") or an absolute path");
         require(preAggregationMaxEntries >= 1 && preAggregationMaxEntries <= 10_000_000, PRE_AGGREGATION_MAX_ENTRIES,
                 "must be between 1 and 10000000");
         require(isPositive(preAggregationMaxDelay), PRE_AGGREGATION_MAX_DELAY, "must be positive");
@@ -241,6 +249,7 @@ public record MeteringConfig(
                 parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
                 parse(v, CHECKPOINT_MIN_PAUSE, TimeUtils::parseDuration),
                 parse(v, DEDUP_HORIZON, TimeUtils::parseDuration),
+                v.get(DEDUP_KEY_FILE).trim(),
                 parse(v, PRE_AGGREGATION_MAX_ENTRIES, Integer::parseInt),
                 parse(v, PRE_AGGREGATION_MAX_DELAY, TimeUtils::parseDuration),
                 parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
@@ -287,6 +296,7 @@ public record MeteringConfig(
         m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
         m.put(CHECKPOINT_MIN_PAUSE, checkpointMinPause.toMillis() + " ms");
         m.put(DEDUP_HORIZON, dedupHorizon.toMillis() + " ms");
+        m.put(DEDUP_KEY_FILE, dedupKeyFile);
         m.put(PRE_AGGREGATION_MAX_ENTRIES, Integer.toString(preAggregationMaxEntries));
         m.put(PRE_AGGREGATION_MAX_DELAY, preAggregationMaxDelay.toMillis() + " ms");
         m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
@@ -302,6 +312,11 @@ public record MeteringConfig(
         m.put(NOTICES_TOPIC, noticesTopic);
         m.put(PACKAGES_CATALOG, packagesCatalog);
         return m;
+    }
+
+    /** Where the TaskManagers read the dedup key: {@code dedup.key-file}, else {@code TOKENMETER_DEDUP_KEY}. */
+    public io.tokenmeter.logic.SecretSource dedupKey() {
+        return new io.tokenmeter.logic.SecretSource(dedupKeyFile, DEDUP_KEY_ENV, DEDUP_KEY_FILE);
     }
 
     /** The limits input must respect to be billed. */

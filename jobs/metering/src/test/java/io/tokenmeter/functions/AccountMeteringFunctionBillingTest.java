@@ -346,13 +346,13 @@ class AccountMeteringFunctionBillingTest {
 
     private void process(UsageEvent event) throws Exception {
         harness.processElement(new StreamRecord<>(
-                UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, watermark, CALENDAR)));
+                UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     /** An event its partition's clock judged late at the source. */
     private void processLate(UsageEvent event) throws Exception {
         harness.processElement(new StreamRecord<>(
-                UsagePartial.judge(Usage.of(event), true, Long.MIN_VALUE, watermark, CALENDAR)));
+                UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), true, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     private static UsageEvent event(

@@ -163,17 +163,16 @@ class AccountMeteringFunctionHourlyTest {
         assertThat(harness.numEventTimeTimers()).as("the day's close; no hour is open").isEqualTo(1);
     }
 
+    /** Of the record's position: a replayed record is the same row; the same event id in another record is not. */
     @Test
-    void givesAdjustmentRowAnIdDerivedFromSourceAndEventId() throws Exception {
+    void givesAdjustmentRowAnIdDerivedFromTheRecordsPosition() throws Exception {
         advanceWatermark(HOUR_END);
         UsageEvent late = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
 
-        process(late);
-        process(late); // e.g. replayed after a restart
-        process(usageEvent("late-2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z"));
-        UsageEvent otherSource = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
-        otherSource.setSource("gateway-b");
-        process(otherSource);
+        processAt(late, 0, 10L);
+        processAt(late, 0, 10L); // e.g. replayed after a restart
+        processAt(late, 0, 11L); // re-sent after the dedup horizon, billed again
+        processAt(late, 1, 10L);
 
         List<String> ids = hourlyRows().stream().map(AccountUsage::getRecordId).toList();
         assertThat(ids).hasSize(4);
@@ -186,7 +185,7 @@ class AccountMeteringFunctionHourlyTest {
         advanceWatermark(HOUR_END);
         UsagePartial unjudged = UsagePartial.judge(Usage.of(
                 usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
-                false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+                "raw", 0, 1L, false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
                 .isInstanceOf(IllegalStateException.class)
@@ -373,8 +372,15 @@ class AccountMeteringFunctionHourlyTest {
         processReadAtClock(event, Long.MIN_VALUE);
     }
 
+    private void processAt(UsageEvent event, int partition, long offset) throws Exception {
+        UsagePartial usage = UsagePartial.judge(Usage.of(event), "raw", partition, offset, false, Long.MIN_VALUE,
+                watermark, calendar);
+        harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
+    }
+
     private void processReadAtClock(UsageEvent event, long clockAtRead) throws Exception {
-        UsagePartial usage = UsagePartial.judge(Usage.of(event), false, clockAtRead, watermark, calendar);
+        UsagePartial usage = UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(),
+                false, clockAtRead, watermark, calendar);
         harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
     }
 }

@@ -22,6 +22,7 @@ import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.logic.UsageRows;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -379,7 +380,7 @@ class ClosedStaysClosedAfterRestoreTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> dedup(
             @Nullable OperatorSubtaskState restored, int parallelism, int subtask) throws Exception {
-        return harness(new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.KEY,
+        return harness(new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.key(Fixtures.DEDUP_KEY),
                 DeduplicateFunction.KEY_TYPE, restored, parallelism, subtask);
     }
 
@@ -413,7 +414,7 @@ class ClosedStaysClosedAfterRestoreTest {
                     "2026-03-10T02:20:00Z");
             IngestedRecord record = IngestedRecord.valid(event, "t", 0, 0L, 0L, new byte[0]);
             int owner = KeyGroupRangeAssignment.assignKeyToParallelOperator(
-                    DeduplicateFunction.KEY.getKey(record), MAX_PARALLELISM, parallelism);
+                    DeduplicateFunction.key(Fixtures.DEDUP_KEY).getKey(record), MAX_PARALLELISM, parallelism);
             if (owner == subtask) {
                 return event;
             }

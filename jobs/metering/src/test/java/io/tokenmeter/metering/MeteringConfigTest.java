@@ -32,6 +32,22 @@ class MeteringConfigTest {
         assertThat(config.transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
     }
 
+    /** Issue #13 item 6: the dedup key is read on the TaskManagers from a file named by absolute path, or the environment. */
+    @Test
+    void dedupKeyComesFromAnAbsoluteKeyFileOrTheEnvironment() throws Exception {
+        assertThat(MeteringConfig.defaultConfig().dedupKey().toString())
+                .isEqualTo("environment variable TOKENMETER_DEDUP_KEY");
+        Path key = Files.writeString(dir.resolve("dedup.key"), "0123456789abcdef0123456789abcdef\n");
+
+        MeteringConfig config = MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, key.toString()));
+
+        assertThat(config.dedupKey().read()).isEqualTo("0123456789abcdef0123456789abcdef");
+        assertThat(config.with(Map.of()).dedupKeyFile()).isEqualTo(key.toString());
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, "dedup.key")))
+                .hasMessageContaining("'dedup.key-file'")
+                .hasMessageContaining("absolute");
+    }
+
     @Test
     void defaultsDedupAndValidationLimits() {
         MeteringConfig config = MeteringConfig.defaultConfig();
