@@ -11,6 +11,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.functions.LineItemLimitFunction;
 import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.SplitRejected;
@@ -151,9 +152,17 @@ public final class MeteringJob {
                 .uid(OperatorIds.SPLIT_REJECTED)
                 .name("Split off rejected records");
 
+        // Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
+        // exceeds it is rejected with them (I7, I10).
+        SingleOutputStreamOperator<IngestedRecord> capped = valid
+                .keyBy(LineItemLimitFunction.KEY, Types.STRING)
+                .process(new LineItemLimitFunction(calendar, config.maxLineItemsPerDay()))
+                .uid(OperatorIds.LINE_ITEM_LIMIT)
+                .name("Cap line items per account and day");
+
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
         // operator holding the original bytes, so the last that can reject.
-        SingleOutputStreamOperator<UsagePartial> unique = valid
+        SingleOutputStreamOperator<UsagePartial> unique = capped
                 .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
                 .process(new DeduplicateFunction(config.dedupHorizon(), calendar))
                 .uid(OperatorIds.DEDUPLICATE)
@@ -244,7 +253,8 @@ public final class MeteringJob {
         outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
 
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
-                .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
+                .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
+                        unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         unique.getSideOutput(DeduplicateFunction.TOO_LATE));
         if (rejectedSubscriptions != null) {
             rejected = rejected.union(rejectedSubscriptions);

@@ -10,6 +10,7 @@ import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,14 @@ class UsageEventDeserializerTest {
     private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(2);
 
     /** A fresh clock per test: partition clocks are state, and tests must not see each other's events. */
-    private final PartitionClock clock = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS);
+    /**
+     * The wall clock of these cases: just before day 2026-03-10's correction deadline (04-14T16:00Z), and within
+     * the future skew of the newest event they read (04-14T16:02Z).
+     */
+    private static final Instant NOW = Instant.parse("2026-04-14T15:59:00Z");
+
+    private final PartitionClock clock =
+            new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(NOW.toEpochMilli()));
     private final UsageEventDeserializer deserializer = new UsageEventDeserializer(LIMITS, clock);
     private final ListCollector out = new ListCollector();
 
@@ -159,7 +167,7 @@ class UsageEventDeserializerTest {
     @Test
     void rejectsEventFromTheFutureAsFutureTimestamp() throws Exception {
         UsageEvent event = event("evt-1", 10);
-        event.setEventTime(Instant.now().plusSeconds(3_600));
+        event.setEventTime(NOW.plusSeconds(3_600));
         byte[] payload = AvroCodec.usageEvents().encode(event);
 
         deserializer.deserialize(record(6, 13L, 1_700_000_000_000L, payload), out);
@@ -175,7 +183,7 @@ class UsageEventDeserializerTest {
     @Test
     void passesEventSlightlyAheadOfTheClockWithinSkew() throws Exception {
         UsageEvent event = event("evt-1", 10);
-        event.setEventTime(Instant.now().plusSeconds(60));
+        event.setEventTime(NOW.plusSeconds(60));
 
         deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, 1L, null, AvroCodec.usageEvents().encode(event)), out);
 
