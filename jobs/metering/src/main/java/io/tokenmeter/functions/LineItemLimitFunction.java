@@ -93,5 +93,8 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
                 days.remove();
             }
         }
+        if (linesByDay.isEmpty()) {
+            linesByDay.clear(); // an emptied map would still be an entry of the key
+        }
     }
 }
