@@ -17,9 +17,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * Decodes and validates raw usage records inside the Kafka source, so that a record that cannot be billed never
  * reaches the watermark generator and never fails the job: it comes out as a rejected {@link IngestedRecord}.
- * Valid events are judged on time, late or too late by their partition's {@link PartitionClock}, whose wall clock
- * also judges future timestamps. No field value can make it throw: strings have caps, and every time arithmetic
- * saturates ({@link io.tokenmeter.logic.BillingCalendar}).
+ * Valid events are judged on time, late or too late by their partition's {@link PartitionClock} (and its wall
+ * clock). No field value can make it throw: strings have caps, and every time arithmetic saturates
+ * ({@link io.tokenmeter.logic.BillingCalendar}).
  */
 public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<IngestedRecord> {
 
@@ -47,7 +47,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
                     payload.length + " bytes exceed the limit of " + limits.maxRecordBytes()
                             + "; the payload holds the first " + limits.maxRecordBytes() + " bytes",
                     java.util.Arrays.copyOf(payload, limits.maxRecordBytes()), record.topic(), record.partition(),
-                    record.offset(), record.timestamp(), clock.wallClock().getAsLong())));
+                    record.offset(), record.timestamp(), System.currentTimeMillis())));
             return;
         }
         UsageEvent event;
@@ -60,7 +60,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             out.collect(IngestedRecord.rejected(reject(record, reason, String.valueOf(e.getMessage()))));
             return;
         }
-        long readAt = clock.wallClock().getAsLong();
+        long readAt = System.currentTimeMillis();
         UsageValidation.Violation violation = UsageValidation.check(event, limits, readAt);
         if (violation != null) {
             out.collect(IngestedRecord.rejected(reject(record, violation.reason(), violation.message())));
@@ -82,10 +82,10 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         out.collect(valid);
     }
 
-    private io.tokenmeter.avro.RejectedRecord reject(
+    private static io.tokenmeter.avro.RejectedRecord reject(
             ConsumerRecord<byte[], byte[]> record, RejectReason reason, String message) {
         return Rejections.reject(reason, message, record.value(), record.topic(), record.partition(),
-                record.offset(), record.timestamp(), clock.wallClock().getAsLong());
+                record.offset(), record.timestamp(), System.currentTimeMillis());
     }
 
     @Override

@@ -43,7 +43,7 @@ public final class PartitionClock implements Serializable {
         this.wallClock = wallClock;
     }
 
-    /** The wall clock the verdicts are judged against, also for the source's other checks (future skew). */
+    /** The wall clock the verdicts are judged against. */
     public WallClock wallClock() {
         return wallClock;
     }
