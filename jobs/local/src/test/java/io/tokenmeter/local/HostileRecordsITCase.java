@@ -81,7 +81,11 @@ class HostileRecordsITCase {
         // given: normal traffic (retries, late events) and, on the same topics, every hostile record
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
                 MeteringConfig.PACKAGES_CATALOG, "src/test/resources/packages-it.yaml"));
-        WorkloadSpec spec = WorkloadSpec.clean(6_000, 200, 41).withRates(0.02, 0.01, 0);
+        // Six hours of event time: the generator's retries repeat one of the 10,000 records before them, which must
+        // lie within the 24 h dedup horizon for the expected totals to count them once.
+        Duration span = Duration.ofHours(6);
+        WorkloadSpec spec = WorkloadSpec.clean(6_000, 200, 41).withRates(0.02, 0.01, 0)
+                .during(WorkloadSpec.defaultStart(ZONE, span), span, ZONE);
         ExpectedTotals expected = TestRuns.produce(spec, config);
         assertThat(expected.rejectedRecords()).as("the normal traffic has nothing to reject").isZero();
         Instant day = spec.start().plus(Duration.ofHours(10));
