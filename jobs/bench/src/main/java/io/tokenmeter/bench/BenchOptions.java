@@ -27,8 +27,8 @@ final class BenchOptions {
     @Option(names = "--days", defaultValue = "2", description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
     double days;
 
-    @Option(names = "--start", defaultValue = "2026-11-01T00:00:00+08:00",
-            description = "Event time of the first record (default ${DEFAULT-VALUE}).")
+    @Option(names = "--start", description = "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
+            + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
     java.time.OffsetDateTime start;
 
     @Option(names = "--duplicate-rate", defaultValue = "0.02",
@@ -80,7 +80,8 @@ final class BenchOptions {
      * late rows; the in-memory source is exact only without poison) must bill exactly the same.
      */
     WorkloadSpec spec(ZoneId billingZone) {
-        return spec(billingZone, start.toInstant());
+        Duration span = Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis()));
+        return spec(billingZone, start == null ? WorkloadSpec.defaultStart(billingZone, span) : start.toInstant());
     }
 
     WorkloadSpec spec(ZoneId billingZone, Instant start) {

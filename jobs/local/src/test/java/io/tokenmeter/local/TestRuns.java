@@ -2,6 +2,7 @@ package io.tokenmeter.local;
 
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.logic.SecretSource;
@@ -34,6 +35,12 @@ final class TestRuns {
                 .setNumberSlotsPerTaskManager(PARALLELISM)
                 .build());
     }
+
+    /**
+     * A wall clock at the epoch, for workloads on fixed dates long past (the cookbook's, daylight-saving days):
+     * lateness is then judged by the partitions' own events only, as if the run happened right after them.
+     */
+    static final WallClock LONG_PAST = WallClock.fixed(0);
 
     private TestRuns() {}
 

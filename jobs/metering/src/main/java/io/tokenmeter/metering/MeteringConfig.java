@@ -1,7 +1,11 @@
 package io.tokenmeter.metering;
 
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.logic.OutputLimits;
 import io.tokenmeter.logic.PackageCatalog;
+import io.tokenmeter.logic.SubscriptionLimits;
+import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.WallClock;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -55,6 +59,13 @@ public record MeteringConfig(
         long maxTokensPerEvent,
         Duration futureSkew,
         int maxRecordBytes,
+        int maxEventIdBytes,
+        int maxSourceBytes,
+        int maxAccountIdBytes,
+        int maxRegionBytes,
+        int maxModelBytes,
+        int maxLineItemsPerDay,
+        int producerMaxRequestSize,
         java.util.List<String> metricRegions,
         java.util.List<String> metricModels,
         int maxParallelism,
@@ -94,6 +105,13 @@ public record MeteringConfig(
     public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
     public static final String FUTURE_SKEW = "validation.future-skew";
     public static final String MAX_RECORD_BYTES = "validation.max-record-bytes";
+    public static final String MAX_EVENT_ID_BYTES = "validation.max-event-id-bytes";
+    public static final String MAX_SOURCE_BYTES = "validation.max-source-bytes";
+    public static final String MAX_ACCOUNT_ID_BYTES = "validation.max-account-id-bytes";
+    public static final String MAX_REGION_BYTES = "validation.max-region-bytes";
+    public static final String MAX_MODEL_BYTES = "validation.max-model-bytes";
+    public static final String MAX_LINE_ITEMS_PER_DAY = "validation.max-line-items-per-day";
+    public static final String PRODUCER_MAX_REQUEST_SIZE = "kafka.producer.max-request-size";
     public static final String METRIC_REGIONS = "metrics.regions";
     public static final String METRIC_MODELS = "metrics.models";
     public static final String MAX_PARALLELISM = "max-parallelism";
@@ -105,6 +123,9 @@ public record MeteringConfig(
 
     /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
     static final Duration MAX_DEDUP_HORIZON = Duration.ofDays(35);
+
+    /** The longest string cap: ids and names, not documents. */
+    static final int MAX_FIELD_BYTES = 4096;
 
     /** The broker default for transaction.max.timeout.ms; a sink timeout above it fails the job at start. */
     static final Duration BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
@@ -138,6 +159,13 @@ public record MeteringConfig(
         d.put(MAX_TOKENS_PER_EVENT, "10000000");
         d.put(FUTURE_SKEW, "5 min");
         d.put(MAX_RECORD_BYTES, "65536");
+        d.put(MAX_EVENT_ID_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_EVENT_ID_BYTES));
+        d.put(MAX_SOURCE_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_SOURCE_BYTES));
+        d.put(MAX_ACCOUNT_ID_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_ACCOUNT_ID_BYTES));
+        d.put(MAX_REGION_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_REGION_BYTES));
+        d.put(MAX_MODEL_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_MODEL_BYTES));
+        d.put(MAX_LINE_ITEMS_PER_DAY, "1000");
+        d.put(PRODUCER_MAX_REQUEST_SIZE, "1048576");
         d.put(METRIC_REGIONS, "CN-AH,CN-BJ,CN-CQ,CN-FJ,CN-GD,CN-GS,CN-GX,CN-GZ,CN-HA,CN-HB,CN-HE,CN-HI,CN-HL,CN-HN,"
                 + "CN-JL,CN-JS,CN-JX,CN-LN,CN-NM,CN-NX,CN-QH,CN-SC,CN-SD,CN-SH,CN-SN,CN-SX,CN-TJ,CN-XJ,CN-XZ,CN-YN,CN-ZJ");
         d.put(METRIC_MODELS, "deepseek-v3.2,qwen3-max,qwen3-coder-plus,doubao-seed-1.6,glm-4.6,kimi-k2,ernie-4.5,"
@@ -186,6 +214,16 @@ public record MeteringConfig(
         require(maxTokensPerEvent >= 1, MAX_TOKENS_PER_EVENT, "must be at least 1");
         require(!futureSkew.isNegative(), FUTURE_SKEW, "must not be negative");
         require(maxRecordBytes >= 64, MAX_RECORD_BYTES, "must be at least 64");
+        requireCap(maxEventIdBytes, MAX_EVENT_ID_BYTES);
+        requireCap(maxSourceBytes, MAX_SOURCE_BYTES);
+        requireCap(maxAccountIdBytes, MAX_ACCOUNT_ID_BYTES);
+        requireCap(maxRegionBytes, MAX_REGION_BYTES);
+        requireCap(maxModelBytes, MAX_MODEL_BYTES);
+        require(maxLineItemsPerDay >= 1, MAX_LINE_ITEMS_PER_DAY, "must be at least 1");
+        require(producerMaxRequestSize >= 1024, PRODUCER_MAX_REQUEST_SIZE, "must be at least 1024");
+        requireOutputsFit(producerMaxRequestSize, maxAccountIdBytes, maxRegionBytes, maxModelBytes,
+                maxLineItemsPerDay, maxRecordBytes, Math.max(ValidationLimits.utf8Length(rawTopic),
+                        ValidationLimits.utf8Length(subscriptionsTopic)));
         require(metricRegions.size() <= 100, METRIC_REGIONS, "may name at most 100 regions (each is a label value)");
         require(metricModels.size() <= 50, METRIC_MODELS, "may name at most 50 models (each is a label value)");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
@@ -255,6 +293,13 @@ public record MeteringConfig(
                 parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
                 parse(v, FUTURE_SKEW, TimeUtils::parseDuration),
                 parse(v, MAX_RECORD_BYTES, Integer::parseInt),
+                parse(v, MAX_EVENT_ID_BYTES, Integer::parseInt),
+                parse(v, MAX_SOURCE_BYTES, Integer::parseInt),
+                parse(v, MAX_ACCOUNT_ID_BYTES, Integer::parseInt),
+                parse(v, MAX_REGION_BYTES, Integer::parseInt),
+                parse(v, MAX_MODEL_BYTES, Integer::parseInt),
+                parse(v, MAX_LINE_ITEMS_PER_DAY, Integer::parseInt),
+                parse(v, PRODUCER_MAX_REQUEST_SIZE, Integer::parseInt),
                 parse(v, METRIC_REGIONS, MeteringConfig::parseList),
                 parse(v, METRIC_MODELS, MeteringConfig::parseList),
                 parse(v, MAX_PARALLELISM, Integer::parseInt),
@@ -302,6 +347,13 @@ public record MeteringConfig(
         m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
         m.put(FUTURE_SKEW, futureSkew.toMillis() + " ms");
         m.put(MAX_RECORD_BYTES, Integer.toString(maxRecordBytes));
+        m.put(MAX_EVENT_ID_BYTES, Integer.toString(maxEventIdBytes));
+        m.put(MAX_SOURCE_BYTES, Integer.toString(maxSourceBytes));
+        m.put(MAX_ACCOUNT_ID_BYTES, Integer.toString(maxAccountIdBytes));
+        m.put(MAX_REGION_BYTES, Integer.toString(maxRegionBytes));
+        m.put(MAX_MODEL_BYTES, Integer.toString(maxModelBytes));
+        m.put(MAX_LINE_ITEMS_PER_DAY, Integer.toString(maxLineItemsPerDay));
+        m.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(producerMaxRequestSize));
         m.put(METRIC_REGIONS, String.join(",", metricRegions));
         m.put(METRIC_MODELS, String.join(",", metricModels));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
@@ -321,7 +373,8 @@ public record MeteringConfig(
 
     /** The limits input must respect to be billed. */
     public io.tokenmeter.logic.ValidationLimits validationLimits() {
-        return new io.tokenmeter.logic.ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes);
+        return new ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes,
+                maxEventIdBytes, maxSourceBytes, maxAccountIdBytes, maxRegionBytes, maxModelBytes);
     }
 
     /** Every topic the job writes. */
@@ -363,9 +416,14 @@ public record MeteringConfig(
         return new io.tokenmeter.logic.BillingCalendar(billingZone, dayCloseGrace, correctionHorizon);
     }
 
-    /** The per-partition lateness judge of the source. */
+    /** The per-partition lateness judge of the source, on the system clock. */
     public io.tokenmeter.logic.PartitionClock partitionClock() {
-        return new io.tokenmeter.logic.PartitionClock(billingCalendar(), outOfOrderness);
+        return partitionClock(WallClock.system());
+    }
+
+    /** The per-partition lateness judge of the source, on {@code wallClock} (tests with fixed dates). */
+    public io.tokenmeter.logic.PartitionClock partitionClock(WallClock wallClock) {
+        return new io.tokenmeter.logic.PartitionClock(billingCalendar(), outOfOrderness, wallClock);
     }
 
     private static Map<String, String> readYaml(Path file) {
@@ -429,6 +487,31 @@ public record MeteringConfig(
 
     private static boolean isPositive(Duration d) {
         return !d.isNegative() && !d.isZero();
+    }
+
+    private static void requireCap(int bytes, String key) {
+        require(bytes >= 1 && bytes <= MAX_FIELD_BYTES, key, "must be between 1 and " + MAX_FIELD_BYTES);
+    }
+
+    /**
+     * Fails unless every record the job can write, at the longest the caps allow, fits the producer's
+     * max.request.size (I10). Each check names the key that sets the size of the record it bounds.
+     */
+    private static void requireOutputsFit(int maxRequestSize, int maxAccountIdBytes, int maxRegionBytes,
+            int maxModelBytes, int maxLineItemsPerDay, int maxRecordBytes, long maxSourceTopicBytes) {
+        String than = " bytes, above " + PRODUCER_MAX_REQUEST_SIZE + " (" + maxRequestSize + ")";
+        long billing = OutputLimits.billingRecord(maxAccountIdBytes, maxRegionBytes, maxModelBytes, maxLineItemsPerDay);
+        require(billing <= maxRequestSize, MAX_LINE_ITEMS_PER_DAY, "(" + maxLineItemsPerDay + ") with "
+                + MAX_MODEL_BYTES + " (" + maxModelBytes + ") lets a billing record reach " + billing + than);
+        long rejected = OutputLimits.rejectedRecord(maxRecordBytes, (int) Math.min(maxSourceTopicBytes, 1 << 20));
+        require(rejected <= maxRequestSize, MAX_RECORD_BYTES, "(" + maxRecordBytes + ") lets a rejected-record"
+                + " envelope (payload, message and source topic) reach " + rejected + than);
+        long row = Math.max(OutputLimits.accountUsage(maxAccountIdBytes, maxRegionBytes, maxModelBytes),
+                OutputLimits.areaUsage(maxRegionBytes, maxModelBytes));
+        long notice = OutputLimits.packageNotice(maxAccountIdBytes, SubscriptionLimits.MAX_ID_BYTES,
+                SubscriptionLimits.MAX_ID_BYTES);
+        require(Math.max(row, notice) <= maxRequestSize, MAX_ACCOUNT_ID_BYTES, "with " + MAX_REGION_BYTES + " and "
+                + MAX_MODEL_BYTES + " lets a usage row or notice reach " + Math.max(row, notice) + than);
     }
 
     private static void require(boolean ok, String key, String problem) {

@@ -11,6 +11,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.functions.LineItemLimitFunction;
 import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.SplitRejected;
@@ -110,6 +111,7 @@ public final class MeteringJob {
     }
 
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
+    private static final TypeInformation<IngestedRecord> INGESTED_RECORD = TypeInformation.of(IngestedRecord.class);
     private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
     private static final TypeInformation<BillingRecord> BILLING_RECORD = TypeInformation.of(BillingRecord.class);
 
@@ -153,11 +155,19 @@ public final class MeteringJob {
                 .uid(OperatorIds.SPLIT_REJECTED)
                 .name("Split off rejected records");
 
+        // Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
+        // exceeds it is rejected with them (I7, I10).
+        SingleOutputStreamOperator<IngestedRecord> capped = valid
+                .keyBy(LineItemLimitFunction.KEY, Types.STRING)
+                .transform("Cap line items per account and day", INGESTED_RECORD, new WatermarkRememberingOperator<>(
+                        new LineItemLimitFunction(calendar, config.maxLineItemsPerDay())))
+                .uid(OperatorIds.LINE_ITEM_LIMIT);
+
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
         // operator holding the original bytes, so the last that can reject. It and the keyed operators after it
         // that close by event time run in a WatermarkRememberingOperator: its watermark survives restores, so
         // nothing closed before a checkpoint opens again after it (I8).
-        SingleOutputStreamOperator<UsagePartial> unique = valid
+        SingleOutputStreamOperator<UsagePartial> unique = capped
                 .keyBy(DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)
                 .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
                         new DeduplicateFunction(config.dedupHorizon(), calendar, config.dedupKey())))
@@ -248,7 +258,8 @@ public final class MeteringJob {
         outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
 
         DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
-                .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
+                .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
+                        unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         unique.getSideOutput(DeduplicateFunction.TOO_LATE));
         if (rejectedSubscriptions != null) {
             rejected = rejected.union(rejectedSubscriptions);
