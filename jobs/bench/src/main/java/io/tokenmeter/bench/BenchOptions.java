@@ -2,6 +2,9 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,8 +27,8 @@ final class BenchOptions {
     @Option(names = "--days", defaultValue = "2", description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
     double days;
 
-    @Option(names = "--start", defaultValue = "2026-11-01T00:00:00+08:00",
-            description = "Event time of the first record (default ${DEFAULT-VALUE}).")
+    @Option(names = "--start", description = "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
+            + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
     java.time.OffsetDateTime start;
 
     @Option(names = "--duplicate-rate", defaultValue = "0.02",
@@ -51,12 +54,25 @@ final class BenchOptions {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one metering job configuration key.")
     List<String> overrides = new ArrayList<>();
 
-    /** The job configuration: defaults (config/metering.yaml), the dedup horizon, then the overrides. */
+    /**
+     * The job configuration: defaults (config/metering.yaml), the dedup horizon, a dedup key file in the work folder
+     * (one key for every contender, made on first use), then the overrides.
+     */
     MeteringConfig config() {
         List<String> all = new ArrayList<>();
         all.add(MeteringConfig.DEDUP_HORIZON + "=" + dedupHorizon);
+        all.add(MeteringConfig.DEDUP_KEY_FILE + "=" + dedupKeyFile());
         all.addAll(overrides);
         return MeteringConfig.load(null, all);
+    }
+
+    private Path dedupKeyFile() {
+        Path file = workDir.toAbsolutePath().resolve("dedup.key");
+        try {
+            return Files.exists(file) ? file : io.tokenmeter.logic.SecretSource.writeRandom(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the benchmark's dedup key " + file, e);
+        }
     }
 
     /**
@@ -64,7 +80,8 @@ final class BenchOptions {
      * late rows; the in-memory source is exact only without poison) must bill exactly the same.
      */
     WorkloadSpec spec(ZoneId billingZone) {
-        return spec(billingZone, start.toInstant());
+        Duration span = Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis()));
+        return spec(billingZone, start == null ? WorkloadSpec.defaultStart(billingZone, span) : start.toInstant());
     }
 
     WorkloadSpec spec(ZoneId billingZone, Instant start) {

@@ -80,6 +80,8 @@ final class LoopContender implements Callable<Integer> {
         private final WorkloadSpec spec;
         private final BillingCalendar calendar;
         private final long horizonMillis;
+        /** The job's keyed dedup key function, under the key the job would read. */
+        private final EventFingerprints fingerprints;
         private final long outOfOrdernessMillis;
         private final UsageEventDeserializer deserializer;
         private IngestedRecord decoded;
@@ -104,6 +106,7 @@ final class LoopContender implements Callable<Integer> {
             this.spec = spec;
             this.calendar = config.billingCalendar();
             this.horizonMillis = config.dedupHorizon().toMillis();
+            this.fingerprints = EventFingerprints.load(config.dedupKey());
             this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
             this.deserializer = new UsageEventDeserializer(config.validationLimits(), config.partitionClock());
             deserializer.open(null);
@@ -137,7 +140,7 @@ final class LoopContender implements Callable<Integer> {
             }
             Usage event = record.event;
             long eventTime = event.eventTime;
-            long[] id = EventFingerprints.dedupKey(event.source, event.eventId);
+            long[] id = fingerprints.dedupKey(event.source, event.eventId);
             EventId eventId = new EventId(id[0], id[1]);
             long content = EventFingerprints.contentHash(event);
             Long first = seen.putIfAbsent(eventId, content);

@@ -86,6 +86,7 @@ final class FaultSuite implements Callable<Integer> {
 
     private FlinkCluster cluster;
     private Path brokerDir;
+    private Path dedupKeyFile;
     private int brokerPort;
     private BrokerProcess broker;
 
@@ -149,6 +150,8 @@ final class FaultSuite implements Callable<Integer> {
         Path work = workDir.toAbsolutePath();
         FileUtils.deleteDirectory(work.toFile());
         brokerDir = Files.createDirectories(work.resolve("kafka"));
+        // The TaskManagers run on this machine as this user: they read the key file the jobs' settings name.
+        dedupKeyFile = io.tokenmeter.logic.SecretSource.writeRandom(work.resolve("dedup.key"));
         brokerPort = EmbeddedKafkaBroker.freePort();
 
         List<Scenario> selected = scenarios().stream()
@@ -424,6 +427,7 @@ final class FaultSuite implements Callable<Integer> {
         s.put(MeteringConfig.CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL.toSeconds() + " s");
         // Days close once the input has been quiet this long.
         s.put(MeteringConfig.SOURCE_IDLENESS, "5 s");
+        s.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile.toString());
         return s;
     }
 

@@ -91,6 +91,7 @@ final class LocalRun implements Callable<Integer> {
         }
         Files.createDirectories(work);
         System.out.println("Tokenmeter local run — work folder " + work);
+        baseConfig = withDedupKey(baseConfig, work);
 
         try (BrokerProcess broker = BrokerProcess.start(Files.createDirectories(work.resolve("kafka")))) {
             System.out.println("Kafka broker (KRaft, pid " + broker.pid() + ") at " + broker.bootstrapServers());
@@ -160,6 +161,19 @@ final class LocalRun implements Callable<Integer> {
                 job.cancel().get();
             }
         }
+    }
+
+    /**
+     * The configuration with a dedup key: the one it names, the environment's, or else a new random key in the work
+     * folder (the run is on this machine; its ids need to be remembered by this run only).
+     */
+    static MeteringConfig withDedupKey(MeteringConfig config, Path work) throws java.io.IOException {
+        if (config.dedupKey().read() != null) {
+            return config;
+        }
+        Path key = io.tokenmeter.logic.SecretSource.writeRandom(work.resolve("dedup.key"));
+        System.out.println("Dedup key: a new random one in " + key);
+        return config.with(Map.of(MeteringConfig.DEDUP_KEY_FILE, key.toString()));
     }
 
     /**

@@ -29,13 +29,13 @@ public final class Warehouse implements AutoCloseable {
         this.connection = connection;
     }
 
-    /** Connects as the job would, with the user and password (from the environment) that {@code config} names. */
+    /** Connects as the job would, with the user and password (file or environment) that {@code config} names. */
     public static Warehouse connect(WarehouseConfig config) throws SQLException {
         Properties props = new Properties();
         if (!config.user().isEmpty()) {
             props.setProperty("user", config.user());
         }
-        String password = System.getenv(config.passwordEnv());
+        String password = config.password().read();
         if (password != null) {
             props.setProperty("password", password);
         }

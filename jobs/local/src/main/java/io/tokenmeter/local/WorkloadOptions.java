@@ -17,8 +17,8 @@ final class WorkloadOptions {
     @Option(names = "--days", defaultValue = "2", description = "Event-time span in days (default ${DEFAULT-VALUE}).")
     double days;
 
-    @Option(names = "--start", defaultValue = "2026-11-01T00:00:00+08:00",
-            description = "Event time of the first record (default ${DEFAULT-VALUE}).")
+    @Option(names = "--start", description = "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
+            + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
     OffsetDateTime start;
 
     @Option(names = "--duplicate-rate", defaultValue = "0.01",
@@ -41,8 +41,9 @@ final class WorkloadOptions {
     long seed;
 
     WorkloadSpec spec(ZoneId billingZone) {
-        return new WorkloadSpec(events, accounts, 1.0, start.toInstant(),
-                Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())), billingZone,
+        Duration span = Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis()));
+        return new WorkloadSpec(events, accounts, 1.0,
+                start == null ? WorkloadSpec.defaultStart(billingZone, span) : start.toInstant(), span, billingZone,
                 duplicateRate, lateRate, malformedRate, hotAccountShare, seed);
     }
 }

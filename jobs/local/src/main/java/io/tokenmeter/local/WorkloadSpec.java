@@ -2,6 +2,7 @@ package io.tokenmeter.local;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneId;
 
 /**
@@ -31,7 +32,21 @@ public record WorkloadSpec(
         long seed)
         implements java.io.Serializable {
 
-    public static final Instant DEFAULT_START = Instant.parse("2026-11-01T00:00:00+08:00");
+    /**
+     * The default start of a workload covering {@code span}: local midnight in {@code zone}, as many whole days
+     * before today as the span takes, plus one (three days ago for two days). Relative to the wall clock
+     * because the job judges events past their correction deadline by the wall clock (TOO_LATE): a fixed date
+     * would turn the whole workload into rejections 35 days later. Recent enough that every day of a workload of
+     * up to a month, and the late events reaching back into earlier days, is still correctable; far enough that
+     * every event is in the past. In a zone without daylight saving time (Asia/Shanghai) the same seed gives the
+     * same totals per day, only under other dates.
+     */
+    public static Instant defaultStart(ZoneId zone, Duration span) {
+        long days = (span.toMillis() + DAY_MILLIS - 1) / DAY_MILLIS;
+        return LocalDate.now(zone).minusDays(days + 1).atStartOfDay(zone).toInstant();
+    }
+
+    private static final long DAY_MILLIS = Duration.ofDays(1).toMillis();
 
     public WorkloadSpec {
         require(events >= 1, "events must be at least 1");
@@ -44,10 +59,14 @@ public record WorkloadSpec(
         require(rate(hotAccountShare), "the hot account's share must be a fraction in [0, 1]");
     }
 
-    /** A workload spanning two billing days from {@link #DEFAULT_START} with no duplicates, late or bad records. */
+    /**
+     * A workload spanning two Asia/Shanghai billing days from {@link #defaultStart} with no duplicates, late or
+     * bad records.
+     */
     public static WorkloadSpec clean(long events, int accounts, long seed) {
-        return new WorkloadSpec(events, accounts, 1.0, DEFAULT_START, Duration.ofDays(2),
-                ZoneId.of("Asia/Shanghai"), 0, 0, 0, 0, seed);
+        ZoneId shanghai = ZoneId.of("Asia/Shanghai");
+        return new WorkloadSpec(events, accounts, 1.0, defaultStart(shanghai, Duration.ofDays(2)), Duration.ofDays(2),
+                shanghai, 0, 0, 0, 0, seed);
     }
 
     public WorkloadSpec withRates(double duplicateRate, double lateRate, double malformedRate) {

@@ -76,11 +76,12 @@ class TwoPhaseWarehouseSinkITCase {
     @BeforeEach
     void warehouse() throws Exception {
         String url = POSTGRES.createDatabase("two_phase_" + DATABASES.incrementAndGet());
-        endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "", null);
+        endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "",
+                new io.tokenmeter.logic.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
         reader = DriverManager.getConnection(url);
         opened.add(reader);
         try (Warehouse warehouse = Warehouse.connect(new io.tokenmeter.metering.WarehouseConfig(
-                url, "", "TOKENMETER_WAREHOUSE_PASSWORD", true, 10, Duration.ofSeconds(1), 3))) {
+                url, "", "TOKENMETER_WAREHOUSE_PASSWORD", "", true, 10, Duration.ofSeconds(1), 3))) {
             warehouse.prepare(SCHEMA, DAY, DAY.plusDays(1));
         }
     }
@@ -212,6 +213,44 @@ class TwoPhaseWarehouseSinkITCase {
         assertThat(number("SELECT count(DISTINCT total_tokens) FROM national_usage")).isEqualTo(rows);
         assertThat(number("SELECT count(*) FROM national_usage WHERE record_id LIKE 'attempt-1-%'")).isPositive();
         assertThat(prepared()).isEmpty();
+    }
+
+    /**
+     * Issue #13 item 9: the at-least-once sink no longer uses flink-connector-jdbc's connection options (which carry
+     * the password); it connects through the Endpoint, reading the password file in the task.
+     */
+    @Test
+    void theAtLeastOnceSinkConnectsInTheTaskWithThePasswordFileItNames() throws Exception {
+        // given: the warehouse settings of a job writing at least once, the password in a file (the test server
+        // trusts loopback, so any password is accepted: what counts is that the sink reads the file and connects)
+        Path passwordFile = java.nio.file.Files.writeString(
+                java.nio.file.Files.createTempDirectory("warehouse-it").resolve("password"), "not-checked-by-trust");
+        io.tokenmeter.metering.WarehouseConfig config = io.tokenmeter.metering.MeteringConfig.fromMap(java.util.Map.of(
+                io.tokenmeter.metering.WarehouseConfig.URL, reader.getMetaData().getURL(),
+                io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE, passwordFile.toAbsolutePath().toString(),
+                io.tokenmeter.metering.WarehouseConfig.EXACTLY_ONCE, "false",
+                io.tokenmeter.metering.WarehouseConfig.BATCH_SIZE, "7")).warehouse();
+        int rows = 100;
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        env.fromSource(new DataGeneratorSource<>(i -> i, rows, Types.LONG), WatermarkStrategy.noWatermarks(), "Numbers")
+                .map(new NumberedRows())
+                .sinkTo(new WarehouseSinks(config, "job-it-warehouse").sink());
+
+        // when
+        env.execute("at-least-once-warehouse-it");
+
+        // then
+        assertThat(number("SELECT count(*) FROM national_usage WHERE record_id LIKE 'alo-%'")).isEqualTo(rows);
+        assertThat(number("SELECT sum(total_tokens) FROM national_usage WHERE record_id LIKE 'alo-%'"))
+                .isEqualTo(rows * (rows + 1) / 2);
+    }
+
+    static final class NumberedRows implements org.apache.flink.api.common.functions.MapFunction<Long, WarehouseRow> {
+        @Override
+        public WarehouseRow map(Long i) {
+            return row("alo-" + i, i + 1);
+        }
     }
 
     private TwoPhaseWarehouseWriter writer(int subtask, int parallelism, OptionalLong restored) throws Exception {

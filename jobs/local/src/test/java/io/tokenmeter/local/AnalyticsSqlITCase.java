@@ -6,6 +6,8 @@ import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.sql.SqlScripts;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,10 +46,11 @@ class AnalyticsSqlITCase {
     @Test
     void cookbookQueriesAnswerWhatTheWorkloadHolds() throws Exception {
         // given: a metered workload with retries, late events and poison records of every kind
-        WorkloadSpec spec = WorkloadSpec.clean(30_000, 500, 29).withRates(0.02, 0.01, 0.02);
+        WorkloadSpec spec = WorkloadSpec.clean(30_000, 500, 29).withRates(0.02, 0.01, 0.02)
+                .during(CookbookAnswers.START, Duration.ofDays(2), ZoneId.of("Asia/Shanghai"));
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of());
         ExpectedTotals expected = TestRuns.produce(spec, config);
-        TestRuns.run(config, KafkaEndpoints.rawUsageSource(config), false);
+        TestRuns.run(config, KafkaEndpoints.rawUsageSource(config, TestRuns.LONG_PAST), false);
         CookbookAnswers answers = new CookbookAnswers(spec, expected);
 
         // when: an analyst's session registers the shipped tables over the run's topics

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.local.GeneratedRecord.Kind;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -22,6 +23,8 @@ import java.util.function.Function;
  */
 final class CookbookAnswers {
 
+    /** The docs' queries name the days of a workload from this start (with {@link TestRuns#LONG_PAST}). */
+    static final Instant START = Instant.parse("2026-11-01T00:00:00+08:00");
     static final LocalDate FIRST_DAY = LocalDate.of(2026, 11, 1);
     static final LocalDate SECOND_DAY = LocalDate.of(2026, 11, 2);
     static final long THRESHOLD = 1_000_000;

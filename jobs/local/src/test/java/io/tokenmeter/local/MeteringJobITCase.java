@@ -10,6 +10,7 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
@@ -21,6 +22,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -71,9 +74,11 @@ class MeteringJobITCase {
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertThat(outcome.ledger().duplicates()).isEqualTo(expected.records(Kind.DUPLICATE)).isPositive();
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
+        // The hostile records of HostileRecordsITCase hold the reasons the generator has no poison kind for.
         assertThat(expected.rejectedByReason().keySet())
                 .as("the workload holds every reason a record can be rejected for")
-                .containsAll(EnumSet.complementOf(EnumSet.of(RejectReason.OTHER)));
+                .containsAll(EnumSet.complementOf(EnumSet.of(RejectReason.OTHER, RejectReason.FIELD_TOO_LONG,
+                        RejectReason.TOO_MANY_LINE_ITEMS, RejectReason.VALUE_OUT_OF_RANGE)));
         assertThat(outcome.billingRecords(BillingRecordKind.ADJUSTMENT))
                 .as("late events for closed days are billed as adjustments")
                 .isPositive();
@@ -193,7 +198,7 @@ class MeteringJobITCase {
         ExpectedTotals expected = produce(spec, config);
 
         // when
-        run(config, KafkaEndpoints.rawUsageSource(config), false);
+        run(config, KafkaEndpoints.rawUsageSource(config, TestRuns.LONG_PAST), false);
 
         // then: exact per New York billing day, and the records of 2026-11-01 span 25 hours
         MeteringOutcome outcome = readOutcome(config);
@@ -212,7 +217,8 @@ class MeteringJobITCase {
     void countsEveryRecordOnceWhenTheSameInputIsReplayed() throws Exception {
         // given: a workload of 12 hours, produced twice — a producer replaying its input within the dedup horizon
         WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 19).withRates(0.02, 0.01, 0.02)
-                .during(WorkloadSpec.DEFAULT_START, Duration.ofHours(12), ZoneId.of("Asia/Shanghai"));
+                .during(WorkloadSpec.defaultStart(ZoneId.of("Asia/Shanghai"), Duration.ofHours(12)), Duration.ofHours(12),
+                        ZoneId.of("Asia/Shanghai"));
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
         WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
@@ -232,13 +238,17 @@ class MeteringJobITCase {
 
     @Test
     void closesDaysWhileEveryPartitionIsIdle() throws Exception {
-        // given: a running job, and usage of two days ago for a few accounts, so some partitions never see data
-        LocalDate day = LocalDate.now(ZoneId.of("Asia/Shanghai")).minusDays(2);
-        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23).during(
-                day.atTime(10, 0).atZone(ZoneId.of("Asia/Shanghai")).toInstant(), Duration.ofHours(2),
-                ZoneId.of("Asia/Shanghai"));
+        // given: a running job, and live usage of a few accounts (so some partitions never see data) just before a
+        // local midnight — a billing zone whose midnight comes 40 s from now
+        Instant midnight = Instant.now().plusSeconds(40).truncatedTo(ChronoUnit.SECONDS);
+        ZoneOffset zone = zoneWithMidnightAt(midnight);
+        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23)
+                .during(midnight.minusSeconds(40), Duration.ofSeconds(5), zone);
         MeteringConfig config = freshTopics(Map.of(
                 MeteringConfig.STOP_AT_LATEST, "false",
+                MeteringConfig.BILLING_ZONE, zone.getId(),
+                MeteringConfig.DAY_CLOSE_GRACE, "1 s",
+                MeteringConfig.OUT_OF_ORDERNESS, "5 s",
                 MeteringConfig.SOURCE_IDLENESS, "1 s"));
         JobClient job = start(config);
         try {
@@ -246,12 +256,19 @@ class MeteringJobITCase {
 
             // when: nothing more arrives — every partition goes quiet
 
-            // then: the day closes anyway, on the wall clock, and is billed exactly
+            // then: the day closes anyway, as the wall clock passes its midnight + grace, and is billed exactly
             Map<AccountDay, UsageTotals> billed = awaitBilling(config, expected.billedByAccountDay().size());
             assertThat(billed).isEqualTo(expected.billedByAccountDay());
         } finally {
             job.cancel().get();
         }
+    }
+
+    /** The fixed offset whose local midnight is {@code midnight}. */
+    private static ZoneOffset zoneWithMidnightAt(Instant midnight) {
+        int secondOfDay = (int) Math.floorMod(midnight.getEpochSecond(), 86_400L);
+        int offset = -secondOfDay < -18 * 3_600 ? 86_400 - secondOfDay : -secondOfDay;
+        return ZoneOffset.ofTotalSeconds(offset);
     }
 
     private static Map<AccountDay, UsageTotals> awaitBilling(MeteringConfig config, int accountDays)
@@ -308,7 +325,11 @@ class MeteringJobITCase {
         private final long failAtOffset;
 
         FailOnceDeserializer(MeteringConfig config, long failAtOffset) {
-            super(config.validationLimits(), config.partitionClock());
+            this(config, failAtOffset, WallClock.system());
+        }
+
+        FailOnceDeserializer(MeteringConfig config, long failAtOffset, WallClock wallClock) {
+            super(config.validationLimits(), config.partitionClock(wallClock));
             this.failAtOffset = failAtOffset;
         }
 

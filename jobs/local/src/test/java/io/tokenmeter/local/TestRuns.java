@@ -1,8 +1,14 @@
 package io.tokenmeter.local;
 
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.logic.SecretSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -29,6 +35,12 @@ final class TestRuns {
                 .build());
     }
 
+    /**
+     * A wall clock at the epoch, for workloads on fixed dates long past (the cookbook's, daylight-saving days):
+     * lateness is then judged by the partitions' own events only, as if the run happened right after them.
+     */
+    static final WallClock LONG_PAST = WallClock.fixed(0);
+
     private TestRuns() {}
 
     /** A configuration whose topics, consumer group and transactional ids no other run uses; topics created. */
@@ -50,6 +62,7 @@ final class TestRuns {
         settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
         settings.put(MeteringConfig.STOP_AT_LATEST, "true");
         settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
+        settings.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile().toString());
         settings.putAll(overrides);
         MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
         kafka.topics().create(4, List.of(config.rawTopic()));
@@ -59,6 +72,21 @@ final class TestRuns {
         }
         return config;
     }
+
+    /** One random dedup key per test JVM, in a file under java.io.tmpdir (the build folder). */
+    static synchronized Path dedupKeyFile() {
+        if (dedupKeyFile == null) {
+            try {
+                dedupKeyFile = SecretSource.writeRandom(
+                        Files.createTempDirectory("tokenmeter-it").resolve("dedup.key").toAbsolutePath());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return dedupKeyFile;
+    }
+
+    private static Path dedupKeyFile;
 
     static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
         return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);

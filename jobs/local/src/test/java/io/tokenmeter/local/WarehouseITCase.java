@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +53,8 @@ class WarehouseITCase {
     @Test
     void warehouseHoldsExactlyTheBilledUsageAfterAFailureAndRestart() throws Exception {
         // given: retries, late events and poison records on the raw topic, and a warehouse with its tables
-        WorkloadSpec spec = WorkloadSpec.clean(40_000, 500, 31).withRates(0.02, 0.01, 0.01);
+        WorkloadSpec spec = WorkloadSpec.clean(40_000, 500, 31).withRates(0.02, 0.01, 0.01)
+                .during(CookbookAnswers.START, Duration.ofDays(2), ZoneId.of("Asia/Shanghai"));
         String url = POSTGRES.createDatabase("warehouse");
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(WarehouseConfig.URL, url,
                 WarehouseConfig.BATCH_SIZE, "500"));
@@ -118,7 +121,7 @@ class WarehouseITCase {
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setBounded(OffsetsInitializer.latest())
-                .setDeserializer(new FailOnceDeserializer(config, atOffset))
+                .setDeserializer(new FailOnceDeserializer(config, atOffset, TestRuns.LONG_PAST))
                 .build();
     }
 

@@ -84,8 +84,9 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         lastWatermark = watermark;
         long hourEnd = usage.hourStart + UsageRows.HOUR_MILLIS;
         if (usage.hourCorrectionId == null && hourEnd <= watermark) {
-            // Deduplication judges hours against a watermark never behind this one; reopening a closed hour would
-            // overwrite its ORIGINAL rows, so stop rather than write a wrong hour.
+            // Deduplication judges hours against a watermark never behind this one, restores included (see
+            // WatermarkRememberingOperator), so no input gets here; reopening a closed hour would emit its ORIGINAL
+            // rows a second time, so stop rather than write a wrong hour.
             throw new IllegalStateException("usage of account " + usage.accountId + " for an hour closed at "
                     + hourEnd + " arrived without a correction id at watermark " + watermark);
         }

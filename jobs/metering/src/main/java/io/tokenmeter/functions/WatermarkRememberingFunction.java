@@ -1,48 +1,31 @@
 package io.tokenmeter.functions;
 
-import java.util.List;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 
 /**
- * A keyed function that remembers the highest watermark it has seen across restarts. Watermarks are not
- * checkpointed: after a restore every operator starts at Long.MIN_VALUE until new ones arrive, and without this an
- * event for a window that closed long ago would be taken for an on-time one and open the window again.
+ * A keyed function whose idea of the watermark survives restores: the highest watermark its
+ * {@link WatermarkRememberingOperator} received, before a restore included. Without it, watermarks are not
+ * checkpointed, every operator restarts at Long.MIN_VALUE, and a straggler for an hour, day or window that closed
+ * before the checkpoint would be taken for an on-time event and open it again.
  *
- * <p>Union list state, so that after rescaling every subtask knows the highest watermark of all.
+ * <p>Runs only in a {@link WatermarkRememberingOperator} (in the job: {@code keyed.transform(name, type, new
+ * WatermarkRememberingOperator<>(function))}); in a plain {@code process(...)} its first record fails loudly.
  */
-abstract class WatermarkRememberingFunction<K, I, O> extends KeyedProcessFunction<K, I, O>
-        implements CheckpointedFunction {
+public abstract class WatermarkRememberingFunction<K, I, O> extends KeyedProcessFunction<K, I, O> {
 
-    private transient ListState<Long> checkpointed;
-    private transient long highest = Long.MIN_VALUE;
+    private transient WatermarkRememberingOperator<?, ?, ?> operator;
 
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-        highest = Long.MIN_VALUE;
-        checkpointed = context.getOperatorStateStore()
-                .getUnionListState(new ListStateDescriptor<>("highest-watermark", Types.LONG));
-        for (Long watermark : checkpointed.get()) {
-            highest = Math.max(highest, watermark);
-        }
+    final void rememberedBy(WatermarkRememberingOperator<?, ?, ?> operator) {
+        this.operator = operator;
     }
 
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        checkpointed.update(List.of(highest));
-    }
-
-    /** The current watermark, or the highest one seen before a restore if that is higher. */
+    /** The current watermark, or the highest one the operator received before a restore if that is higher. */
     protected long watermark(Context ctx) {
-        long current = ctx.timerService().currentWatermark();
-        if (current > highest) {
-            highest = current;
+        if (operator == null) {
+            throw new IllegalStateException(getClass().getSimpleName() + " runs only in a "
+                    + WatermarkRememberingOperator.class.getSimpleName()
+                    + ", which remembers its watermark across restores; it was wired with process(...)");
         }
-        return highest;
+        return Math.max(operator.highestWatermark(), ctx.timerService().currentWatermark());
     }
 }

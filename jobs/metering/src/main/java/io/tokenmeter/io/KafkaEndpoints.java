@@ -6,6 +6,7 @@ import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -27,12 +28,17 @@ public final class KafkaEndpoints {
      * and validated by {@link UsageEventDeserializer}.
      */
     public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config) {
+        return rawUsageSource(config, WallClock.system());
+    }
+
+    /** As {@link #rawUsageSource(MeteringConfig)}, judging event times against {@code wallClock} (tests). */
+    public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config, WallClock wallClock) {
         KafkaSourceBuilder<IngestedRecord> builder = KafkaSource.<IngestedRecord>builder()
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(config.rawTopic())
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock()))
+                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock(wallClock)))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.stopAtLatestOffsets()) {
@@ -51,7 +57,7 @@ public final class KafkaEndpoints {
                 .setTopics(config.subscriptionsTopic())
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new SubscriptionDeserializer(config.packages()))
+                .setDeserializer(new SubscriptionDeserializer(config.packages(), config.validationLimits()))
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.stopAtLatestOffsets()) {
             builder.setBounded(OffsetsInitializer.latest());
@@ -117,6 +123,8 @@ public final class KafkaEndpoints {
                 // The sink's default (1 h) exceeds the broker's default transaction.max.timeout.ms (15 min).
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                         Long.toString(config.transactionTimeout().toMillis()))
+                // The limit MeteringConfig checked every output's largest size against at start-up (I10).
+                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.producerMaxRequestSize()))
                 .build();
     }
 }

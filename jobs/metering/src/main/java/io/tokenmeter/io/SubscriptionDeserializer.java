@@ -4,6 +4,8 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.Rejections;
+import io.tokenmeter.logic.SubscriptionLimits;
+import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -13,17 +15,27 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Decodes subscription events inside the Kafka source. A record that does not decode, or names a package the
- * catalog does not have, comes out rejected (to the rejected topic) instead of failing the job. A tombstone is
+ * Decodes subscription events inside the Kafka source. A record that is too large, does not decode, breaks the
+ * bounds of {@link SubscriptionLimits} (ids too long, times outside [1970, 10000), absurd top-ups), or names a
+ * package the catalog does not have, comes out rejected (to the rejected topic) instead of failing the job — except
+ * a CANCEL, which may name a package retired from the catalog since its subscription was activated. A tombstone is
  * compaction's delete marker for a subscription already cancelled and expired: there is nothing to apply.
  */
 public class SubscriptionDeserializer implements KafkaRecordDeserializationSchema<SubscriptionRecord> {
 
     private final PackageCatalog catalog;
+    private final ValidationLimits limits;
     private transient AvroCodec<SubscriptionEvent> codec;
 
+    /** With the default validation limits. */
     public SubscriptionDeserializer(PackageCatalog catalog) {
+        this(catalog, new ValidationLimits(10_000_000, 300_000, 65_536));
+    }
+
+    /** {@code limits} give the largest record and the longest account id accepted. */
+    public SubscriptionDeserializer(PackageCatalog catalog, ValidationLimits limits) {
         this.catalog = catalog;
+        this.limits = limits;
     }
 
     @Override
@@ -36,6 +48,15 @@ public class SubscriptionDeserializer implements KafkaRecordDeserializationSchem
         if (record.value() == null) {
             return;
         }
+        if (record.value().length > limits.maxRecordBytes()) {
+            // As for usage events: the envelope keeps the first maxRecordBytes, so it fits where they did.
+            out.collect(SubscriptionRecord.rejected(Rejections.reject(RejectReason.OVERSIZED,
+                    record.value().length + " bytes exceed the limit of " + limits.maxRecordBytes()
+                            + "; the payload holds the first " + limits.maxRecordBytes() + " bytes",
+                    java.util.Arrays.copyOf(record.value(), limits.maxRecordBytes()), record.topic(),
+                    record.partition(), record.offset(), record.timestamp(), System.currentTimeMillis())));
+            return;
+        }
         SubscriptionEvent event;
         try {
             event = codec.decode(record.value());
@@ -43,13 +64,14 @@ public class SubscriptionDeserializer implements KafkaRecordDeserializationSchem
             RejectReason reason = e.failure() == DecodeException.Failure.UNKNOWN_SCHEMA
                     ? RejectReason.UNKNOWN_SCHEMA
                     : RejectReason.MALFORMED;
-            out.collect(SubscriptionRecord.rejected(reject(record, reason, e.getMessage())));
+            out.collect(SubscriptionRecord.rejected(reject(record, reason, String.valueOf(e.getMessage()))));
             return;
         }
-        if (event.getAccountId().isBlank() || event.getSubscriptionId().isBlank()) {
-            out.collect(SubscriptionRecord.rejected(reject(record, RejectReason.MISSING_FIELD,
-                    "subscription event without account_id or subscription_id")));
-        } else if (!catalog.packages().containsKey(event.getPackageId())) {
+        SubscriptionLimits.Violation violation = SubscriptionLimits.check(event, limits.maxAccountIdBytes());
+        if (violation != null) {
+            out.collect(SubscriptionRecord.rejected(reject(record, violation.reason(), violation.message())));
+        } else if (!catalog.packages().containsKey(event.getPackageId())
+                && !SubscriptionLimits.mayNameRetiredPackage(event)) {
             out.collect(SubscriptionRecord.rejected(reject(record, RejectReason.MALFORMED,
                     "package '" + event.getPackageId() + "' is not in the catalog")));
         } else {

@@ -1,5 +1,6 @@
 package io.tokenmeter.io;
 
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.WarehouseRow;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,16 +79,21 @@ public final class TwoPhaseWarehouseSink
         return new Utf8Serializer();
     }
 
-    /** Where the warehouse is; the password may be null (trust or .pgpass authentication). */
-    public record Endpoint(String url, String user, String password) implements java.io.Serializable {
+    /**
+     * Where the warehouse is, and where its password is: read at each connect, in the task that connects, so the
+     * password is never part of the sink that travels in the job graph. No password (neither file nor variable
+     * set) means trust or .pgpass authentication.
+     */
+    public record Endpoint(String url, String user, SecretSource password) implements java.io.Serializable {
 
         Connection connect(boolean autoCommit) throws SQLException {
             Properties properties = new Properties();
             if (!user.isEmpty()) {
                 properties.setProperty("user", user);
             }
-            if (password != null) {
-                properties.setProperty("password", password);
+            String secret = password.read();
+            if (secret != null) {
+                properties.setProperty("password", secret);
             }
             Connection connection = DriverManager.getConnection(url, properties);
             connection.setAutoCommit(autoCommit);

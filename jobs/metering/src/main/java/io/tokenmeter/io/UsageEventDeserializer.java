@@ -17,7 +17,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * Decodes and validates raw usage records inside the Kafka source, so that a record that cannot be billed never
  * reaches the watermark generator and never fails the job: it comes out as a rejected {@link IngestedRecord}.
- * Valid events are judged on time, late or too late by their partition's {@link PartitionClock}.
+ * Valid events are judged on time, late or too late by their partition's {@link PartitionClock} (and its wall
+ * clock). No field value can make it throw: strings have caps, and every time arithmetic saturates
+ * ({@link io.tokenmeter.logic.BillingCalendar}).
  */
 public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<IngestedRecord> {
 
@@ -55,7 +57,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             RejectReason reason = e.failure() == DecodeException.Failure.UNKNOWN_SCHEMA
                     ? RejectReason.UNKNOWN_SCHEMA
                     : RejectReason.MALFORMED;
-            out.collect(IngestedRecord.rejected(reject(record, reason, e.getMessage())));
+            out.collect(IngestedRecord.rejected(reject(record, reason, String.valueOf(e.getMessage()))));
             return;
         }
         long readAt = System.currentTimeMillis();

@@ -8,11 +8,16 @@ import io.tokenmeter.logic.WarehouseRow;
 import io.tokenmeter.logic.WarehouseRows;
 import io.tokenmeter.metering.OperatorIds;
 import io.tokenmeter.metering.WarehouseConfig;
-import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.annotation.Nullable;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
+import org.apache.flink.connector.jdbc.datasource.connections.JdbcConnectionProvider;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The PostgreSQL warehouse: billing records, daily account usage and the regional and national rollups upserted
@@ -35,6 +40,9 @@ public final class WarehouseSinks {
 
     /** The procedure of config/sql/postgres/warehouse.sql that upserts a JSON row into the table it names. */
     static final String UPSERT = "CALL tokenmeter_upsert(?, ?::jsonb)";
+
+    private static final Logger LOG = LoggerFactory.getLogger(WarehouseSinks.class);
+    private static final int VALIDATION_TIMEOUT_SECONDS = 60;
 
     private final WarehouseConfig config;
     private final String transactionPrefix;
@@ -75,21 +83,13 @@ public final class WarehouseSinks {
                 .name("Warehouse (PostgreSQL)");
     }
 
-    private Sink<WarehouseRow> sink() {
-        String password = System.getenv(config.passwordEnv());
+    /** The sink; it carries where the password is, never the password (read by the tasks when they connect). */
+    Sink<WarehouseRow> sink() {
+        TwoPhaseWarehouseSink.Endpoint endpoint =
+                new TwoPhaseWarehouseSink.Endpoint(config.url(), config.user(), config.password());
         if (config.exactlyOnce()) {
-            return new TwoPhaseWarehouseSink(new TwoPhaseWarehouseSink.Endpoint(config.url(), config.user(), password),
-                    transactionPrefix, config.batchSize(), config.batchInterval(), config.maxRetries() + 1);
-        }
-        JdbcConnectionOptions.JdbcConnectionOptionsBuilder connection =
-                new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-                        .withUrl(config.url())
-                        .withDriverName("org.postgresql.Driver");
-        if (!config.user().isEmpty()) {
-            connection.withUsername(config.user());
-        }
-        if (password != null) {
-            connection.withPassword(password);
+            return new TwoPhaseWarehouseSink(endpoint, transactionPrefix, config.batchSize(), config.batchInterval(),
+                    config.maxRetries() + 1);
         }
         return JdbcSink.<WarehouseRow>builder()
                 .withQueryStatement(UPSERT, (statement, row) -> {
@@ -101,6 +101,64 @@ public final class WarehouseSinks {
                         .withBatchIntervalMs(config.batchInterval().toMillis())
                         .withMaxRetries(config.maxRetries())
                         .build())
-                .buildAtLeastOnce(connection.build());
+                .buildAtLeastOnce(new Connections(endpoint));
+    }
+
+    /**
+     * The at-least-once sink's connection, opened through {@link TwoPhaseWarehouseSink.Endpoint} in the writer's
+     * task: flink-connector-jdbc's own provider would carry the password inside the sink.
+     */
+    static final class Connections implements JdbcConnectionProvider {
+
+        private static final long serialVersionUID = 1L;
+
+        private final TwoPhaseWarehouseSink.Endpoint endpoint;
+        @Nullable private transient Connection connection;
+
+        Connections(TwoPhaseWarehouseSink.Endpoint endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Nullable
+        @Override
+        public Connection getConnection() {
+            return connection;
+        }
+
+        @Override
+        public boolean isConnectionValid() throws SQLException {
+            return connection != null && connection.isValid(VALIDATION_TIMEOUT_SECONDS);
+        }
+
+        @Override
+        public Connection getOrEstablishConnection() throws SQLException {
+            if (connection == null) {
+                connection = endpoint.connect(true);
+            }
+            return connection;
+        }
+
+        @Override
+        public void closeConnection() {
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException e) {
+                    LOG.warn("Closing the warehouse connection to {} failed: {}", endpoint, e.getMessage());
+                }
+                connection = null;
+            }
+        }
+
+        @Override
+        public Connection reestablishConnection() throws SQLException {
+            closeConnection();
+            return getOrEstablishConnection();
+        }
+
+        @Override
+        public String toString() {
+            return endpoint.toString();
+        }
     }
 }

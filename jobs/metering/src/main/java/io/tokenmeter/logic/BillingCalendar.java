@@ -1,6 +1,7 @@
 package io.tokenmeter.logic;
 
 import java.io.Serializable;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -14,6 +15,10 @@ import java.time.temporal.ChronoUnit;
  *
  * <p>Days are identified by their start instant in epoch millis. Not thread-safe: it caches the last day it
  * computed, because nearly every event falls into the same day as the one before.
+ *
+ * <p>Every method takes any long and never throws: a day boundary, close time or deadline beyond the range of
+ * epoch millis saturates at Long.MIN_VALUE or Long.MAX_VALUE. Such days are never billed (the source rejects events
+ * that far from the wall clock), but judging them must not fail the job.
  */
 public final class BillingCalendar implements Serializable {
 
@@ -59,7 +64,12 @@ public final class BillingCalendar implements Serializable {
             // A 24-hour day has one offset throughout: its hours are whole hours from its start.
             return dayStart + (eventTimeMillis - dayStart) / HOUR_MILLIS * HOUR_MILLIS;
         }
-        return Instant.ofEpochMilli(eventTimeMillis).atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant().toEpochMilli();
+        try {
+            return toMillis(Instant.ofEpochMilli(eventTimeMillis).atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant());
+        } catch (DateTimeException e) {
+            // Only at the ends of the long range, where a day saturates: no billed hour lies there.
+            return dayStart;
+        }
     }
 
     /** Exclusive end of the billing day that starts at {@code dayStart}. */
@@ -77,15 +87,36 @@ public final class BillingCalendar implements Serializable {
 
     /** Event time at which the day starting at {@code dayStart} is billed for the first time. */
     public long closeTime(long dayStart) {
-        return dayEnd(dayStart) + graceMillis;
+        return saturatedAdd(dayEnd(dayStart), graceMillis);
     }
 
     /** Event time after which the day starting at {@code dayStart} takes no more corrections. */
     public long correctionDeadline(long dayStart) {
-        return dayEnd(dayStart) + correctionHorizonMillis;
+        return saturatedAdd(dayEnd(dayStart), correctionHorizonMillis);
     }
 
     private long startOf(LocalDate day) {
-        return day.atStartOfDay(zone).toInstant().toEpochMilli();
+        return toMillis(day.atStartOfDay(zone).toInstant());
+    }
+
+    /** Epoch millis of {@code instant}, saturated at the ends of the long range. */
+    private static long toMillis(Instant instant) {
+        long seconds = instant.getEpochSecond();
+        if (seconds <= Long.MIN_VALUE / 1000) {
+            return Long.MIN_VALUE;
+        }
+        if (seconds >= Long.MAX_VALUE / 1000) {
+            return Long.MAX_VALUE;
+        }
+        return seconds * 1000 + instant.getNano() / 1_000_000;
+    }
+
+    /** {@code a + b}, saturated at Long.MIN_VALUE and Long.MAX_VALUE instead of wrapping around. */
+    static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        if (((a ^ sum) & (b ^ sum)) < 0) {
+            return b > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+        }
+        return sum;
     }
 }

@@ -72,7 +72,9 @@ public final class PackageBalances {
         long hourStart = usage.hourStart;
         List<SubscriptionEvent> active = new ArrayList<>();
         for (SubscriptionEvent subscription : state.getSubscriptions()) {
-            if (subscription.getActivatedAt().toEpochMilli() < hourStart + UsageRows.HOUR_MILLIS
+            // A package retired from the catalog since (restored state) is inactive: its usage is metered, not drawn.
+            if (catalog.packages().containsKey(subscription.getPackageId())
+                    && subscription.getActivatedAt().toEpochMilli() < hourStart + UsageRows.HOUR_MILLIS
                     && subscription.getValidUntil().toEpochMilli() > hourStart) {
                 active.add(subscription);
             }
@@ -124,7 +126,7 @@ public final class PackageBalances {
                     || (usage.late && periods.isLastDay(usage.dayStart, period.getPeriodEnd()));
             for (int threshold : catalog.thresholds()) {
                 // used >= allowance * threshold / 100, in exact integers.
-                boolean crossed = Math.multiplyExact(used, 100L) >= Math.multiplyExact(allowance, (long) threshold);
+                boolean crossed = productAtLeast(used, 100L, allowance, threshold);
                 if (crossed && !period.getNotified().contains(threshold)) {
                     period.getNotified().add(threshold);
                     notices.add(notice(usage, subscription, period, threshold, allowance, closed, now));
@@ -166,6 +168,16 @@ public final class PackageBalances {
 
     public static boolean isEmpty(PackageState state) {
         return state.getPeriods().isEmpty() && state.getSubscriptions().isEmpty();
+    }
+
+    /** Whether a × b ≥ c × d for non-negative longs, exactly, whatever their size (128-bit products). */
+    static boolean productAtLeast(long a, long b, long c, long d) {
+        long high1 = Math.multiplyHigh(a, b);
+        long high2 = Math.multiplyHigh(c, d);
+        if (high1 != high2) {
+            return high1 > high2;
+        }
+        return Long.compareUnsigned(a * b, c * d) >= 0;
     }
 
     /** Included units, rollover and the top-ups bought for the period. */

@@ -13,7 +13,10 @@ import java.util.Map;
  *
  * <p>A partition's clock is the highest valid event time read from it, minus the bounded out-of-orderness, minus
  * 1 ms: exactly the watermark that partition alone would produce. An event is LATE when its billing day closed before that
- * clock, and TOO_LATE when the day's correction deadline passed before it.
+ * clock, and TOO_LATE when the day's correction deadline passed before it — or before the wall clock: a partition's
+ * first event after a (re)start has no history to be judged by, and an event whose correction deadline has passed
+ * in real time can never be corrected, whatever the partition has shown (an event_time of 0 on a fresh start
+ * included). Only such events depend on the wall clock; every other verdict is a function of the input.
  *
  * <p>One instance per source reader; not thread-safe. Clocks start unset after a restart and are rebuilt from the
  * events read next, so an event right after a restore may be judged less late than in an uninterrupted run —
@@ -26,11 +29,23 @@ public final class PartitionClock implements Serializable {
 
     private final BillingCalendar calendar;
     private final long outOfOrdernessMillis;
+    private final WallClock wallClock;
     private transient Map<Integer, long[]> maxEventTimeByPartition;
 
+    /** Judged against the system clock as well. */
     public PartitionClock(BillingCalendar calendar, Duration outOfOrderness) {
+        this(calendar, outOfOrderness, WallClock.system());
+    }
+
+    public PartitionClock(BillingCalendar calendar, Duration outOfOrderness, WallClock wallClock) {
         this.calendar = calendar;
         this.outOfOrdernessMillis = outOfOrderness.toMillis();
+        this.wallClock = wallClock;
+    }
+
+    /** The wall clock the verdicts are judged against. */
+    public WallClock wallClock() {
+        return wallClock;
     }
 
     /** Judges an event read from {@code partition} and advances that partition's clock. */
@@ -58,12 +73,17 @@ public final class PartitionClock implements Serializable {
     }
 
     private Verdict judge(long eventTime, long maxEventTime) {
+        long dayStart = calendar.dayStart(eventTime);
+        long deadline = calendar.correctionDeadline(dayStart);
+        if (deadline <= wallClock.getAsLong()) {
+            return Verdict.TOO_LATE;
+        }
         if (maxEventTime == Long.MIN_VALUE) {
             return Verdict.ON_TIME;
         }
+        // Valid event times lie within the correction horizon of the wall clock: no overflow here.
         long clock = maxEventTime - outOfOrdernessMillis - 1;
-        long dayStart = calendar.dayStart(eventTime);
-        if (calendar.correctionDeadline(dayStart) <= clock) {
+        if (deadline <= clock) {
             return Verdict.TOO_LATE;
         }
         return calendar.closeTime(dayStart) <= clock ? Verdict.LATE : Verdict.ON_TIME;

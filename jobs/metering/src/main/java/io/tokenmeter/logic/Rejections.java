@@ -7,6 +7,12 @@ import java.time.Instant;
 /** Builds the rejected-record envelope: the reason, a readable message and the original record, untouched. */
 public final class Rejections {
 
+    /**
+     * Longest message kept, in chars (at most 3 UTF-8 bytes each): messages quote input (ids, package names), and
+     * the envelope must fit the producer's limit whatever the input held (see {@link OutputLimits}).
+     */
+    public static final int MAX_MESSAGE_CHARS = 1024;
+
     private Rejections() {}
 
     public static RejectedRecord reject(
@@ -20,7 +26,7 @@ public final class Rejections {
             long rejectedAtMillis) {
         return RejectedRecord.newBuilder()
                 .setReason(reason)
-                .setMessage(message)
+                .setMessage(bounded(message))
                 .setPayload(payload == null ? null : java.nio.ByteBuffer.wrap(payload))
                 .setSourceTopic(topic)
                 .setSourcePartition(partition)
@@ -28,5 +34,18 @@ public final class Rejections {
                 .setSourceTimestamp(Instant.ofEpochMilli(kafkaTimestampMillis))
                 .setRejectedAt(Instant.ofEpochMilli(rejectedAtMillis))
                 .build();
+    }
+
+    private static String bounded(String message) {
+        if (message.length() <= MAX_MESSAGE_CHARS) {
+            return message;
+        }
+        String suffix = "... (" + message.length() + " chars)";
+        int keep = MAX_MESSAGE_CHARS - suffix.length();
+        // Never split a surrogate pair: half of one would be written as '?'.
+        if (Character.isHighSurrogate(message.charAt(keep - 1))) {
+            keep--;
+        }
+        return message.substring(0, keep) + suffix;
     }
 }

@@ -10,7 +10,9 @@ import javax.annotation.Nullable;
  *
  * <p>An event whose hour had already closed when it was judged carries {@link #hourCorrectionId}, the id of the
  * ADJUSTMENT row it adds to its hour; such a partial is never summed with others, so that each late event keeps
- * its own deterministic row id.
+ * its own deterministic row id. The id is of the raw record's position (topic, partition, offset), not of its
+ * (source, event_id): an event re-sent after the dedup horizon is billed again, and its row must not replace the
+ * first one's in a table upserted on the id; a replay of the same records still yields the same ids.
  */
 public class UsagePartial {
 
@@ -26,7 +28,7 @@ public class UsagePartial {
     public long events;
     /** Its billing day had closed when the events were judged: billed in an ADJUSTMENT. */
     public boolean late;
-    /** Set when its hour had closed: the event's own hourly ADJUSTMENT row id. */
+    /** Set when its hour had closed: the event's own hourly ADJUSTMENT row id, of its record's position. */
     @Nullable public String hourCorrectionId;
     /** Wall clock when the source read the earliest of its events, for the package notice latency. */
     public long arrivedAt;
@@ -42,11 +44,12 @@ public class UsagePartial {
     /**
      * One unique event, judged against its partition's clock when it was read and against the current watermark.
      *
+     * @param topic the raw topic it was read from; with {@code partition} and {@code offset} it names its record
      * @param lateAtRead whether its partition's clock had passed its day's close when it was read
      * @param clockAtRead its partition's clock when it was read ({@link PartitionClock}), Long.MIN_VALUE if unknown
      */
-    public static UsagePartial judge(
-            Usage usage, boolean lateAtRead, long clockAtRead, long watermark, BillingCalendar calendar) {
+    public static UsagePartial judge(Usage usage, String topic, int partition, long offset,
+            boolean lateAtRead, long clockAtRead, long watermark, BillingCalendar calendar) {
         UsagePartial p = new UsagePartial();
         p.accountId = usage.accountId;
         p.region = usage.region;
@@ -62,9 +65,14 @@ public class UsagePartial {
         p.late = lateAtRead || calendar.closeTime(p.dayStart) <= watermark;
         long hourEnd = p.hourStart + UsageRows.HOUR_MILLIS;
         if (hourEnd <= clockAtRead || hourEnd <= watermark) {
-            p.hourCorrectionId = RecordIds.of("account-usage/hour-correction", usage.source, usage.eventId);
+            p.hourCorrectionId = hourCorrectionId(topic, partition, offset);
         }
         return p;
+    }
+
+    /** The id of the hourly ADJUSTMENT row of the record at this position. */
+    public static String hourCorrectionId(String topic, int partition, long offset) {
+        return RecordIds.of("account-usage/hour-correction", topic, partition, offset);
     }
 
     public long totalTokens() {

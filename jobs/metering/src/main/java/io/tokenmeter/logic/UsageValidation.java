@@ -32,6 +32,23 @@ public final class UsageValidation {
         if (event.getModel().isBlank()) {
             return new Violation(RejectReason.MISSING_FIELD, "model is empty");
         }
+        // Caps before anything else uses the strings: billing records, usage rows and state hold them.
+        Violation tooLong = tooLong("event_id", event.getEventId(), limits.maxEventIdBytes());
+        if (tooLong == null) {
+            tooLong = tooLong("source", event.getSource(), limits.maxSourceBytes());
+        }
+        if (tooLong == null) {
+            tooLong = tooLong("account_id", event.getAccountId(), limits.maxAccountIdBytes());
+        }
+        if (tooLong == null) {
+            tooLong = tooLong("region", event.getRegion(), limits.maxRegionBytes());
+        }
+        if (tooLong == null) {
+            tooLong = tooLong("model", event.getModel(), limits.maxModelBytes());
+        }
+        if (tooLong != null) {
+            return tooLong;
+        }
         long input = event.getInputTokens();
         long output = event.getOutputTokens();
         long cached = event.getCachedTokens();
@@ -46,10 +63,20 @@ public final class UsageValidation {
                     + " cached=" + cached + " exceed the ceiling of " + limits.maxTokensPerEvent() + " per event");
         }
         long eventTime = event.getEventTime().toEpochMilli();
-        if (eventTime > nowMillis + limits.futureSkewMillis()) {
+        if (eventTime > BillingCalendar.saturatedAdd(nowMillis, limits.futureSkewMillis())) {
             return new Violation(RejectReason.FUTURE_TIMESTAMP, "event_time " + event.getEventTime()
                     + " is more than " + limits.futureSkewMillis() / 1000 + " s ahead of " + Instant.ofEpochMilli(nowMillis));
         }
         return null;
+    }
+
+    /** The violation of a string field longer than its cap; the message names the field, never its value. */
+    @Nullable
+    private static Violation tooLong(String field, String value, int maxBytes) {
+        if (!ValidationLimits.exceedsUtf8(value, maxBytes)) {
+            return null;
+        }
+        return new Violation(RejectReason.FIELD_TOO_LONG, field + " has " + ValidationLimits.utf8Length(value)
+                + " UTF-8 bytes, more than the limit of " + maxBytes);
     }
 }

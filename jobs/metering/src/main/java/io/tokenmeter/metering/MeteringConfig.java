@@ -1,7 +1,11 @@
 package io.tokenmeter.metering;
 
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.logic.OutputLimits;
 import io.tokenmeter.logic.PackageCatalog;
+import io.tokenmeter.logic.SubscriptionLimits;
+import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.WallClock;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -50,11 +54,19 @@ public record MeteringConfig(
         Duration checkpointInterval,
         Duration checkpointMinPause,
         Duration dedupHorizon,
+        String dedupKeyFile,
         int preAggregationMaxEntries,
         Duration preAggregationMaxDelay,
         long maxTokensPerEvent,
         Duration futureSkew,
         int maxRecordBytes,
+        int maxEventIdBytes,
+        int maxSourceBytes,
+        int maxAccountIdBytes,
+        int maxRegionBytes,
+        int maxModelBytes,
+        int maxLineItemsPerDay,
+        int producerMaxRequestSize,
         java.util.List<String> metricRegions,
         java.util.List<String> metricModels,
         int maxParallelism,
@@ -87,11 +99,21 @@ public record MeteringConfig(
     public static final String CHECKPOINT_INTERVAL = "checkpoints.interval";
     public static final String CHECKPOINT_MIN_PAUSE = "checkpoints.min-pause";
     public static final String DEDUP_HORIZON = "dedup.horizon";
+    public static final String DEDUP_KEY_FILE = "dedup.key-file";
+    /** Holds the dedup key on the TaskManagers when {@link #DEDUP_KEY_FILE} is empty. */
+    public static final String DEDUP_KEY_ENV = "TOKENMETER_DEDUP_KEY";
     public static final String PRE_AGGREGATION_MAX_ENTRIES = "pre-aggregation.max-entries";
     public static final String PRE_AGGREGATION_MAX_DELAY = "pre-aggregation.max-delay";
     public static final String MAX_TOKENS_PER_EVENT = "validation.max-tokens-per-event";
     public static final String FUTURE_SKEW = "validation.future-skew";
     public static final String MAX_RECORD_BYTES = "validation.max-record-bytes";
+    public static final String MAX_EVENT_ID_BYTES = "validation.max-event-id-bytes";
+    public static final String MAX_SOURCE_BYTES = "validation.max-source-bytes";
+    public static final String MAX_ACCOUNT_ID_BYTES = "validation.max-account-id-bytes";
+    public static final String MAX_REGION_BYTES = "validation.max-region-bytes";
+    public static final String MAX_MODEL_BYTES = "validation.max-model-bytes";
+    public static final String MAX_LINE_ITEMS_PER_DAY = "validation.max-line-items-per-day";
+    public static final String PRODUCER_MAX_REQUEST_SIZE = "kafka.producer.max-request-size";
     public static final String METRIC_REGIONS = "metrics.regions";
     public static final String METRIC_MODELS = "metrics.models";
     public static final String MAX_PARALLELISM = "max-parallelism";
@@ -103,6 +125,9 @@ public record MeteringConfig(
 
     /** The longest dedup horizon allowed: the correction horizon's default, beyond which nothing is billed. */
     static final Duration MAX_DEDUP_HORIZON = Duration.ofDays(35);
+
+    /** The longest string cap: ids and names, not documents. */
+    static final int MAX_FIELD_BYTES = 4096;
 
     /** The broker default for transaction.max.timeout.ms; a sink timeout above it fails the job at start. */
     static final Duration BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
@@ -131,11 +156,19 @@ public record MeteringConfig(
         d.put(CHECKPOINT_INTERVAL, "10 s");
         d.put(CHECKPOINT_MIN_PAUSE, "0 s");
         d.put(DEDUP_HORIZON, "24 h");
+        d.put(DEDUP_KEY_FILE, "");
         d.put(PRE_AGGREGATION_MAX_ENTRIES, "20000");
         d.put(PRE_AGGREGATION_MAX_DELAY, "1 s");
         d.put(MAX_TOKENS_PER_EVENT, "10000000");
         d.put(FUTURE_SKEW, "5 min");
         d.put(MAX_RECORD_BYTES, "65536");
+        d.put(MAX_EVENT_ID_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_EVENT_ID_BYTES));
+        d.put(MAX_SOURCE_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_SOURCE_BYTES));
+        d.put(MAX_ACCOUNT_ID_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_ACCOUNT_ID_BYTES));
+        d.put(MAX_REGION_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_REGION_BYTES));
+        d.put(MAX_MODEL_BYTES, Integer.toString(ValidationLimits.DEFAULT_MAX_MODEL_BYTES));
+        d.put(MAX_LINE_ITEMS_PER_DAY, "1000");
+        d.put(PRODUCER_MAX_REQUEST_SIZE, "1048576");
         d.put(METRIC_REGIONS, "CN-AH,CN-BJ,CN-CQ,CN-FJ,CN-GD,CN-GS,CN-GX,CN-GZ,CN-HA,CN-HB,CN-HE,CN-HI,CN-HL,CN-HN,"
                 + "CN-JL,CN-JS,CN-JX,CN-LN,CN-NM,CN-NX,CN-QH,CN-SC,CN-SD,CN-SH,CN-SN,CN-SX,CN-TJ,CN-XJ,CN-XZ,CN-YN,CN-ZJ");
         d.put(METRIC_MODELS, "deepseek-v3.2,qwen3-max,qwen3-coder-plus,doubao-seed-1.6,glm-4.6,kimi-k2,ernie-4.5,"
@@ -176,12 +209,25 @@ public record MeteringConfig(
         require(!checkpointMinPause.isNegative(), CHECKPOINT_MIN_PAUSE, "must not be negative");
         require(isPositive(dedupHorizon) && dedupHorizon.compareTo(MAX_DEDUP_HORIZON) <= 0, DEDUP_HORIZON,
                 "must be positive and at most " + MAX_DEDUP_HORIZON.toDays() + " d");
+        // Relative to what would depend on where each TaskManager was started.
+        require(dedupKeyFile.isEmpty() || Path.of(dedupKeyFile).isAbsolute(), DEDUP_KEY_FILE,
+                "must be empty (the key is in " + DEDUP_KEY_ENV + ") or an absolute path");
         require(preAggregationMaxEntries >= 1 && preAggregationMaxEntries <= 10_000_000, PRE_AGGREGATION_MAX_ENTRIES,
                 "must be between 1 and 10000000");
         require(isPositive(preAggregationMaxDelay), PRE_AGGREGATION_MAX_DELAY, "must be positive");
         require(maxTokensPerEvent >= 1, MAX_TOKENS_PER_EVENT, "must be at least 1");
         require(!futureSkew.isNegative(), FUTURE_SKEW, "must not be negative");
         require(maxRecordBytes >= 64, MAX_RECORD_BYTES, "must be at least 64");
+        requireCap(maxEventIdBytes, MAX_EVENT_ID_BYTES);
+        requireCap(maxSourceBytes, MAX_SOURCE_BYTES);
+        requireCap(maxAccountIdBytes, MAX_ACCOUNT_ID_BYTES);
+        requireCap(maxRegionBytes, MAX_REGION_BYTES);
+        requireCap(maxModelBytes, MAX_MODEL_BYTES);
+        require(maxLineItemsPerDay >= 1, MAX_LINE_ITEMS_PER_DAY, "must be at least 1");
+        require(producerMaxRequestSize >= 1024, PRODUCER_MAX_REQUEST_SIZE, "must be at least 1024");
+        requireOutputsFit(producerMaxRequestSize, maxAccountIdBytes, maxRegionBytes, maxModelBytes,
+                maxLineItemsPerDay, maxRecordBytes, Math.max(ValidationLimits.utf8Length(rawTopic),
+                        ValidationLimits.utf8Length(subscriptionsTopic)));
         require(metricRegions.size() <= 100, METRIC_REGIONS, "may name at most 100 regions (each is a label value)");
         require(metricModels.size() <= 50, METRIC_MODELS, "may name at most 50 models (each is a label value)");
         require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be between 1 and 32768");
@@ -246,11 +292,19 @@ public record MeteringConfig(
                 parse(v, CHECKPOINT_INTERVAL, TimeUtils::parseDuration),
                 parse(v, CHECKPOINT_MIN_PAUSE, TimeUtils::parseDuration),
                 parse(v, DEDUP_HORIZON, TimeUtils::parseDuration),
+                v.get(DEDUP_KEY_FILE).trim(),
                 parse(v, PRE_AGGREGATION_MAX_ENTRIES, Integer::parseInt),
                 parse(v, PRE_AGGREGATION_MAX_DELAY, TimeUtils::parseDuration),
                 parse(v, MAX_TOKENS_PER_EVENT, Long::parseLong),
                 parse(v, FUTURE_SKEW, TimeUtils::parseDuration),
                 parse(v, MAX_RECORD_BYTES, Integer::parseInt),
+                parse(v, MAX_EVENT_ID_BYTES, Integer::parseInt),
+                parse(v, MAX_SOURCE_BYTES, Integer::parseInt),
+                parse(v, MAX_ACCOUNT_ID_BYTES, Integer::parseInt),
+                parse(v, MAX_REGION_BYTES, Integer::parseInt),
+                parse(v, MAX_MODEL_BYTES, Integer::parseInt),
+                parse(v, MAX_LINE_ITEMS_PER_DAY, Integer::parseInt),
+                parse(v, PRODUCER_MAX_REQUEST_SIZE, Integer::parseInt),
                 parse(v, METRIC_REGIONS, MeteringConfig::parseList),
                 parse(v, METRIC_MODELS, MeteringConfig::parseList),
                 parse(v, MAX_PARALLELISM, Integer::parseInt),
@@ -293,11 +347,19 @@ public record MeteringConfig(
         m.put(CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + " ms");
         m.put(CHECKPOINT_MIN_PAUSE, checkpointMinPause.toMillis() + " ms");
         m.put(DEDUP_HORIZON, dedupHorizon.toMillis() + " ms");
+        m.put(DEDUP_KEY_FILE, dedupKeyFile);
         m.put(PRE_AGGREGATION_MAX_ENTRIES, Integer.toString(preAggregationMaxEntries));
         m.put(PRE_AGGREGATION_MAX_DELAY, preAggregationMaxDelay.toMillis() + " ms");
         m.put(MAX_TOKENS_PER_EVENT, Long.toString(maxTokensPerEvent));
         m.put(FUTURE_SKEW, futureSkew.toMillis() + " ms");
         m.put(MAX_RECORD_BYTES, Integer.toString(maxRecordBytes));
+        m.put(MAX_EVENT_ID_BYTES, Integer.toString(maxEventIdBytes));
+        m.put(MAX_SOURCE_BYTES, Integer.toString(maxSourceBytes));
+        m.put(MAX_ACCOUNT_ID_BYTES, Integer.toString(maxAccountIdBytes));
+        m.put(MAX_REGION_BYTES, Integer.toString(maxRegionBytes));
+        m.put(MAX_MODEL_BYTES, Integer.toString(maxModelBytes));
+        m.put(MAX_LINE_ITEMS_PER_DAY, Integer.toString(maxLineItemsPerDay));
+        m.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(producerMaxRequestSize));
         m.put(METRIC_REGIONS, String.join(",", metricRegions));
         m.put(METRIC_MODELS, String.join(",", metricModels));
         m.put(MAX_PARALLELISM, Integer.toString(maxParallelism));
@@ -310,9 +372,15 @@ public record MeteringConfig(
         return m;
     }
 
+    /** Where the TaskManagers read the dedup key: {@code dedup.key-file}, else {@code TOKENMETER_DEDUP_KEY}. */
+    public io.tokenmeter.logic.SecretSource dedupKey() {
+        return new io.tokenmeter.logic.SecretSource(dedupKeyFile, DEDUP_KEY_ENV, DEDUP_KEY_FILE);
+    }
+
     /** The limits input must respect to be billed. */
     public io.tokenmeter.logic.ValidationLimits validationLimits() {
-        return new io.tokenmeter.logic.ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes);
+        return new ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes,
+                maxEventIdBytes, maxSourceBytes, maxAccountIdBytes, maxRegionBytes, maxModelBytes);
     }
 
     /** Every topic the job writes. */
@@ -355,9 +423,14 @@ public record MeteringConfig(
         return new io.tokenmeter.logic.BillingCalendar(billingZone, dayCloseGrace, correctionHorizon);
     }
 
-    /** The per-partition lateness judge of the source. */
+    /** The per-partition lateness judge of the source, on the system clock. */
     public io.tokenmeter.logic.PartitionClock partitionClock() {
-        return new io.tokenmeter.logic.PartitionClock(billingCalendar(), outOfOrderness);
+        return partitionClock(WallClock.system());
+    }
+
+    /** The per-partition lateness judge of the source, on {@code wallClock} (tests with fixed dates). */
+    public io.tokenmeter.logic.PartitionClock partitionClock(WallClock wallClock) {
+        return new io.tokenmeter.logic.PartitionClock(billingCalendar(), outOfOrderness, wallClock);
     }
 
     private static Map<String, String> readYaml(Path file) {
@@ -421,6 +494,31 @@ public record MeteringConfig(
 
     private static boolean isPositive(Duration d) {
         return !d.isNegative() && !d.isZero();
+    }
+
+    private static void requireCap(int bytes, String key) {
+        require(bytes >= 1 && bytes <= MAX_FIELD_BYTES, key, "must be between 1 and " + MAX_FIELD_BYTES);
+    }
+
+    /**
+     * Fails unless every record the job can write, at the longest the caps allow, fits the producer's
+     * max.request.size (I10). Each check names the key that sets the size of the record it bounds.
+     */
+    private static void requireOutputsFit(int maxRequestSize, int maxAccountIdBytes, int maxRegionBytes,
+            int maxModelBytes, int maxLineItemsPerDay, int maxRecordBytes, long maxSourceTopicBytes) {
+        String than = " bytes, above " + PRODUCER_MAX_REQUEST_SIZE + " (" + maxRequestSize + ")";
+        long billing = OutputLimits.billingRecord(maxAccountIdBytes, maxRegionBytes, maxModelBytes, maxLineItemsPerDay);
+        require(billing <= maxRequestSize, MAX_LINE_ITEMS_PER_DAY, "(" + maxLineItemsPerDay + ") with "
+                + MAX_MODEL_BYTES + " (" + maxModelBytes + ") lets a billing record reach " + billing + than);
+        long rejected = OutputLimits.rejectedRecord(maxRecordBytes, (int) Math.min(maxSourceTopicBytes, 1 << 20));
+        require(rejected <= maxRequestSize, MAX_RECORD_BYTES, "(" + maxRecordBytes + ") lets a rejected-record"
+                + " envelope (payload, message and source topic) reach " + rejected + than);
+        long row = Math.max(OutputLimits.accountUsage(maxAccountIdBytes, maxRegionBytes, maxModelBytes),
+                OutputLimits.areaUsage(maxRegionBytes, maxModelBytes));
+        long notice = OutputLimits.packageNotice(maxAccountIdBytes, SubscriptionLimits.MAX_ID_BYTES,
+                SubscriptionLimits.MAX_ID_BYTES);
+        require(Math.max(row, notice) <= maxRequestSize, MAX_ACCOUNT_ID_BYTES, "with " + MAX_REGION_BYTES + " and "
+                + MAX_MODEL_BYTES + " lets a usage row or notice reach " + Math.max(row, notice) + than);
     }
 
     private static void require(boolean ok, String key, String problem) {

@@ -13,10 +13,12 @@ import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
 import io.tokenmeter.functions.LedgerCounter;
+import io.tokenmeter.functions.LineItemLimitFunction;
 import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
 import io.tokenmeter.functions.SplitRejected;
 import io.tokenmeter.functions.SplitSubscriptions;
+import io.tokenmeter.functions.WatermarkRememberingOperator;
 import io.tokenmeter.io.AlwaysIdleWatermarks;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
@@ -129,8 +131,9 @@ public final class MeteringJob {
     }
 
     private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
-    private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
     private static final TypeInformation<IngestedRecord> INGESTED_RECORD = TypeInformation.of(IngestedRecord.class);
+    private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
+    private static final TypeInformation<BillingRecord> BILLING_RECORD = TypeInformation.of(BillingRecord.class);
     private static final TypeInformation<RejectedRecord> REJECTED_RECORD = TypeInformation.of(RejectedRecord.class);
 
     private final MeteringConfig config;
@@ -178,13 +181,23 @@ public final class MeteringJob {
                 .uid(OperatorIds.SPLIT_REJECTED)
                 .name("Split off rejected records");
 
+        // Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
+        // exceeds it is rejected with them (I7, I10).
+        SingleOutputStreamOperator<IngestedRecord> capped = valid
+                .keyBy(LineItemLimitFunction.KEY, Types.STRING)
+                .transform("Cap line items per account and day", INGESTED_RECORD, new WatermarkRememberingOperator<>(
+                        new LineItemLimitFunction(calendar, config.maxLineItemsPerDay())))
+                .uid(OperatorIds.LINE_ITEM_LIMIT);
+
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
-        // operator holding the original bytes, so the last that can reject.
-        SingleOutputStreamOperator<UsagePartial> unique = valid
-                .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
-                .process(new DeduplicateFunction(config.dedupHorizon(), calendar))
-                .uid(OperatorIds.DEDUPLICATE)
-                .name("Deduplicate (source, event_id)");
+        // operator holding the original bytes, so the last that can reject. It and the keyed operators after it
+        // that close by event time run in a WatermarkRememberingOperator: its watermark survives restores, so
+        // nothing closed before a checkpoint opens again after it (I8).
+        SingleOutputStreamOperator<UsagePartial> unique = capped
+                .keyBy(DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)
+                .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
+                        new DeduplicateFunction(config.dedupHorizon(), calendar, config.dedupKey())))
+                .uid(OperatorIds.DEDUPLICATE);
 
         // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
         SingleOutputStreamOperator<UsagePartial> partials = unique
@@ -223,9 +236,9 @@ public final class MeteringJob {
 
         // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
         SingleOutputStreamOperator<BillingRecord> billing = byAccount
-                .process(new AccountMeteringFunction(calendar, config.metricLabels()))
-                .uid(OperatorIds.ACCOUNT_METERING)
-                .name("Bill and meter usage per account");
+                .transform("Bill and meter usage per account", BILLING_RECORD, new WatermarkRememberingOperator<>(
+                        new AccountMeteringFunction(calendar, config.metricLabels())))
+                .uid(OperatorIds.ACCOUNT_METERING);
 
         DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
 
@@ -241,18 +254,18 @@ public final class MeteringJob {
                         config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
-                .process(new AreaRollupFunction(calendar))
-                .uid(OperatorIds.REGIONAL_ROLLUP)
-                .name("Regional usage");
+                .transform("Regional usage", AREA_USAGE,
+                        new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
+                .uid(OperatorIds.REGIONAL_ROLLUP);
         SingleOutputStreamOperator<AreaUsage> national = regional
                 .map(AreaRollups::nationalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.NATIONAL_PARTIALS)
                 .name("Regional usage as national partials")
                 .keyBy(AreaRollupFunction.KEY)
-                .process(new AreaRollupFunction(calendar))
-                .uid(OperatorIds.NATIONAL_ROLLUP)
-                .name("National usage");
+                .transform("National usage", AREA_USAGE,
+                        new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
+                .uid(OperatorIds.NATIONAL_ROLLUP);
 
         // Sinks
         billing.sinkTo(outputs.billing())
@@ -273,7 +286,8 @@ public final class MeteringJob {
         // Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
         // events are not raw records, and not in the ledger).
         SingleOutputStreamOperator<RejectedRecord> rejectedUsage = valid.getSideOutput(SplitRejected.REJECTED)
-                .union(unique.getSideOutput(DeduplicateFunction.CONFLICTING),
+                .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
+                        unique.getSideOutput(DeduplicateFunction.CONFLICTING),
                         unique.getSideOutput(DeduplicateFunction.TOO_LATE))
                 .transform("Ledger: count rejected records", REJECTED_RECORD, LedgerCounter.rejected())
                 .uid(OperatorIds.LEDGER_COUNT_REJECTED);

@@ -9,6 +9,7 @@ public final class OperatorIds {
     public static final String RAW_USAGE_SOURCE = "raw-usage-source";
     public static final String FAULT_INJECTION = "fault-injection";
     public static final String SPLIT_REJECTED = "split-rejected";
+    public static final String LINE_ITEM_LIMIT = "line-item-limit";
     public static final String DEDUPLICATE = "deduplicate";
     public static final String PRE_AGGREGATE_USAGE = "pre-aggregate-usage";
     public static final String ACCOUNT_METERING = "account-metering";

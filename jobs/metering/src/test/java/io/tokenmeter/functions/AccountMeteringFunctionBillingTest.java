@@ -22,7 +22,6 @@ import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,7 +41,7 @@ class AccountMeteringFunctionBillingTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+        harness = RememberingHarnesses.forFunction(
                 new AccountMeteringFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
     }
 
@@ -301,9 +300,9 @@ class AccountMeteringFunctionBillingTest {
     @Test
     void billsRepeatedCorrectionsOfADayFirstSeenAfterItClosedOnRocksDb() throws Exception {
         harness.close();
-        // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
+        // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new AccountMeteringFunction(
+                new WatermarkRememberingOperator<>(new AccountMeteringFunction(
                         CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels())),
                 r -> r.accountId, Types.STRING);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
@@ -347,13 +346,13 @@ class AccountMeteringFunctionBillingTest {
 
     private void process(UsageEvent event) throws Exception {
         harness.processElement(new StreamRecord<>(
-                UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, watermark, CALENDAR)));
+                UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     /** An event its partition's clock judged late at the source. */
     private void processLate(UsageEvent event) throws Exception {
         harness.processElement(new StreamRecord<>(
-                UsagePartial.judge(Usage.of(event), true, Long.MIN_VALUE, watermark, CALENDAR)));
+                UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), true, Long.MIN_VALUE, watermark, CALENDAR)));
     }
 
     private static UsageEvent event(

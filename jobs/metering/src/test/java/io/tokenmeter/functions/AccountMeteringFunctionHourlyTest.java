@@ -24,10 +24,8 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -165,17 +163,16 @@ class AccountMeteringFunctionHourlyTest {
         assertThat(harness.numEventTimeTimers()).as("the day's close; no hour is open").isEqualTo(1);
     }
 
+    /** Of the record's position: a replayed record is the same row; the same event id in another record is not. */
     @Test
-    void givesAdjustmentRowAnIdDerivedFromSourceAndEventId() throws Exception {
+    void givesAdjustmentRowAnIdDerivedFromTheRecordsPosition() throws Exception {
         advanceWatermark(HOUR_END);
         UsageEvent late = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
 
-        process(late);
-        process(late); // e.g. replayed after a restart
-        process(usageEvent("late-2", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z"));
-        UsageEvent otherSource = usageEvent("late-1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z");
-        otherSource.setSource("gateway-b");
-        process(otherSource);
+        processAt(late, 0, 10L);
+        processAt(late, 0, 10L); // e.g. replayed after a restart
+        processAt(late, 0, 11L); // re-sent after the dedup horizon, billed again
+        processAt(late, 1, 10L);
 
         List<String> ids = hourlyRows().stream().map(AccountUsage::getRecordId).toList();
         assertThat(ids).hasSize(4);
@@ -188,7 +185,7 @@ class AccountMeteringFunctionHourlyTest {
         advanceWatermark(HOUR_END);
         UsagePartial unjudged = UsagePartial.judge(Usage.of(
                 usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
-                false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+                "raw", 0, 1L, false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
                 .isInstanceOf(IllegalStateException.class)
@@ -340,18 +337,18 @@ class AccountMeteringFunctionHourlyTest {
     }
 
     /**
-     * A harness not yet opened, so the state backend can still be chosen: ProcessFunctionTestHarnesses opens its
+     * A harness not yet opened, so the state backend can still be chosen: RememberingHarnesses opens its
      * harness at once, and a backend set after that is silently ignored (the heap backend already exists).
      */
     private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> newHarness(
             BillingCalendar calendar, boolean rocksDb) throws Exception {
         if (!rocksDb) {
-            return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+            return RememberingHarnesses.forFunction(
                     new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
         }
         KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
+                        new WatermarkRememberingOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
                         r -> r.accountId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         h.open();
@@ -375,8 +372,15 @@ class AccountMeteringFunctionHourlyTest {
         processReadAtClock(event, Long.MIN_VALUE);
     }
 
+    private void processAt(UsageEvent event, int partition, long offset) throws Exception {
+        UsagePartial usage = UsagePartial.judge(Usage.of(event), "raw", partition, offset, false, Long.MIN_VALUE,
+                watermark, calendar);
+        harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
+    }
+
     private void processReadAtClock(UsageEvent event, long clockAtRead) throws Exception {
-        UsagePartial usage = UsagePartial.judge(Usage.of(event), false, clockAtRead, watermark, calendar);
+        UsagePartial usage = UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(),
+                false, clockAtRead, watermark, calendar);
         harness.processElement(new StreamRecord<>(usage, event.getEventTime().toEpochMilli()));
     }
 }

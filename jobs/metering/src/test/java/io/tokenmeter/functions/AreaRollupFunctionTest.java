@@ -27,7 +27,6 @@ import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -328,7 +327,7 @@ class AreaRollupFunctionTest {
 
     private static KeyedOneInputStreamOperatorTestHarness<String, AreaUsage, AreaUsage> newHarness()
             throws Exception {
-        return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+        return RememberingHarnesses.forFunction(
                 new AreaRollupFunction(CALENDAR), AreaRollupFunction.KEY, Types.STRING);
     }
 

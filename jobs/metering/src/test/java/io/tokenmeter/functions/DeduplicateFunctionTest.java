@@ -10,6 +10,8 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testing.MurmurCollisions;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,7 +23,6 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -210,6 +211,86 @@ class DeduplicateFunctionTest {
         assertThat(harness.numEventTimeTimers()).isZero();
     }
 
+    /**
+     * Issue #13 item 6: a client choosing its event ids made two of its events share a MurmurHash3 dedup key; the
+     * second was rejected as a conflicting duplicate (or, with equal content, dropped as a retry) and went unbilled.
+     */
+    @Test
+    void billsBothEventsWhoseIdsWereChosenToCollideUnderMurmurHash3() throws Exception {
+        String[] ids = MurmurCollisions.GATEWAY_A_PAIR;
+        assertThat(MurmurCollisions.unkeyedMurmurKey("gateway-a", ids[0]))
+                .isEqualTo(MurmurCollisions.unkeyedMurmurKey("gateway-a", ids[1]));
+
+        process(event("gateway-a", ids[0], 10, T));
+        process(event("gateway-a", ids[1], 12, T));
+        process(event("gateway-a", ids[1], 12, T));
+
+        assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(10L, 12L);
+        assertThat(conflicts()).isEmpty();
+        assertThat(duplicatesCounted()).isEqualTo(1L);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+    }
+
+    /** The function checks the key when it opens, so a job without one fails at start-up, naming the setting. */
+    @Test
+    void failsAtOpenWithoutADedupKeyNamingTheSettings() throws Exception {
+        io.tokenmeter.logic.SecretSource none = new io.tokenmeter.logic.SecretSource("", "TOKENMETER_DEDUP_KEY",
+                "dedup.key-file", (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> null);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RememberingHarnesses.forFunction(
+                        new DeduplicateFunction(HORIZON, CALENDAR, none), DeduplicateFunction.key(none),
+                        DeduplicateFunction.KEY_TYPE))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("dedup.key-file")
+                .hasStackTraceContaining("TOKENMETER_DEDUP_KEY");
+    }
+
+    /**
+     * Issue #13 item 8: an event re-sent after the dedup horizon is billed again, legitimately; its hourly
+     * correction rows, and the regional and national correction rows that follow them, must not repeat the ids of
+     * the first time — an upserting consumer would keep one of the two.
+     */
+    @Test
+    void givesAnEventBilledAgainAfterTheHorizonCorrectionRowsOfItsOwn() throws Exception {
+        long hourClosed = T_MILLIS + Duration.ofHours(2).toMillis();
+        harness.processWatermark(hourClosed);
+        process(event("gateway-a", "evt-1", 10, T));
+        harness.processWatermark(hourClosed + H); // the id is forgotten
+        process(event("gateway-a", "evt-1", 10, T));
+
+        List<UsagePartial> billed = harness.extractOutputValues();
+        assertThat(billed).hasSize(2).allSatisfy(p -> assertThat(p.hourCorrectionId).isNotNull());
+        List<io.tokenmeter.avro.AccountUsage> accountRows = billed.stream()
+                .map(p -> io.tokenmeter.logic.UsageRows.hourCorrection(p, CALENDAR)).toList();
+        List<io.tokenmeter.avro.AreaUsage> regionalRows = accountRows.stream()
+                .map(io.tokenmeter.logic.AreaRollups::regionalPartial)
+                .map(io.tokenmeter.logic.AreaRollups::correction).toList();
+        List<io.tokenmeter.avro.AreaUsage> nationalRows = regionalRows.stream()
+                .map(io.tokenmeter.logic.AreaRollups::nationalPartial)
+                .map(io.tokenmeter.logic.AreaRollups::correction).toList();
+        List<String> ids = new java.util.ArrayList<>();
+        accountRows.forEach(row -> ids.add(row.getRecordId()));
+        regionalRows.forEach(row -> ids.add(row.getRecordId()));
+        nationalRows.forEach(row -> ids.add(row.getRecordId()));
+        assertThat(ids).hasSize(6).doesNotHaveDuplicates();
+    }
+
+    /** I5: the same record read again (a replay from the same offsets) is the same row. */
+    @Test
+    void givesTheSameRecordReadAgainTheSameCorrectionId() throws Exception {
+        harness.processWatermark(T_MILLIS + Duration.ofHours(2).toMillis());
+        UsageEvent event = event("gateway-a", "evt-1", 10, T);
+        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event))));
+        String first = harness.extractOutputValues().get(0).hourCorrectionId;
+        harness.close();
+        harness = newHarness();
+        harness.processWatermark(T_MILLIS + Duration.ofHours(2).toMillis());
+
+        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event))));
+
+        assertThat(harness.extractOutputValues().get(0).hourCorrectionId).isNotNull().isEqualTo(first);
+    }
+
     @Test
     void judgesEventLateAndItsHourClosedOnceTheWatermarkPassedItsDayClose() throws Exception {
         harness.processWatermark(CALENDAR.closeTime(CALENDAR.dayStart(T_MILLIS)));
@@ -219,7 +300,7 @@ class DeduplicateFunctionTest {
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
             assertThat(r.late).isTrue();
             assertThat(r.hourCorrectionId).isEqualTo(
-                    io.tokenmeter.logic.RecordIds.of("account-usage/hour-correction", "gateway-a", "evt-1"));
+                    io.tokenmeter.logic.RecordIds.of("account-usage/hour-correction", TOPIC, 0, 100L));
         });
     }
 
@@ -274,10 +355,10 @@ class DeduplicateFunctionTest {
     @Test
     void deduplicatesAndClearsOnRocksDb() throws Exception {
         harness.close();
-        // Not ProcessFunctionTestHarnesses: it opens the harness, after which a state backend is ignored.
+        // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
-                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
+                new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
+                DeduplicateFunction.key(Fixtures.DEDUP_KEY), DeduplicateFunction.KEY_TYPE);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
@@ -304,8 +385,8 @@ class DeduplicateFunctionTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> newHarness()
             throws Exception {
-        return ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
+        return RememberingHarnesses.forFunction(new DeduplicateFunction(HORIZON, CALENDAR),
+                DeduplicateFunction.key(Fixtures.DEDUP_KEY), DeduplicateFunction.KEY_TYPE);
     }
 
     /** Processes {@code event} as read at the next offset; returns that offset. */

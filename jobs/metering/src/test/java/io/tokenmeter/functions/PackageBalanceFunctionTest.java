@@ -1,6 +1,7 @@
 package io.tokenmeter.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.PackageNotice;
@@ -8,6 +9,7 @@ import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.io.SubscriptionRecord;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
@@ -24,6 +26,7 @@ import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.apache.flink.types.PojoTestUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
 
 class PackageBalanceFunctionTest {
 
@@ -94,11 +97,53 @@ class PackageBalanceFunctionTest {
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(SubscriptionRecord.class);
     }
 
+    /**
+     * I7: a package retired from the catalog while restored state still holds a subscription to it. Before: the
+     * next usage of the account threw IllegalArgumentException (unknown package) — a restart loop.
+     */
+    @Test
+    void treatsAPackageRetiredFromTheCatalogAsInactiveAfterARestoreAndAppliesItsCancel() throws Exception {
+        // given: a booster subscription that has drawn usage, in a snapshot
+        harness = open(null);
+        harness.processElement2(new StreamRecord<>(booster(1, SubscriptionAction.ACTIVATE), 0));
+        harness.processElement1(new StreamRecord<>(usage(50), 0));
+        assertThat(harness.extractOutputValues()).singleElement()
+                .satisfies(u -> assertThat(u.includedUnits).isEqualTo(50));
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        // when: the job restores with a catalog that no longer has the booster, and usage and a CANCEL arrive
+        PackageCatalog retired = PackageCatalog.parse(new Yaml().load(
+                Fixtures.PACKAGE_CATALOG.substring(0, Fixtures.PACKAGE_CATALOG.indexOf("  - id: booster"))), ZONE);
+        harness = open(snapshot, retired);
+        harness.processElement1(new StreamRecord<>(usage(70), 0));
+        harness.processElement2(new StreamRecord<>(booster(2, SubscriptionAction.CANCEL), 0));
+        harness.processElement1(new StreamRecord<>(usage(30), 0));
+
+        // then: the usage is metered (passed on, unrated), nothing is drawn from the retired package, no notice
+        assertThat(harness.extractOutputValues()).extracting(u -> u.inputTokens, u -> u.includedUnits,
+                u -> u.overageUnits).containsExactly(tuple(70L, 0L, 0L), tuple(30L, 0L, 0L));
+        assertThat(notices()).isEmpty();
+        // and the CANCEL replaced the subscription's state: it is the version kept
+        OperatorSubtaskState after = harness.snapshot(2, 2);
+        harness.close();
+        harness = open(after, retired);
+        harness.processElement2(new StreamRecord<>(booster(2, SubscriptionAction.CANCEL), 0));
+        harness.processElement1(new StreamRecord<>(usage(1), 0));
+        assertThat(harness.extractOutputValues()).singleElement()
+                .satisfies(u -> assertThat(u.includedUnits).isZero());
+    }
+
     /** A harness around a fresh function, restored from {@code snapshot} unless it is null. */
     private static KeyedTwoInputStreamOperatorTestHarness<String, UsagePartial, SubscriptionEvent, UsagePartial> open(
             OperatorSubtaskState snapshot) throws Exception {
+        return open(snapshot, Fixtures.packageCatalog(ZONE));
+    }
+
+    private static KeyedTwoInputStreamOperatorTestHarness<String, UsagePartial, SubscriptionEvent, UsagePartial> open(
+            OperatorSubtaskState snapshot, PackageCatalog catalog) throws Exception {
         var harness = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new PackageBalanceFunction(Fixtures.packageCatalog(ZONE), CALENDAR)),
+                new KeyedCoProcessOperator<>(new PackageBalanceFunction(catalog, CALENDAR)),
                 (UsagePartial u) -> u.accountId, SubscriptionEvent::getAccountId, Types.STRING);
         if (snapshot != null) {
             harness.initializeState(snapshot);
@@ -108,6 +153,9 @@ class PackageBalanceFunctionTest {
     }
 
     private List<PackageNotice> notices() {
+        if (harness.getSideOutput(PackageBalanceFunction.NOTICES) == null) {
+            return List.of(); // no notice was ever emitted
+        }
         List<PackageNotice> notices = harness.getSideOutput(PackageBalanceFunction.NOTICES).stream()
                 .map(StreamRecord::getValue).toList();
         harness.getSideOutput(PackageBalanceFunction.NOTICES).clear();
@@ -121,6 +169,16 @@ class PackageBalanceFunctionTest {
                 .setChangedAt(Instant.ofEpochMilli(local("2025-03-01T00:00")))
                 .setActivatedAt(Instant.ofEpochMilli(local("2025-03-01T00:00")))
                 .setValidUntil(Instant.ofEpochMilli(local("2025-04-01T00:00")))
+                .build();
+    }
+
+    private static SubscriptionEvent booster(int version, SubscriptionAction action) {
+        return SubscriptionEvent.newBuilder()
+                .setSubscriptionId("s-boost").setAccountId("acct-1").setPackageId("booster").setVersion(version)
+                .setAction(action)
+                .setChangedAt(Instant.ofEpochMilli(local(version == 1 ? "2025-03-08T00:00" : "2025-03-10T12:00")))
+                .setActivatedAt(Instant.ofEpochMilli(local("2025-03-08T00:00")))
+                .setValidUntil(Instant.ofEpochMilli(local(version == 1 ? "2025-03-15T00:00" : "2025-03-10T12:00")))
                 .build();
     }
 

@@ -10,6 +10,7 @@ import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,14 @@ class UsageEventDeserializerTest {
     private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(2);
 
     /** A fresh clock per test: partition clocks are state, and tests must not see each other's events. */
-    private final PartitionClock clock = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS);
+    /**
+     * The wall clock of the lateness verdicts: just before day 2026-03-10's correction deadline (04-14T16:00Z).
+     * Future timestamps are judged against the system clock.
+     */
+    private static final Instant NOW = Instant.parse("2026-04-14T15:59:00Z");
+
+    private final PartitionClock clock =
+            new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(NOW.toEpochMilli()));
     private final UsageEventDeserializer deserializer = new UsageEventDeserializer(LIMITS, clock);
     private final ListCollector out = new ListCollector();
 
@@ -291,6 +299,44 @@ class UsageEventDeserializerTest {
                 org.assertj.core.groups.Tuple.tuple(true, false),
                 org.assertj.core.groups.Tuple.tuple(false, false));
         assertThat(out.records.get(1).rejected.getReason()).isEqualTo(RejectReason.TOKENS_OUT_OF_RANGE);
+    }
+
+    /**
+     * I7, I2: extreme event times as the first records of fresh partitions, judged against the real clock. Before:
+     * Long.MIN_VALUE threw ArithmeticException in BillingCalendar (a restart loop), and 0 was billed as on time
+     * for 1970-01-01.
+     */
+    @Test
+    void rejectsExtremeEventTimesAsTooLateOrFutureWithoutThrowing() throws Exception {
+        UsageEventDeserializer onTheSystemClock =
+                new UsageEventDeserializer(LIMITS, new PartitionClock(CALENDAR, OUT_OF_ORDERNESS));
+        onTheSystemClock.open(null);
+        long[] times = {Long.MIN_VALUE, Long.MIN_VALUE + 1, -1, 0, Long.MAX_VALUE};
+        for (int i = 0; i < times.length; i++) {
+            UsageEvent event = event("evt-" + i, 10);
+            event.setEventTime(Instant.ofEpochMilli(times[i]));
+            onTheSystemClock.deserialize(record(i, 0L, 1_000L, AvroCodec.usageEvents().encode(event)), out);
+        }
+
+        assertThat(out.records).extracting(r -> r.rejected.getReason()).containsExactly(RejectReason.TOO_LATE,
+                RejectReason.TOO_LATE, RejectReason.TOO_LATE, RejectReason.TOO_LATE, RejectReason.FUTURE_TIMESTAMP);
+        assertThat(out.records.get(3).rejected.getMessage()).contains("1970-01-01");
+    }
+
+    /** I10: the reproduction — 18 distinct 60,000-character models of one account — never reaches billing. */
+    @Test
+    void rejectsModelNamesLongerThanTheirCapAsFieldTooLongWithTheirBytes() throws Exception {
+        for (int i = 0; i < 18; i++) {
+            UsageEvent event = event("evt-" + i, 10);
+            event.setModel(Character.toString('a' + i).repeat(60_000));
+            deserializer.deserialize(record(0, i, 1_000L, AvroCodec.usageEvents().encode(event)), out);
+        }
+
+        assertThat(out.records).hasSize(18).allSatisfy(r -> {
+            assertThat(r.rejected.getReason()).isEqualTo(RejectReason.FIELD_TOO_LONG);
+            assertThat(r.rejected.getMessage()).startsWith("model has 60000 UTF-8 bytes");
+            assertThat(r.rejected.getPayload().remaining()).isGreaterThan(60_000);
+        });
     }
 
     @Test

@@ -173,4 +173,29 @@ class BillingCalendarTest {
 
         assertThat(copy.dayEnd(0)).isEqualTo(86_400_000L);
     }
+
+    /**
+     * I7: every method takes any long. Near the ends of the range the exact day boundary is not a long; it
+     * saturates, so days stay ordered and no close time or deadline wraps around.
+     */
+    @Test
+    void takesEveryLongWithoutThrowingAndSaturatesAtTheEnds() {
+        long[] extremes = {Long.MIN_VALUE, Long.MIN_VALUE + 1, Long.MIN_VALUE + 86_400_000L, -1, 0,
+                Long.MAX_VALUE - 86_400_000L, Long.MAX_VALUE - 1, Long.MAX_VALUE};
+        for (BillingCalendar calendar : List.of(shanghai, new BillingCalendar(BERLIN, GRACE, HORIZON),
+                new BillingCalendar(ZoneId.of("Pacific/Kiritimati"), GRACE, Duration.ofDays(400)))) {
+            for (long t : extremes) {
+                long dayStart = calendar.dayStart(t);
+                long dayEnd = calendar.dayEnd(dayStart);
+                assertThat(dayStart).as("day start of %d", t).isLessThanOrEqualTo(t);
+                assertThat(dayEnd).as("day end of %d", t).isGreaterThanOrEqualTo(Math.min(t, Long.MAX_VALUE - 1));
+                assertThat(calendar.hourStart(t)).isBetween(dayStart, t);
+                assertThat(calendar.closeTime(dayStart)).isGreaterThanOrEqualTo(dayEnd);
+                assertThat(calendar.correctionDeadline(dayStart)).isGreaterThanOrEqualTo(calendar.closeTime(dayStart));
+                assertThat(calendar.billingDay(t)).isNotNull();
+            }
+        }
+        assertThat(shanghai.dayStart(Long.MIN_VALUE)).isEqualTo(Long.MIN_VALUE);
+        assertThat(shanghai.correctionDeadline(shanghai.dayStart(Long.MAX_VALUE))).isEqualTo(Long.MAX_VALUE);
+    }
 }

@@ -245,4 +245,16 @@ class PackageBalancesTest {
                 .setTopUps(List.of(topUps))
                 .build();
     }
+
+    /** Threshold crossings compare used × 100 with allowance × threshold exactly, beyond the long range too. */
+    @Test
+    void comparesThresholdProductsExactlyWithoutOverflow() {
+        assertThat(PackageBalances.productAtLeast(80, 100, 100, 80)).isTrue();
+        assertThat(PackageBalances.productAtLeast(79, 100, 100, 80)).isFalse();
+        long big = Long.MAX_VALUE / 10;
+        assertThat(PackageBalances.productAtLeast(big, 100, big, 100)).isTrue();
+        assertThat(PackageBalances.productAtLeast(big - 1, 100, big, 100)).isFalse();
+        assertThat(PackageBalances.productAtLeast(big, 100, big, 99)).isTrue();
+        assertThat(PackageBalances.productAtLeast(Long.MAX_VALUE, 1000, Long.MAX_VALUE, 1000)).isTrue();
+    }
 }

@@ -30,12 +30,49 @@ class PartitionClockTest {
     private static final long CLOSE = millis("2026-03-10T16:15:00Z");
     private static final long DEADLINE = millis("2026-04-14T16:00:00Z");
 
-    private final PartitionClock clock = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS);
+    /** The wall clock of these cases: the day after IN_DAY, long before its correction deadline. */
+    private static final long NOW = millis("2026-03-11T00:00:00Z");
+
+    private final PartitionClock clock = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(NOW));
 
     @Test
-    void judgesFirstEventOfAPartitionOnTimeHoweverOld() {
-        assertThat(clock.observe(0, millis("2020-01-01T00:00:00Z"))).isEqualTo(Verdict.ON_TIME);
+    void judgesFirstEventOfAPartitionOnTimeWithinTheWallClocksHorizon() {
         assertThat(clock.observe(1, IN_DAY)).isEqualTo(Verdict.ON_TIME);
+        assertThat(clock.observe(2, millis("2026-02-05T00:00:00Z"))).isEqualTo(Verdict.ON_TIME);
+    }
+
+    /** Day 2026-02-03 (Shanghai) ends 02-03T16:00Z and takes corrections until 03-10T16:00Z, before NOW. */
+    @Test
+    void judgesFirstEventOfAPartitionTooLateWhenTheWallClockIsPastItsDeadline() {
+        assertThat(clock.observe(0, millis("2020-01-01T00:00:00Z"))).isEqualTo(Verdict.TOO_LATE);
+        assertThat(clock.observe(1, millis("2026-02-03T12:00:00Z"))).isEqualTo(Verdict.TOO_LATE);
+        assertThat(clock.observe(2, 0)).isEqualTo(Verdict.TOO_LATE);
+        // And the too-late events set no partition clock.
+        assertThat(clock.current(0)).isEqualTo(Long.MIN_VALUE);
+    }
+
+    /** The deadline exactly at the wall clock is past, as it is for the partition clock. */
+    @Test
+    void judgesTooLateWhenTheWallClockIsExactlyAtTheDeadline() {
+        PartitionClock atDeadline = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(DEADLINE));
+        PartitionClock justBefore = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(DEADLINE - 1));
+
+        assertThat(atDeadline.observe(0, IN_DAY)).isEqualTo(Verdict.TOO_LATE);
+        assertThat(justBefore.observe(0, IN_DAY)).isEqualTo(Verdict.ON_TIME);
+    }
+
+    /** I7: no event time, however extreme, makes the judge throw; none far from the wall clock is ever billed. */
+    @Test
+    void judgesEveryExtremeEventTimeWithoutThrowing() {
+        for (long t : new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 1, -1, 0, 1, Long.MAX_VALUE - 1, Long.MAX_VALUE}) {
+            PartitionClock c = new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(NOW));
+            Verdict first = c.observe(0, t);
+            if (t < NOW) {
+                assertThat(first).as("event time %d", t).isEqualTo(Verdict.TOO_LATE);
+            }
+            c.observe(1, IN_DAY);
+            c.observe(1, t);
+        }
     }
 
     @Test
@@ -117,7 +154,7 @@ class PartitionClockTest {
     @Test
     void doesNotAdvanceTheClockWithATooLateEventEvenWhenItIsTheNewest() {
         BillingCalendar pastDeadline = new BillingCalendar(ZoneId.of("UTC"), Duration.ZERO, Duration.ofDays(-2));
-        PartitionClock c = new PartitionClock(pastDeadline, Duration.ZERO);
+        PartitionClock c = new PartitionClock(pastDeadline, Duration.ZERO, WallClock.fixed(millis("2026-03-01T00:00:00Z")));
         // Day D = 2026-03-10 (UTC): deadline 2026-03-09T00:00Z. Day D+1: deadline 2026-03-10T00:00Z.
         assertThat(c.observe(0, millis("2026-03-09T23:00:00Z"))).isEqualTo(Verdict.ON_TIME);
         assertThat(c.observe(0, millis("2026-03-10T01:00:00Z"))).isEqualTo(Verdict.TOO_LATE);
@@ -131,7 +168,7 @@ class PartitionClockTest {
     void closesADaylightSavingDayAtItsLocalMidnightPlusGrace() {
         BillingCalendar berlin =
                 new BillingCalendar(ZoneId.of("Europe/Berlin"), Duration.ofMinutes(15), Duration.ofDays(35));
-        PartitionClock c = new PartitionClock(berlin, OUT_OF_ORDERNESS);
+        PartitionClock c = new PartitionClock(berlin, OUT_OF_ORDERNESS, WallClock.fixed(millis("2026-10-26T00:00:00Z")));
         long inLongDay = millis("2026-10-25T12:00:00Z");
 
         c.observe(0, millis("2026-10-25T23:15:00Z") + OOO - 1);

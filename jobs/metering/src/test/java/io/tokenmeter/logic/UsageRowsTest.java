@@ -127,16 +127,20 @@ class UsageRowsTest {
         assertThat(row.getEvents()).isEqualTo(1);
     }
 
+    /**
+     * The id is of the record's position: the same record read again (a replay) gives the same row, and the same
+     * (source, event_id) in another record — re-sent after the dedup horizon and billed again — a row of its own.
+     */
     @Test
-    void givesHourCorrectionAnIdOfItsSourceAndEventId() {
-        String id = correctionRow(event("e1", "gateway-a", 4, 0, 0)).getRecordId();
+    void givesHourCorrectionAnIdOfItsRecordsPosition() {
+        UsageEvent event = event("e1", "gateway-a", 4, 0, 0);
+        String id = correctionRow(event, "raw", 0, 10L).getRecordId();
 
-        assertThat(correctionRow(event("e1", "gateway-a", 4, 0, 0)).getRecordId())
-                .isEqualTo(id);
-        assertThat(correctionRow(event("e2", "gateway-a", 4, 0, 0)).getRecordId())
-                .isNotEqualTo(id);
-        assertThat(correctionRow(event("e1", "gateway-b", 4, 0, 0)).getRecordId())
-                .isNotEqualTo(id);
+        assertThat(correctionRow(event, "raw", 0, 10L).getRecordId()).isEqualTo(id);
+        assertThat(correctionRow(event, "raw", 0, 11L).getRecordId()).isNotEqualTo(id);
+        assertThat(correctionRow(event, "raw", 1, 10L).getRecordId()).isNotEqualTo(id);
+        assertThat(correctionRow(event, "raw-2", 0, 10L).getRecordId()).isNotEqualTo(id);
+        assertThat(correctionRow(event("e2", "gateway-b", 4, 0, 0), "raw", 0, 10L).getRecordId()).isEqualTo(id);
     }
 
     @Test
@@ -216,6 +220,11 @@ class UsageRowsTest {
     }
 
     /** The ADJUSTMENT row of one event that came after its hour closed. */
+    private static AccountUsage correctionRow(UsageEvent event, String topic, int partition, long offset) {
+        return UsageRows.hourCorrection(UsagePartial.judge(Usage.of(event), topic, partition, offset,
+                false, Long.MAX_VALUE, Long.MIN_VALUE, CALENDAR), CALENDAR);
+    }
+
     private static AccountUsage correctionRow(UsageEvent event) {
         return UsageRows.hourCorrection(Fixtures.hourCorrection(event, CALENDAR), CALENDAR);
     }

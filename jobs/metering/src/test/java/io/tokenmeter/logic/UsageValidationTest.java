@@ -18,6 +18,71 @@ class UsageValidationTest {
     /** The wall clock of most cases: an hour after the event, as for a normal event. */
     private static final long NOW = EVENT_TIME.toEpochMilli() + 3_600_000;
 
+    /** Caps of these cases: small, so the boundaries are easy to see. */
+    private static final ValidationLimits CAPS = new ValidationLimits(CEILING, SKEW, 65_536, 16, 10, 12, 6, 10);
+
+    @Test
+    void rejectsEveryStringFieldLongerThanItsCapAsFieldTooLong() {
+        assertThat(checkCapped(event(e -> e.setEventId("e".repeat(17))))).satisfies(v -> tooLong(v, "event_id"));
+        assertThat(checkCapped(event(e -> e.setSource("s".repeat(11))))).satisfies(v -> tooLong(v, "source"));
+        assertThat(checkCapped(event(e -> e.setAccountId("a".repeat(13))))).satisfies(v -> tooLong(v, "account_id"));
+        assertThat(checkCapped(event(e -> e.setRegion("r".repeat(7))))).satisfies(v -> tooLong(v, "region"));
+        assertThat(checkCapped(event(e -> e.setModel("m".repeat(11))))).satisfies(v -> tooLong(v, "model"));
+    }
+
+    @Test
+    void passesStringsOfExactlyTheirCap() {
+        assertThat(checkCapped(event(e -> {
+            e.setEventId("e".repeat(16));
+            e.setSource("s".repeat(10));
+            e.setAccountId("a".repeat(12));
+            e.setRegion("r".repeat(6));
+            e.setModel("m".repeat(10));
+        }))).isNull();
+    }
+
+    /** Caps are UTF-8 bytes, what the outputs are limited in: 4 Chinese characters are 12 bytes. */
+    @Test
+    void countsCapsInUtf8Bytes() {
+        assertThat(checkCapped(event(e -> e.setModel("\u901a\u4e49\u5343\u95ee")))).satisfies(v -> {
+            tooLong(v, "model");
+            assertThat(v.message()).contains("12 UTF-8 bytes");
+        });
+        assertThat(checkCapped(event(e -> e.setModel("\u901a\u4e49\u5343")))).isNull(); // 9 bytes
+        // A character outside the BMP: two chars, four bytes.
+        assertThat(ValidationLimits.utf8Length("\uD83D\uDE00")).isEqualTo(4);
+    }
+
+    /** The reproduction: a 60,000-character model name. The message names the field, not its value. */
+    @Test
+    void rejectsAHugeModelNameWithoutQuotingIt() {
+        ValidationLimits defaults = new ValidationLimits(CEILING, SKEW, 65_536);
+        UsageValidation.Violation v = UsageValidation.check(event(e -> e.setModel("x".repeat(60_000))), defaults, NOW);
+
+        assertThat(v.reason()).isEqualTo(RejectReason.FIELD_TOO_LONG);
+        assertThat(v.message()).contains("model", "60000", "128").hasSizeLessThan(200);
+    }
+
+    /** Any event time: a future one is FUTURE_TIMESTAMP; none throws (Long.MAX_VALUE + skew would overflow). */
+    @Test
+    void judgesExtremeEventTimesWithoutThrowing() {
+        assertViolation(event(e -> e.setEventTime(Instant.ofEpochMilli(Long.MAX_VALUE))),
+                RejectReason.FUTURE_TIMESTAMP, "event_time");
+        assertThat(UsageValidation.check(event(e -> e.setEventTime(Instant.ofEpochMilli(Long.MAX_VALUE))), LIMITS,
+                Long.MAX_VALUE - 1)).isNull();
+        assertThat(check(event(e -> e.setEventTime(Instant.ofEpochMilli(Long.MIN_VALUE))))).isNull();
+    }
+
+    private static UsageValidation.Violation checkCapped(UsageEvent event) {
+        return UsageValidation.check(event, CAPS, NOW);
+    }
+
+    private static void tooLong(UsageValidation.Violation v, String field) {
+        assertThat(v).isNotNull();
+        assertThat(v.reason()).isEqualTo(RejectReason.FIELD_TOO_LONG);
+        assertThat(v.message()).startsWith(field + " has");
+    }
+
     @Test
     void passesValidEvent() {
         assertThat(check(event(e -> {}))).isNull();

@@ -32,6 +32,22 @@ class MeteringConfigTest {
         assertThat(config.transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
     }
 
+    /** Issue #13 item 6: the dedup key is read on the TaskManagers from a file named by absolute path, or the environment. */
+    @Test
+    void dedupKeyComesFromAnAbsoluteKeyFileOrTheEnvironment() throws Exception {
+        assertThat(MeteringConfig.defaultConfig().dedupKey().toString())
+                .isEqualTo("environment variable TOKENMETER_DEDUP_KEY");
+        Path key = Files.writeString(dir.resolve("dedup.key"), "0123456789abcdef0123456789abcdef\n");
+
+        MeteringConfig config = MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, key.toString()));
+
+        assertThat(config.dedupKey().read()).isEqualTo("0123456789abcdef0123456789abcdef");
+        assertThat(config.with(Map.of()).dedupKeyFile()).isEqualTo(key.toString());
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, "dedup.key")))
+                .hasMessageContaining("'dedup.key-file'")
+                .hasMessageContaining("absolute");
+    }
+
     @Test
     void defaultsDedupAndValidationLimits() {
         MeteringConfig config = MeteringConfig.defaultConfig();
@@ -117,6 +133,49 @@ class MeteringConfigTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kafka.transactional-id-prefix")
                 .hasMessageContaining("at most 100");
+    }
+
+    @Test
+    void defaultsCapsThatFitTheDefaultProducerLimit() {
+        MeteringConfig config = MeteringConfig.defaultConfig();
+
+        assertThat(config.validationLimits().maxModelBytes()).isEqualTo(128);
+        assertThat(config.maxLineItemsPerDay()).isEqualTo(1000);
+        assertThat(config.producerMaxRequestSize()).isEqualTo(1_048_576);
+        assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
+    }
+
+    /** I10: settings under which an accepted day could make a billing record the producer refuses. */
+    @Test
+    void failsWhenLineItemsTimesModelLengthCouldExceedTheProducerLimitNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-line-items-per-day", "6000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'validation.max-line-items-per-day'")
+                .hasMessageContaining("kafka.producer.max-request-size (1048576)");
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-model-bytes", "4096")))
+                .hasMessageContaining("'validation.max-line-items-per-day'");
+        // A larger producer limit makes room for them.
+        assertThat(MeteringConfig.fromMap(Map.of("validation.max-line-items-per-day", "6000",
+                "kafka.producer.max-request-size", "4194304")).maxLineItemsPerDay()).isEqualTo(6000);
+    }
+
+    @Test
+    void failsWhenTheRejectedEnvelopeCouldExceedTheProducerLimitNamingKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("validation.max-record-bytes", "1048576")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'validation.max-record-bytes'")
+                .hasMessageContaining("rejected-record envelope");
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("kafka.producer.max-request-size", "60000",
+                "validation.max-line-items-per-day", "100"))).hasMessageContaining("'validation.max-record-bytes'");
+    }
+
+    @Test
+    void failsOnAStringCapOutOfRangeNamingKey() {
+        for (String key : List.of("validation.max-event-id-bytes", "validation.max-source-bytes",
+                "validation.max-account-id-bytes", "validation.max-region-bytes", "validation.max-model-bytes")) {
+            assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(key, "0"))).hasMessageContaining("'" + key + "'");
+            assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(key, "4097"))).hasMessageContaining("'" + key + "'");
+        }
     }
 
     @Test

@@ -66,6 +66,34 @@ class WarehouseConfigTest {
                 .hasMessageContaining("Unknown configuration key(s) [warehouse.postgres.passwd]");
     }
 
+    /** Issue #13 item 9: a password in the URL would travel into the job graph and every message naming the URL. */
+    @Test
+    void refusesAPasswordInTheUrlAndARelativePasswordFile() {
+        assertThatThrownBy(() -> withSetting(WarehouseConfig.URL, "jdbc:postgresql://db/analytics?user=a&password=hunter2"))
+                .hasMessageContaining("'warehouse.postgres.url' must not carry a password")
+                .hasMessageContaining(WarehouseConfig.PASSWORD_FILE)
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> withSetting(WarehouseConfig.URL, "jdbc:postgresql://db/analytics?PASSWORD=hunter2"))
+                .hasMessageContaining("'warehouse.postgres.url'");
+        assertThatThrownBy(() -> withSetting(WarehouseConfig.PASSWORD_FILE, "secrets/warehouse"))
+                .hasMessageContaining("'warehouse.postgres.password-file'")
+                .hasMessageContaining("absolute");
+    }
+
+    @Test
+    void readsThePasswordFromTheFileBeforeTheVariable() throws Exception {
+        Path file = Files.writeString(dir.resolve("password"), "from-the-file\n");
+
+        WarehouseConfig warehouse = MeteringConfig.fromMap(Map.of(
+                WarehouseConfig.URL, "jdbc:postgresql://db/analytics",
+                WarehouseConfig.PASSWORD_FILE, file.toString())).warehouse();
+
+        assertThat(warehouse.password().read()).isEqualTo("from-the-file");
+        assertThat(warehouse.toString()).contains(file.toString()).doesNotContain("from-the-file");
+        assertThat(MeteringConfig.defaultConfig().warehouse().password().toString())
+                .isEqualTo("environment variable TOKENMETER_WAREHOUSE_PASSWORD");
+    }
+
     private static MeteringConfig withSetting(String key, String value) {
         return MeteringConfig.fromMap(Map.of(key, value));
     }

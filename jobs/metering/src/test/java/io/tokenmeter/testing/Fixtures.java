@@ -42,6 +42,14 @@ public final class Fixtures {
                   - {effective-from: "2025-01-01T00:00", overage-price-per-million: 1000000}
             """;
 
+    /** The dedup key of the tests, as if from the TaskManagers' environment. */
+    public static final String DEDUP_KEY_TEXT = "test-dedup-key-0123456789abcdef0123456789";
+
+    /** Where the tests' dedup key is: an environment of their own holding {@link #DEDUP_KEY_TEXT}. */
+    public static final io.tokenmeter.logic.SecretSource DEDUP_KEY = new io.tokenmeter.logic.SecretSource(
+            "", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
+            (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> DEDUP_KEY_TEXT);
+
     private Fixtures() {}
 
     public static PackageCatalog packageCatalog(ZoneId zone) {
@@ -95,13 +103,18 @@ public final class Fixtures {
                 .build();
     }
 
+    /*
+     * The partials below are judged as if each event id had been read at a position of its own: the offset is the
+     * id's hash, so equal events give equal rows and distinct ones (in practice) distinct rows.
+     */
+
     /** One event as deduplication passes it on when neither its day nor its hour had closed. */
     public static UsagePartial onTime(UsageEvent event, BillingCalendar calendar) {
-        return UsagePartial.judge(Usage.of(event), false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+        return UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
     }
 
     /** One event as deduplication passes it on when its hour had closed: with its own correction id. */
     public static UsagePartial hourCorrection(UsageEvent event, BillingCalendar calendar) {
-        return UsagePartial.judge(Usage.of(event), false, Long.MAX_VALUE, Long.MIN_VALUE, calendar);
+        return UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MAX_VALUE, Long.MIN_VALUE, calendar);
     }
 }

@@ -1,0 +1,115 @@
+package io.tokenmeter.metering;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokenmeter.avro.Modality;
+import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.functions.DeduplicateFunction;
+import io.tokenmeter.functions.WatermarkRememberingOperator;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.schema.AvroCodec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.testutils.logging.LoggerAuditingExtension;
+import org.apache.flink.util.InstantiationUtil;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.event.Level;
+
+/**
+ * Issue #13 items 6 and 9: the dedup key and the warehouse password are read by the tasks that use them; the job
+ * graph the client submits (blobs, HA storage), the configuration and its printouts, and the logs carry where they
+ * are, never what they are.
+ */
+class SecretsStayOnTheTaskManagersTest {
+
+    private static final String DEDUP_KEY = "dedup-key-7f3a9c0e5b1d4f2a8c6e0b9d7f5a3c1e";
+    private static final String PASSWORD = "warehouse-password-Zq81xVw";
+
+    @RegisterExtension
+    final LoggerAuditingExtension logs = new LoggerAuditingExtension("", Level.DEBUG);
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "warehouse exactly once: {0}")
+    @ValueSource(booleans = {true, false})
+    void jobGraphAndConfigurationCarryWhereTheSecretsAreNeverTheSecrets(boolean exactlyOnce) throws Exception {
+        Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY + "\n");
+        Path passwordFile = Files.writeString(dir.resolve("warehouse.password"), PASSWORD);
+        MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
+                MeteringConfig.DEDUP_KEY_FILE, keyFile.toString(),
+                WarehouseConfig.URL, "jdbc:postgresql://127.0.0.1:5432/analytics",
+                WarehouseConfig.USER, "loader",
+                WarehouseConfig.PASSWORD_FILE, passwordFile.toString(),
+                WarehouseConfig.EXACTLY_ONCE, Boolean.toString(exactlyOnce)));
+
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(MeteringJob.flinkConfiguration(config));
+        MeteringJob.onKafka(config).build(env);
+        JobGraph jobGraph = env.getStreamGraph().getJobGraph();
+        String submitted = new String(InstantiationUtil.serializeObject(jobGraph), StandardCharsets.ISO_8859_1);
+
+        // The functions that read the secrets are in the graph, with the files they read them from...
+        assertThat(submitted).contains(keyFile.toString()).contains(passwordFile.toString());
+        // ...and the secrets are not.
+        assertThat(submitted).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+        for (String printed : new String[] {config.toString(), config.asMap().toString()}) {
+            assertThat(printed).contains(keyFile.toString()).contains(passwordFile.toString())
+                    .doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+        }
+        assertThat(config.warehouse().toString()).contains(passwordFile.toString()).doesNotContain(PASSWORD);
+        assertThat(logged()).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+    }
+
+    /** The dedup operator logs the key's check value when it opens, so TaskManagers can be compared; not the key. */
+    @Test
+    void dedupOperatorLogsTheKeyCheckValueNotTheKey() throws Exception {
+        Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY);
+        MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
+                MeteringConfig.DEDUP_KEY_FILE, keyFile.toString()));
+        BillingCalendar calendar = config.billingCalendar();
+        UsageEvent event = UsageEvent.newBuilder()
+                .setEventId("evt-1").setSource("gateway-a").setAccountId("acct-1").setRegion("CN-GD")
+                .setModel("qwen-max").setModality(Modality.TEXT)
+                .setInputTokens(10).setOutputTokens(20).setCachedTokens(0)
+                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
+                .build();
+
+        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(new WatermarkRememberingOperator<>(
+                new DeduplicateFunction(Duration.ofHours(24), calendar, config.dedupKey())),
+                DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)) {
+            harness.open();
+            harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, "raw", 0, 1L, 0L,
+                    AvroCodec.usageEvents().encode(event)), event.getEventTime().toEpochMilli()));
+
+            assertThat(harness.extractOutputValues()).hasSize(1);
+        }
+        String checkValue = new io.tokenmeter.logic.EventFingerprints(DEDUP_KEY).keyCheck();
+        assertThat(logged()).contains("check value " + checkValue).contains(keyFile.toString())
+                .doesNotContain(DEDUP_KEY);
+    }
+
+    private String logged() {
+        StringBuilder all = new StringBuilder();
+        logs.getEvents().forEach(e -> {
+            all.append(e.getMessage().getFormattedMessage()).append('\n');
+            if (e.getThrown() != null) {
+                all.append(org.apache.flink.util.ExceptionUtils.stringifyException(e.getThrown())).append('\n');
+            }
+        });
+        return all.toString();
+    }
+}
