@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Opens an interactive Flink SQL client session with every Tokenmeter output topic registered as a table
 # (config/sql/*.sql): account_usage (+ views account_hourly_usage, account_daily_usage), regional_usage,
-# national_usage, billing_records (+ view billing_line_items) and rejected_records. Queries run in batch mode over
-# everything committed so far; docs/analytics.md is a cookbook of queries.
+# national_usage, billing_records (+ view billing_line_items), rejected_records, package_notices and ledger.
+# Queries run in batch mode over everything committed so far; docs/analytics.md is a cookbook of queries.
 #
 #   scripts/sql.sh [--bootstrap-servers HOST:PORT] [--set KEY=VALUE]... [SQL CLIENT OPTIONS, e.g. -f queries.sql]
 #
 # Without --bootstrap-servers it connects to the broker of a running scripts/run-local.sh (use its --linger), else
 # to localhost:9092. --set changes a topic name or the time zone, with the keys of config/metering.yaml:
 # kafka.topics.billing, kafka.topics.account-usage, kafka.topics.regional-usage, kafka.topics.national-usage,
-# kafka.topics.rejected, billing.time-zone.
+# kafka.topics.rejected, kafka.topics.notices, kafka.topics.ledger, billing.time-zone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,7 @@ declare -A values=(
   [kafka.topics.regional-usage]=tokenmeter.usage.regional
   [kafka.topics.national-usage]=tokenmeter.usage.national
   [kafka.topics.notices]=tokenmeter.package.notices
+  [kafka.topics.ledger]=tokenmeter.metering.ledger
   [billing.time-zone]=Asia/Shanghai
 )
 client_args=()

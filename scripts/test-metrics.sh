@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the metrics with a real Prometheus server: installs Debian's prometheus if it is missing, validates the
 # shipped scrape config and alert rules with promtool, runs a local metering run whose metrics Prometheus scrapes
-# on loopback, and checks over Prometheus's HTTP API that the tokens counted by modality add up to the billed total
-# and that the rejected counter equals the rejected topic's count. Run by .ci/run after the test suite.
+# on loopback, and checks over Prometheus's HTTP API that the tokens counted by modality add up to the billed total,
+# that the rejected counter equals the rejected topic's count, and that the duplicates counter (which counts since
+# the task last started) equals the job's ledger in this run without restarts. Run by .ci/run after the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,7 @@ echo "$reconciled"
 [[ "$reconciled" == *"status=OK"* ]] || { cat "$run_log"; exit 1; }
 billed=$(sed -E 's/.* billed_tokens=([0-9]+).*/\1/' <<< "$reconciled")
 rejected=$(sed -E 's/.* rejected=([0-9]+).*/\1/' <<< "$reconciled")
+duplicates=$(sed -E 's/.* duplicates=([0-9]+).*/\1/' <<< "$reconciled")
 
 query() {
   curl -sf --get "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1" \
@@ -61,14 +63,17 @@ query() {
 }
 tokens_query='sum(sum by (modality) (flink_taskmanager_job_task_operator_tokenmeter_region_modality_token_type_tokens_total))'
 rejected_query='sum(flink_taskmanager_job_task_operator_tokenmeter_reason_rejected_total)'
+duplicates_query='sum(flink_taskmanager_job_task_operator_tokenmeter_duplicates_total)'
 for _ in $(seq 1 30); do
   tokens=$(query "$tokens_query")
   rejected_metric=$(query "$rejected_query")
-  [[ "$tokens" == "$billed" && "$rejected_metric" == "$rejected" ]] && break
+  duplicates_metric=$(query "$duplicates_query")
+  [[ "$tokens" == "$billed" && "$rejected_metric" == "$rejected" && "$duplicates_metric" == "$duplicates" ]] && break
   sleep 1
 done
-echo "Prometheus: tokens by modality summed = $tokens (billed $billed); rejected = $rejected_metric (rejected topic $rejected)"
-if [[ "$tokens" != "$billed" || "$rejected_metric" != "$rejected" ]]; then
+echo "Prometheus: tokens by modality summed = $tokens (billed $billed); rejected = $rejected_metric (rejected topic $rejected);" \
+  "duplicates = $duplicates_metric (ledger $duplicates)"
+if [[ "$tokens" != "$billed" || "$rejected_metric" != "$rejected" || "$duplicates_metric" != "$duplicates" ]]; then
   echo "METRICS MISMATCH" >&2
   exit 1
 fi

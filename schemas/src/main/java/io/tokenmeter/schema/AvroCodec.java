@@ -3,6 +3,7 @@ package io.tokenmeter.schema;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.RejectedRecord;
@@ -72,6 +73,10 @@ public final class AvroCodec<T extends SpecificRecord> {
 
     public static AvroCodec<AreaUsage> areaUsage() {
         return new AvroCodec<>(AreaUsage.getClassSchema());
+    }
+
+    public static AvroCodec<LedgerEntry> ledgerEntries() {
+        return new AvroCodec<>(LedgerEntry.getClassSchema());
     }
 
     public static AvroCodec<SubscriptionEvent> subscriptionEvents() {

@@ -1,6 +1,5 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
@@ -8,7 +7,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -42,13 +40,12 @@ final class MeteringContender implements Callable<Integer> {
             // The MiniCluster is up once executeAsync returns: its start-up is not the job's time.
             JobClient job = env.executeAsync("bench: metering");
             CpuSpan span = CpuSpan.start();
-            JobExecutionResult done = job.getJobExecutionResult().get();
+            job.getJobExecutionResult().get();
             double wall = span.wallSeconds();
             double cpu = span.cpuSeconds();
             sampler.close();
             Map<String, Long> totals = new TreeMap<>(Tally.snapshot());
-            Object duplicates = done.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
-            totals.put("duplicates", duplicates == null ? 0 : ((Number) duplicates).longValue());
+            totals.putIfAbsent(OutputTallies.DUPLICATES, 0L);
             Map<String, String> settings = options.settings();
             settings.put("checkpoints", Long.toString(sampler.checkpoints()));
             result = new ContenderResult("metering", spec.events(), wall, cpu, sampler.peakRssBytes(),

@@ -10,17 +10,20 @@ final class OutputTallies {
 
     static final String BILLING_RECORDS = "billing.records";
     static final String REJECTED = "rejected";
+    /** Duplicates dropped, from the job's ledger. */
+    static final String DUPLICATES = "duplicates";
 
     private OutputTallies() {}
 
-    /** The metering job's five outputs, each only tallied. */
+    /** The metering job's five outputs and its ledger, each only tallied. */
     static MeteringJob.Outputs outputs() {
         return new MeteringJob.Outputs(
                 Tally.sink(OutputTallies::billing),
                 Tally.sink(rejected -> Tally.add(REJECTED, 1)),
                 Tally.sink(OutputTallies::accountUsage),
                 Tally.sink(usage -> area("regional", usage)),
-                Tally.sink(usage -> area("national", usage)));
+                Tally.sink(usage -> area("national", usage)))
+                .withLedger(Tally.sink(entry -> Tally.add(DUPLICATES, entry.getDuplicates())));
     }
 
     static void billing(BillingRecord record) {

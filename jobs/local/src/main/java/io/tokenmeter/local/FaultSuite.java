@@ -246,6 +246,12 @@ final class FaultSuite implements Callable<Integer> {
                 outcome.billedTokens(), reconciliation.billedEvents(), outcome.billedByAccountDay().size(),
                 reconciliation.differingAccountDays(), outcome.rejected(), outcome.repeatedRecordIds(),
                 open.isEmpty() ? "0" : open, restarts));
+        MeteringOutcome.Ledger ledger = outcome.ledger();
+        run.log(String.format("ledger    read %,d (raw topic %,d) = billed %,d + duplicates %,d (expected %,d) + "
+                        + "rejected %,d (ledger %,d): I1 %s",
+                ledger.read(), reconciliation.rawRecords(), reconciliation.billedEvents(), ledger.duplicates(),
+                expected.records(GeneratedRecord.Kind.DUPLICATE), outcome.rejected(), ledger.rejected(),
+                reconciliation.conserved() ? "OK" : "FAILED"));
         if (!reconciliation.ok()) {
             reconciliation.report().forEach(line -> run.log(line.strip()));
         }
@@ -415,6 +421,7 @@ final class FaultSuite implements Callable<Integer> {
         s.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, prefix + "usage.account");
         s.put(MeteringConfig.REGIONAL_USAGE_TOPIC, prefix + "usage.regional");
         s.put(MeteringConfig.NATIONAL_USAGE_TOPIC, prefix + "usage.national");
+        s.put(MeteringConfig.LEDGER_TOPIC, prefix + "ledger");
         s.put(MeteringConfig.CONSUMER_GROUP, "faults-" + name);
         s.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, "faults-" + name);
         s.put(MeteringConfig.CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL.toSeconds() + " s");
@@ -439,8 +446,8 @@ final class FaultSuite implements Callable<Integer> {
 
     /**
      * Waits until the outputs stop growing, then reconciles them with the workload; repeats while they do not agree
-     * (the job may be restarting) until the timeout. Duplicates are what the job read but neither billed nor
-     * rejected: the job's duplicate counter restarts with every attempt, the output topics do not.
+     * (the job may be restarting) until the timeout. Conservation (I1) is checked from the outputs alone: the job's
+     * ledger topic, committed with the records it counts, against the raw topic, billing records and rejected topic.
      */
     private Reconciliation awaitReconciliation(KafkaTopics kafka, MeteringConfig config, ExpectedTotals expected)
             throws InterruptedException {
@@ -458,10 +465,8 @@ final class FaultSuite implements Callable<Integer> {
             lastSize = size;
             boolean timedOut = System.nanoTime() > deadline;
             if (quietPolls >= 3 || timedOut) {
-                MeteringOutcome outcome = MeteringOutcome.read(kafka, config);
-                long duplicates = rawRecords - outcome.billedByAccountDay().values().stream()
-                        .mapToLong(t -> t.events).sum() - outcome.rejected();
-                Reconciliation reconciliation = Reconciliation.of(expected, outcome, rawRecords, duplicates);
+                Reconciliation reconciliation =
+                        Reconciliation.of(expected, MeteringOutcome.read(kafka, config), rawRecords);
                 if (reconciliation.ok() || timedOut) {
                     return reconciliation;
                 }

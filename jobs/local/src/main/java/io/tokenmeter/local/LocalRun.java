@@ -1,7 +1,6 @@
 package io.tokenmeter.local;
 
 import io.tokenmeter.avro.SubscriptionEvent;
-import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.metering.WarehouseConfig;
@@ -200,9 +199,8 @@ final class LocalRun implements Callable<Integer> {
             lastOutputSize = outputSize;
             boolean timedOut = System.nanoTime() > deadline;
             if (quietPolls >= QUIET_POLLS_BEFORE_RECONCILING || timedOut) {
-                Object duplicates = job.getAccumulators().get().get(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
-                Reconciliation reconciliation = Reconciliation.of(expected, MeteringOutcome.read(kafka, config),
-                        rawRecords, duplicates == null ? 0 : ((Number) duplicates).longValue());
+                Reconciliation reconciliation =
+                        Reconciliation.of(expected, MeteringOutcome.read(kafka, config), rawRecords);
                 if (reconciliation.ok() || timedOut) {
                     return reconciliation;
                 }

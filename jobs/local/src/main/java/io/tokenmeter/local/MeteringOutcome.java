@@ -5,6 +5,7 @@ import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageGranularity;
@@ -25,6 +26,16 @@ import java.util.Set;
 /** What the metering job wrote, read back from its output topics the way a billing system would. */
 public final class MeteringOutcome {
 
+    /**
+     * The job's ledger behind I1, summed over all its committed entries.
+     *
+     * @param read records the job read from its source, valid or not
+     * @param duplicates retries the job dropped
+     * @param rejected records the job sent to the rejected topic
+     * @param entries ledger entries summed
+     */
+    public record Ledger(long read, long duplicates, long rejected, long entries) {}
+
     private final Map<AccountDay, UsageTotals> billed = new HashMap<>();
     private final EnumMap<BillingRecordKind, Long> billingRecords = new EnumMap<>(BillingRecordKind.class);
     private final EnumMap<RejectReason, Long> rejected = new EnumMap<>(RejectReason.class);
@@ -32,6 +43,10 @@ public final class MeteringOutcome {
     private long repeatedRecordIds;
     private long billedTokens;
     private long eventsInAdjustments;
+    private long ledgerRead;
+    private long ledgerDuplicates;
+    private long ledgerRejected;
+    private long ledgerEntries;
 
     /** Usage summed per window and dimension, as the rollups see it. */
     private final Map<String, UsageTotals> accountUsageByArea = new HashMap<>();
@@ -58,6 +73,9 @@ public final class MeteringOutcome {
         kafka.readCommitted(regional, r -> add(outcome.regionalUsage, decode(areaCodec, r.value(), regional)));
         String national = config.nationalUsageTopic();
         kafka.readCommitted(national, r -> add(outcome.nationalUsage, decode(areaCodec, r.value(), national)));
+        AvroCodec<LedgerEntry> ledgerCodec = AvroCodec.ledgerEntries();
+        String ledger = config.ledgerTopic();
+        kafka.readCommitted(ledger, r -> outcome.addLedgerEntry(decode(ledgerCodec, r.value(), ledger)));
         return outcome;
     }
 
@@ -135,6 +153,18 @@ public final class MeteringOutcome {
 
     void addRejected(RejectedRecord record) {
         rejected.merge(record.getReason(), 1L, Long::sum);
+    }
+
+    void addLedgerEntry(LedgerEntry entry) {
+        ledgerRead += entry.getRecordsRead();
+        ledgerDuplicates += entry.getDuplicates();
+        ledgerRejected += entry.getRejected();
+        ledgerEntries++;
+    }
+
+    /** The job's own count of what it read, dropped as duplicates and rejected: the sum of its ledger entries. */
+    public Ledger ledger() {
+        return new Ledger(ledgerRead, ledgerDuplicates, ledgerRejected, ledgerEntries);
     }
 
     private static <T extends org.apache.avro.specific.SpecificRecord> T decode(

@@ -16,18 +16,19 @@ import java.util.stream.Collectors;
  * Checks a run's output against the workload's expected totals: conservation (I1), exactness per account and
  * day (I2), rollups that add up (I3) and unique billing record ids (I5).
  *
- * @param rawRecords records on the raw topic, all of which the job read
- * @param duplicates records the job counted as duplicates
+ * <p>Conservation is checked from the outputs alone, never derived: the job's own ledger (records read,
+ * duplicates, rejected; {@link MeteringOutcome#ledger()}) against the billing records and the rejected topic.
+ *
+ * @param rawRecords records on the raw topic, all of which the job must have read
  * @param differingAccountDays account-days whose billed usage differs from the expected usage (either way)
  */
 public record Reconciliation(
-        ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long duplicates, long differingAccountDays,
+        ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long differingAccountDays,
         List<String> sampleDifferences) {
 
     private static final int SAMPLE_DIFFERENCES = 10;
 
-    public static Reconciliation of(
-            ExpectedTotals expected, MeteringOutcome outcome, long rawRecords, long duplicates) {
+    public static Reconciliation of(ExpectedTotals expected, MeteringOutcome outcome, long rawRecords) {
         Set<AccountDay> keys = new HashSet<>(expected.billedByAccountDay().keySet());
         keys.addAll(outcome.billedByAccountDay().keySet());
         long differing = 0;
@@ -42,11 +43,24 @@ public record Reconciliation(
                 }
             }
         }
-        return new Reconciliation(expected, outcome, rawRecords, duplicates, differing, List.copyOf(samples));
+        return new Reconciliation(expected, outcome, rawRecords, differing, List.copyOf(samples));
     }
 
     public long billedEvents() {
         return outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
+    }
+
+    /** Records the job counted as duplicates, in its ledger. */
+    public long duplicates() {
+        return outcome.ledger().duplicates();
+    }
+
+    /** I1 in the outputs: the ledger read every record on the raw topic once, and each of them is accounted for. */
+    public boolean ledgerBalances() {
+        MeteringOutcome.Ledger ledger = outcome.ledger();
+        return ledger.read() == rawRecords
+                && ledger.read() == billedEvents() + ledger.duplicates() + outcome.rejected()
+                && ledger.rejected() == outcome.rejected();
     }
 
     /**
@@ -54,8 +68,8 @@ public record Reconciliation(
      * place the workload says.
      */
     public boolean conserved() {
-        return rawRecords == billedEvents() + duplicates + outcome.rejected()
-                && duplicates == expected.records(Kind.DUPLICATE)
+        return ledgerBalances()
+                && duplicates() == expected.records(Kind.DUPLICATE)
                 && outcome.rejectedByReason().equals(expected.rejectedByReason());
     }
 
@@ -84,14 +98,20 @@ public record Reconciliation(
         lines.add(String.format("  produced           %,15d  (new %,d · late %,d · duplicates %,d · to reject %,d)",
                 expected.totalRecords(), expected.records(Kind.VALID), expected.records(Kind.LATE),
                 expected.records(Kind.DUPLICATE), expected.rejectedRecords()));
-        lines.add(String.format("  read by the job    %,15d  (records on the raw topic)", rawRecords));
-        lines.add(String.format("  billed events      %,15d  expected %,d", billedEvents(), expected.billedEvents()));
-        lines.add(String.format("  duplicates         %,15d  expected %,d", duplicates, expected.records(Kind.DUPLICATE)));
-        lines.add(String.format("  rejected           %,15d  expected %,d", outcome.rejected(), expected.rejectedRecords()));
+        MeteringOutcome.Ledger ledger = outcome.ledger();
+        lines.add(String.format("  read by the job    %,15d  the job's ledger (%,d records on the raw topic)",
+                ledger.read(), rawRecords));
+        lines.add(String.format("  billed events      %,15d  in the billing records, expected %,d", billedEvents(),
+                expected.billedEvents()));
+        lines.add(String.format("  duplicates         %,15d  the job's ledger, expected %,d", ledger.duplicates(),
+                expected.records(Kind.DUPLICATE)));
+        lines.add(String.format("  rejected           %,15d  on the rejected topic (ledger %,d), expected %,d",
+                outcome.rejected(), ledger.rejected(), expected.rejectedRecords()));
         lines.add("    by reason        " + byReason(outcome.rejectedByReason()));
         lines.add("    expected         " + byReason(expected.rejectedByReason()));
-        lines.add(String.format("  ledger (I1)        %,15d  read = %,d billed + %,d duplicates + %,d rejected",
-                rawRecords, billedEvents(), duplicates, outcome.rejected()));
+        lines.add(String.format("  ledger (I1)        %,15d  read %s %,d billed + %,d duplicates + %,d rejected",
+                ledger.read(), ledger.read() == billedEvents() + ledger.duplicates() + outcome.rejected() ? "=" : "≠",
+                billedEvents(), ledger.duplicates(), outcome.rejected()));
         lines.add(String.format("  billing records    %,15d  (%,d ORIGINAL · %,d ADJUSTMENT)", outcome.billingRecords(),
                 outcome.billingRecords(BillingRecordKind.ORIGINAL), outcome.billingRecords(BillingRecordKind.ADJUSTMENT)));
         lines.add(String.format("  adjustments        %,15d  late events billed in ADJUSTMENTs, expected %,d",
@@ -106,7 +126,7 @@ public record Reconciliation(
                 verdict(conserved()), verdict(exact()), verdict(rollupsAddUp()), verdict(uniqueIds())));
         lines.add(String.format("RECONCILED events=%d rejected=%d duplicates=%d adjustments=%d billing_records=%d"
                         + " billed_tokens=%d expected_tokens=%d status=%s",
-                rawRecords, outcome.rejected(), duplicates, adjustments(), outcome.billingRecords(),
+                ledger.read(), outcome.rejected(), ledger.duplicates(), adjustments(), outcome.billingRecords(),
                 outcome.billedTokens(), expected.billedTokens(), ok() ? "OK" : "MISMATCH"));
         return lines;
     }

@@ -79,6 +79,10 @@ final class CookbookAnswers {
                 assertThat(rows).as(query).containsExactlyElementsOf(
                         top(Integer.MAX_VALUE, sum(code, UsageEvent::getModel, CookbookAnswers::tokens), null));
             }
+            case "ledger-balance" -> assertThat(rows).as(query).singleElement().satisfies(row -> assertThat(row)
+                    .containsExactly(row.get(0), Long.toString(expected.totalRecords()),
+                            Long.toString(expected.billedEvents()), Long.toString(expected.records(Kind.DUPLICATE)),
+                            Long.toString(expected.rejectedRecords()), "0"));
             default -> throw new AssertionError("no check for cookbook query '" + query + "'");
         }
     }

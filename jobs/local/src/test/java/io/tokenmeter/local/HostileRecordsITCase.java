@@ -138,6 +138,26 @@ class HostileRecordsITCase {
         assertThat(manyLines).isEqualTo(new UsageTotals(10L * LINE_CAP, 5L * LINE_CAP, 0, LINE_CAP));
         assertThat(outcome.repeatedRecordIds()).isZero();
         assertThat(outcome.rollupMismatches()).isEmpty();
+
+        // and the job's own ledger accounts for every raw record, the hostile ones included (I1)
+        MeteringOutcome.Ledger ledger = outcome.ledger();
+        long rejectedRaw = KAFKA.topics().readCommitted(config.rejectedTopic()).stream()
+                .filter(r -> decodeRejected(r.value()).getSourceTopic().equals(config.rawTopic()))
+                .count();
+        long billedEvents = outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
+        assertThat(ledger.read()).as("records read").isEqualTo(KAFKA.topics().countRecords(config.rawTopic()));
+        assertThat(ledger.rejected()).as("rejected raw records").isEqualTo(rejectedRaw).isPositive();
+        assertThat(ledger.duplicates()).as("duplicates").isEqualTo(expected.records(GeneratedRecord.Kind.DUPLICATE));
+        assertThat(ledger.read()).as("read = billed + duplicates + rejected")
+                .isEqualTo(billedEvents + ledger.duplicates() + rejectedRaw);
+    }
+
+    private static RejectedRecord decodeRejected(byte[] value) {
+        try {
+            return AvroCodec.rejectedRecords().decode(value);
+        } catch (io.tokenmeter.schema.DecodeException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static java.util.Set<AccountDay> union(java.util.Set<AccountDay> a, java.util.Set<AccountDay> b) {

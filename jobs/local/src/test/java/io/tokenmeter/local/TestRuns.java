@@ -1,6 +1,5 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
@@ -56,6 +55,7 @@ final class TestRuns {
         settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
         settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
         settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
+        settings.put(MeteringConfig.LEDGER_TOPIC, run + ".ledger");
         settings.put(MeteringConfig.SUBSCRIPTIONS_TOPIC, run + ".subscriptions");
         settings.put(MeteringConfig.NOTICES_TOPIC, run + ".notices");
         settings.put(MeteringConfig.CONSUMER_GROUP, run);
@@ -118,10 +118,5 @@ final class TestRuns {
         env.setParallelism(PARALLELISM);
         new MeteringJob(config, source, MeteringJob.Outputs.kafka(config)).build(env);
         return env;
-    }
-
-    static long duplicates(JobExecutionResult result) {
-        Long duplicates = result.getAccumulatorResult(DeduplicateFunction.DUPLICATES_ACCUMULATOR);
-        return duplicates == null ? 0 : duplicates;
     }
 }

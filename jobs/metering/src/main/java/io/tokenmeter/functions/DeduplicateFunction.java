@@ -10,7 +10,6 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -28,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #key}, the
  * keyed 128-bit fingerprint of (source, event_id). A repeat with the same content is a producer retry: counted and
  * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays billed and the
- * repeat goes to {@link #CONFLICTING} with its original bytes.
+ * repeat goes to {@link #CONFLICTING} with its original bytes. Every retry dropped leaves on {@link #DUPLICATES}
+ * for the ledger ({@link LedgerCounter}); the metric {@code duplicates_total} counts them only since the task last
+ * started.
  *
  * <p>This is the last operator that holds an event's original bytes, so every rejection after decoding happens
  * here: an event whose billing day is past its correction deadline goes to {@link #TOO_LATE}. Every other event
@@ -50,8 +51,9 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     public static final OutputTag<RejectedRecord> TOO_LATE =
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
 
-    /** Name of the accumulator counting the duplicates dropped. */
-    public static final String DUPLICATES_ACCUMULATOR = "duplicates";
+    /** Each retry dropped, as it was read: the ledger counts them (I1). */
+    public static final OutputTag<IngestedRecord> DUPLICATES =
+            new OutputTag<>("duplicates", TypeInformation.of(IngestedRecord.class));
 
     /**
      * The dedup key of a valid event, under the secret key {@code dedupKey} holds. The selector is serialized into
@@ -72,7 +74,6 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     @javax.annotation.Nullable private final SecretSource dedupKey;
 
     private transient ValueState<Long> firstContentHash;
-    private transient LongCounter duplicates;
     private transient org.apache.flink.metrics.Counter duplicatesMetric;
 
     /** Without a start-up check of the dedup key: the key selector still fails on the first event without one. */
@@ -93,7 +94,6 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             LOG.info("Dedup key from {}: check value {}", dedupKey, DedupKeySelector.load(dedupKey).keyCheck());
         }
         firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
-        duplicates = getRuntimeContext().getLongCounter(DUPLICATES_ACCUMULATOR);
         duplicatesMetric = getRuntimeContext().getMetricGroup()
                 .addGroup(MeteringMetrics.GROUP)
                 .counter("duplicates_total");
@@ -122,7 +122,7 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             out.collect(UsagePartial.judge(event, record.topic, record.partition, record.offset,
                     record.late, record.clockAtRead, watermark, calendar));
         } else if (first == contentHash) {
-            duplicates.add(1);
+            ctx.output(DUPLICATES, record);
             duplicatesMetric.inc();
         } else {
             ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,

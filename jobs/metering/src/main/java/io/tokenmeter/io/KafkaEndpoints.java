@@ -3,6 +3,7 @@ package io.tokenmeter.io;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.logic.WallClock;
@@ -98,6 +99,15 @@ public final class KafkaEndpoints {
     public static KafkaSink<AreaUsage> nationalUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "national-usage",
                 new AvroKafkaSerializer<>(config.nationalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getModel));
+    }
+
+    /**
+     * The ledger behind I1, keyed by source topic and partition (each source partition's entries in order on one
+     * ledger partition), exactly once: each entry commits with the records it counts.
+     */
+    public static KafkaSink<LedgerEntry> ledgerSink(MeteringConfig config) {
+        return exactlyOnceSink(config, "ledger", new AvroKafkaSerializer<>(config.ledgerTopic(),
+                AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
     }
 
     private static <T> KafkaSink<T> exactlyOnceSink(

@@ -41,6 +41,7 @@ public record MeteringConfig(
         String accountUsageTopic,
         String regionalUsageTopic,
         String nationalUsageTopic,
+        String ledgerTopic,
         String consumerGroup,
         boolean stopAtLatestOffsets,
         Duration transactionTimeout,
@@ -85,6 +86,7 @@ public record MeteringConfig(
     public static final String ACCOUNT_USAGE_TOPIC = "kafka.topics.account-usage";
     public static final String REGIONAL_USAGE_TOPIC = "kafka.topics.regional-usage";
     public static final String NATIONAL_USAGE_TOPIC = "kafka.topics.national-usage";
+    public static final String LEDGER_TOPIC = "kafka.topics.ledger";
     public static final String CONSUMER_GROUP = "kafka.consumer-group";
     public static final String STOP_AT_LATEST = "kafka.stop-at-latest-offsets";
     public static final String TRANSACTION_TIMEOUT = "kafka.transaction-timeout";
@@ -141,6 +143,7 @@ public record MeteringConfig(
         d.put(ACCOUNT_USAGE_TOPIC, "tokenmeter.usage.account");
         d.put(REGIONAL_USAGE_TOPIC, "tokenmeter.usage.regional");
         d.put(NATIONAL_USAGE_TOPIC, "tokenmeter.usage.national");
+        d.put(LEDGER_TOPIC, "tokenmeter.metering.ledger");
         d.put(CONSUMER_GROUP, "tokenmeter-metering");
         d.put(STOP_AT_LATEST, "false");
         d.put(TRANSACTION_TIMEOUT, "10 min");
@@ -188,6 +191,7 @@ public record MeteringConfig(
         require(!accountUsageTopic.isBlank(), ACCOUNT_USAGE_TOPIC, "must not be empty");
         require(!regionalUsageTopic.isBlank(), REGIONAL_USAGE_TOPIC, "must not be empty");
         require(!nationalUsageTopic.isBlank(), NATIONAL_USAGE_TOPIC, "must not be empty");
+        require(!ledgerTopic.isBlank(), LEDGER_TOPIC, "must not be empty");
         require(!consumerGroup.isBlank(), CONSUMER_GROUP, "must not be empty");
         require(!transactionalIdPrefix.isBlank(), TRANSACTIONAL_ID_PREFIX, "must not be empty");
         // It also names the warehouse's prepared transactions, whose names PostgreSQL caps at 200 bytes.
@@ -275,6 +279,7 @@ public record MeteringConfig(
                 v.get(ACCOUNT_USAGE_TOPIC),
                 v.get(REGIONAL_USAGE_TOPIC),
                 v.get(NATIONAL_USAGE_TOPIC),
+                v.get(LEDGER_TOPIC),
                 v.get(CONSUMER_GROUP),
                 parse(v, STOP_AT_LATEST, MeteringConfig::parseBoolean),
                 parse(v, TRANSACTION_TIMEOUT, TimeUtils::parseDuration),
@@ -329,6 +334,7 @@ public record MeteringConfig(
         m.put(ACCOUNT_USAGE_TOPIC, accountUsageTopic);
         m.put(REGIONAL_USAGE_TOPIC, regionalUsageTopic);
         m.put(NATIONAL_USAGE_TOPIC, nationalUsageTopic);
+        m.put(LEDGER_TOPIC, ledgerTopic);
         m.put(CONSUMER_GROUP, consumerGroup);
         m.put(STOP_AT_LATEST, Boolean.toString(stopAtLatestOffsets));
         m.put(TRANSACTION_TIMEOUT, transactionTimeout.toMillis() + " ms");
@@ -380,7 +386,8 @@ public record MeteringConfig(
     /** Every topic the job writes. */
     public java.util.List<String> outputTopics() {
         List<String> topics = new ArrayList<>(
-                List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic));
+                List.of(billingTopic, rejectedTopic, accountUsageTopic, regionalUsageTopic, nationalUsageTopic,
+                        ledgerTopic));
         if (packagesEnabled()) {
             topics.add(noticesTopic);
         }

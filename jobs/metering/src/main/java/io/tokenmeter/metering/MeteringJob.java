@@ -3,6 +3,7 @@ package io.tokenmeter.metering;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.SubscriptionEvent;
@@ -11,6 +12,7 @@ import io.tokenmeter.functions.AreaRollupFunction;
 import io.tokenmeter.functions.CountRejected;
 import io.tokenmeter.functions.DeduplicateFunction;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.functions.LedgerCounter;
 import io.tokenmeter.functions.LineItemLimitFunction;
 import io.tokenmeter.functions.PackageBalanceFunction;
 import io.tokenmeter.functions.PreAggregateOperator;
@@ -48,6 +50,7 @@ import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
@@ -59,7 +62,9 @@ import picocli.CommandLine;
  * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
  * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
  * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
- * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}); optionally billing records,
+ * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}), and the ledger behind I1:
+ * records read, duplicates and rejected records per source partition and hour ({@code kafka.topics.ledger},
+ * {@code LedgerEntry}, written in the same transactions as what it counts); optionally billing records,
  * daily account usage and the rollups upserted into a PostgreSQL warehouse ({@code warehouse.postgres.*}).
  * With a package catalog ({@code packages.catalog}) it also reads subscription events
  * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
@@ -78,7 +83,16 @@ public final class MeteringJob {
             Sink<AreaUsage> regionalUsage,
             Sink<AreaUsage> nationalUsage,
             Optional<WarehouseSinks> warehouse,
-            Optional<Sink<PackageNotice>> notices) {
+            Optional<Sink<PackageNotice>> notices,
+            Sink<LedgerEntry> ledger) {
+
+        /** The outputs but the ledger, which is counted and discarded; {@link #withLedger} keeps it. */
+        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage, Optional<WarehouseSinks> warehouse,
+                Optional<Sink<PackageNotice>> notices) {
+            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices,
+                    new DiscardingSink<>());
+        }
 
         /** The five outputs and no warehouse. */
         public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
@@ -106,7 +120,13 @@ public final class MeteringJob {
                             : Optional.empty(),
                     config.packagesEnabled()
                             ? Optional.of(KafkaEndpoints.noticesSink(config))
-                            : Optional.empty());
+                            : Optional.empty(),
+                    KafkaEndpoints.ledgerSink(config));
+        }
+
+        /** These outputs with {@code ledger} as the ledger's sink. */
+        public Outputs withLedger(Sink<LedgerEntry> ledger) {
+            return new Outputs(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices, ledger);
         }
     }
 
@@ -114,6 +134,7 @@ public final class MeteringJob {
     private static final TypeInformation<IngestedRecord> INGESTED_RECORD = TypeInformation.of(IngestedRecord.class);
     private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
     private static final TypeInformation<BillingRecord> BILLING_RECORD = TypeInformation.of(BillingRecord.class);
+    private static final TypeInformation<RejectedRecord> REJECTED_RECORD = TypeInformation.of(RejectedRecord.class);
 
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
@@ -149,6 +170,11 @@ public final class MeteringJob {
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
         ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
+        // The ledger behind I1 counts every record read here, right after the source (in the same task), and
+        // passes it on.
+        ingested = ingested
+                .transform("Ledger: count records read", ingested.getType(), LedgerCounter.recordsRead())
+                .uid(OperatorIds.LEDGER_COUNT_READ);
 
         SingleOutputStreamOperator<IngestedRecord> valid = ingested
                 .process(new SplitRejected())
@@ -257,10 +283,15 @@ public final class MeteringJob {
         // Warehouse (optional): the same records upserted into PostgreSQL for analysts.
         outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
 
-        DataStream<RejectedRecord> rejected = valid.getSideOutput(SplitRejected.REJECTED)
+        // Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
+        // events are not raw records, and not in the ledger).
+        SingleOutputStreamOperator<RejectedRecord> rejectedUsage = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
                         unique.getSideOutput(DeduplicateFunction.CONFLICTING),
-                        unique.getSideOutput(DeduplicateFunction.TOO_LATE));
+                        unique.getSideOutput(DeduplicateFunction.TOO_LATE))
+                .transform("Ledger: count rejected records", REJECTED_RECORD, LedgerCounter.rejected())
+                .uid(OperatorIds.LEDGER_COUNT_REJECTED);
+        DataStream<RejectedRecord> rejected = rejectedUsage;
         if (rejectedSubscriptions != null) {
             rejected = rejected.union(rejectedSubscriptions);
         }
@@ -270,6 +301,18 @@ public final class MeteringJob {
                 .sinkTo(outputs.rejected())
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");
+
+        // The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the records
+        // they count. Duplicates are counted on their own side output of deduplication.
+        DataStream<LedgerEntry> duplicateEntries = unique.getSideOutput(DeduplicateFunction.DUPLICATES)
+                .transform("Ledger: count duplicates", INGESTED_RECORD, LedgerCounter.duplicates())
+                .uid(OperatorIds.LEDGER_COUNT_DUPLICATES)
+                .getSideOutput(LedgerCounter.ENTRIES);
+        ingested.getSideOutput(LedgerCounter.ENTRIES)
+                .union(duplicateEntries, rejectedUsage.getSideOutput(LedgerCounter.ENTRIES))
+                .sinkTo(outputs.ledger())
+                .uid(OperatorIds.LEDGER_SINK)
+                .name("Ledger");
     }
 
     /** The Flink settings this job relies on, whatever the cluster's defaults. */

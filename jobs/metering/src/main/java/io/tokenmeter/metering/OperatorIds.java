@@ -19,6 +19,10 @@ public final class OperatorIds {
     public static final String NATIONAL_PARTIALS = "national-partials";
     public static final String NATIONAL_ROLLUP = "national-rollup";
     public static final String COUNT_REJECTED = "count-rejected";
+    public static final String LEDGER_COUNT_READ = "ledger-count-read";
+    public static final String LEDGER_COUNT_DUPLICATES = "ledger-count-duplicates";
+    public static final String LEDGER_COUNT_REJECTED = "ledger-count-rejected";
+    public static final String LEDGER_SINK = "ledger-sink";
     public static final String BILLING_SINK = "billing-records-sink";
     public static final String ACCOUNT_USAGE_SINK = "account-usage-sink";
     public static final String REGIONAL_USAGE_SINK = "regional-usage-sink";

@@ -3,6 +3,7 @@ package io.tokenmeter.sql;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
@@ -35,7 +36,8 @@ public final class WriterSchemas {
             RejectedRecord.getClassSchema(),
             AccountUsage.getClassSchema(),
             AreaUsage.getClassSchema(),
-            PackageNotice.getClassSchema());
+            PackageNotice.getClassSchema(),
+            LedgerEntry.getClassSchema());
 
     private WriterSchemas() {}
 

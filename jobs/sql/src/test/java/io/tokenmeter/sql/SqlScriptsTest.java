@@ -41,13 +41,14 @@ class SqlScriptsTest {
                 "kafka.topics.regional-usage", "regional",
                 "kafka.topics.national-usage", "national",
                 "kafka.topics.notices", "notices",
+                "kafka.topics.ledger", "ledger",
                 "billing.time-zone", "Asia/Shanghai");
 
         List<String> statements = SqlScripts.statements(Path.of("../../config/sql"), values);
 
         assertThat(statements.stream().filter(s -> s.startsWith("CREATE TABLE")).map(s -> s.split("\\s+")[2]))
                 .containsExactly("account_usage", "regional_usage", "national_usage", "billing_records",
-                        "rejected_records", "package_notices");
+                        "rejected_records", "package_notices", "ledger");
         assertThat(statements).noneMatch(s -> s.contains("${"));
     }
 }
