@@ -61,9 +61,11 @@ query() {
   curl -sf --get "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1" \
     | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else -1)'
 }
-tokens_query='sum(sum by (modality) (flink_taskmanager_job_task_operator_tokenmeter_region_modality_token_type_tokens_total))'
-rejected_query='sum(flink_taskmanager_job_task_operator_tokenmeter_reason_rejected_total)'
-duplicates_query='sum(flink_taskmanager_job_task_operator_tokenmeter_duplicates_total)'
+# The run ends its job with a drained savepoint before the summary, so the series are read as the last values
+# scraped while it ran (counters only grow: the maximum over the run is the final count).
+tokens_query='sum(max_over_time(flink_taskmanager_job_task_operator_tokenmeter_region_modality_token_type_tokens_total[15m]))'
+rejected_query='sum(max_over_time(flink_taskmanager_job_task_operator_tokenmeter_reason_rejected_total[15m]))'
+duplicates_query='sum(max_over_time(flink_taskmanager_job_task_operator_tokenmeter_duplicates_total[15m]))'
 for _ in $(seq 1 30); do
   tokens=$(query "$tokens_query")
   rejected_metric=$(query "$rejected_query")

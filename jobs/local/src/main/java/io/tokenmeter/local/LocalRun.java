@@ -12,6 +12,7 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -20,6 +21,7 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import picocli.CommandLine.Command;
@@ -36,8 +38,8 @@ import picocli.CommandLine.Option;
 final class LocalRun implements Callable<Integer> {
 
     /** Outputs unchanged for this many polls (several checkpoints) count as complete enough to reconcile. */
-    private static final int QUIET_POLLS_BEFORE_RECONCILING = 3;
-    private static final Duration OUTPUT_POLL = Duration.ofSeconds(3);
+    /** Longer than a few scrape intervals: Prometheus sees the final counts before the drain ends the job. */
+    private static final Duration SCRAPE_PAUSE = Duration.ofSeconds(5);
 
     @Mixin
     WorkloadOptions workload;
@@ -55,8 +57,10 @@ final class LocalRun implements Callable<Integer> {
     int metricsPort;
 
     @Option(names = "--linger", paramLabel = "SECONDS", defaultValue = "0",
-            description = "Keep the job and its metrics up this long after the summary (default ${DEFAULT-VALUE}).")
+            description = "Keep the broker up this long after the summary (default ${DEFAULT-VALUE}).")
     int lingerSeconds;
+
+    private boolean drained;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1800",
             description = "Give up waiting for the outputs to reconcile after this long (default ${DEFAULT-VALUE}).")
@@ -131,10 +135,10 @@ final class LocalRun implements Callable<Integer> {
             System.out.println("  Flink web UI:       http://127.0.0.1:" + env.getConfiguration().get(RestOptions.PORT));
             System.out.println("  Prometheus metrics: http://127.0.0.1:" + metricsPort + "/metrics");
             try {
-                System.out.println("Waiting for the job to bill it all (days close once the input has been quiet for "
-                        + config.sourceIdleness().toSeconds() + " s)...");
-
-                Reconciliation reconciliation = awaitReconciliation(kafka, config, job, expected);
+                System.out.println("Waiting for the job to read the whole workload; then it is stopped with a drained"
+                        + " savepoint, whose end of event time closes the last hours and days (I9: a replayed backlog"
+                        + " gone quiet never closes them by the wall clock)...");
+                Reconciliation reconciliation = drainAndReconcile(kafka, config, job, expected, work);
                 System.out.printf("Metering complete after %.1f s%n", (System.nanoTime() - started) / 1e9);
                 for (String output : config.outputTopics()) {
                     List<?> open = kafka.partitionsWithOpenTransactions(output);
@@ -153,12 +157,14 @@ final class LocalRun implements Callable<Integer> {
                 }
                 boolean warehouseOk = !config.warehouse().enabled() || warehouseMatches(kafka, config);
                 if (lingerSeconds > 0) {
-                    System.out.printf("Job and metrics stay up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
+                    System.out.printf("The broker stays up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
                     Thread.sleep(lingerSeconds * 1000L);
                 }
                 return reconciliation.ok() && warehouseOk && noticesOk ? 0 : 1;
             } finally {
-                job.cancel().get();
+                if (!drained) {
+                    job.cancel().get();
+                }
             }
         }
     }
@@ -177,36 +183,23 @@ final class LocalRun implements Callable<Integer> {
     }
 
     /**
-     * Waits until the job's outputs stop growing, then reconciles them with the workload; repeats while they do
-     * not agree (the job may only have paused) until the timeout, when the last reconciliation is returned as it is.
+     * Waits until the job has read every raw record and completed a checkpoint covering them, stops it with a
+     * drained savepoint — the end of the input: every open hour and day closes and is committed with that savepoint —
+     * and reconciles its outputs with the workload. The job's counters are final before the drain; a moment is left
+     * for a metrics scraper to see them while the job still runs.
      */
-    private Reconciliation awaitReconciliation(
-            KafkaTopics kafka, MeteringConfig config, JobClient job, ExpectedTotals expected) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+    private Reconciliation drainAndReconcile(
+            KafkaTopics kafka, MeteringConfig config, JobClient job, ExpectedTotals expected, Path work)
+            throws Exception {
         long rawRecords = kafka.countRecords(config.rawTopic());
-        long lastOutputSize = -1;
-        int quietPolls = 0;
-        while (true) {
-            if (job.getJobStatus().get().isGloballyTerminalState()) {
-                throw new IllegalStateException("the metering job stopped: " + job.getJobStatus().get());
-            }
-            Thread.sleep(OUTPUT_POLL.toMillis()); // the job is working; look again in a moment
-            long outputSize = 0;
-            for (String topic : config.outputTopics()) {
-                outputSize += kafka.countRecords(topic);
-            }
-            quietPolls = outputSize == lastOutputSize ? quietPolls + 1 : 0;
-            lastOutputSize = outputSize;
-            boolean timedOut = System.nanoTime() > deadline;
-            if (quietPolls >= QUIET_POLLS_BEFORE_RECONCILING || timedOut) {
-                Reconciliation reconciliation =
-                        Reconciliation.of(expected, MeteringOutcome.read(kafka, config), rawRecords);
-                if (reconciliation.ok() || timedOut) {
-                    return reconciliation;
-                }
-                quietPolls = 0;
-            }
-        }
+        kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), Duration.ofSeconds(timeoutSeconds));
+        Thread.sleep(SCRAPE_PAUSE.toMillis());
+        String savepoint = job.stopWithSavepoint(true, work.resolve("savepoints").toUri().toString(),
+                SavepointFormatType.CANONICAL).get(timeoutSeconds, TimeUnit.SECONDS);
+        job.getJobExecutionResult().get(timeoutSeconds, TimeUnit.SECONDS);
+        drained = true; // and the MiniCluster shut down with the job
+        System.out.println("Job stopped with drained savepoint " + savepoint);
+        return Reconciliation.of(expected, MeteringOutcome.read(kafka, config), rawRecords);
     }
 
     private static void prepareWarehouse(MeteringConfig config, WorkloadSpec spec) throws Exception {
