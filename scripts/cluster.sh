@@ -29,8 +29,10 @@ Any Flink 2.x cluster (--address HOST:PORT, else $FLINK_REST_ADDRESS, else the l
                                     submit from a savepoint or retained checkpoint at another parallelism
   list                              jobs with their state
   cancel JOB_ID                     cancel a job (its last checkpoints are retained)
-  stop-with-savepoint JOB_ID [--savepoint-dir DIR]
-                                    take a savepoint and stop the job; prints the savepoint path
+  stop-with-savepoint JOB_ID [--savepoint-dir DIR] [--drain]
+                                    take a savepoint and stop the job; prints the savepoint path. --drain ends
+                                    event time first (closes every open hour and day): for the end of an input,
+                                    never before a restore (a restored job would reject everything as TOO_LATE)
   checkpoint JOB_ID                 path of the job's latest completed checkpoint, for a restore
 USAGE
 }
@@ -293,16 +295,17 @@ cmd_cancel() {
 }
 
 cmd_stop_with_savepoint() {
-  [[ $# -ge 1 ]] || die "usage: stop-with-savepoint JOB_ID [--savepoint-dir DIR]"
-  local job=$1 dir=""; shift
+  [[ $# -ge 1 ]] || die "usage: stop-with-savepoint JOB_ID [--savepoint-dir DIR] [--drain]"
+  local job=$1 dir="" drain=false; shift
   while [[ $# -gt 0 ]]; do
     case $1 in
       --savepoint-dir) dir=$2; shift 2 ;;
+      --drain) drain=true; shift ;;
       *) die "stop-with-savepoint: unknown option $1" ;;
     esac
   done
   local body trigger
-  body=$(jq -n --arg dir "$dir" '{drain: false, formatType: "CANONICAL"} + (if $dir == "" then {} else {targetDirectory: $dir} end)')
+  body=$(jq -n --arg dir "$dir" --argjson drain "$drain" '{drain: $drain, formatType: "CANONICAL"} + (if $dir == "" then {} else {targetDirectory: $dir} end)')
   trigger=$(rest POST "/jobs/$job/stop" -H 'Content-Type: application/json' -d "$body" | jq -r '."request-id"')
   local result
   for _ in $(seq 1 600); do

@@ -60,6 +60,11 @@ final class FlinkCluster {
         return run(List.of("stop-with-savepoint", jobId));
     }
 
+    /** Stops the job with a drained savepoint: the end of the input, which closes every open hour and day. */
+    String drain(String jobId) {
+        return run(List.of("stop-with-savepoint", jobId, "--drain"));
+    }
+
     /** The path of the job's latest completed checkpoint. */
     String latestCheckpoint(String jobId) {
         return run(List.of("checkpoint", jobId));
