@@ -26,7 +26,8 @@ import java.util.function.Function;
  */
 record OriginalRowIds(Map<String, Long> repeatedByTopic, List<String> samples) {
 
-    private static final int SAMPLES = 5;
+    private static final int SAMPLES = 3;
+    private static final int SAMPLE_CHARS = 300;
 
     /** Reads the four topics to their end with read_committed. */
     static OriginalRowIds read(KafkaTopics kafka, MeteringConfig config) {
@@ -66,7 +67,8 @@ record OriginalRowIds(Map<String, Long> repeatedByTopic, List<String> samples) {
             if (kind.apply(row) == BillingRecordKind.ORIGINAL && !seen.add(id.apply(row))) {
                 count[0]++;
                 if (samples.size() < SAMPLES) {
-                    samples.add(topic + " " + id.apply(row) + ": " + row);
+                    String text = row.toString();
+                    samples.add(topic + " " + (text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "…" : text));
                 }
             }
         });
