@@ -601,7 +601,8 @@ final class FaultSuite implements Callable<Integer> {
             broker = BrokerProcess.start(brokerDir, brokerPort);
             run.log("broker started again after " + (System.nanoTime() - stopped) / 1_000_000_000 + " s (pid "
                     + broker.pid() + "); account watermark meanwhile " + Instant.ofEpochMilli(during) + ", "
-                    + Duration.ofMillis(during - before).toMinutes() + " min of event time further; checkpoints "
+                    + (before == Long.MIN_VALUE ? "?" : Duration.ofMillis(during - before).toMinutes())
+                    + " min of event time further; checkpoints "
                     + "completed meanwhile: " + (cluster.completedCheckpoints(run.jobId) - completed)
                     + "; job restarts so far: " + run.restarts());
             TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
