@@ -590,21 +590,18 @@ final class FaultSuite implements Callable<Integer> {
             KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
             kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
             long completed = cluster.completedCheckpoints(run.jobId);
-            long before = accountWatermark(run.jobId);
             broker.close();
             long stopped = System.nanoTime();
-            run.log("job read and checkpointed the first part; broker stopped; account watermark "
-                    + Instant.ofEpochMilli(before));
+            run.log("job read and checkpointed the first part; broker stopped");
             Thread.sleep(REPLAY_STALL.toMillis());
-            // As the REST API last sampled it (up to 10 s old): where the stall took event time.
+            // As the REST API last sampled it (up to 10 s old): how far the stall took event time.
             long during = accountWatermark(run.jobId);
             broker = BrokerProcess.start(brokerDir, brokerPort);
             run.log("broker started again after " + (System.nanoTime() - stopped) / 1_000_000_000 + " s (pid "
-                    + broker.pid() + "); account watermark meanwhile " + Instant.ofEpochMilli(during) + ", "
-                    + (before == Long.MIN_VALUE ? "?" : Duration.ofMillis(during - before).toMinutes())
-                    + " min of event time further; checkpoints "
-                    + "completed meanwhile: " + (cluster.completedCheckpoints(run.jobId) - completed)
-                    + "; job restarts so far: " + run.restarts());
+                    + broker.pid() + "); account watermark meanwhile " + Instant.ofEpochMilli(during)
+                    + " (the first part ends at " + lastEventTime(first) + "); checkpoints completed meanwhile: "
+                    + (cluster.completedCheckpoints(run.jobId) - completed) + "; job restarts so far: "
+                    + run.restarts());
             TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
             run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
             cluster.awaitCheckpoints(run.jobId, cluster.completedCheckpoints(run.jobId) + 1, STEP_TIMEOUT);
