@@ -91,6 +91,8 @@ final class FaultSuite implements Callable<Integer> {
     private static final Duration REPLAY_IDLENESS = Duration.ofSeconds(5);
     private static final Duration REPLAY_STALL = REPLAY_IDLENESS.multipliedBy(3);
     private static final String ACCOUNT_OPERATOR_NAME = "Bill and meter usage per account";
+    /** quiet-then-restore: at most this many events, so that the job has read them all well before midnight. */
+    private static final long LIVE_EVENTS = 30_000;
     private static final int TASK_MANAGERS = 2;
 
     @Option(names = "--flink-address", required = true, description = "REST address of the Flink cluster, host:port.")
@@ -438,7 +440,7 @@ final class FaultSuite implements Callable<Integer> {
      */
     private final class QuietThenRestore implements OwnWorkload {
 
-        private final TimeWorkloads.Live live = new TimeWorkloads.Live(events, accounts, 2013);
+        private final TimeWorkloads.Live live = new TimeWorkloads.Live(Math.min(events, LIVE_EVENTS), accounts, 2013);
         private final List<List<GeneratedRecord>> stragglers = live.stragglers(partitions);
         private MeteringConfig config;
         private ExpectedTotals expected;
@@ -474,7 +476,18 @@ final class FaultSuite implements Callable<Integer> {
                     + " ends), " + (live.midnight.getEpochSecond() - Instant.now().getEpochSecond())
                     + " s from now; the workload's events end before it; the day before takes corrections until "
                     + live.previousDayDeadline());
+            // Read too slowly, the previous day's late events would meet its deadline on the wall clock and be
+            // TOO_LATE at the source: not what this fault is about.
             long deadline = live.previousDayDeadline().toEpochMilli();
+            try {
+                new KafkaTopics(broker.bootstrapServers()).awaitConsumed(config.consumerGroup(), config.rawTopic(),
+                        Duration.ofMillis(Math.max(0, deadline - System.currentTimeMillis())));
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("the job had not read the workload by the previous day's correction "
+                        + "deadline; this machine is too slow for this fault as it stands", e);
+            }
+            run.log("job read the whole workload and checkpointed, "
+                    + (live.midnight.toEpochMilli() - System.currentTimeMillis()) / 1000 + " s before midnight");
             FlinkCluster.await(() -> accountWatermark(run.jobId) > deadline, STEP_TIMEOUT,
                     "the account operator's watermark to pass the previous day's correction deadline");
             long watermark = accountWatermark(run.jobId);

@@ -40,7 +40,7 @@ final class TimeWorkloads {
     static final class Live {
 
         /** From writing the workload to the billing midnight: time to start the job and read everything first. */
-        static final Duration LEAD = Duration.ofSeconds(60);
+        static final Duration LEAD = Duration.ofSeconds(75);
         static final Duration PREVIOUS_DAY_DEADLINE = Duration.ofSeconds(20);
         /** Workload span before the midnight; the last events are this far before it (jitter is ±30 s). */
         static final Duration SPAN = Duration.ofHours(2);
