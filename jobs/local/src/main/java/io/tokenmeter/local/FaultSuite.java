@@ -444,6 +444,7 @@ final class FaultSuite implements Callable<Integer> {
         private final List<List<GeneratedRecord>> stragglers = live.stragglers(partitions);
         private MeteringConfig config;
         private ExpectedTotals expected;
+        private List<UsageEvent> lastFirstDeliveries;
 
         @Override
         public Map<String, String> settings() {
@@ -467,6 +468,7 @@ final class FaultSuite implements Callable<Integer> {
                 records.add(generator.record(i));
             }
             TimeWorkloads.write(records, -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            lastFirstDeliveries = TimeWorkloads.lastFirstDeliveries(records, partitions);
             return live.spec;
         }
 
@@ -510,6 +512,7 @@ final class FaultSuite implements Callable<Integer> {
             run.log("stragglers, the first records of each of the " + partitions + " partitions: an event for "
                     + live.closingDay().minusDays(1) + " (past its correction deadline) and one for the last hour of "
                     + live.closingDay() + " (closed), each of an account, model and modality already billed");
+            writeClockEvents(run, lastFirstDeliveries, config, expected);
         }
 
         @Override
@@ -617,7 +620,7 @@ final class FaultSuite implements Callable<Integer> {
                     + run.restarts());
             TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
             run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
-            cluster.awaitCheckpoints(run.jobId, cluster.completedCheckpoints(run.jobId) + 1, STEP_TIMEOUT);
+            writeClockEvents(run, TimeWorkloads.lastFirstDeliveries(backlog.records, partitions), config, expected);
         }
 
         @Override
@@ -649,6 +652,21 @@ final class FaultSuite implements Callable<Integer> {
             return records.stream().filter(r -> r.event() != null).map(r -> r.event().getEventTime())
                     .max(Instant::compareTo).orElse(null);
         }
+    }
+
+    /**
+     * Once the job runs (a checkpoint completed, so its readers read), writes a clock event to every partition
+     * ({@link TimeWorkloads#clockEvents}): the live traffic that lets event time move on after the fault.
+     */
+    private void writeClockEvents(Run run, List<UsageEvent> firstDeliveries, MeteringConfig config,
+            ExpectedTotals expected) throws Exception {
+        cluster.awaitCheckpoints(run.jobId, cluster.completedCheckpoints(run.jobId) + 1, STEP_TIMEOUT);
+        List<GeneratedRecord> clock = TimeWorkloads.clockEvents(firstDeliveries, partitions);
+        for (int p = 0; p < partitions; p++) {
+            TimeWorkloads.write(List.of(clock.get(p)), p, broker.bootstrapServers(), config.rawTopic(), expected);
+        }
+        run.log("live traffic: one event stamped now on each partition, reusing the id of an event billed before "
+                + "(to be rejected as CONFLICTING_DUPLICATE, billed nowhere): event time moves on from the wall clock");
     }
 
     /** The lowest watermark over the subtasks of the account operator, as the REST API reports it. */

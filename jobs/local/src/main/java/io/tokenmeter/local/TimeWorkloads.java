@@ -191,6 +191,39 @@ final class TimeWorkloads {
     }
 
     /**
+     * One record per partition that brings event time up to the wall clock and is billed nowhere: a gateway reusing
+     * the (source, event_id) of one of {@code firstDeliveries} for other usage, stamped now, which deduplication
+     * rejects as CONFLICTING_DUPLICATE. Read within out-of-orderness + idleness of its event time, it makes its
+     * partition live, so that the partition's watermark moves on as time passes while it is quiet (I9) and closes
+     * what the records before it left open. A partition whose newest event is old never moves by quiet: the last
+     * days of a backlog, or a correction due after a restore, wait for live traffic — in production the next
+     * minute's events, which here would fall in a day that closes only tomorrow.
+     *
+     * @param firstDeliveries events billed earlier whose ids deduplication still remembers, at least one per partition
+     */
+    static List<GeneratedRecord> clockEvents(List<UsageEvent> firstDeliveries, int partitions) {
+        AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
+        Instant now = Instant.now();
+        List<GeneratedRecord> records = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            UsageEvent event = UsageEvent.newBuilder(firstDeliveries.get(p)).setEventTime(now).build();
+            records.add(new GeneratedRecord(event.getAccountId(), codec.encode(event), Kind.CONFLICTING_DUPLICATE, event));
+        }
+        return records;
+    }
+
+    /** The last {@code count} first deliveries of {@code records}, newest first. */
+    static List<UsageEvent> lastFirstDeliveries(List<GeneratedRecord> records, int count) {
+        List<UsageEvent> events = new ArrayList<>();
+        for (int i = records.size() - 1; i >= 0 && events.size() < count; i--) {
+            if (records.get(i).kind() == Kind.VALID) {
+                events.add(records.get(i).event());
+            }
+        }
+        return events;
+    }
+
+    /**
      * Writes {@code records} to {@code topic} in order, keyed by account (or to {@code partition} when it is not
      * negative), and adds each to {@code expected}.
      */
