@@ -614,7 +614,8 @@ final class FaultSuite implements Callable<Integer> {
             long during = accountWatermark(run.jobId);
             broker = BrokerProcess.start(brokerDir, brokerPort);
             run.log("broker started again after " + (System.nanoTime() - stopped) / 1_000_000_000 + " s (pid "
-                    + broker.pid() + "); account watermark meanwhile " + Instant.ofEpochMilli(during)
+                    + broker.pid() + "); account watermark meanwhile "
+                    + (during == Long.MIN_VALUE ? "not reported yet" : Instant.ofEpochMilli(during).toString())
                     + " (the first part ends at " + lastEventTime(first) + "); checkpoints completed meanwhile: "
                     + (cluster.completedCheckpoints(run.jobId) - completed) + "; job restarts so far: "
                     + run.restarts());
