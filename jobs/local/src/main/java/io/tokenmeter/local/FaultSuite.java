@@ -619,6 +619,13 @@ final class FaultSuite implements Callable<Integer> {
                     + " (the first part ends at " + lastEventTime(first) + "); checkpoints completed meanwhile: "
                     + (cluster.completedCheckpoints(run.jobId) - completed) + "; job restarts so far: "
                     + run.restarts());
+            // A broker back from a stop takes up its partitions one by one; an idempotent producer writing to one
+            // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                    org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    broker.bootstrapServers()))) {
+                KafkaTopics.awaitLeaders(admin, List.of(config.rawTopic()));
+            }
             TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
             run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
             writeClockEvents(run, TimeWorkloads.lastFirstDeliveries(backlog.records, partitions), config, expected);
