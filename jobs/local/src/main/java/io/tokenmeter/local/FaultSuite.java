@@ -1,23 +1,35 @@
 package io.tokenmeter.local;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tokenmeter.avro.BillingRecord;
+import io.tokenmeter.avro.BillingRecordKind;
+import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.schema.DecodeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import javax.annotation.Nullable;
 import org.apache.flink.util.FileUtils;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -40,11 +52,32 @@ final class FaultSuite implements Callable<Integer> {
 
     /** A fault and how it is inflicted on a running job. */
     private record Scenario(String name, String description, int parallelism, Map<String, String> jobSettings,
-            Injection injection) {}
+            Injection injection, @Nullable Supplier<OwnWorkload> ownWorkload) {
+
+        Scenario(String name, String description, int parallelism, Map<String, String> jobSettings,
+                Injection injection) {
+            this(name, description, parallelism, jobSettings, injection, null);
+        }
+    }
 
     @FunctionalInterface
     private interface Injection {
         void inflict(Run run) throws Exception;
+    }
+
+    /**
+     * A fault that brings its own workload instead of the suite's: job settings decided when the fault starts (event
+     * times near the wall clock need them), the records written before the job starts, the fault itself, and checks
+     * of its own on top of the reconciliation.
+     */
+    private interface OwnWorkload extends Injection {
+        Map<String, String> settings();
+
+        /** Writes what the job finds on its raw topic when it starts; returns the spec the trailing events follow. */
+        WorkloadSpec produce(MeteringConfig config, ExpectedTotals expected);
+
+        /** What is wrong with the output beyond the reconciliation; empty when nothing is. */
+        List<String> problems(KafkaTopics kafka, MeteringConfig config, Reconciliation reconciliation, Run run);
     }
 
     private static final Duration WORKLOAD_SPAN = Duration.ofDays(2);
@@ -54,6 +87,12 @@ final class FaultSuite implements Callable<Integer> {
     private static final Duration TRAFFIC_INTERVAL = Duration.ofSeconds(5);
     private static final Duration BROKER_OUTAGE = CHECKPOINT_INTERVAL.multipliedBy(5);
     private static final int TASK_MANAGER_KILLS = 3;
+    /** replay-with-stall: the source idleness, and how long the broker stays down (before its ~10 s start-up). */
+    private static final Duration REPLAY_IDLENESS = Duration.ofSeconds(5);
+    private static final Duration REPLAY_STALL = REPLAY_IDLENESS.multipliedBy(3);
+    private static final String ACCOUNT_OPERATOR_NAME = "Bill and meter usage per account";
+    /** quiet-then-restore: at most this many events, so that the job has read them all well before midnight. */
+    private static final long LIVE_EVENTS = 30_000;
     private static final int TASK_MANAGERS = 2;
 
     @Option(names = "--flink-address", required = true, description = "REST address of the Flink cluster, host:port.")
@@ -136,7 +175,16 @@ final class FaultSuite implements Callable<Integer> {
                         + "at 1", 1, Map.of(), this::rescale),
                 new Scenario("same-checkpoint-twice", "cancel; restore the last retained checkpoint, cancel before "
                         + "its first checkpoint; restore the same checkpoint again", 2, Map.of(),
-                        this::restoreSameCheckpointTwice));
+                        this::restoreSameCheckpointTwice),
+                new Scenario("quiet-then-restore", "live traffic stops before a billing midnight; the hour and the "
+                        + "day close and the day before reaches its correction deadline while no record arrives; "
+                        + "stop-with-savepoint, restore, then stragglers for those days as the first records of "
+                        + "every partition", 2, Map.of(), null, QuietThenRestore::new),
+                new Scenario("replay-with-stall", "a 3-day backlog ending a day ago, with producer retries 26-34 h "
+                        + "after their first delivery, replayed; the broker stops for " + REPLAY_STALL.toSeconds()
+                        + " s (" + REPLAY_STALL.dividedBy(REPLAY_IDLENESS) + " source "
+                        + "idleness timeouts) once the job has read the first 40 %, then starts again and the rest "
+                        + "arrives", 2, Map.of(), null, ReplayWithStall::new));
     }
 
     private static Map<String, String> fault(String kind) {
@@ -198,8 +246,12 @@ final class FaultSuite implements Callable<Integer> {
     }
 
     private boolean run(Scenario scenario, int number) throws Exception {
+        OwnWorkload own = scenario.ownWorkload() == null ? null : scenario.ownWorkload().get();
         Map<String, String> settings = new LinkedHashMap<>(baseSettings(scenario.name()));
         settings.putAll(scenario.jobSettings());
+        if (own != null) {
+            settings.putAll(own.settings());
+        }
         MeteringConfig config = MeteringConfig.load(configFile, overrides(settings));
         KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
         kafka.create(partitions, List.of(config.rawTopic()));
@@ -208,11 +260,18 @@ final class FaultSuite implements Callable<Integer> {
         // The workload goes in first: a job started on empty partitions would let their watermarks follow the wall
         // clock and close the workload's days before its first event. It ends a day ago, so whatever arrives after
         // the watermark followed the wall clock is still within the correction horizon.
-        Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(WORKLOAD_SPAN).minus(Duration.ofDays(1));
-        WorkloadSpec spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005)
-                .during(start, WORKLOAD_SPAN, config.billingZone());
-        ExpectedTotals expected = WorkloadProducer.produce(
-                new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
+        WorkloadSpec spec;
+        ExpectedTotals expected;
+        if (own != null) {
+            expected = new ExpectedTotals(config.billingZone());
+            spec = own.produce(config, expected);
+        } else {
+            Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(WORKLOAD_SPAN).minus(Duration.ofDays(1));
+            spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005)
+                    .during(start, WORKLOAD_SPAN, config.billingZone());
+            expected = WorkloadProducer.produce(
+                    new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
+        }
 
         Run run = new Run(settings);
         int[] batches = {0};
@@ -221,16 +280,20 @@ final class FaultSuite implements Callable<Integer> {
         Reconciliation reconciliation;
         List<String> open;
         long restarts;
+        List<String> problems = List.of();
         try {
             run.jobId = cluster.submit(scenario.parallelism(), null, jobArgs(settings));
             run.log("job " + run.jobId + " submitted at parallelism " + scenario.parallelism());
-            scenario.injection().inflict(run);
+            (own != null ? own : scenario.injection()).inflict(run);
             sendTrailingEvents(spec, config, expected, "trailing");
             run.log("wrote one more event to each of the " + partitions + " partitions (traffic goes on)");
 
             reconciliation = awaitReconciliation(kafka, config, expected);
             open = awaitNoOpenTransactions(kafka, config);
             restarts = run.restarts();
+            if (own != null) {
+                problems = own.problems(kafka, config, reconciliation, run);
+            }
         } finally {
             // A job left running would outlive its broker, and a sink that cannot abort its transaction on a
             // later failure takes its whole TaskManager down.
@@ -255,7 +318,8 @@ final class FaultSuite implements Callable<Integer> {
         if (!reconciliation.ok()) {
             reconciliation.report().forEach(line -> run.log(line.strip()));
         }
-        return reconciliation.ok() && open.isEmpty();
+        problems.forEach(problem -> run.log("FAILED: " + problem));
+        return reconciliation.ok() && open.isEmpty() && problems.isEmpty();
     }
 
     // ---- the faults ----
@@ -365,6 +429,291 @@ final class FaultSuite implements Callable<Integer> {
                 + " s, completed " + checkpointsOfFirstRestore + " checkpoints, cancelled");
         run.resubmit(2, checkpoint, Map.of());
         run.log("restore 2: job " + run.jobId + " from the same checkpoint");
+    }
+
+    /**
+     * quiet-then-restore (issue 13, item 1; I8): live traffic up to a billing midnight a minute ahead, then
+     * nothing. The last hour and the day close, and the day before reaches its correction deadline, by the wall
+     * clock alone (the idle-aware watermark follows it on quiet partitions); stop-with-savepoint, restore; then, as
+     * the first records of every partition, a straggler for the forgotten day (must be TOO_LATE) and one for the
+     * closed hour (must be an ADJUSTMENT). No ORIGINAL row may repeat an id on any output topic.
+     */
+    private final class QuietThenRestore implements OwnWorkload {
+
+        private final TimeWorkloads.Live live = new TimeWorkloads.Live(Math.min(events, LIVE_EVENTS), accounts, 2013);
+        private final List<List<GeneratedRecord>> stragglers = live.stragglers(partitions);
+        private MeteringConfig config;
+        private ExpectedTotals expected;
+        private List<UsageEvent> lastFirstDeliveries;
+
+        @Override
+        public Map<String, String> settings() {
+            Map<String, String> s = new LinkedHashMap<>();
+            s.put(MeteringConfig.BILLING_ZONE, live.zone.getId());
+            // The hour and the day then close at the same instant, so every rollup saw its rows before it.
+            s.put(MeteringConfig.DAY_CLOSE_GRACE, "0 s");
+            s.put(MeteringConfig.CORRECTION_HORIZON, live.correctionHorizon().toSeconds() + " s");
+            s.put(MeteringConfig.OUT_OF_ORDERNESS, "2 s");
+            s.put(MeteringConfig.SOURCE_IDLENESS, "3 s");
+            return s;
+        }
+
+        @Override
+        public WorkloadSpec produce(MeteringConfig config, ExpectedTotals expected) {
+            this.config = config;
+            this.expected = expected;
+            WorkloadGenerator generator = new WorkloadGenerator(live.spec);
+            List<GeneratedRecord> records = new ArrayList<>();
+            for (long i = 0; i < live.spec.events(); i++) {
+                records.add(generator.record(i));
+            }
+            TimeWorkloads.write(records, -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            lastFirstDeliveries = TimeWorkloads.lastFirstDeliveries(records, partitions);
+            return live.spec;
+        }
+
+        @Override
+        public void inflict(Run run) throws Exception {
+            run.log("billing midnight " + live.midnight + " (zone " + live.zone + ", " + live.closingDay()
+                    + " ends), " + (live.midnight.getEpochSecond() - Instant.now().getEpochSecond())
+                    + " s from now; the workload's events end before it; the day before takes corrections until "
+                    + live.previousDayDeadline());
+            // Read too slowly, the previous day's late events would meet its deadline on the wall clock and be
+            // TOO_LATE at the source: not what this fault is about.
+            long deadline = live.previousDayDeadline().toEpochMilli();
+            try {
+                new KafkaTopics(broker.bootstrapServers()).awaitConsumed(config.consumerGroup(), config.rawTopic(),
+                        Duration.ofMillis(Math.max(0, deadline - System.currentTimeMillis())));
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("the job had not read the workload by the previous day's correction "
+                        + "deadline; this machine is too slow for this fault as it stands", e);
+            }
+            run.log("job read the whole workload and checkpointed, "
+                    + (live.midnight.toEpochMilli() - System.currentTimeMillis()) / 1000 + " s before midnight");
+            FlinkCluster.await(() -> accountWatermark(run.jobId) > deadline, STEP_TIMEOUT,
+                    "the account operator's watermark to pass the previous day's correction deadline");
+            long watermark = accountWatermark(run.jobId);
+            cluster.awaitCheckpoints(run.jobId, cluster.completedCheckpoints(run.jobId) + 1, STEP_TIMEOUT);
+            long originals = originalsOf(live.closingDay());
+            run.log("quiet: account watermark " + Instant.ofEpochMilli(watermark) + " (wall clock "
+                    + (System.currentTimeMillis() - watermark) / 1000 + " s ahead), past midnight and the previous "
+                    + "day's deadline with no event after midnight; " + originals + " ORIGINAL billing records for "
+                    + live.closingDay());
+            if (originals == 0) {
+                throw new IllegalStateException("the day did not close while the input was quiet");
+            }
+            String savepoint = cluster.stopWithSavepoint(run.jobId);
+            run.log("job " + run.jobId + " stopped with savepoint " + savepoint);
+            run.resubmit(2, savepoint, Map.of());
+            run.log("job " + run.jobId + " resumed from it at parallelism 2");
+            for (int p = 0; p < partitions; p++) {
+                TimeWorkloads.write(stragglers.get(p), p, broker.bootstrapServers(), config.rawTopic(), expected);
+            }
+            run.log("stragglers, the first records of each of the " + partitions + " partitions: an event for "
+                    + live.closingDay().minusDays(1) + " (past its correction deadline) and one for the last hour of "
+                    + live.closingDay() + " (closed), each of an account, model and modality already billed");
+            writeClockEvents(run, lastFirstDeliveries, config, expected);
+        }
+
+        @Override
+        public List<String> problems(KafkaTopics kafka, MeteringConfig config, Reconciliation reconciliation, Run run) {
+            List<String> problems = new ArrayList<>();
+            OriginalRowIds ids = OriginalRowIds.read(kafka, config);
+            run.log("ORIGINAL rows repeating an id: " + ids.summary());
+            if (ids.total() > 0) {
+                problems.add(ids.total() + " ORIGINAL rows repeat the id of an earlier one (a closed window opened "
+                        + "again): " + ids.summary() + "; e.g. " + ids.samples());
+            }
+            Map<AccountDay, UsageTotals> billed =
+                    reconciliation.outcome().billedByAccountDay();
+            long tooLateBilled = 0;
+            List<AccountDay> lateUnadjusted = new ArrayList<>();
+            Set<AccountDay> adjusted = adjustedAccountDays(kafka, config);
+            for (List<GeneratedRecord> batch : stragglers) {
+                for (GeneratedRecord r : batch) {
+                    AccountDay key = new AccountDay(r.event().getAccountId(),
+                            LocalDate.ofInstant(r.event().getEventTime(), live.zone));
+                    if (r.kind() == GeneratedRecord.Kind.TOO_LATE) {
+                        long want = expected.billedByAccountDay().get(key).events;
+                        tooLateBilled += billed.getOrDefault(key, new UsageTotals()).events - want;
+                    } else if (!adjusted.contains(key)) {
+                        lateUnadjusted.add(key);
+                    }
+                }
+            }
+            run.log("stragglers: " + tooLateBilled + " past the deadline billed (expected 0, TOO_LATE), "
+                    + lateUnadjusted.size() + " for the closed hour without an ADJUSTMENT of their day (expected 0)");
+            if (tooLateBilled != 0) {
+                problems.add(tooLateBilled + " stragglers for a day past its correction deadline were billed "
+                        + "(the day was forgotten at its deadline and opened again) instead of rejected as TOO_LATE");
+            }
+            if (!lateUnadjusted.isEmpty()) {
+                problems.add("stragglers for the closed hour not billed as an ADJUSTMENT of their day: " + lateUnadjusted);
+            }
+            return problems;
+        }
+
+        private long originalsOf(LocalDate day) {
+            long[] n = {0};
+            AvroCodec<BillingRecord> codec =
+                    AvroCodec.billingRecords();
+            new KafkaTopics(broker.bootstrapServers()).readCommitted(config.billingTopic(), r -> {
+                BillingRecord b = decodeBilling(codec, r.value());
+                if (b.getKind() == BillingRecordKind.ORIGINAL && b.getBillingDay().equals(day)) {
+                    n[0]++;
+                }
+            });
+            return n[0];
+        }
+    }
+
+    /**
+     * replay-with-stall (issue 13, item 2; I9): a 3-day backlog ending a day ago, with producer retries a day or
+     * more after their first delivery (inside a 36 h dedup horizon). The job reads its first 40 %, the broker stops
+     * for three source idleness timeouts, starts again, and the rest of the backlog arrives (as a gateway's buffer
+     * drains after an outage). The billing must be the workload's, as in the same replay without a stall: no
+     * retry billed twice, no valid event TOO_LATE.
+     */
+    private final class ReplayWithStall implements OwnWorkload {
+
+        private TimeWorkloads.Backlog backlog;
+        private MeteringConfig config;
+        private ExpectedTotals expected;
+
+        @Override
+        public Map<String, String> settings() {
+            return Map.of(MeteringConfig.DEDUP_HORIZON, TimeWorkloads.Backlog.DEDUP_HORIZON.toHours() + " h",
+                    MeteringConfig.SOURCE_IDLENESS, REPLAY_IDLENESS.toSeconds() + " s");
+        }
+
+        @Override
+        public WorkloadSpec produce(MeteringConfig config, ExpectedTotals expected) {
+            this.config = config;
+            this.expected = expected;
+            backlog = new TimeWorkloads.Backlog(events, accounts, 2014, config.billingZone());
+            TimeWorkloads.write(backlog.firstPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            return backlog.spec;
+        }
+
+        @Override
+        public void inflict(Run run) throws Exception {
+            List<GeneratedRecord> first = backlog.firstPart();
+            run.log(String.format("backlog of %,d records from %s to %s (%,d producer retries 26-34 h after their "
+                            + "first delivery, %,d of them of a first delivery before the stall); the first %,d "
+                            + "written, event time up to %s", backlog.records.size(), backlog.spec.start(),
+                    backlog.spec.start().plus(backlog.spec.span()), backlog.retries, backlog.retriesAcrossTheCut(),
+                    first.size(), lastEventTime(first)));
+            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+            kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
+            long completed = cluster.completedCheckpoints(run.jobId);
+            broker.close();
+            long stopped = System.nanoTime();
+            run.log("job read and checkpointed the first part; broker stopped");
+            Thread.sleep(REPLAY_STALL.toMillis());
+            // As the REST API last sampled it (up to 10 s old): how far the stall took event time.
+            long during = accountWatermark(run.jobId);
+            broker = BrokerProcess.start(brokerDir, brokerPort);
+            run.log("broker started again after " + (System.nanoTime() - stopped) / 1_000_000_000 + " s (pid "
+                    + broker.pid() + "); account watermark meanwhile "
+                    + (during == Long.MIN_VALUE ? "not reported yet" : Instant.ofEpochMilli(during).toString())
+                    + " (the first part ends at " + lastEventTime(first) + "); checkpoints completed meanwhile: "
+                    + (cluster.completedCheckpoints(run.jobId) - completed) + "; job restarts so far: "
+                    + run.restarts());
+            // A broker back from a stop takes up its partitions one by one; an idempotent producer writing to one
+            // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                    org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    broker.bootstrapServers()))) {
+                KafkaTopics.awaitLeaders(admin, List.of(config.rawTopic()));
+            }
+            TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
+            writeClockEvents(run, TimeWorkloads.lastFirstDeliveries(backlog.records, partitions), config, expected);
+        }
+
+        @Override
+        public List<String> problems(KafkaTopics kafka, MeteringConfig config, Reconciliation reconciliation, Run run) {
+            List<String> problems = new ArrayList<>();
+            long billedTwice = reconciliation.billedEvents() - expected.billedEvents();
+            long tooLate = reconciliation.outcome().rejectedByReason().getOrDefault(
+                    RejectReason.TOO_LATE, 0L);
+            long tooLateExpected = expected.rejectedByReason().getOrDefault(
+                    RejectReason.TOO_LATE, 0L);
+            OriginalRowIds ids = OriginalRowIds.read(kafka, config);
+            run.log(String.format("events billed beyond the unique ones %,d (expected 0) · TOO_LATE %,d (expected "
+                    + "%,d) · ORIGINAL rows repeating an id: %s", billedTwice, tooLate, tooLateExpected, ids.summary()));
+            if (billedTwice != 0) {
+                problems.add(String.format("%,d more events billed than the backlog holds unique ones: retries "
+                        + "billed twice (the stall moved the watermark to the wall clock and purged their ids)",
+                        billedTwice));
+            }
+            if (tooLate != tooLateExpected) {
+                problems.add(String.format("%,d TOO_LATE rejections, the backlog holds %,d", tooLate, tooLateExpected));
+            }
+            if (ids.total() > 0) {
+                problems.add(ids.total() + " ORIGINAL rows repeat the id of an earlier one: " + ids.summary());
+            }
+            return problems;
+        }
+
+        private static Instant lastEventTime(List<GeneratedRecord> records) {
+            return records.stream().filter(r -> r.event() != null).map(r -> r.event().getEventTime())
+                    .max(Instant::compareTo).orElse(null);
+        }
+    }
+
+    /**
+     * Once the job has read and checkpointed everything before (so its readers run, and deduplication has seen the
+     * first deliveries whose ids are reused), writes a clock event to every partition
+     * ({@link TimeWorkloads#clockEvents}): the live traffic that lets event time move on after the fault.
+     */
+    private void writeClockEvents(Run run, List<UsageEvent> firstDeliveries, MeteringConfig config,
+            ExpectedTotals expected) throws Exception {
+        new KafkaTopics(broker.bootstrapServers()).awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
+        List<GeneratedRecord> clock = TimeWorkloads.clockEvents(firstDeliveries, partitions);
+        for (int p = 0; p < partitions; p++) {
+            TimeWorkloads.write(List.of(clock.get(p)), p, broker.bootstrapServers(), config.rawTopic(), expected);
+        }
+        run.log("live traffic: one event stamped now on each partition, reusing the id of an event billed before "
+                + "(to be rejected as CONFLICTING_DUPLICATE, billed nowhere): event time moves on from the wall clock");
+    }
+
+    /** The lowest watermark over the subtasks of the account operator, as the REST API reports it. */
+    private long accountWatermark(String jobId) {
+        for (JsonNode vertex : cluster.get("/jobs/" + jobId).path("vertices")) {
+            if (vertex.path("name").asText().contains(ACCOUNT_OPERATOR_NAME)) {
+                long lowest = Long.MAX_VALUE;
+                for (JsonNode metric : cluster.get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()
+                        + "/watermarks")) {
+                    lowest = Math.min(lowest, metric.path("value").asLong(Long.MIN_VALUE));
+                }
+                return lowest == Long.MAX_VALUE ? Long.MIN_VALUE : lowest;
+            }
+        }
+        return Long.MIN_VALUE;
+    }
+
+    /** (account, billing day) of every ADJUSTMENT billing record. */
+    private static Set<AccountDay> adjustedAccountDays(KafkaTopics kafka, MeteringConfig config) {
+        Set<AccountDay> days = new HashSet<>();
+        AvroCodec<BillingRecord> codec =
+                AvroCodec.billingRecords();
+        kafka.readCommitted(config.billingTopic(), r -> {
+            BillingRecord b = decodeBilling(codec, r.value());
+            if (b.getKind() == BillingRecordKind.ADJUSTMENT) {
+                days.add(new AccountDay(b.getAccountId(), b.getBillingDay()));
+            }
+        });
+        return days;
+    }
+
+    private static BillingRecord decodeBilling(
+            AvroCodec<BillingRecord> codec, byte[] value) {
+        try {
+            return codec.decode(value);
+        } catch (DecodeException e) {
+            throw new IllegalStateException("the job wrote an unreadable billing record: " + e.getMessage());
+        }
     }
 
     // ---- helpers ----
