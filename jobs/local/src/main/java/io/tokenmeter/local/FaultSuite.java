@@ -257,9 +257,8 @@ final class FaultSuite implements Callable<Integer> {
         kafka.create(partitions, List.of(config.rawTopic()));
         kafka.create(partitions, config.outputTopics());
 
-        // The workload goes in first: a job started on empty partitions would let their watermarks follow the wall
-        // clock and close the workload's days before its first event. It ends a day ago, so whatever arrives after
-        // the watermark followed the wall clock is still within the correction horizon.
+        // The workload goes in first, a backlog that ends a day ago (well within the correction horizon by the wall
+        // clock); the job's drained savepoint at the end of the input closes its last days.
         WorkloadSpec spec;
         ExpectedTotals expected;
         if (own != null) {
@@ -287,6 +286,13 @@ final class FaultSuite implements Callable<Integer> {
             (own != null ? own : scenario.injection()).inflict(run);
             sendTrailingEvents(spec, config, expected, "trailing");
             run.log("wrote one more event to each of the " + partitions + " partitions (traffic goes on)");
+            if (own == null) {
+                // The workload is a backlog (it ends a day ago): gone quiet, it never closes its last days by the
+                // wall clock (I9). Once all of it is read, its end does: a drained savepoint.
+                kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), Duration.ofSeconds(timeoutSeconds));
+                String savepoint = cluster.drain(run.jobId);
+                run.log("input read; job stopped with a drained savepoint " + savepoint + " (the end of the input)");
+            }
 
             reconciliation = awaitReconciliation(kafka, config, expected);
             open = awaitNoOpenTransactions(kafka, config);
