@@ -67,12 +67,16 @@ public final class WorkloadGenerator {
     private static final long JITTER_MILLIS = 30_000;
     private static final long LATE_MAX_BACK_MILLIS = 6 * 3600_000L;
     private static final int DUPLICATE_LOOKBACK = 10_000;
+    /** A retry repeats a record at most this much stream time earlier: well inside the default 24 h dedup horizon. */
+    private static final long DUPLICATE_MAX_BACK_MILLIS = 12 * 3600_000L;
     /** Beyond the 35-day correction horizon whatever the watermark, once the stream has started. */
     private static final long TOO_LATE_BACK_MILLIS = 60 * 86_400_000L;
     private static final Instant FAR_FUTURE = Instant.parse("2100-01-01T00:00:00Z");
     private static final int OVERSIZED_BYTES = 100_000;
 
     private final WorkloadSpec spec;
+    /** How many records back a retry may reach: DUPLICATE_LOOKBACK, fewer in a workload too thin for 12 h of it. */
+    private final long duplicateLookback;
     private final AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
     private final SharedStateDiscreteSampler accountSampler;
     private final ZigguratSampler.NormalizedGaussian gaussian;
@@ -87,6 +91,9 @@ public final class WorkloadGenerator {
         this.accountSampler = RejectionInversionZipfSampler.of(seedRng, spec.accounts(), spec.zipfExponent());
         this.gaussian = ZigguratSampler.NormalizedGaussian.of(seedRng);
         this.accountDigits = Integer.toString(spec.accounts()).length();
+        double recordsPerMilli = (double) spec.events() / Math.max(1, spec.span().toMillis());
+        this.duplicateLookback = Math.max(1, Math.min(DUPLICATE_LOOKBACK,
+                (long) (recordsPerMilli * DUPLICATE_MAX_BACK_MILLIS)));
     }
 
     public WorkloadSpec spec() {
@@ -104,7 +111,7 @@ public final class WorkloadGenerator {
             return malformedRecord(index, rng);
         }
         if (u < duplicate && index > 0) {
-            long original = index - 1 - rng.nextLong(Math.min(index, DUPLICATE_LOOKBACK));
+            long original = index - 1 - rng.nextLong(Math.min(index, duplicateLookback));
             Kind originalKind = kindOf(original);
             if (originalKind == Kind.VALID || originalKind == Kind.LATE) {
                 GeneratedRecord first = record(original);
@@ -208,7 +215,7 @@ public final class WorkloadGenerator {
         if (index == 0) {
             return null;
         }
-        long original = index - 1 - rng.nextLong(Math.min(index, DUPLICATE_LOOKBACK));
+        long original = index - 1 - rng.nextLong(Math.min(index, duplicateLookback));
         Kind originalKind = kindOf(original);
         if (originalKind != Kind.VALID && originalKind != Kind.LATE) {
             return null;
