@@ -24,13 +24,7 @@ public final class WorkloadProducer {
      */
     public static ExpectedTotals produce(
             WorkloadGenerator generator, String bootstrapServers, String topic, boolean showProgress) {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-        props.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
-        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        Properties props = producerProperties(bootstrapServers);
 
         WorkloadSpec spec = generator.spec();
         ExpectedTotals expected = new ExpectedTotals(spec.billingZone());
@@ -74,5 +68,17 @@ public final class WorkloadProducer {
                 .showSpeed()
                 .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.out))
                 .build();
+    }
+
+    /** An idempotent, batching producer's settings: every record written once, in order per partition. */
+    static Properties producerProperties(String bootstrapServers) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        return props;
     }
 }

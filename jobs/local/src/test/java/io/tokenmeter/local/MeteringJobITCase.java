@@ -91,15 +91,7 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0.02, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        FailOnceDeserializer.FAILED.set(false);
-        Source<IngestedRecord, ?, ?> failingSource = KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
-                .setStartingOffsets(OffsetsInitializer.earliest())
-                .setBounded(OffsetsInitializer.latest())
-                .setDeserializer(new FailOnceDeserializer(config, spec.events() / 4 * 6 / 10))
-                .build();
+        Source<IngestedRecord, ?, ?> failingSource = failingOnceSource(config, spec);
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
@@ -121,15 +113,7 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 31).withRates(0.03, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        FailOnceDeserializer.FAILED.set(false);
-        Source<IngestedRecord, ?, ?> failingSource = KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
-                .setStartingOffsets(OffsetsInitializer.earliest())
-                .setBounded(OffsetsInitializer.latest())
-                .setDeserializer(new FailOnceDeserializer(config, spec.events() / 4 * 6 / 10))
-                .build();
+        Source<IngestedRecord, ?, ?> failingSource = failingOnceSource(config, spec);
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
@@ -340,5 +324,18 @@ class MeteringJobITCase {
             }
             super.deserialize(record, out);
         }
+    }
+
+    /** The raw topic, bounded, through a reader that fails once after about 60 % of a partition's share. */
+    private static Source<IngestedRecord, ?, ?> failingOnceSource(MeteringConfig config, WorkloadSpec spec) {
+        FailOnceDeserializer.FAILED.set(false);
+        return KafkaSource.<IngestedRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.rawTopic())
+                .setGroupId(config.consumerGroup())
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setBounded(OffsetsInitializer.latest())
+                .setDeserializer(new FailOnceDeserializer(config, spec.events() / 4 * 6 / 10))
+                .build();
     }
 }

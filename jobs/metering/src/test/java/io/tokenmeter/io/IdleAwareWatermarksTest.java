@@ -17,17 +17,7 @@ class IdleAwareWatermarksTest {
 
     private final AtomicLong activity = new AtomicLong(0);
     private final AtomicLong wall = new AtomicLong(1_000_000 * MINUTE);
-    private final RelativeClock activityClock = new RelativeClock() {
-        @Override
-        public long relativeTimeMillis() {
-            return activity.get();
-        }
-
-        @Override
-        public long relativeTimeNanos() {
-            return activity.get() * 1_000_000;
-        }
-    };
+    private final RelativeClock activityClock = clockOf(activity);
     private final IdleAwareWatermarks<String> generator =
             new IdleAwareWatermarks<>(Duration.ofMinutes(2), Duration.ofMinutes(1), activityClock, wall::get);
     private final List<Long> emitted = new ArrayList<>();
@@ -220,17 +210,7 @@ class IdleAwareWatermarksTest {
             AtomicLong activity = new AtomicLong();
             AtomicLong wall = new AtomicLong(java.time.Instant.parse("2026-03-13T12:00:00Z").toEpochMilli());
             long backlogStart = wall.get() - 3 * 24 * 60 * MINUTE;
-            RelativeClock clock = new RelativeClock() {
-                @Override
-                public long relativeTimeMillis() {
-                    return activity.get();
-                }
-
-                @Override
-                public long relativeTimeNanos() {
-                    return activity.get() * 1_000_000;
-                }
-            };
+            RelativeClock clock = clockOf(activity);
             IdleAwareWatermarks<String> generator =
                     new IdleAwareWatermarks<>(Duration.ofMinutes(2), Duration.ofMinutes(1), clock, wall::get);
             List<Long> emitted = new ArrayList<>();
@@ -278,5 +258,20 @@ class IdleAwareWatermarksTest {
         generator.onPeriodicEmit(output);
 
         assertThat(emitted).containsExactly(wall.get() + 8 * MINUTE - 1);
+    }
+
+    /** An input activity clock that reads {@code millis}: the tests move it by hand. */
+    private static RelativeClock clockOf(AtomicLong millis) {
+        return new RelativeClock() {
+            @Override
+            public long relativeTimeMillis() {
+                return millis.get();
+            }
+
+            @Override
+            public long relativeTimeNanos() {
+                return millis.get() * 1_000_000;
+            }
+        };
     }
 }
