@@ -2,6 +2,8 @@ package io.tokenmeter.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class ProcFsTest {
@@ -29,15 +31,17 @@ class ProcFsTest {
     }
 
     @Test
-    void measuresThisProcess() {
+    void measuresThisProcess() throws Exception {
         long pid = ProcessHandle.current().pid();
 
-        long rss = ProcFs.rssBytes(pid);
-        long peak = ProcFs.peakRssBytes(pid); // read second: the peak can only have grown since
-
         assertThat(ProcFs.cpu(pid).own()).isPositive();
-        assertThat(rss).isPositive();
-        assertThat(peak).isGreaterThanOrEqualTo(rss);
+        assertThat(ProcFs.rssBytes(pid)).isPositive();
+        assertThat(ProcFs.peakRssBytes(pid)).isPositive();
+        // Only within one read is the peak at least the resident size: between two reads the kernel may reclaim
+        // pages without raising its high-water mark first (seen in CI: 98,738,176 B peak after 99,041,280 B resident).
+        String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+        assertThat(ProcFs.parseStatusKilobytes(status, "VmHWM:"))
+                .isGreaterThanOrEqualTo(ProcFs.parseStatusKilobytes(status, "VmRSS:"));
         assertThat(ProcFs.peakRssBytes(Long.MAX_VALUE)).as("a process that is gone").isZero();
     }
 }
