@@ -157,7 +157,8 @@ public final class MeteringJob {
         BillingCalendar calendar = config.billingCalendar();
 
         // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that
-        // keep moving with the wall clock through quiet spells, so days close at night too.
+        // keep moving through a live partition's quiet spells at the rate time passes, so days close at night too,
+        // and never move a replayed backlog on by the wall clock (I9).
         Duration outOfOrderness = config.outOfOrderness();
         Duration idleness = config.sourceIdleness();
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
