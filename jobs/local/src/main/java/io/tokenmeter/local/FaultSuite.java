@@ -615,7 +615,7 @@ final class FaultSuite implements Callable<Integer> {
             broker.close();
             long stopped = System.nanoTime();
             run.log("job read and checkpointed the first part; broker stopped");
-            Thread.sleep(REPLAY_STALL.toMillis());
+            Thread.sleep(REPLAY_STALL.toMillis()); // the stall itself: the broker stays down this long
             // As the REST API last sampled it (up to 10 s old): how far the stall took event time.
             long during = accountWatermark(run.jobId);
             broker = BrokerProcess.start(brokerDir, brokerPort);

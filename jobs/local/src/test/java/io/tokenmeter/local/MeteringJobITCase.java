@@ -91,7 +91,7 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0.02, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        Source<IngestedRecord, ?, ?> failingSource = failingOnceSource(config, spec);
+        Source<IngestedRecord, ?, ?> failingSource = FailOnceDeserializer.source(config, spec.events() / 4 * 6 / 10, WallClock.system());
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
@@ -113,7 +113,7 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 31).withRates(0.03, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        Source<IngestedRecord, ?, ?> failingSource = failingOnceSource(config, spec);
+        Source<IngestedRecord, ?, ?> failingSource = FailOnceDeserializer.source(config, spec.events() / 4 * 6 / 10, WallClock.system());
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
@@ -308,8 +308,17 @@ class MeteringJobITCase {
 
         private final long failAtOffset;
 
-        FailOnceDeserializer(MeteringConfig config, long failAtOffset) {
-            this(config, failAtOffset, WallClock.system());
+        /** The raw topic, bounded, through a reader that fails once at {@code failAtOffset} of partition 0. */
+        static Source<IngestedRecord, ?, ?> source(MeteringConfig config, long failAtOffset, WallClock wallClock) {
+            FAILED.set(false);
+            return KafkaSource.<IngestedRecord>builder()
+                    .setBootstrapServers(config.bootstrapServers())
+                    .setTopics(config.rawTopic())
+                    .setGroupId(config.consumerGroup())
+                    .setStartingOffsets(OffsetsInitializer.earliest())
+                    .setBounded(OffsetsInitializer.latest())
+                    .setDeserializer(new FailOnceDeserializer(config, failAtOffset, wallClock))
+                    .build();
         }
 
         FailOnceDeserializer(MeteringConfig config, long failAtOffset, WallClock wallClock) {
@@ -324,18 +333,5 @@ class MeteringJobITCase {
             }
             super.deserialize(record, out);
         }
-    }
-
-    /** The raw topic, bounded, through a reader that fails once after about 60 % of a partition's share. */
-    private static Source<IngestedRecord, ?, ?> failingOnceSource(MeteringConfig config, WorkloadSpec spec) {
-        FailOnceDeserializer.FAILED.set(false);
-        return KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
-                .setStartingOffsets(OffsetsInitializer.earliest())
-                .setBounded(OffsetsInitializer.latest())
-                .setDeserializer(new FailOnceDeserializer(config, spec.events() / 4 * 6 / 10))
-                .build();
     }
 }

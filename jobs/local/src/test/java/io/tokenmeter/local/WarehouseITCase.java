@@ -2,7 +2,6 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.local.MeteringJobITCase.FailOnceDeserializer;
 import io.tokenmeter.logic.UsageTotals;
@@ -17,9 +16,6 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.connector.source.Source;
-import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -64,8 +60,8 @@ class WarehouseITCase {
 
         // when: the job fails part-way (after days have closed and rows reached the warehouse), restarts from its
         // last checkpoint and finishes
-        FailOnceDeserializer.FAILED.set(false);
-        TestRuns.run(config, failingOnce(config, endOffsetOfPartitionZero(config) * 6 / 10), true);
+        TestRuns.run(config, FailOnceDeserializer.source(
+                config, endOffsetOfPartitionZero(config) * 6 / 10, TestRuns.LONG_PAST), true);
 
         // then: the tables hold the billed usage exactly, each billing record once
         assertThat(FailOnceDeserializer.FAILED).isTrue();
@@ -112,17 +108,6 @@ class WarehouseITCase {
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             return consumer.endOffsets(List.of(zero)).get(zero);
         }
-    }
-
-    private static Source<IngestedRecord, ?, ?> failingOnce(MeteringConfig config, long atOffset) {
-        return KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
-                .setStartingOffsets(OffsetsInitializer.earliest())
-                .setBounded(OffsetsInitializer.latest())
-                .setDeserializer(new FailOnceDeserializer(config, atOffset, TestRuns.LONG_PAST))
-                .build();
     }
 
     private static List<List<String>> rows(Warehouse warehouse, String sql) throws Exception {
