@@ -75,7 +75,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         metrics.group().gauge("day_close_delay_seconds", () -> lastDayCloseDelayMillis / 1000);
         metrics.group().gauge("today_tokens", this::tokensToday);
         accountState = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("account-state", TypeInformation.of(AccountState.class)));
+                new ValueStateDescriptor<>("account-state", AccountStateSerializer.INSTANCE));
     }
 
     @Override

@@ -18,10 +18,13 @@ import org.apache.flink.util.function.SerializableSupplier;
  * Sums each subtask's records in a {@link Bundle} before they are shuffled, so the keyed operator after the shuffle
  * sees one record per key and bundle instead of one per input record.
  *
- * <p>The bundle is passed on before every watermark is, so downstream nothing closes before it has seen the records
- * it covers and never sees a watermark the bundle was not judged against; before every checkpoint barrier, so the
- * bundle never needs to be checkpointed; when it holds {@code maxEntries} sums; and at least every
- * {@code maxDelay}, so the live metrics lag by no more. The highest watermark is kept across restores (union
+ * <p>The bundle is passed on before a watermark that closes a window it holds usage of ({@link Bundle#closesAt}),
+ * so downstream nothing closes before it has seen the records it covers; it is kept across the watermarks that
+ * close none of them, so it keeps summing (passing it on at every watermark, about every 200 ms, hardly merged
+ * anything). Those watermarks are forwarded at once: the sums were judged against an earlier watermark, and
+ * downstream judges nothing about them that a watermark below their windows' ends can change. The bundle is also
+ * passed on before every checkpoint barrier, so it never needs to be checkpointed; when it holds
+ * {@code maxEntries} sums; and at least every {@code maxDelay}, so the live metrics lag by no more. The highest watermark is kept across restores (union
  * operator state), like the keyed operators downstream keep theirs.
  */
 public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implements OneInputStreamOperator<T, T> {
@@ -68,7 +71,9 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implement
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
-        emitBundle();
+        if (mark.getTimestamp() >= bundle.closesAt()) {
+            emitBundle();
+        }
         highestWatermark = Math.max(highestWatermark, mark.getTimestamp());
         super.processWatermark(mark);
     }

@@ -15,6 +15,7 @@ public final class AreaBundle implements Bundle<AreaUsage> {
 
     private final BillingCalendar calendar;
     private final Map<String, AreaUsage> sums = new HashMap<>();
+    private long earliestClose = Long.MAX_VALUE;
 
     public AreaBundle(BillingCalendar calendar) {
         this.calendar = calendar;
@@ -22,11 +23,18 @@ public final class AreaBundle implements Bundle<AreaUsage> {
 
     @Override
     public boolean add(AreaUsage partial, long watermark) {
-        if (AreaRollups.closeTime(partial, calendar) <= watermark) {
+        long closeTime = AreaRollups.closeTime(partial, calendar);
+        if (closeTime <= watermark) {
             return false;
         }
         sums.compute(AreaRollups.key(partial), (key, sum) -> AreaRollups.add(sum, partial));
+        earliestClose = Math.min(earliestClose, closeTime);
         return true;
+    }
+
+    @Override
+    public long closesAt() {
+        return earliestClose;
     }
 
     @Override
@@ -38,5 +46,6 @@ public final class AreaBundle implements Bundle<AreaUsage> {
     public void drain(Consumer<AreaUsage> out) {
         sums.values().forEach(out);
         sums.clear();
+        earliestClose = Long.MAX_VALUE;
     }
 }

@@ -16,6 +16,13 @@ public interface Bundle<T> {
      */
     boolean add(T record, long watermark);
 
+    /**
+     * The lowest watermark at which a sum the bundle holds must have been passed on: the earliest end of a window
+     * (hour or billing day) it holds usage of, after which the operator downstream closes that window.
+     * Long.MAX_VALUE when the bundle is empty.
+     */
+    long closesAt();
+
     /** How many distinct sums the bundle holds. */
     int size();
 

@@ -17,6 +17,7 @@ public final class UsageBundle implements Bundle<UsagePartial> {
             long hourStart, boolean late) {}
 
     private final Map<Key, UsagePartial> partials = new HashMap<>();
+    private long earliestHourEnd = Long.MAX_VALUE;
 
     @Override
     public boolean add(UsagePartial partial, long watermark) {
@@ -28,8 +29,16 @@ public final class UsageBundle implements Bundle<UsagePartial> {
         UsagePartial held = partials.putIfAbsent(key, partial);
         if (held != null) {
             held.add(partial);
+        } else {
+            // A day closes after its last hour does: the hour's end is the first close of what the sum holds.
+            earliestHourEnd = Math.min(earliestHourEnd, partial.hourStart + UsageRows.HOUR_MILLIS);
         }
         return true;
+    }
+
+    @Override
+    public long closesAt() {
+        return earliestHourEnd;
     }
 
     @Override
@@ -41,5 +50,6 @@ public final class UsageBundle implements Bundle<UsagePartial> {
     public void drain(Consumer<UsagePartial> out) {
         partials.values().forEach(out);
         partials.clear();
+        earliestHourEnd = Long.MAX_VALUE;
     }
 }

@@ -29,6 +29,8 @@ class PreAggregateOperatorTest {
     private static final BillingCalendar CALENDAR =
             new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final long MAX_DELAY_MILLIS = 1_000;
+    /** The end of the hour of every {@link #event}. */
+    private static final long HOUR_END = Instant.parse("2026-03-10T03:00:00Z").toEpochMilli();
 
     private OneInputStreamOperatorTestHarness<UsagePartial, UsagePartial> harness;
 
@@ -46,17 +48,33 @@ class PreAggregateOperatorTest {
     }
 
     @Test
-    void passesTheSumsOnBeforeTheWatermark() throws Exception {
+    void passesTheSumsOnBeforeAWatermarkThatClosesTheirHour() throws Exception {
         process("a", 1);
         process("a", 10);
         assertThat(harness.getOutput()).isEmpty();
 
-        harness.processWatermark(new Watermark(42));
+        harness.processWatermark(new Watermark(HOUR_END));
 
         assertThat(harness.getOutput()).hasSize(2);
         assertThat(harness.getOutput().poll()).isInstanceOfSatisfying(StreamRecord.class,
                 r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
-        assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(42));
+        assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(HOUR_END));
+    }
+
+    @Test
+    void keepsSummingAcrossWatermarksThatCloseNoneOfItsHours() throws Exception {
+        process("a", 1);
+
+        harness.processWatermark(new Watermark(HOUR_END - 1));
+        process("a", 10);
+
+        assertThat(harness.getOutput()).as("the watermark passes on at once, the sum stays").containsExactly(
+                new Watermark(HOUR_END - 1));
+        harness.getOutput().clear();
+        harness.processWatermark(new Watermark(HOUR_END + 1));
+        assertThat(harness.getOutput().poll()).isInstanceOfSatisfying(StreamRecord.class,
+                r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
+        assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(HOUR_END + 1));
     }
 
     @Test
