@@ -337,15 +337,6 @@ public final class MeteringJob {
         // Most state reads look for what is not there yet (a new dedup id, an account's first event of a day): a
         // Bloom filter answers those without reading a data block.
         flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
-        String extra = System.getenv("TM_EXTRA_FLINK");
-        if (extra != null) {
-            for (String kv : extra.split(";")) {
-                if (!kv.isBlank()) {
-                    String[] p = kv.split("=", 2);
-                    flink.setString(p[0].trim(), p[1].trim());
-                }
-            }
-        }
         return flink;
     }
 
