@@ -8,6 +8,8 @@ import io.tokenmeter.logic.LineItemLimits;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.metering.MeteringConfig;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -28,6 +30,11 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>State: per account and billing day the sorted keys of its admitted lines (MapState day start → keys), and
  * one event-time timer at the day's correction deadline that removes them; after the last day the key has none.
+ *
+ * <p>Most events add no line: the account-day's lines were read for its previous event. The lines of the
+ * {@value #CACHED_DAYS} account-days read or written last are therefore kept in memory as well — always equal to
+ * the state, since every change of the state goes through this function and updates both — so such an event costs
+ * no state read. A restarted task starts with none and reads the state again.
  */
 public class LineItemLimitFunction extends WatermarkRememberingFunction<String, IngestedRecord, IngestedRecord> {
 
@@ -40,7 +47,13 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
     private final BillingCalendar calendar;
     private final int maxLinesPerDay;
 
+    /** Account-days whose lines are kept in memory per subtask: about 100 bytes each. */
+    static final int CACHED_DAYS = 65_536;
+
     private transient MapState<Long, String[]> linesByDay;
+    private transient Map<AccountDay, String[]> recentDays;
+
+    private record AccountDay(String accountId, long dayStart) {}
 
     public LineItemLimitFunction(BillingCalendar calendar, int maxLinesPerDay) {
         this.calendar = calendar;
@@ -51,6 +64,12 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
     public void open(OpenContext openContext) {
         linesByDay = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("line-items-by-day", Types.LONG, Types.OBJECT_ARRAY(Types.STRING)));
+        recentDays = new LinkedHashMap<>(CACHED_DAYS * 4 / 3 + 1) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<AccountDay, String[]> eldest) {
+                return size() > CACHED_DAYS;
+            }
+        };
     }
 
     @Override
@@ -65,7 +84,14 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
                     + Instant.ofEpochMilli(judgedAt), ctx.timerService().currentProcessingTime()));
             return;
         }
-        String[] known = linesByDay.get(dayStart);
+        AccountDay accountDay = new AccountDay(event.accountId, dayStart);
+        String[] known = recentDays.get(accountDay);
+        if (known == null) {
+            known = linesByDay.get(dayStart);
+            if (known != null) {
+                recentDays.put(accountDay, known);
+            }
+        }
         String[] admitted = LineItemLimits.admit(known, LineItemLimits.lineKey(event.modality, event.model),
                 maxLinesPerDay);
         if (admitted == null) {
@@ -81,6 +107,7 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
                 ctx.timerService().registerEventTimeTimer(deadline);
             }
             linesByDay.put(dayStart, admitted);
+            recentDays.put(accountDay, admitted);
         }
         out.collect(record);
     }
@@ -89,8 +116,10 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out) throws Exception {
         var days = linesByDay.keys().iterator();
         while (days.hasNext()) {
-            if (calendar.correctionDeadline(days.next()) <= timestamp) {
+            long dayStart = days.next();
+            if (calendar.correctionDeadline(dayStart) <= timestamp) {
                 days.remove();
+                recentDays.remove(new AccountDay(ctx.getCurrentKey(), dayStart));
             }
         }
         if (linesByDay.isEmpty()) {

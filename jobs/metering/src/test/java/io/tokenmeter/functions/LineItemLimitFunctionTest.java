@@ -97,6 +97,27 @@ class LineItemLimitFunctionTest {
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
+    @Test
+    void readsTheStateAgainForADayNoLongerKeptInMemory() throws Exception {
+        // given: a full day, then more account-days than are kept in memory
+        harness = open(null);
+        for (int i = 0; i < CAP; i++) {
+            harness.processElement(record("e-" + i, "acct-1", "model-" + i, Modality.TEXT, "2026-03-10T01:00:00Z", i));
+        }
+        for (int i = 0; i <= LineItemLimitFunction.CACHED_DAYS; i++) {
+            harness.processElement(record("o-" + i, "other-" + i, "model-0", Modality.TEXT, "2026-03-10T01:00:00Z",
+                    100 + i));
+        }
+
+        // when: the first account adds a line, then uses a known one
+        harness.processElement(record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
+        harness.processElement(record("e-6", "acct-1", "model-1", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
+
+        // then: the cap still holds, and the known line still passes
+        assertThat(rejected()).extracting(RejectedRecord::getSourceOffset).containsExactly(5L);
+        assertThat(harness.extractOutputValues()).extracting(r -> r.event.eventId).contains("e-6");
+    }
+
     private List<RejectedRecord> rejected() {
         var side = harness.getSideOutput(LineItemLimitFunction.REJECTED);
         if (side == null) {
