@@ -3,18 +3,24 @@ package io.tokenmeter.functions;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.state.AccountState;
-import io.tokenmeter.avro.state.OpenHourState;
-import io.tokenmeter.avro.state.UsageLineState;
 import io.tokenmeter.logic.AccountBilling;
-import io.tokenmeter.logic.AccountHours;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.MetricLabels;
+import io.tokenmeter.logic.OpenHours;
 import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.logic.UsageRows;
+import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -31,17 +37,21 @@ import org.apache.flink.util.OutputTag;
  * deduplication rejects them as TOO_LATE with their original bytes.
  *
  * <p>Account usage rows, to {@link #ACCOUNT_USAGE}: when the watermark passes an hour's end, the hour's ORIGINAL
- * rows. An event for an hour already closed comes with its own correction id and is emitted at once as an
- * ADJUSTMENT row of its own, so no state is kept for closed hours. With every billing record, its day rows (one per
+ * rows. The open hours are kept in memory ({@link OpenHours}) and checkpointed as union operator state, each line
+ * restored by the subtask that owns its account: an hour lives about an hour of event time, and closing it by the
+ * watermark costs no timer and no keyed-state read or write per account-hour. An event for an hour already
+ * closed comes with its own correction id and is emitted at once as an ADJUSTMENT row of its own, so nothing is
+ * kept for closed hours. With every billing record, its day rows (one per
  * line item, of the record's kind). Emitting them here rather than from a separate stream keeps the rows in this
  * task: the sink and the regional pre-aggregation that read them are chained to it.
  *
  * <p>Clean-up: a day's lines are cleared when billed; the day itself (its version number) is removed by a timer
- * at its correction deadline; an hour is removed when it closes; the state is cleared when nothing is left.
- * Timers: one at each open hour's end, one at each day's close time, one at the next watermark for a correction,
- * one at each billed day's correction deadline.
+ * at its correction deadline; the state is cleared when nothing is left; an hour leaves memory when it closes.
+ * Timers: one at each day's close time, one at the next watermark for a correction, one at each billed day's
+ * correction deadline.
  */
-public class AccountMeteringFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord> {
+public class AccountMeteringFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord>
+        implements CheckpointedFunction {
 
     public static final OutputTag<AccountUsage> ACCOUNT_USAGE =
             new OutputTag<>("account-usage", TypeInformation.of(AccountUsage.class));
@@ -59,10 +69,32 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
     private transient volatile long todayEnd;
     private transient volatile long todayTokens;
     private transient ValueState<AccountState> accountState;
+    private transient OpenHours openHours;
+    private transient ListState<OpenHours.Line> checkpointedHours;
 
     public AccountMeteringFunction(BillingCalendar calendar, MetricLabels labels) {
         this.calendar = calendar;
         this.labels = labels;
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        openHours = new OpenHours();
+        checkpointedHours = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("open-hours", TypeInformation.of(OpenHours.Line.class)));
+        if (context.isRestored()) {
+            TaskInfo task = getRuntimeContext().getTaskInfo();
+            KeyGroupRange owned = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
+                    task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks(),
+                    task.getIndexOfThisSubtask());
+            openHours.restore(checkpointedHours.get(), accountId -> owned.contains(
+                    KeyGroupRangeAssignment.assignToKeyGroup(accountId, task.getMaxNumberOfParallelSubtasks())));
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        checkpointedHours.update(openHours.lines());
     }
 
     @Override
@@ -106,8 +138,9 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         }
         if (usage.hourCorrectionId != null) {
             ctx.output(ACCOUNT_USAGE, UsageRows.hourCorrection(usage, calendar));
-        } else if (AccountHours.addUsage(state, usage)) {
-            ctx.timerService().registerEventTimeTimer(hourEnd);
+            openHours.noteRegion(usage.accountId, usage.region);
+        } else {
+            openHours.add(usage);
         }
         accountState.update(state);
         metrics.counted(usage, late);
@@ -122,12 +155,6 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         }
         lastWatermark = ctx.timerService().currentWatermark();
         String accountId = ctx.getCurrentKey();
-        for (OpenHourState hour : AccountHours.takeClosedHours(state, timestamp)) {
-            for (UsageLineState line : hour.getLines()) {
-                ctx.output(ACCOUNT_USAGE,
-                        UsageRows.hourOriginal(accountId, state.getRegion(), hour.getHourStart(), line, calendar));
-            }
-        }
         for (BillingRecord record : billing.billDue(state, accountId, timestamp)) {
             out.collect(record);
             for (AccountUsage dayRow : UsageRows.dayRows(record, calendar)) {
@@ -149,6 +176,19 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         } else {
             accountState.update(state);
         }
+    }
+
+    /** Closes the hours the watermark has passed: before the timers of the same watermark close their days. */
+    @Override
+    protected void onWatermark(long watermark, SideOutputs out) {
+        openHours.closeUpTo(watermark, (accountId, region, hourStart, line) -> out.output(ACCOUNT_USAGE,
+                UsageRows.hourOriginal(accountId, region, hourStart, line, calendar),
+                hourStart + UsageRows.HOUR_MILLIS));
+    }
+
+    /** How many account-hours are open in this subtask. */
+    int openHourCount() {
+        return openHours.size();
     }
 
     private void countToday(UsagePartial usage) {

@@ -3,7 +3,6 @@ package io.tokenmeter.functions;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.BillingDayState;
-import io.tokenmeter.avro.state.OpenHourState;
 import io.tokenmeter.avro.state.UsageLineState;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -69,12 +68,6 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
             writeLines(day.getUnbilled(), out);
             writeLines(day.getLateUnbilled(), out);
         }
-        List<OpenHourState> hours = state.getHours();
-        writeCount(hours.size(), out);
-        for (OpenHourState hour : hours) {
-            out.writeLong(hour.getHourStart());
-            writeLines(hour.getLines(), out);
-        }
     }
 
     @Override
@@ -89,13 +82,7 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
             List<UsageLineState> lateUnbilled = readLines(in);
             days.add(new BillingDayState(dayStart, billedVersion, unbilled, lateUnbilled));
         }
-        int hourCount = readCount(in);
-        List<OpenHourState> hours = new ArrayList<>(hourCount + 1);
-        for (int i = 0; i < hourCount; i++) {
-            long hourStart = in.readLong();
-            hours.add(new OpenHourState(hourStart, readLines(in)));
-        }
-        return new AccountState(region, days, hours);
+        return new AccountState(region, days);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.tokenmeter.functions;
 
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.OutputTag;
 
 /**
  * A keyed function whose idea of the watermark survives restores: the highest watermark its
@@ -18,6 +19,18 @@ public abstract class WatermarkRememberingFunction<K, I, O> extends KeyedProcess
     final void rememberedBy(WatermarkRememberingOperator<?, ?, ?> operator) {
         this.operator = operator;
     }
+
+    /** Where {@link #onWatermark} emits: the function's side outputs, each record with its own timestamp. */
+    public interface SideOutputs {
+        <X> void output(OutputTag<X> tag, X value, long timestamp);
+    }
+
+    /**
+     * Called for every watermark the operator receives, once it has noted it and before the timers it is due to
+     * fire do, with no current key: for what the function closes by the watermark itself rather than by a timer
+     * per key. Nothing by default.
+     */
+    protected void onWatermark(long watermark, SideOutputs out) throws Exception {}
 
     /** The current watermark, or the highest one the operator received before a restore if that is higher. */
     protected long watermark(Context ctx) {

@@ -8,6 +8,8 @@ import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Runs a {@link WatermarkRememberingFunction} and remembers across restores the highest watermark the operator
@@ -55,7 +57,21 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
         if (mark.getTimestamp() > highest) {
             highest = mark.getTimestamp();
         }
+        ((WatermarkRememberingFunction<?, ?, ?>) userFunction).onWatermark(mark.getTimestamp(), sideOutputs);
         super.processWatermark(mark);
+    }
+
+    private transient WatermarkRememberingFunction.SideOutputs sideOutputs;
+
+    @Override
+    public void open() throws Exception {
+        sideOutputs = new WatermarkRememberingFunction.SideOutputs() {
+            @Override
+            public <X> void output(OutputTag<X> tag, X value, long timestamp) {
+                output.collect(tag, new StreamRecord<>(value, timestamp));
+            }
+        };
+        super.open();
     }
 
     @Override

@@ -28,7 +28,6 @@ public final class AccountBilling {
         return AccountState.newBuilder()
                 .setRegion("")
                 .setDays(new ArrayList<>())
-                .setHours(new ArrayList<>())
                 .build();
     }
 
@@ -101,7 +100,7 @@ public final class AccountBilling {
 
     /** Whether nothing is left to bill, correct or close: the state can be cleared. */
     public static boolean isEmpty(AccountState state) {
-        return state.getDays().isEmpty() && state.getHours().isEmpty();
+        return state.getDays().isEmpty();
     }
 
     private static BillingDayState findOrAddDay(AccountState state, long dayStart) {

@@ -45,6 +45,8 @@ class AccountMeteringFunctionHourlyTest {
     private BillingCalendar calendar;
     /** The watermark deduplication judged each event against: the harness's own. */
     private long watermark = Long.MIN_VALUE;
+    private static final int MAX_PARALLELISM = 720;
+
     private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> harness;
 
     @BeforeEach
@@ -231,24 +233,76 @@ class AccountMeteringFunctionHourlyTest {
     }
 
     @Test
-    void keepsOneTimerPerOpenHourAndClearsAllStateOnceEveryHourClosed() throws Exception {
+    void closesOpenHoursWithoutATimerEachAndClearsAllStateOnceEveryHourClosed() throws Exception {
         process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:10:00Z"));
         process(usageEvent("e2", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T02:20:00Z"));
         process(usageEvent("e3", "acct-1", "qwen-max", Modality.TEXT, 1, 0, 0, "2026-03-10T03:10:00Z"));
         process(usageEvent("e4", "acct-2", "wanx", Modality.IMAGE, 1, 0, 0, "2026-03-10T02:10:00Z"));
-        // Besides the open hours' timers, each account has its billing day's close timer.
-        assertThat(harness.numEventTimeTimers()).isEqualTo(3 + 2);
+        // Each account has its billing day's close timer; the open hours are in memory, without timers.
+        assertThat(harness.numEventTimeTimers()).isEqualTo(2);
+        assertThat(openHours()).isEqualTo(3);
 
         advanceWatermark(HOUR_END);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1 + 2);
+        assertThat(openHours()).isEqualTo(1);
 
         advanceWatermark(NEXT_HOUR_END);
         assertThat(hourlyRows()).hasSize(3);
+        assertThat(openHours()).isZero();
         assertThat(harness.numEventTimeTimers()).isEqualTo(2);
 
         advanceWatermark(Long.MAX_VALUE); // past the correction deadline: nothing is left to bill or close
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void keepsOpenHoursAcrossARestoreAtAnotherParallelismAndClosesEachOnce() throws Exception {
+        // given: three accounts with open hours, snapshotted at parallelism 1
+        harness.close();
+        harness = newHarness(SHANGHAI, false, MAX_PARALLELISM, 1, 0);
+        harness.open();
+        process(usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 3, 0, 0, "2026-03-10T02:10:00Z"));
+        process(usageEvent("e2", "acct-2", "wanx", Modality.IMAGE, 5, 0, 0, "2026-03-10T02:20:00Z"));
+        process(usageEvent("e3", "acct-3", "wanx", Modality.IMAGE, 7, 0, 0, "2026-03-10T02:30:00Z"));
+        var snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        // when: restored into two subtasks, more usage arrives for each account's open hour, and the hour closes
+        java.util.List<AccountUsage> rows = new java.util.ArrayList<>();
+        for (int subtask = 0; subtask < 2; subtask++) {
+            var repartitioned = org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness
+                    .repartitionOperatorState(snapshot, MAX_PARALLELISM, 1, 2, subtask);
+            harness = newHarness(SHANGHAI, false, MAX_PARALLELISM, 2, subtask);
+            harness.initializeState(repartitioned);
+            harness.open();
+            watermark = Long.MIN_VALUE; // each subtask starts from the snapshot, before the hour's end
+            for (String account : new String[] {"acct-1", "acct-2", "acct-3"}) {
+                int keyGroup = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                        account, MAX_PARALLELISM);
+                if (org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(
+                        MAX_PARALLELISM, 2, keyGroup) == subtask) {
+                    process(usageEvent(account + "-more", account, account.equals("acct-1") ? "qwen-max" : "wanx",
+                            account.equals("acct-1") ? Modality.TEXT : Modality.IMAGE, 100, 0, 0,
+                            "2026-03-10T02:40:00Z"));
+                }
+            }
+            advanceWatermark(HOUR_END);
+            rows.addAll(hourlyRows());
+            harness.close();
+        }
+
+        // then: each account's hour is closed once, by the subtask that owns it, with its usage from both sides
+        assertThat(rows)
+                .extracting(AccountUsage::getAccountId, AccountUsage::getKind, AccountUsage::getTotalTokens)
+                .containsExactlyInAnyOrder(
+                        tuple("acct-1", BillingRecordKind.ORIGINAL, 103L),
+                        tuple("acct-2", BillingRecordKind.ORIGINAL, 105L),
+                        tuple("acct-3", BillingRecordKind.ORIGINAL, 107L));
+    }
+
+    private int openHours() {
+        return ((AccountMeteringFunction) ((WatermarkRememberingOperator<?, ?, ?>) harness.getOperator())
+                .getUserFunction()).openHourCount();
     }
 
     /** India is at +05:30: its local hours start and end at half past the UTC hour. */
@@ -354,6 +408,16 @@ class AccountMeteringFunctionHourlyTest {
         h.open();
         assertThat(h.getOperator().getKeyedStateBackend()).isInstanceOf(RocksDBKeyedStateBackend.class);
         return h;
+    }
+
+    /** A harness for one of {@code parallelism} subtasks, not yet initialised or opened. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> newHarness(
+            BillingCalendar calendar, boolean rocksDb, int maxParallelism, int parallelism, int subtask)
+            throws Exception {
+        return new KeyedOneInputStreamOperatorTestHarness<>(
+                new WatermarkRememberingOperator<>(
+                        new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
+                r -> r.accountId, Types.STRING, maxParallelism, parallelism, subtask);
     }
 
     private List<AccountUsage> hourlyRows() {

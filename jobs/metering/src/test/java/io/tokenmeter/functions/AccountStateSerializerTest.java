@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.BillingDayState;
-import io.tokenmeter.avro.state.OpenHourState;
 import io.tokenmeter.avro.state.UsageLineState;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -35,15 +34,14 @@ class AccountStateSerializerTest {
     @Test
     void keepsAnyLongExactlyAndSmallCountsSmall() throws IOException {
         AccountState extreme = new AccountState("", new ArrayList<>(List.of(new BillingDayState(Long.MIN_VALUE,
-                Integer.MAX_VALUE, lines(line("m", Long.MAX_VALUE, -1)), lines()))), new ArrayList<>());
+                Integer.MAX_VALUE, lines(line("m", Long.MAX_VALUE, -1)), lines()))));
         assertThat(roundTrip(extreme)).isEqualTo(extreme);
 
-        AccountState small = new AccountState("CN-GD", new ArrayList<>(), new ArrayList<>(List.of(
-                new OpenHourState(0L, lines(new UsageLineState("gpt-x", Modality.TEXT, 1200L, 800L, 0L, 1L, 0L, 0L,
-                        0L))))));
+        AccountState small = new AccountState("CN-GD", new ArrayList<>(List.of(new BillingDayState(0L, 0,
+                lines(new UsageLineState("gpt-x", Modality.TEXT, 1200L, 800L, 0L, 1L, 0L, 0L, 0L)), lines()))));
         DataOutputSerializer out = new DataOutputSerializer(64);
         serializer.serialize(small, out);
-        assertThat(out.length()).as("a one-line hour").isLessThan(40);
+        assertThat(out.length()).as("a one-line day").isLessThan(40);
     }
 
     @Test
@@ -83,9 +81,7 @@ class AccountStateSerializerTest {
         days.add(new BillingDayState(1_773_072_000_000L, 0,
                 lines(line("gpt-x", 1200, 3), line("模型-ü", 7, 1)), lines(line("gpt-x", 5, 1))));
         days.add(new BillingDayState(1_772_985_600_000L, 2, lines(), lines()));
-        List<OpenHourState> hours = new ArrayList<>();
-        hours.add(new OpenHourState(1_773_072_000_000L, lines(line("gpt-x", 1200, 3))));
-        return new AccountState("CN-GD", days, hours);
+        return new AccountState("CN-GD", days);
     }
 
     private static List<UsageLineState> lines(UsageLineState... lines) {
