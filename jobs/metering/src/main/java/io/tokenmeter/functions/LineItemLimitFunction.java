@@ -114,6 +114,14 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out) throws Exception {
+        long dueDay = calendar.dayWithCorrectionDeadline(timestamp);
+        if (dueDay != Long.MIN_VALUE) {
+            // The usual case, the timer its day set: one delete, no scan. (A map state emptied by remove() holds no
+            // entry of the key, on either backend.)
+            linesByDay.remove(dueDay);
+            recentDays.remove(new AccountDay(ctx.getCurrentKey(), dueDay));
+            return;
+        }
         var days = linesByDay.keys().iterator();
         while (days.hasNext()) {
             long dayStart = days.next();

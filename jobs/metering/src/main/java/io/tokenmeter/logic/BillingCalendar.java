@@ -95,6 +95,15 @@ public final class BillingCalendar implements Serializable {
         return saturatedAdd(dayEnd(dayStart), correctionHorizonMillis);
     }
 
+    /**
+     * The start of the billing day whose correction deadline is {@code deadline}, for a timer set at a deadline to
+     * find its day without looking through all of them; Long.MIN_VALUE when no day's deadline is exactly that.
+     */
+    public long dayWithCorrectionDeadline(long deadline) {
+        long dayStart = dayStart(saturatedAdd(saturatedAdd(deadline, -correctionHorizonMillis), -1));
+        return correctionDeadline(dayStart) == deadline ? dayStart : Long.MIN_VALUE;
+    }
+
     private long startOf(LocalDate day) {
         return toMillis(day.atStartOfDay(zone).toInstant());
     }

@@ -65,6 +65,22 @@ class BillingCalendarTest {
     }
 
     @Test
+    void findsTheDayOfACorrectionDeadlineAcrossDaylightSavingAndNoDayForOtherTimes() {
+        BillingCalendar berlin = new BillingCalendar(BERLIN, GRACE, HORIZON);
+        for (BillingCalendar calendar : new BillingCalendar[] {shanghai, berlin}) {
+            for (long day = calendar.dayStart(millis("2026-03-20T12:00:00Z")), n = 0; n < 30;
+                    day = calendar.dayEnd(day), n++) {
+                assertThat(calendar.dayWithCorrectionDeadline(calendar.correctionDeadline(day))).isEqualTo(day);
+                assertThat(calendar.dayWithCorrectionDeadline(calendar.correctionDeadline(day) + 1))
+                        .isEqualTo(Long.MIN_VALUE);
+            }
+        }
+        assertThat(shanghai.correctionDeadline(shanghai.dayWithCorrectionDeadline(Long.MAX_VALUE)))
+                .as("the last day, whose deadline saturates").isEqualTo(Long.MAX_VALUE);
+        assertThat(shanghai.dayWithCorrectionDeadline(Long.MIN_VALUE)).isEqualTo(Long.MIN_VALUE);
+    }
+
+    @Test
     void lasts23HoursOnSpringForwardDay() {
         BillingCalendar berlin = new BillingCalendar(BERLIN, GRACE, HORIZON);
 
