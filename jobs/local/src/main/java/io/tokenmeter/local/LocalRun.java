@@ -102,22 +102,23 @@ final class LocalRun implements Callable<Integer> {
             // scripts/sql.sh connects to the broker of the running local run through this file.
             Files.writeString(work.resolve("bootstrap-servers"), broker.bootstrapServers());
             MeteringConfig config = baseConfig.with(Map.of(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers()));
-            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+            KafkaTopics kafka = KafkaTopics.of(config);
             kafka.create(partitions, List.of(config.rawTopic()));
             kafka.create(partitions, config.outputTopics());
             if (config.packagesEnabled()) {
                 // Bought before the first event: the job rates usage against the subscriptions it has read.
                 kafka.create(partitions, List.of(config.subscriptionsTopic()));
                 List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packages());
-                SubscriptionWorkload.produce(subscriptions, broker.bootstrapServers(), config.subscriptionsTopic());
+                SubscriptionWorkload.produce(subscriptions, config.kafkaClients(), config.bootstrapServers(),
+                        config.subscriptionsTopic());
                 System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packagesCatalog(),
                         config.subscriptionsTopic(), SubscriptionWorkload.byAction(subscriptions));
             }
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
                     spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
-            ExpectedTotals expected = WorkloadProducer.produce(
-                    new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), true);
+            ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(),
+                    config.bootstrapServers(), config.rawTopic(), true);
             Path expectedCsv = work.resolve("expected-billing.csv");
             expected.writeCsv(expectedCsv);
             System.out.println("Expected billing written to " + expectedCsv);
