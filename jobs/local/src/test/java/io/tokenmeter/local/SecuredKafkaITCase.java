@@ -73,7 +73,7 @@ class SecuredKafkaITCase {
     void billsExactlyOverScramAndTlsWithOnlyTheJobsAclsAndLogsNoSecret() throws Exception {
         // given: a workload on the raw topic, and the job as SCRAM user "metering" over SASL_SSL with its ACLs only
         BrokerSecurity security = KAFKA.security();
-        WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 15).withRates(0.02, 0.01, 0.02);
+        WorkloadSpec spec = WorkloadSpec.clean(10_000, 400, 15).withRates(0.02, 0.01, 0.02);
         MeteringConfig config = freshTopicsWithAcls(security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
         ExpectedTotals expected = produceAsAdmin(spec, config);
 
@@ -127,8 +127,9 @@ class SecuredKafkaITCase {
         MeteringConfig config = freshTopicsWithAcls(settings, KAFKA.bootstrapServers());
 
         // when / then
-        assertThat(startAndAwaitFailure(config))
-                .satisfies(hasCause(SaslAuthenticationException.class, "invalid credentials"));
+        assertThat(startAndAwaitFailure(config)).satisfies(hasCause(SaslAuthenticationException.class,
+                "Authentication failed during authentication due to invalid credentials with SASL mechanism "
+                        + BrokerSecurity.SCRAM_MECHANISM));
     }
 
     @Test
@@ -142,7 +143,9 @@ class SecuredKafkaITCase {
         MeteringConfig config = freshTopicsWithAcls(settings, KAFKA.bootstrapServers());
 
         // when / then
-        assertThat(startAndAwaitFailure(config)).satisfies(hasCause(SslAuthenticationException.class, "SSL handshake failed"));
+        Throwable failure = startAndAwaitFailure(config);
+        assertThat(failure).satisfies(hasCause(SslAuthenticationException.class, "SSL handshake failed"));
+        assertThat(failure).satisfies(hasCause(Exception.class, "PKIX path building failed"));
     }
 
     @Test
@@ -232,6 +235,26 @@ class SecuredKafkaITCase {
                         .cause().isInstanceOf(TopicAuthorizationException.class)
                         .hasMessageContaining(config.rawTopic());
             }
+        }
+    }
+
+    @Test
+    void topicToolAppliesTheTopicsAsTheAdminPrincipalFromTheJobConfiguration() throws Exception {
+        // given: a job configuration file whose Kafka settings are the admin certificate's (mTLS)
+        BrokerSecurity security = KAFKA.security();
+        StringBuilder yaml = new StringBuilder();
+        security.mtlsSettings(BrokerSecurity.ADMIN).forEach((key, value) ->
+                yaml.append(key).append(": '").append(value.replace("'", "''")).append("'\n"));
+        Path jobConfig = Files.writeString(dir.resolve("metering.yaml"), yaml);
+
+        // when: the topic tool applies config/topics.yaml with it
+        int exit = new picocli.CommandLine(new ApplyTopics()).execute("--bootstrap-servers", security.mtlsBootstrap(),
+                "--config", jobConfig.toString(), "--file", "../../config/topics.yaml", "--replication-factor", "1");
+
+        // then: the topics exist
+        assertThat(exit).isZero();
+        try (Admin admin = KAFKA.topics().admin()) {
+            assertThat(admin.listTopics().names().get()).contains("tokenmeter.usage.raw", "tokenmeter.billing.records");
         }
     }
 
