@@ -110,6 +110,53 @@ class KafkaClientPropertiesTest {
     }
 
     @Test
+    void theExampleInConfigMeteringYamlLoadsWhenUncommented() throws Exception {
+        java.util.List<String> lines = Files.readAllLines(Path.of("../../config/metering.yaml"));
+        int from = lines.indexOf("  # properties:");
+        int to = lines.indexOf("  #     fetch.max.bytes: 52428800");
+        assertThat(from).as("the example's first line").isPositive();
+        assertThat(to).as("the example's last line").isGreaterThan(from);
+        for (int i = from; i <= to; i++) {
+            lines.set(i, lines.get(i).replaceFirst("^  # ", "  "));
+        }
+        Path uncommented = Files.write(dir.resolve("metering.yaml"), lines);
+
+        KafkaClientProperties clients = MeteringConfig.load(uncommented, java.util.List.of()).kafkaClients();
+
+        assertThat(clients.consumer()).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("fetch.max.bytes", "52428800")
+                .containsEntry("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required"
+                        + " username=\"tokenmeter-metering\""
+                        + " password=\"${file:/etc/tokenmeter/kafka/client.properties:password}\";");
+        assertThat(clients.producer()).containsEntry("ssl.truststore.location", "/etc/tokenmeter/kafka/ca.crt")
+                .doesNotContainKey("fetch.max.bytes");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theKubernetesManifestsSettingsAreValidAndCarryOnlyReferences() throws Exception {
+        Map<String, Object> manifest;
+        try (var reader = Files.newBufferedReader(Path.of("../../config/kubernetes/flinkdeployment.yaml"))) {
+            manifest = new org.yaml.snakeyaml.Yaml().load(reader);
+        }
+        java.util.List<String> args = (java.util.List<String>) ((Map<String, Object>) ((Map<String, Object>)
+                manifest.get("spec")).get("job")).get("args");
+        java.util.List<String> overrides = new java.util.ArrayList<>();
+        for (int i = 0; i + 1 < args.size(); i++) {
+            if (args.get(i).equals("--set")) {
+                overrides.add(args.get(i + 1));
+            }
+        }
+
+        MeteringConfig config = MeteringConfig.load(null, overrides);
+
+        assertThat(config.kafkaClients().producer()).containsEntry("security.protocol", "SASL_SSL")
+                .containsKey("sasl.jaas.config");
+        assertThat(config.kafkaClients().producer().getProperty("sasl.jaas.config"))
+                .contains("password=\"${file:/etc/tokenmeter/kafka/client.properties:password}\"");
+    }
+
+    @Test
     void unknownKeysOutsideTheSectionsAreStillRefused() {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of("kafka.security.protocol", "SSL")))
                 .hasMessageContaining("Unknown configuration key(s) [kafka.security.protocol]")
