@@ -49,10 +49,18 @@ public final class LocalCli {
         @Option(names = "--expected-out", description = "CSV file for the expected billing per account and day.")
         Path expectedOut;
 
+        @Option(names = "--config", description = "A metering job YAML whose kafka.properties.* and "
+                + "kafka.producer.properties.* settings (TLS, SASL) the producer uses.")
+        Path config;
+
         @Override
         public Integer call() throws IOException {
             WorkloadSpec spec = workload.spec(billingZone);
-            ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), bootstrapServers, topic, true);
+            io.tokenmeter.io.KafkaClientProperties clients = config == null
+                    ? io.tokenmeter.io.KafkaClientProperties.none()
+                    : io.tokenmeter.metering.MeteringConfig.load(config, java.util.List.of()).kafkaClients();
+            ExpectedTotals expected =
+                    WorkloadProducer.produce(new WorkloadGenerator(spec), clients, bootstrapServers, topic, true);
             if (expectedOut != null) {
                 expected.writeCsv(expectedOut);
             }
