@@ -60,9 +60,9 @@ public final class KafkaClientProperties implements Serializable {
     /** A config-provider reference, as kafka-clients' ConfigTransformer finds them: ${provider:[path:]key}. */
     private static final Pattern REFERENCE = Pattern.compile("\\$\\{([^}]*?):(([^}]*?):)?([^}]*?)\\}");
 
-    /** A password inside a JAAS line that is not a reference. */
+    /** A password or secret option inside a JAAS line, quoted or not, whose value is not a reference. */
     private static final Pattern LITERAL_JAAS_PASSWORD =
-            Pattern.compile("(?i)(\\w*(?:password|secret))\\s*=\\s*\"(?!\\$\\{)[^\"]*\"");
+            Pattern.compile("(?i)(\\w*(?:password|secret))\\s*=\\s*(?!\"?\\$\\{)(\"[^\"]*\"|[^\\s;]+)");
 
     private final TreeMap<String, String> common;
     private final TreeMap<String, String> consumer;

@@ -99,6 +99,7 @@ class KafkaClientPropertiesTest {
         "kafka.producer.properties.sasl.jaas.config|org.apache.kafka.common.security.plain.PlainLoginModule required username=\"a\" password=\"s3cret\";",
         "kafka.properties.sasl.jaas.config|org.apache.kafka.common.security.scram.ScramLoginModule required username=\"a\" password=\"s3cret\" x=\"${env:X}\";",
         "kafka.properties.sasl.jaas.config|org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"a\" clientSecret=\"s3cret\";",
+        "kafka.properties.sasl.jaas.config|org.apache.kafka.common.security.plain.PlainLoginModule required username=a password=s3cret;",
     })
     void refusesSecretsWrittenInPlainTextWithoutEchoingThem(String key, String value) {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(key, value)))
