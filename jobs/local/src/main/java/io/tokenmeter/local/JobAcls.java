@@ -50,22 +50,6 @@ public final class JobAcls {
         }
     }
 
-    /** Each binding as the kafka-acls.sh command that creates it, for operators of a real cluster. */
-    public static List<String> asCommands(List<AclBinding> bindings) {
-        return bindings.stream().map(b -> "kafka-acls.sh --bootstrap-server BROKER --command-config admin.properties"
-                + " --add --allow-principal " + b.entry().principal() + " --operation "
-                + b.entry().operation().name().toLowerCase(java.util.Locale.ROOT)
-                + switch (b.pattern().resourceType()) {
-                    case TOPIC -> " --topic ";
-                    case GROUP -> " --group ";
-                    case TRANSACTIONAL_ID -> " --transactional-id ";
-                    default -> " --" + b.pattern().resourceType().name().toLowerCase(java.util.Locale.ROOT) + " ";
-                }
-                + b.pattern().name()
-                + (b.pattern().patternType() == PatternType.PREFIXED ? " --resource-pattern-type prefixed" : ""))
-                .toList();
-    }
-
     private static AclBinding allow(String principal, ResourceType type, String name, PatternType pattern,
             AclOperation operation) {
         return new AclBinding(new ResourcePattern(type, name, pattern),
