@@ -6,8 +6,12 @@
 # (docs/packages.md). Exits non-zero when the billing does not reconcile or a notice was repeated.
 #
 #   scripts/run-local.sh [--events N] [--accounts N] [--duplicate-rate R] [--late-rate R] [--malformed-rate R]
-#                        [--seed N] [--parallelism N] [--web-port P] [--linger SECONDS] [--postgres JDBC_URL] [--help]
+#                        [--seed N] [--parallelism N] [--web-port P] [--linger SECONDS] [--postgres JDBC_URL]
+#                        [--secure] [--help]
 #
+# --secure runs against a secured broker: TLS with a throwaway CA, the job as SCRAM-SHA-512 user "metering" over
+# SASL_SSL with only its ACLs (StandardAuthorizer), its secrets referenced through Kafka's FileConfigProvider, the
+# tools as an admin client certificate over mTLS (docs/operations.md, "Secured Kafka").
 # --postgres also upserts billing records, daily account usage and the rollups into that PostgreSQL database
 # (tables from config/sql/postgres/warehouse.sql, created if missing) and checks them against the billing topic.
 # --linger keeps the broker up after the summary, e.g. for scripts/sql.sh.

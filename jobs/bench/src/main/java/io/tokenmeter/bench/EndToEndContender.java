@@ -69,7 +69,7 @@ final class EndToEndContender implements Callable<Integer> {
                     MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
                     MeteringConfig.SOURCE_IDLENESS, sourceIdleness,
                     MeteringConfig.TRANSACTIONAL_ID_PREFIX, "tokenmeter-bench-" + ProcessHandle.current().pid()));
-            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers(), config.kafkaClients());
             kafka.create(partitions, List.of(config.rawTopic()));
             kafka.create(partitions, config.outputTopics());
             System.out.printf("Kafka broker (pid %d) at %s; %d partitions per topic%n",
@@ -203,8 +203,7 @@ final class EndToEndContender implements Callable<Integer> {
         private volatile boolean running = true;
 
         BillingReader(MeteringConfig config) {
-            Properties props = new Properties();
-            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            Properties props = config.kafkaClients().consumer(config.bootstrapServers());
             props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");

@@ -49,6 +49,10 @@ final class ApplyTopics implements Callable<Integer> {
     @Option(names = "--command-config", description = "Admin client properties (security settings), as for Kafka's tools.")
     Path commandConfig;
 
+    @Option(names = "--config", description = "The metering job's YAML: its kafka.properties.* and "
+            + "kafka.admin.properties.* settings configure the admin client (--command-config wins over them).")
+    Path jobConfig;
+
     @Option(names = "--replication-factor", description = "Overrides every topic's replication factor, for a cluster "
             + "with fewer brokers; min.insync.replicas is capped at it.")
     Short replicationFactor;
@@ -59,7 +63,8 @@ final class ApplyTopics implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<TopicDefinition> wanted = read(file, replicationFactor);
-        Properties props = new Properties();
+        Properties props = jobConfig == null ? new Properties()
+                : io.tokenmeter.metering.MeteringConfig.load(jobConfig, List.of()).kafkaClients().admin();
         if (commandConfig != null) {
             try (Reader reader = Files.newBufferedReader(commandConfig)) {
                 props.load(reader);

@@ -22,10 +22,12 @@ public final class BrokerProcess implements AutoCloseable {
 
     private final Process process;
     private final String bootstrapServers;
+    @javax.annotation.Nullable private final BrokerSecurity security;
 
-    private BrokerProcess(Process process, String bootstrapServers) {
+    private BrokerProcess(Process process, String bootstrapServers, @javax.annotation.Nullable BrokerSecurity security) {
         this.process = process;
         this.bootstrapServers = bootstrapServers;
+        this.security = security;
     }
 
     /** Starts a broker process with its data and log in {@code dataDir}, and waits until it accepts clients. */
@@ -39,20 +41,37 @@ public final class BrokerProcess implements AutoCloseable {
      */
     public static BrokerProcess start(Path dataDir, int port)
             throws IOException, InterruptedException, TimeoutException {
-        List<String> command = List.of(
+        return start(dataDir, port, false);
+    }
+
+    /**
+     * A secured broker process ({@link BrokerSecurity}: SASL_SSL with SCRAM, mTLS, ACLs), with new certificates and
+     * secrets in {@code dataDir/data/security}; {@link #bootstrapServers()} is its SASL_SSL listener.
+     */
+    public static BrokerProcess startSecured(Path dataDir) throws IOException, InterruptedException, TimeoutException {
+        return start(dataDir, 0, true);
+    }
+
+    private static BrokerProcess start(Path dataDir, int port, boolean secured)
+            throws IOException, InterruptedException, TimeoutException {
+        List<String> command = new java.util.ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
                 "-Dlog4j2.configurationFile=log4j2-broker.properties",
                 "-Dtokenmeter.log.dir=" + dataDir,
                 "-cp", System.getProperty("java.class.path"),
-                LocalCli.class.getName(), "broker", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
+                LocalCli.class.getName(), "broker", "--data-dir", dataDir.toString(), "--port", Integer.toString(port)));
+        if (secured) {
+            command.add("--secure");
+        }
         Process process = new ProcessBuilder(command)
                 .redirectError(dataDir.resolve("broker.stderr.log").toFile())
                 .start();
         CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> awaitReadyLine(process));
         try {
             String bootstrap = ready.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            return new BrokerProcess(process, bootstrap);
+            return new BrokerProcess(process, bootstrap,
+                    secured ? BrokerSecurity.open(LocalCli.Broker.securityDir(dataDir)) : null);
         } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
             process.destroyForcibly();
             throw new TimeoutException("Kafka broker did not start within " + START_TIMEOUT + "; see "
@@ -81,6 +100,12 @@ public final class BrokerProcess implements AutoCloseable {
 
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** The security of a secured broker process; null for a plaintext one. */
+    @javax.annotation.Nullable
+    public BrokerSecurity security() {
+        return security;
     }
 
     public long pid() {

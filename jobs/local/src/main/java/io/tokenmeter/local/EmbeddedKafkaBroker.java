@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Properties;
 import java.util.stream.Stream;
+import javax.annotation.Nullable;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -32,12 +33,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final boolean deleteDataOnClose;
     private final int port;
     private final KafkaRaftServer server;
+    @Nullable private final BrokerSecurity security;
 
-    private EmbeddedKafkaBroker(Path dataDir, boolean deleteDataOnClose, int port, KafkaRaftServer server) {
+    private EmbeddedKafkaBroker(Path dataDir, boolean deleteDataOnClose, int port, KafkaRaftServer server,
+            @Nullable BrokerSecurity security) {
         this.dataDir = dataDir;
         this.deleteDataOnClose = deleteDataOnClose;
         this.port = port;
         this.server = server;
+        this.security = security;
     }
 
     /** Starts a broker on a free port with a fresh temporary data folder, deleted again on {@link #close()}. */
@@ -61,11 +65,59 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         format(dataDir, props);
         KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
         server.startup();
-        return new EmbeddedKafkaBroker(dataDir, deleteDataOnClose, clientPort, server);
+        return new EmbeddedKafkaBroker(dataDir, deleteDataOnClose, clientPort, server, null);
     }
 
+    /** A secured broker ({@link BrokerSecurity}) with a fresh temporary data folder, deleted on {@link #close()}. */
+    public static EmbeddedKafkaBroker startSecuredTemporary() {
+        try {
+            return startSecured(Files.createTempDirectory("tokenmeter-kafka-secured-"), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts a secured broker keeping its data in {@code dataDir} and its certificates and secrets, new ones made
+     * now, in {@code dataDir/security}: SASL_SSL (SCRAM-SHA-512) at {@link #bootstrapServers()}, mTLS at
+     * {@link BrokerSecurity#mtlsBootstrap()}, the StandardAuthorizer denying whatever no ACL allows, and the SCRAM
+     * users of {@link BrokerSecurity} created.
+     */
+    public static EmbeddedKafkaBroker startSecured(Path dataDir, boolean deleteDataOnClose) {
+        int saslSslPort = freePort();
+        int mtlsPort = freePort();
+        int controllerPort = freePort();
+        BrokerSecurity security;
+        try {
+            security = BrokerSecurity.create(dataDir.resolve("security"), saslSslPort, mtlsPort);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the broker's certificates in " + dataDir, e);
+        }
+        Properties props = serverProperties(dataDir.resolve("logs"), saslSslPort, controllerPort);
+        security.configureBroker(props, saslSslPort, mtlsPort, controllerPort);
+        format(dataDir, props);
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
+        server.startup();
+        EmbeddedKafkaBroker broker =
+                new EmbeddedKafkaBroker(dataDir, deleteDataOnClose, saslSslPort, server, security);
+        try {
+            security.createScramUsers();
+        } catch (RuntimeException e) {
+            broker.close();
+            throw e;
+        }
+        return broker;
+    }
+
+    /** Where clients connect: the plaintext listener, or for a secured broker the SASL_SSL one. */
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
+    }
+
+    /** The certificates, secrets and client settings of a secured broker; null for a plaintext one. */
+    @Nullable
+    public BrokerSecurity security() {
+        return security;
     }
 
     @Override

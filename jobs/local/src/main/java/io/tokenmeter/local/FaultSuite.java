@@ -253,7 +253,7 @@ final class FaultSuite implements Callable<Integer> {
             settings.putAll(own.settings());
         }
         MeteringConfig config = MeteringConfig.load(configFile, overrides(settings));
-        KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+        KafkaTopics kafka = KafkaTopics.of(config);
         kafka.create(partitions, List.of(config.rawTopic()));
         kafka.create(partitions, config.outputTopics());
 
@@ -268,8 +268,8 @@ final class FaultSuite implements Callable<Integer> {
             Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(WORKLOAD_SPAN).minus(Duration.ofDays(1));
             spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005)
                     .during(start, WORKLOAD_SPAN, config.billingZone());
-            expected = WorkloadProducer.produce(
-                    new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), false);
+            expected = WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(),
+                    broker.bootstrapServers(), config.rawTopic(), false);
         }
 
         Run run = new Run(settings);
@@ -473,7 +473,7 @@ final class FaultSuite implements Callable<Integer> {
             for (long i = 0; i < live.spec.events(); i++) {
                 records.add(generator.record(i));
             }
-            TimeWorkloads.write(records, -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            TimeWorkloads.write(records, -1, config, expected);
             lastFirstDeliveries = TimeWorkloads.lastFirstDeliveries(records, partitions);
             return live.spec;
         }
@@ -488,7 +488,7 @@ final class FaultSuite implements Callable<Integer> {
             // TOO_LATE at the source: not what this fault is about.
             long deadline = live.previousDayDeadline().toEpochMilli();
             try {
-                new KafkaTopics(broker.bootstrapServers()).awaitConsumed(config.consumerGroup(), config.rawTopic(),
+                KafkaTopics.of(config).awaitConsumed(config.consumerGroup(), config.rawTopic(),
                         Duration.ofMillis(Math.max(0, deadline - System.currentTimeMillis())));
             } catch (IllegalStateException e) {
                 throw new IllegalStateException("the job had not read the workload by the previous day's correction "
@@ -513,7 +513,7 @@ final class FaultSuite implements Callable<Integer> {
             run.resubmit(2, savepoint, Map.of());
             run.log("job " + run.jobId + " resumed from it at parallelism 2");
             for (int p = 0; p < partitions; p++) {
-                TimeWorkloads.write(stragglers.get(p), p, broker.bootstrapServers(), config.rawTopic(), expected);
+                TimeWorkloads.write(stragglers.get(p), p, config, expected);
             }
             run.log("stragglers, the first records of each of the " + partitions + " partitions: an event for "
                     + live.closingDay().minusDays(1) + " (past its correction deadline) and one for the last hour of "
@@ -563,7 +563,7 @@ final class FaultSuite implements Callable<Integer> {
             long[] n = {0};
             AvroCodec<BillingRecord> codec =
                     AvroCodec.billingRecords();
-            new KafkaTopics(broker.bootstrapServers()).readCommitted(config.billingTopic(), r -> {
+            KafkaTopics.of(config).readCommitted(config.billingTopic(), r -> {
                 BillingRecord b = decodeBilling(codec, r.value());
                 if (b.getKind() == BillingRecordKind.ORIGINAL && b.getBillingDay().equals(day)) {
                     n[0]++;
@@ -597,7 +597,7 @@ final class FaultSuite implements Callable<Integer> {
             this.config = config;
             this.expected = expected;
             backlog = new TimeWorkloads.Backlog(events, accounts, 2014, config.billingZone());
-            TimeWorkloads.write(backlog.firstPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            TimeWorkloads.write(backlog.firstPart(), -1, config, expected);
             return backlog.spec;
         }
 
@@ -609,7 +609,7 @@ final class FaultSuite implements Callable<Integer> {
                             + "written, event time up to %s", backlog.records.size(), backlog.spec.start(),
                     backlog.spec.start().plus(backlog.spec.span()), backlog.retries, backlog.retriesAcrossTheCut(),
                     first.size(), lastEventTime(first)));
-            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+            KafkaTopics kafka = KafkaTopics.of(config);
             kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
             long completed = cluster.completedCheckpoints(run.jobId);
             broker.close();
@@ -627,12 +627,10 @@ final class FaultSuite implements Callable<Integer> {
                     + run.restarts());
             // A broker back from a stop takes up its partitions one by one; an idempotent producer writing to one
             // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
-            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
-                    org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    broker.bootstrapServers()))) {
+            try (org.apache.kafka.clients.admin.Admin admin = KafkaTopics.of(config).admin()) {
                 KafkaTopics.awaitLeaders(admin, List.of(config.rawTopic()));
             }
-            TimeWorkloads.write(backlog.secondPart(), -1, broker.bootstrapServers(), config.rawTopic(), expected);
+            TimeWorkloads.write(backlog.secondPart(), -1, config, expected);
             run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
             writeClockEvents(run, TimeWorkloads.lastFirstDeliveries(backlog.records, partitions), config, expected);
         }
@@ -675,10 +673,10 @@ final class FaultSuite implements Callable<Integer> {
      */
     private void writeClockEvents(Run run, List<UsageEvent> firstDeliveries, MeteringConfig config,
             ExpectedTotals expected) throws Exception {
-        new KafkaTopics(broker.bootstrapServers()).awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
+        KafkaTopics.of(config).awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
         List<GeneratedRecord> clock = TimeWorkloads.clockEvents(firstDeliveries, partitions);
         for (int p = 0; p < partitions; p++) {
-            TimeWorkloads.write(List.of(clock.get(p)), p, broker.bootstrapServers(), config.rawTopic(), expected);
+            TimeWorkloads.write(List.of(clock.get(p)), p, config, expected);
         }
         run.log("live traffic: one event stamped now on each partition, reusing the id of an event billed before "
                 + "(to be rejected as CONFLICTING_DUPLICATE, billed nowhere): event time moves on from the wall clock");
@@ -743,8 +741,7 @@ final class FaultSuite implements Callable<Integer> {
             throw new IllegalStateException("the workload has no valid event to follow");
         }
         AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        Properties props = config.kafkaClients().producer(broker.bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {

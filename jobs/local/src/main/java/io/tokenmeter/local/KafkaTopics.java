@@ -9,8 +9,9 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import io.tokenmeter.io.KafkaClientProperties;
+import io.tokenmeter.metering.MeteringConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -19,18 +20,38 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Topic administration and reading a topic to its end, as the local run and the tests need them. */
+/**
+ * Topic administration and reading a topic to its end, as the local run and the tests need them; every client it
+ * makes carries the pass-through settings ({@link KafkaClientProperties}) it was given, e.g. TLS and SASL.
+ */
 public final class KafkaTopics {
 
     private final String bootstrapServers;
+    private final KafkaClientProperties clients;
 
+    /** Plaintext clients with Kafka's defaults. */
     public KafkaTopics(String bootstrapServers) {
+        this(bootstrapServers, KafkaClientProperties.none());
+    }
+
+    public KafkaTopics(String bootstrapServers, KafkaClientProperties clients) {
         this.bootstrapServers = bootstrapServers;
+        this.clients = clients;
+    }
+
+    /** The cluster and client settings of a job configuration. */
+    public static KafkaTopics of(MeteringConfig config) {
+        return new KafkaTopics(config.bootstrapServers(), config.kafkaClients());
+    }
+
+    /** An admin client with these settings; the caller closes it. */
+    public Admin admin() {
+        return Admin.create(clients.admin(bootstrapServers));
     }
 
     /** Creates each topic with {@code partitions} partitions (replication 1); existing topics are left alone. */
     public void create(int partitions, Collection<String> topics) throws InterruptedException {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin = admin()) {
             List<NewTopic> newTopics = topics.stream()
                     .map(t -> new NewTopic(t, partitions, (short) 1))
                     .collect(Collectors.toList());
@@ -81,7 +102,7 @@ public final class KafkaTopics {
     public void awaitConsumed(String group, String topic, Duration timeout) throws InterruptedException {
         Map<TopicPartition, Long> end = endOffsets(topic, "read_committed");
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin = admin()) {
             while (true) {
                 Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed;
                 try {
@@ -105,8 +126,7 @@ public final class KafkaTopics {
 
     /** How many records {@code topic} holds now (end offsets minus start offsets, over all partitions). */
     public long countRecords(String topic) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties props = clients.consumer(bootstrapServers);
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
@@ -134,8 +154,7 @@ public final class KafkaTopics {
     }
 
     private Map<TopicPartition, Long> endOffsets(String topic, String isolationLevel) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties props = clients.consumer(bootstrapServers);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolationLevel);
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -158,8 +177,7 @@ public final class KafkaTopics {
 
     /** Like {@link #readCommitted(String)}, handing each record to {@code sink} instead of keeping them. */
     public long readCommitted(String topic, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties props = clients.consumer(bootstrapServers);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");

@@ -49,10 +49,18 @@ public final class LocalCli {
         @Option(names = "--expected-out", description = "CSV file for the expected billing per account and day.")
         Path expectedOut;
 
+        @Option(names = "--config", description = "A metering job YAML whose kafka.properties.* and "
+                + "kafka.producer.properties.* settings (TLS, SASL) the producer uses.")
+        Path config;
+
         @Override
         public Integer call() throws IOException {
             WorkloadSpec spec = workload.spec(billingZone);
-            ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), bootstrapServers, topic, true);
+            io.tokenmeter.io.KafkaClientProperties clients = config == null
+                    ? io.tokenmeter.io.KafkaClientProperties.none()
+                    : io.tokenmeter.metering.MeteringConfig.load(config, java.util.List.of()).kafkaClients();
+            ExpectedTotals expected =
+                    WorkloadProducer.produce(new WorkloadGenerator(spec), clients, bootstrapServers, topic, true);
             if (expectedOut != null) {
                 expected.writeCsv(expectedOut);
             }
@@ -72,9 +80,22 @@ public final class LocalCli {
         @Option(names = "--port", defaultValue = "0", description = "Client port, 0 for any free one.")
         int port;
 
+        @Option(names = "--secure", description = "SASL_SSL (SCRAM-SHA-512) and mTLS listeners with new certificates,"
+                + " SCRAM users and the StandardAuthorizer; certificates and secrets in DATA_DIR/data/security.")
+        boolean secure;
+
+        /** Where a secured broker started on {@code dataDir} keeps its certificates and secrets. */
+        static Path securityDir(Path dataDir) {
+            return dataDir.resolve("data").resolve("security");
+        }
+
         @Override
         public Integer call() throws IOException {
-            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dataDir.resolve("data"), port, false);
+            if (secure && port != 0) {
+                throw new IllegalArgumentException("--port applies to the plaintext broker; a --secure one picks free ports");
+            }
+            EmbeddedKafkaBroker broker = secure ? EmbeddedKafkaBroker.startSecured(dataDir.resolve("data"), false)
+                    : EmbeddedKafkaBroker.start(dataDir.resolve("data"), port, false);
             Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "broker-shutdown"));
             System.out.println(BrokerProcess.READY_PREFIX + broker.bootstrapServers());
             System.out.flush();

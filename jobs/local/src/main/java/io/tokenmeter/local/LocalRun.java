@@ -1,6 +1,7 @@
 package io.tokenmeter.local;
 
 import io.tokenmeter.avro.SubscriptionEvent;
+import io.tokenmeter.io.KafkaClientProperties;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.metering.WarehouseConfig;
@@ -75,6 +76,11 @@ final class LocalRun implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one job configuration key.")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--secure", description = "Runs against a secured broker: TLS with a throwaway CA, the job as SCRAM-SHA-512"
+            + " user 'metering' over SASL_SSL with only its ACLs, its secrets referenced through Kafka's"
+            + " FileConfigProvider; the tools connect as the admin certificate over mTLS (docs/operations.md).")
+    boolean secure;
+
     @Option(names = "--postgres", paramLabel = "JDBC_URL",
             description = "Also upsert into this PostgreSQL warehouse (jdbc:postgresql://HOST:PORT/DB); its tables "
                     + "are created if missing. Password: the variable warehouse.postgres.password-env names.")
@@ -97,27 +103,43 @@ final class LocalRun implements Callable<Integer> {
         System.out.println("Tokenmeter local run — work folder " + work);
         baseConfig = withDedupKey(baseConfig, work);
 
-        try (BrokerProcess broker = BrokerProcess.start(Files.createDirectories(work.resolve("kafka")))) {
+        Path kafkaDir = Files.createDirectories(work.resolve("kafka"));
+        try (BrokerProcess broker = secure ? BrokerProcess.startSecured(kafkaDir) : BrokerProcess.start(kafkaDir)) {
             System.out.println("Kafka broker (KRaft, pid " + broker.pid() + ") at " + broker.bootstrapServers());
             // scripts/sql.sh connects to the broker of the running local run through this file.
             Files.writeString(work.resolve("bootstrap-servers"), broker.bootstrapServers());
-            MeteringConfig config = baseConfig.with(Map.of(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers()));
-            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers());
+            Map<String, String> brokerSettings = new java.util.HashMap<>();
+            brokerSettings.put(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers());
+            BrokerSecurity security = broker.security();
+            if (security != null) {
+                brokerSettings.putAll(security.scramSettings(BrokerSecurity.JOB));
+            }
+            MeteringConfig config = baseConfig.with(brokerSettings);
+            // The tools (topics, workload, reconciliation) act for the operator and the gateways: on a secured
+            // broker as the admin certificate over mTLS, for the job's own principal may only do the job.
+            KafkaClientProperties toolClients = security == null ? config.kafkaClients() : security.admin();
+            String toolBootstrap = security == null ? config.bootstrapServers() : security.mtlsBootstrap();
+            KafkaTopics kafka = new KafkaTopics(toolBootstrap, toolClients);
             kafka.create(partitions, List.of(config.rawTopic()));
             kafka.create(partitions, config.outputTopics());
             if (config.packagesEnabled()) {
-                // Bought before the first event: the job rates usage against the subscriptions it has read.
                 kafka.create(partitions, List.of(config.subscriptionsTopic()));
+            }
+            if (security != null) {
+                describeSecurity(security, config, kafka);
+            }
+            if (config.packagesEnabled()) {
+                // Bought before the first event: the job rates usage against the subscriptions it has read.
                 List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packages());
-                SubscriptionWorkload.produce(subscriptions, broker.bootstrapServers(), config.subscriptionsTopic());
+                SubscriptionWorkload.produce(subscriptions, toolClients, toolBootstrap, config.subscriptionsTopic());
                 System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packagesCatalog(),
                         config.subscriptionsTopic(), SubscriptionWorkload.byAction(subscriptions));
             }
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
                     spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
-            ExpectedTotals expected = WorkloadProducer.produce(
-                    new WorkloadGenerator(spec), broker.bootstrapServers(), config.rawTopic(), true);
+            ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), toolClients, toolBootstrap,
+                    config.rawTopic(), true);
             Path expectedCsv = work.resolve("expected-billing.csv");
             expected.writeCsv(expectedCsv);
             System.out.println("Expected billing written to " + expectedCsv);
@@ -166,6 +188,29 @@ final class LocalRun implements Callable<Integer> {
                     job.cancel().get();
                 }
             }
+        }
+    }
+
+    /** Grants the job's principal its ACLs, and says how the job and the tools connect, secrets not included. */
+    private static void describeSecurity(BrokerSecurity security, MeteringConfig config, KafkaTopics kafka)
+            throws InterruptedException {
+        String principal = "User:" + BrokerSecurity.JOB;
+        List<org.apache.kafka.common.acl.AclBinding> acls = JobAcls.bindings(config, principal);
+        try (org.apache.kafka.clients.admin.Admin admin = kafka.admin()) {
+            JobAcls.grant(admin, acls);
+        }
+        System.out.println("Secured broker: TLS (throwaway CA), StandardAuthorizer; certificates and secrets in "
+                + security.dir());
+        System.out.println("  job:   SCRAM-SHA-512 user '" + BrokerSecurity.JOB + "' over SASL_SSL at "
+                + security.saslSslBootstrap() + ", password from " + security.secretReference(
+                        BrokerSecurity.passwordKey(BrokerSecurity.JOB)));
+        System.out.println("  tools: client certificate CN=" + BrokerSecurity.ADMIN + " (super user) over mTLS at "
+                + security.mtlsBootstrap());
+        System.out.println("  ACLs of " + principal + " (nothing else is allowed):");
+        for (org.apache.kafka.common.acl.AclBinding acl : acls) {
+            System.out.println("    " + acl.entry().operation() + " " + acl.pattern().resourceType() + " "
+                    + acl.pattern().name() + (acl.pattern().patternType()
+                            == org.apache.kafka.common.resource.PatternType.PREFIXED ? "*" : ""));
         }
     }
 

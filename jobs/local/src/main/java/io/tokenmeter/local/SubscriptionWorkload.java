@@ -98,8 +98,13 @@ public final class SubscriptionWorkload {
     /** Writes {@code events} to the compacted subscriptions topic, keyed by account/subscription. */
     public static void produce(List<SubscriptionEvent> events, String bootstrapServers, String topic)
             throws InterruptedException {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        produce(events, io.tokenmeter.io.KafkaClientProperties.none(), bootstrapServers, topic);
+    }
+
+    /** As {@link #produce(List, String, String)}, with the pass-through {@code clients}. */
+    public static void produce(List<SubscriptionEvent> events, io.tokenmeter.io.KafkaClientProperties clients,
+            String bootstrapServers, String topic) throws InterruptedException {
+        Properties props = clients.producer(bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         AvroCodec<SubscriptionEvent> codec = AvroCodec.subscriptionEvents();

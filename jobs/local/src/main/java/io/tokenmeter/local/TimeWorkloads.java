@@ -2,6 +2,7 @@ package io.tokenmeter.local;
 
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -226,9 +227,9 @@ final class TimeWorkloads {
      * Writes {@code records} to {@code topic} in order, keyed by account (or to {@code partition} when it is not
      * negative), and adds each to {@code expected}.
      */
-    static void write(List<GeneratedRecord> records, int partition, String bootstrapServers, String topic,
-            ExpectedTotals expected) {
-        Properties props = WorkloadProducer.producerProperties(bootstrapServers);
+    static void write(List<GeneratedRecord> records, int partition, MeteringConfig config, ExpectedTotals expected) {
+        String topic = config.rawTopic();
+        Properties props = WorkloadProducer.producerProperties(config.bootstrapServers(), config.kafkaClients());
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             List<java.util.concurrent.Future<?>> sent = new ArrayList<>();

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.io.KafkaClientProperties;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
@@ -24,7 +25,13 @@ public final class WorkloadProducer {
      */
     public static ExpectedTotals produce(
             WorkloadGenerator generator, String bootstrapServers, String topic, boolean showProgress) {
-        Properties props = producerProperties(bootstrapServers);
+        return produce(generator, KafkaClientProperties.none(), bootstrapServers, topic, showProgress);
+    }
+
+    /** As {@link #produce(WorkloadGenerator, String, String, boolean)}, with the pass-through {@code clients}. */
+    public static ExpectedTotals produce(WorkloadGenerator generator, KafkaClientProperties clients,
+            String bootstrapServers, String topic, boolean showProgress) {
+        Properties props = producerProperties(bootstrapServers, clients);
 
         WorkloadSpec spec = generator.spec();
         ExpectedTotals expected = new ExpectedTotals(spec.billingZone());
@@ -71,9 +78,8 @@ public final class WorkloadProducer {
     }
 
     /** An idempotent, batching producer's settings: every record written once, in order per partition. */
-    static Properties producerProperties(String bootstrapServers) {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    static Properties producerProperties(String bootstrapServers, KafkaClientProperties clients) {
+        Properties props = clients.producer(bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "20");

@@ -5,15 +5,32 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** A real KRaft broker on loopback for one test class, with a fresh data folder, shut down afterwards. */
+/**
+ * A real KRaft broker on loopback for one test class, with a fresh data folder, shut down afterwards; plaintext, or
+ * {@link #secured()} (SASL_SSL, mTLS and ACLs, {@link BrokerSecurity}).
+ */
 public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCallback {
 
     private final AtomicInteger topicCounter = new AtomicInteger();
+    private final boolean secured;
     private EmbeddedKafkaBroker broker;
+
+    public KafkaBrokerExtension() {
+        this(false);
+    }
+
+    private KafkaBrokerExtension(boolean secured) {
+        this.secured = secured;
+    }
+
+    /** A secured broker: clients need TLS and SCRAM or a client certificate, and ACLs. */
+    public static KafkaBrokerExtension secured() {
+        return new KafkaBrokerExtension(true);
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        broker = EmbeddedKafkaBroker.startTemporary();
+        broker = secured ? EmbeddedKafkaBroker.startSecuredTemporary() : EmbeddedKafkaBroker.startTemporary();
     }
 
     @Override
@@ -21,12 +38,20 @@ public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCa
         broker.close();
     }
 
+    /** Where the job connects: plaintext, or SASL_SSL on a secured broker. */
     public String bootstrapServers() {
         return broker.bootstrapServers();
     }
 
+    /** The secured broker's security; null on a plaintext one. */
+    public BrokerSecurity security() {
+        return broker.security();
+    }
+
+    /** Topic tools; on a secured broker they connect as the admin principal over mTLS. */
     public KafkaTopics topics() {
-        return new KafkaTopics(bootstrapServers());
+        return secured ? new KafkaTopics(security().mtlsBootstrap(), security().admin())
+                : new KafkaTopics(bootstrapServers());
     }
 
     /** A topic name no other test of this run uses. */

@@ -89,7 +89,8 @@ final class TestRuns {
     private static Path dedupKeyFile;
 
     static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
-        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
+        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(), config.bootstrapServers(),
+                config.rawTopic(), false);
     }
 
     /** Runs the job with {@code source} to its end; with a restart strategy when {@code restartOnFailure}. */

@@ -34,6 +34,8 @@ public final class KafkaEndpoints {
     /** As {@link #rawUsageSource(MeteringConfig)}, judging event times against {@code wallClock} (tests). */
     public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config, WallClock wallClock) {
         KafkaSourceBuilder<IngestedRecord> builder = KafkaSource.<IngestedRecord>builder()
+                // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
+                .setProperties(config.kafkaClients().consumer())
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(config.rawTopic())
                 .setGroupId(config.consumerGroup())
@@ -53,6 +55,7 @@ public final class KafkaEndpoints {
      */
     public static KafkaSource<SubscriptionRecord> subscriptionsSource(MeteringConfig config) {
         KafkaSourceBuilder<SubscriptionRecord> builder = KafkaSource.<SubscriptionRecord>builder()
+                .setProperties(config.kafkaClients().consumer())
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(config.subscriptionsTopic())
                 .setGroupId(config.consumerGroup())
@@ -115,6 +118,8 @@ public final class KafkaEndpoints {
             String output,
             org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
         return KafkaSink.<T>builder()
+                // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
+                .setKafkaProducerConfig(config.kafkaClients().producer())
                 .setBootstrapServers(config.bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)

@@ -1,6 +1,7 @@
 package io.tokenmeter.metering;
 
 import io.tokenmeter.functions.FaultInjection;
+import io.tokenmeter.io.KafkaClientProperties;
 import io.tokenmeter.logic.OutputLimits;
 import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.SubscriptionLimits;
@@ -76,7 +77,8 @@ public record MeteringConfig(
         String subscriptionsTopic,
         String noticesTopic,
         String packagesCatalog,
-        @Nullable PackageCatalog packages)
+        @Nullable PackageCatalog packages,
+        KafkaClientProperties kafkaClients)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -261,13 +263,15 @@ public record MeteringConfig(
     public static MeteringConfig fromMap(Map<String, String> values) {
         List<String> unknown = new ArrayList<>();
         for (String key : values.keySet()) {
-            if (!DEFAULTS.containsKey(key)) {
+            if (!DEFAULTS.containsKey(key) && !KafkaClientProperties.isClientSetting(key)) {
                 unknown.add(key);
             }
         }
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException("Unknown configuration key(s) " + unknown + "; known keys are "
-                    + new TreeMap<>(DEFAULTS).keySet());
+                    + new TreeMap<>(DEFAULTS).keySet() + ", and Kafka client settings under "
+                    + List.of(KafkaClientProperties.COMMON_PREFIX + "*", KafkaClientProperties.CONSUMER_PREFIX + "*",
+                            KafkaClientProperties.PRODUCER_PREFIX + "*", KafkaClientProperties.ADMIN_PREFIX + "*"));
         }
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         v.putAll(values);
@@ -314,7 +318,8 @@ public record MeteringConfig(
                 v.get(SUBSCRIPTIONS_TOPIC),
                 v.get(NOTICES_TOPIC),
                 v.get(PACKAGES_CATALOG).trim(),
-                loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)));
+                loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)),
+                KafkaClientProperties.fromConfig(v));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -369,6 +374,7 @@ public record MeteringConfig(
         m.put(SUBSCRIPTIONS_TOPIC, subscriptionsTopic);
         m.put(NOTICES_TOPIC, noticesTopic);
         m.put(PACKAGES_CATALOG, packagesCatalog);
+        m.putAll(kafkaClients.asConfig());
         return m;
     }
 

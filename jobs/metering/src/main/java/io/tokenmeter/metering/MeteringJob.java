@@ -72,7 +72,9 @@ import picocli.CommandLine;
  * With a package catalog ({@code packages.catalog}) it also reads subscription events
  * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
  * items, and writes threshold notices ({@code kafka.topics.notices}, {@code PackageNotice}), exactly once.
- * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}.
+ * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}; every Kafka client gets the operator's
+ * client settings ({@code kafka.properties.*}, TLS and SASL included, secrets as config-provider references) through
+ * {@link io.tokenmeter.io.KafkaClientProperties}.
  *
  * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
  */

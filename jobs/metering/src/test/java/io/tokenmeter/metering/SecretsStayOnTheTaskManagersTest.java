@@ -29,14 +29,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.event.Level;
 
 /**
- * Issue #13 items 6 and 9: the dedup key and the warehouse password are read by the tasks that use them; the job
- * graph the client submits (blobs, HA storage), the configuration and its printouts, and the logs carry where they
- * are, never what they are.
+ * Issue #13 items 6 and 9, issue #15 item 1: the dedup key, the warehouse password and the Kafka client secrets are
+ * read by the tasks that use them; the job graph the client submits (blobs, HA storage), the configuration and its
+ * printouts, and the logs carry where they are, never what they are.
  */
 class SecretsStayOnTheTaskManagersTest {
 
     private static final String DEDUP_KEY = "dedup-key-7f3a9c0e5b1d4f2a8c6e0b9d7f5a3c1e";
     private static final String PASSWORD = "warehouse-password-Zq81xVw";
+    private static final String KAFKA_PASSWORD = "kafka-scram-password-Hq27pLm";
 
     @RegisterExtension
     final LoggerAuditingExtension logs = new LoggerAuditingExtension("", Level.DEBUG);
@@ -49,12 +50,21 @@ class SecretsStayOnTheTaskManagersTest {
     void jobGraphAndConfigurationCarryWhereTheSecretsAreNeverTheSecrets(boolean exactlyOnce) throws Exception {
         Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY + "\n");
         Path passwordFile = Files.writeString(dir.resolve("warehouse.password"), PASSWORD);
+        Path kafkaSecrets = Files.writeString(dir.resolve("kafka.properties"), "password=" + KAFKA_PASSWORD + "\n");
+        String jaasReference = "${file:" + kafkaSecrets + ":password}";
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
                 MeteringConfig.DEDUP_KEY_FILE, keyFile.toString(),
                 WarehouseConfig.URL, "jdbc:postgresql://127.0.0.1:5432/analytics",
                 WarehouseConfig.USER, "loader",
                 WarehouseConfig.PASSWORD_FILE, passwordFile.toString(),
-                WarehouseConfig.EXACTLY_ONCE, Boolean.toString(exactlyOnce)));
+                WarehouseConfig.EXACTLY_ONCE, Boolean.toString(exactlyOnce),
+                "kafka.properties.config.providers", "file",
+                "kafka.properties.config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+                "kafka.properties.security.protocol", "SASL_SSL",
+                "kafka.properties.sasl.mechanism", "SCRAM-SHA-512",
+                "kafka.properties.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required"
+                        + " username=\"metering\" password=\"" + jaasReference + "\";"));
 
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(MeteringJob.flinkConfiguration(config));
@@ -63,15 +73,15 @@ class SecretsStayOnTheTaskManagersTest {
         String submitted = new String(InstantiationUtil.serializeObject(jobGraph), StandardCharsets.ISO_8859_1);
 
         // The functions that read the secrets are in the graph, with the files they read them from...
-        assertThat(submitted).contains(keyFile.toString()).contains(passwordFile.toString());
+        assertThat(submitted).contains(keyFile.toString()).contains(passwordFile.toString()).contains(jaasReference);
         // ...and the secrets are not.
-        assertThat(submitted).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+        assertThat(submitted).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
         for (String printed : new String[] {config.toString(), config.asMap().toString()}) {
-            assertThat(printed).contains(keyFile.toString()).contains(passwordFile.toString())
-                    .doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+            assertThat(printed).contains(keyFile.toString()).contains(passwordFile.toString()).contains(jaasReference)
+                    .doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
         }
         assertThat(config.warehouse().toString()).contains(passwordFile.toString()).doesNotContain(PASSWORD);
-        assertThat(logged()).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD);
+        assertThat(logged()).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
     }
 
     /** The dedup operator logs the key's check value when it opens, so TaskManagers can be compared; not the key. */
