@@ -168,7 +168,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
                 lastDayCloseDelayMillis = System.currentTimeMillis() - record.getDayEnd().toEpochMilli();
             }
             if (record.getVersion() == 1) {
-                ctx.timerService().registerEventTimeTimer(calendar.correctionDeadline(dayStart));
+                ctx.timerService().registerEventTimeTimer(calendar.cleanUpTime(dayStart));
             }
         }
         if (AccountBilling.isEmpty(state)) {

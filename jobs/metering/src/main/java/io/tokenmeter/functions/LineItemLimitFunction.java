@@ -29,7 +29,8 @@ import org.apache.flink.util.OutputTag;
  * usage for it afterwards would count its lines afresh.
  *
  * <p>State: per account and billing day the sorted keys of its admitted lines (MapState day start → keys), and
- * one event-time timer at the day's correction deadline that removes them; after the last day the key has none.
+ * one event-time timer at its clean-up time ({@link BillingCalendar#cleanUpTime}: the correction deadline rounded
+ * up to a week, shared by the days of that week) that removes them; after the last day the key has none.
  *
  * <p>Most events add no line: the account-day's lines were read for its previous event. The lines of the
  * {@value #CACHED_DAYS} account-days read or written last are therefore kept in memory as well — always equal to
@@ -104,7 +105,7 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
         }
         if (admitted != known) {
             if (known == null) {
-                ctx.timerService().registerEventTimeTimer(deadline);
+                ctx.timerService().registerEventTimeTimer(calendar.cleanUpTime(dayStart));
             }
             linesByDay.put(dayStart, admitted);
             recentDays.put(accountDay, admitted);
@@ -114,14 +115,6 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out) throws Exception {
-        long dueDay = calendar.dayWithCorrectionDeadline(timestamp);
-        if (dueDay != Long.MIN_VALUE) {
-            // The usual case, the timer its day set: one delete, no scan. (A map state emptied by remove() holds no
-            // entry of the key, on either backend.)
-            linesByDay.remove(dueDay);
-            recentDays.remove(new AccountDay(ctx.getCurrentKey(), dueDay));
-            return;
-        }
         var days = linesByDay.keys().iterator();
         while (days.hasNext()) {
             long dayStart = days.next();

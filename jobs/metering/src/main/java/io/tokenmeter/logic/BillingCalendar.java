@@ -95,13 +95,19 @@ public final class BillingCalendar implements Serializable {
         return saturatedAdd(dayEnd(dayStart), correctionHorizonMillis);
     }
 
+    /** Clean-up times are multiples of this: one clean-up timer per key serves a week of days. */
+    public static final long CLEAN_UP_PERIOD_MILLIS = 7 * 24 * 3_600_000L;
+
     /**
-     * The start of the billing day whose correction deadline is {@code deadline}, for a timer set at a deadline to
-     * find its day without looking through all of them; Long.MIN_VALUE when no day's deadline is exactly that.
+     * Event time at which what is kept for the day starting at {@code dayStart} until its correction deadline may
+     * go: the deadline rounded up to a multiple of {@link #CLEAN_UP_PERIOD_MILLIS}. A key's days of the same week
+     * share one timer, so the state of an account active every day pays one timer registration and firing a week,
+     * not a day, and keeps a day at most a week longer.
      */
-    public long dayWithCorrectionDeadline(long deadline) {
-        long dayStart = dayStart(saturatedAdd(saturatedAdd(deadline, -correctionHorizonMillis), -1));
-        return correctionDeadline(dayStart) == deadline ? dayStart : Long.MIN_VALUE;
+    public long cleanUpTime(long dayStart) {
+        long deadline = correctionDeadline(dayStart);
+        long remainder = Math.floorMod(deadline, CLEAN_UP_PERIOD_MILLIS);
+        return remainder == 0 ? deadline : saturatedAdd(deadline, CLEAN_UP_PERIOD_MILLIS - remainder);
     }
 
     private long startOf(LocalDate day) {

@@ -36,6 +36,8 @@ class AccountMeteringFunctionBillingTest {
     private static final long DAY_START = millis("2026-03-09T16:00:00Z");
     private static final long CLOSE = millis("2026-03-10T16:15:00Z");
     private static final long CORRECTION_DEADLINE = millis("2026-04-14T16:00:00Z");
+    /** The correction deadline rounded up to the week: the day's state goes then. */
+    private static final long CLEAN_UP = millis("2026-04-16T00:00:00Z");
 
     private KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> harness;
 
@@ -258,10 +260,12 @@ class AccountMeteringFunctionBillingTest {
     }
 
     @Test
-    void clearsAllTimersAfterCorrectionDeadline() throws Exception {
+    void clearsAllTimersAtTheCleanUpAfterTheCorrectionDeadline() throws Exception {
         billTwoAccountsWithOneAdjustment();
 
-        advanceWatermark(CORRECTION_DEADLINE);
+        advanceWatermark(CLEAN_UP - 1);
+        assertThat(harness.numEventTimeTimers()).isPositive();
+        advanceWatermark(CLEAN_UP);
 
         assertThat(harness.numEventTimeTimers()).isZero();
         assertThat(harness.extractOutputValues()).hasSize(3);
@@ -272,10 +276,10 @@ class AccountMeteringFunctionBillingTest {
      * heap backend only MapState.remove (not Iterator.remove) drops an emptied map, so this also guards that.
      */
     @Test
-    void clearsAllKeyedStateAfterCorrectionDeadline() throws Exception {
+    void clearsAllKeyedStateAtTheCleanUpAfterTheCorrectionDeadline() throws Exception {
         billTwoAccountsWithOneAdjustment();
 
-        advanceWatermark(CORRECTION_DEADLINE);
+        advanceWatermark(CLEAN_UP);
 
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();

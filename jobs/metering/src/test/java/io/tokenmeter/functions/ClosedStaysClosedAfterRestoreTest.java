@@ -257,7 +257,7 @@ class ClosedStaysClosedAfterRestoreTest {
         try (var job = new Pipeline(null, before)) {
             job.send(usageEvent("e-1", "acct-1", "m", Modality.TEXT, 100, 0, 0, "2026-03-10T02:10:00Z"));
             job.watermark(DAY_CLOSE);
-            job.watermark(DEADLINE); // the account forgets the day, dedup every id of it
+            job.watermark(CALENDAR.cleanUpTime(DAY_START)); // the account forgets the day, dedup every id of it
             snapshot = job.snapshot();
         }
         assertThat(before.billing).extracting(BillingRecord::getVersion, BillingRecord::getTotalTokens)
@@ -266,7 +266,7 @@ class ClosedStaysClosedAfterRestoreTest {
         Outputs after = new Outputs();
         try (var job = new Pipeline(snapshot, after)) {
             job.send(usageEvent("straggler", "acct-1", "m", Modality.TEXT, 7, 0, 0, "2026-03-10T02:20:00Z"));
-            job.watermark(DEADLINE + Duration.ofHours(1).toMillis());
+            job.watermark(CALENDAR.cleanUpTime(DAY_START) + Duration.ofHours(1).toMillis());
         }
 
         assertThat(after.billing).isEmpty();

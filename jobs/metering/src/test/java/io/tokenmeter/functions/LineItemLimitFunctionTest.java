@@ -30,6 +30,8 @@ class LineItemLimitFunctionTest {
     private static final int CAP = 4;
     /** Shanghai day 2026-03-10 (from 03-09T16:00Z) takes corrections until 2026-04-14T16:00Z. */
     private static final long DEADLINE = millis("2026-04-14T16:00:00Z");
+    /** The deadline rounded up to the week ({@link BillingCalendar#cleanUpTime}): the day's lines go then. */
+    private static final long CLEAN_UP = millis("2026-04-16T00:00:00Z");
 
     private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord> harness;
 
@@ -85,9 +87,9 @@ class LineItemLimitFunctionTest {
         assertThat(rejected()).extracting(RejectedRecord::getReason).containsExactly(RejectReason.TOO_MANY_LINE_ITEMS);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1);
-        harness.processWatermark(new Watermark(DEADLINE - 1));
+        harness.processWatermark(new Watermark(CLEAN_UP - 1));
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        harness.processWatermark(new Watermark(DEADLINE));
+        harness.processWatermark(new Watermark(CLEAN_UP));
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
 

@@ -65,19 +65,19 @@ class BillingCalendarTest {
     }
 
     @Test
-    void findsTheDayOfACorrectionDeadlineAcrossDaylightSavingAndNoDayForOtherTimes() {
-        BillingCalendar berlin = new BillingCalendar(BERLIN, GRACE, HORIZON);
-        for (BillingCalendar calendar : new BillingCalendar[] {shanghai, berlin}) {
-            for (long day = calendar.dayStart(millis("2026-03-20T12:00:00Z")), n = 0; n < 30;
-                    day = calendar.dayEnd(day), n++) {
-                assertThat(calendar.dayWithCorrectionDeadline(calendar.correctionDeadline(day))).isEqualTo(day);
-                assertThat(calendar.dayWithCorrectionDeadline(calendar.correctionDeadline(day) + 1))
-                        .isEqualTo(Long.MIN_VALUE);
-            }
+    void cleansUpAtTheFirstWeekBoundaryAtOrAfterTheCorrectionDeadlineAndSaturates() {
+        long week = BillingCalendar.CLEAN_UP_PERIOD_MILLIS;
+        for (long day = shanghai.dayStart(millis("2026-03-20T12:00:00Z")), n = 0; n < 30; day = shanghai.dayEnd(day), n++) {
+            long cleanUp = shanghai.cleanUpTime(day);
+            assertThat(cleanUp).isGreaterThanOrEqualTo(shanghai.correctionDeadline(day))
+                    .isLessThan(shanghai.correctionDeadline(day) + week);
+            assertThat(Math.floorMod(cleanUp, week)).isZero();
         }
-        assertThat(shanghai.correctionDeadline(shanghai.dayWithCorrectionDeadline(Long.MAX_VALUE)))
-                .as("the last day, whose deadline saturates").isEqualTo(Long.MAX_VALUE);
-        assertThat(shanghai.dayWithCorrectionDeadline(Long.MIN_VALUE)).isEqualTo(Long.MIN_VALUE);
+        // 2026-04-14T16:00Z is a Tuesday; weeks since the epoch end on Thursdays 00:00 UTC.
+        assertThat(shanghai.cleanUpTime(millis("2026-03-09T16:00:00Z"))).isEqualTo(millis("2026-04-16T00:00:00Z"));
+        assertThat(shanghai.cleanUpTime(Long.MAX_VALUE - 1)).isEqualTo(Long.MAX_VALUE);
+        assertThat(shanghai.cleanUpTime(Long.MIN_VALUE))
+                .isBetween(shanghai.correctionDeadline(Long.MIN_VALUE), shanghai.correctionDeadline(Long.MIN_VALUE) + week);
     }
 
     @Test
