@@ -76,7 +76,8 @@ public record MeteringConfig(
         String subscriptionsTopic,
         String noticesTopic,
         String packagesCatalog,
-        @Nullable PackageCatalog packages)
+        @Nullable PackageCatalog packages,
+        SchemaRegistryConfig schemaRegistry)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -180,6 +181,7 @@ public record MeteringConfig(
         d.put(SUBSCRIPTIONS_TOPIC, "tokenmeter.subscriptions");
         d.put(NOTICES_TOPIC, "tokenmeter.package.notices");
         d.put(PACKAGES_CATALOG, "");
+        d.putAll(SchemaRegistryConfig.DEFAULTS);
         return Map.copyOf(d);
     }
 
@@ -314,7 +316,8 @@ public record MeteringConfig(
                 v.get(SUBSCRIPTIONS_TOPIC),
                 v.get(NOTICES_TOPIC),
                 v.get(PACKAGES_CATALOG).trim(),
-                loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)));
+                loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)),
+                SchemaRegistryConfig.fromMap(v));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -369,6 +372,7 @@ public record MeteringConfig(
         m.put(SUBSCRIPTIONS_TOPIC, subscriptionsTopic);
         m.put(NOTICES_TOPIC, noticesTopic);
         m.put(PACKAGES_CATALOG, packagesCatalog);
+        m.putAll(schemaRegistry.asMap());
         return m;
     }
 
