@@ -12,7 +12,6 @@ import io.tokenmeter.schema.RegistryWriterSchemas;
 import io.tokenmeter.schema.SchemaRegistryClient;
 import io.tokenmeter.schema.SchemaRegistrySettings;
 import io.tokenmeter.schema.SchemaRegistryUnavailableException;
-import java.io.IOException;
 import javax.annotation.Nullable;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -60,7 +59,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
     }
 
     @Override
-    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) throws IOException {
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
         byte[] payload = record.value();
         if (payload != null && payload.length > limits.maxRecordBytes()) {
             // Only the first maxRecordBytes are kept: the envelope must fit where the original barely did.
@@ -83,7 +82,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             return;
         } catch (SchemaRegistryUnavailableException e) {
             // Not a verdict on the record: fail, so the task restarts from its checkpoint and reads it again.
-            throw new IOException("Cannot read " + record.topic() + "-" + record.partition() + "@" + record.offset()
+            throw new SchemaRegistryUnavailableException("Cannot read " + record.topic() + "-" + record.partition() + "@" + record.offset()
                     + " until the schema registry answers: " + e.getMessage(), e);
         }
         long readAt = System.currentTimeMillis();

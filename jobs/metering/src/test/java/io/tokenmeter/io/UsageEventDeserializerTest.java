@@ -135,7 +135,7 @@ class UsageEventDeserializerTest {
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() ->
                         withRegistry.deserialize(new ConsumerRecord<>(TOPIC, 1, 9L, null, payload), out))
-                .isInstanceOf(java.io.IOException.class)
+                .isInstanceOf(io.tokenmeter.schema.SchemaRegistryUnavailableException.class)
                 .hasMessageContaining(TOPIC + "-1@9")
                 .hasMessageContaining("until the schema registry answers");
         assertThat(out.records).as("neither billed nor rejected: read again after the restart").isEmpty();

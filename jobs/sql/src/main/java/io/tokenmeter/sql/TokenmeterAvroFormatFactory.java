@@ -73,7 +73,9 @@ public final class TokenmeterAvroFormatFactory implements DeserializationFormatF
         String record = formatOptions.get(RECORD);
         WriterSchemas.current(record); // an unknown record name fails here, naming the known ones
         boolean ignoreParseErrors = formatOptions.get(IGNORE_PARSE_ERRORS);
+        // Empty means none, so the shipped table definitions can always pass the job's schema-registry.url on.
         SchemaRegistrySettings registry = formatOptions.getOptional(SCHEMA_REGISTRY_URL)
+                .filter(url -> !url.isBlank())
                 .map(url -> new SchemaRegistrySettings(url, REGISTRY_CACHE_SIZE, REGISTRY_REQUEST_TIMEOUT,
                         formatOptions.get(SCHEMA_REGISTRY_GIVE_UP_AFTER)))
                 .orElse(null);
