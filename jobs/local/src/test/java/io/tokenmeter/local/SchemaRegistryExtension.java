@@ -92,6 +92,11 @@ public final class SchemaRegistryExtension implements BeforeAllCallback, AfterAl
         return "http://127.0.0.1:" + port + "/apis/registry/v2";
     }
 
+    /** The server's HTTP port on 127.0.0.1. */
+    public int port() {
+        return port;
+    }
+
     /** The server's base, with no API path: a URL that is not a Confluent API. */
     public String serverUrl() {
         return "http://127.0.0.1:" + port;

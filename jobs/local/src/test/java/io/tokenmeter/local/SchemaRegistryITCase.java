@@ -2,11 +2,14 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
@@ -15,6 +18,10 @@ import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
 import io.tokenmeter.sql.SqlScripts;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,13 +34,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.client.program.rest.RestClusterClient;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
@@ -56,7 +68,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * serde, Confluent framing) written with an evolved UsageEvent (an added optional field) that the producer
  * registered itself; the job bills both exactly, rejects an unknown schema id with its reason and id, and writes
  * billing, account usage and rejected records in the registry framing, which a foreign consumer and the analyst
- * SQL read back.
+ * SQL read back. And while the registry is out of reach the job fails and restarts rather than rejecting anything,
+ * then bills every record once when it is back.
  */
 class SchemaRegistryITCase {
 
@@ -87,7 +100,7 @@ class SchemaRegistryITCase {
                 SchemaRegistryConfig.OUTPUT_FRAMING + SchemaRegistryConfig.REJECTED, "registry"));
         // and single-object traffic with retries, late events and malformed records
         Duration span = Duration.ofHours(6);
-        WorkloadSpec spec = WorkloadSpec.clean(3_000, 100, 47).withRates(0.02, 0.01, 0.01)
+        WorkloadSpec spec = WorkloadSpec.clean(2_000, 100, 47).withRates(0.02, 0.01, 0.01)
                 .during(WorkloadSpec.defaultStart(ZONE, span), span, ZONE);
         ExpectedTotals generated = TestRuns.produce(spec, config);
         Map<AccountDay, UsageTotals> expected = new TreeMap<>();
@@ -167,6 +180,64 @@ class SchemaRegistryITCase {
             assertThat(row.getField(0)).isEqualTo(outcome.billingRecords());
             assertThat(row.getField(1)).isEqualTo(outcome.billedTokens());
         }
+    }
+
+    @Test
+    void failsAndRestartsWhileTheRegistryIsUnreachableThenBillsEverythingOnce(
+            @InjectClusterClient RestClusterClient<?> flink) throws Exception {
+        try (TcpGate gate = new TcpGate(REGISTRY.port())) {
+            // given: a job that reaches the registry through a gate, and registry-framed events on the raw topic
+            MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
+                    SchemaRegistryConfig.URL, gate.url() + "/apis/ccompat/v7",
+                    SchemaRegistryConfig.GIVE_UP_AFTER, "1 s"));
+            Instant start = WorkloadSpec.defaultStart(ZONE, Duration.ofHours(6));
+            Map<AccountDay, UsageTotals> expected = new TreeMap<>();
+            try (KafkaProducer<String, GenericRecord> foreign = foreignProducer()) {
+                for (int i = 0; i < 50; i++) {
+                    Instant time = start.plus(Duration.ofMinutes(i));
+                    GenericRecord event = evolvedEvent(i, time);
+                    foreign.send(new ProducerRecord<>(config.rawTopic(), (String) event.get("account_id"), event));
+                    expected.computeIfAbsent(new AccountDay((String) event.get("account_id"),
+                            LocalDate.ofInstant(time, ZONE)), k -> new UsageTotals()).addEvent(i + 1, 2L * i, 3);
+                }
+            }
+            // and the job built (its start-up check passes), then the registry out of reach
+            Source<IngestedRecord, ?, ?> source = KafkaEndpoints.rawUsageSource(config);
+            gate.shut();
+
+            // when: the job runs, with restarts allowed, and the registry comes back after its first failure
+            JobClient job = TestRuns.start(config, source, true);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (failures(flink, job).isEmpty()) {
+                assertThat(System.nanoTime()).as("a failure within 60 s").isLessThan(deadline);
+                Thread.sleep(100);
+            }
+            gate.open();
+            job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
+
+            // then: it failed because the registry did not answer, not because of a record
+            assertThat(failures(flink, job)).isNotEmpty()
+                    .allSatisfy(trace -> assertThat(trace).contains("until the schema registry answers"));
+            // and nothing was rejected or lost: every event is billed once
+            MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
+            assertThat(KAFKA.topics().countRecords(config.rejectedTopic())).isZero();
+            assertThat(new TreeMap<>(outcome.billedByAccountDay())).isEqualTo(expected);
+            assertThat(outcome.ledger().read()).isEqualTo(50);
+            assertThat(outcome.ledger().rejected()).isZero();
+        }
+    }
+
+    /** The stack traces of the job's exception history: one per failover. */
+    private static List<String> failures(RestClusterClient<?> flink, JobClient job) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(flink.getWebInterfaceURL() + "/jobs/" + job.getJobID() + "/exceptions")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        List<String> failures = new ArrayList<>();
+        for (JsonNode entry : new ObjectMapper().readTree(response.body()).path("exceptionHistory").path("entries")) {
+            failures.add(entry.path("stacktrace").asText());
+        }
+        return failures;
     }
 
     /** UsageEvent plus an optional field: what a producer that evolved the schema on its own writes. */
