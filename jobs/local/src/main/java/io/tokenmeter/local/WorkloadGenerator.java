@@ -158,7 +158,7 @@ public final class WorkloadGenerator {
                 rng.nextBytes(garbage);
                 garbage[0] &= 0x7F; // never the single-object marker C3
                 if (garbage[0] == 0) {
-                    garbage[0] = 1; // nor the schema registry framing's magic byte: garbage is MALFORMED, not a schema id
+                    garbage[0] = 1; // nor the registry framing's magic byte 00: garbage, not a schema id
                 }
                 return new GeneratedRecord(key, garbage, Kind.MALFORMED, null);
             }

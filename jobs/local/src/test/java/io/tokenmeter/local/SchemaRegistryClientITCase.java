@@ -56,7 +56,8 @@ class SchemaRegistryClientITCase {
 
         assertThatThrownBy(() -> client.register("client-it.incompatible-value", withARequiredField))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("refused io.tokenmeter.avro.UsageEvent under subject client-it.incompatible-value")
+                .hasMessageContaining(
+                        "refused io.tokenmeter.avro.UsageEvent under subject client-it.incompatible-value")
                 .hasMessageContaining("HTTP 409")
                 .hasMessageContaining("Incompatible");
     }
@@ -103,6 +104,7 @@ class SchemaRegistryClientITCase {
     }
 
     private static SchemaRegistryClient client(String url) {
-        return new SchemaRegistryClient(new SchemaRegistrySettings(url, 100, Duration.ofSeconds(5), Duration.ofSeconds(2)));
+        return new SchemaRegistryClient(
+                new SchemaRegistrySettings(url, 100, Duration.ofSeconds(5), Duration.ofSeconds(2)));
     }
 }

@@ -141,7 +141,7 @@ class SchemaRegistryITCase {
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords()
                 .withRegistry(new io.tokenmeter.schema.SchemaRegistryClient(config.schemaRegistry().settings()), 10);
         for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.rejectedTopic())) {
-            assertThat(Framing.isRegistryFramed(record.value())).as("rejected records in the registry framing").isTrue();
+            assertThat(Framing.isRegistryFramed(record.value())).as("in the registry framing").isTrue();
             RejectedRecord rejected = rejectedCodec.decode(record.value());
             reasons.merge(rejected.getReason(), 1L, Long::sum);
             if (rejected.getPayload().equals(ByteBuffer.wrap(unknownId))) {

@@ -54,7 +54,10 @@ public class AvroKafkaSerializer<T extends SpecificRecord> implements KafkaRecor
         String key = keyOf.apply(record);
         // No event-time timestamp: the producer stamps the write time. A billing record for a day weeks ago,
         // stamped with that day, would fall straight under the topic's time-based retention and be deleted.
-        byte[] value = registrySchemaId == null ? codec.encode(record) : codec.encodeWithSchemaId(record, registrySchemaId);
-        return new ProducerRecord<>(topic, null, null, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value);
+        byte[] value = registrySchemaId == null
+                ? codec.encode(record)
+                : codec.encodeWithSchemaId(record, registrySchemaId);
+        return new ProducerRecord<>(
+                topic, null, null, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value);
     }
 }

@@ -44,7 +44,8 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
     }
 
     /** @param registry the schema registry of registry-framed records; null: none configured */
-    public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock, @Nullable SchemaRegistrySettings registry) {
+    public UsageEventDeserializer(
+            ValidationLimits limits, PartitionClock clock, @Nullable SchemaRegistrySettings registry) {
         this.limits = limits;
         this.clock = clock;
         this.registry = registry;
@@ -82,8 +83,8 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             return;
         } catch (SchemaRegistryUnavailableException e) {
             // Not a verdict on the record: fail, so the task restarts from its checkpoint and reads it again.
-            throw new SchemaRegistryUnavailableException("Cannot read " + record.topic() + "-" + record.partition() + "@" + record.offset()
-                    + " until the schema registry answers: " + e.getMessage(), e);
+            throw new SchemaRegistryUnavailableException("Cannot read " + record.topic() + "-" + record.partition()
+                    + "@" + record.offset() + " until the schema registry answers: " + e.getMessage(), e);
         }
         long readAt = System.currentTimeMillis();
         UsageValidation.Violation violation = UsageValidation.check(event, limits, readAt);

@@ -58,8 +58,9 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
     }
 
     /** @param registry the schema registry of registry-framed records; null: such records cannot be read */
-    public TokenmeterAvroDeserializationSchema(String recordName, RowType rowType, TypeInformation<RowData> producedType,
-            boolean ignoreParseErrors, @Nullable SchemaRegistrySettings registry) {
+    public TokenmeterAvroDeserializationSchema(String recordName, RowType rowType,
+            TypeInformation<RowData> producedType, boolean ignoreParseErrors,
+            @Nullable SchemaRegistrySettings registry) {
         this.recordName = recordName;
         this.rowType = rowType;
         this.producedType = producedType;

@@ -57,8 +57,8 @@ public final class TokenmeterAvroFormatFactory implements DeserializationFormatF
     public static final ConfigOption<String> SCHEMA_REGISTRY_URL = ConfigOptions.key("schema-registry.url")
             .stringType()
             .noDefaultValue()
-            .withDescription("Base URL of the Confluent-compatible schema registry API that holds the writer schemas "
-                    + "of registry-framed records (e.g. http://registry:8081 or http://apicurio:8080/apis/ccompat/v7).");
+            .withDescription("Base URL of the Confluent-compatible schema registry API holding the writer schemas "
+                    + "of registry-framed records: http://registry:8081, http://apicurio:8080/apis/ccompat/v7.");
 
     public static final ConfigOption<Duration> SCHEMA_REGISTRY_GIVE_UP_AFTER =
             ConfigOptions.key("schema-registry.give-up-after")
