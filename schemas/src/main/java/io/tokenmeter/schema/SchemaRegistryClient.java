@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaParseException;
 
 /**
  * A client of the Confluent Schema Registry REST API (as Confluent, Apicurio's {@code /apis/ccompat/v7}, Karapace
@@ -22,8 +21,9 @@ import org.apache.avro.SchemaParseException;
  * <p>Three outcomes are kept apart, because a reader must treat them differently: a schema; an id the registry
  * says it does not have ({@link DecodeException.Failure#UNKNOWN_SCHEMA}, a verdict on the record); and no answer
  * ({@link SchemaRegistryUnavailableException}, retried with backoff for {@link SchemaRegistrySettings#giveUpAfter}
- * first, never a verdict on the record). A 404 counts as "unknown id" only with the API's error code 40403, so a
- * wrong URL is an unavailable registry, not a flood of rejections.
+ * first, never a verdict on the record). A 404 (or a 400 or 422 about the id) counts as "unknown id" only when the
+ * body carries the API's {@code error_code}, so a wrong URL is an unavailable registry, not a flood of rejections,
+ * while no id a record can name makes the reader fail.
  *
  * <p>Not thread-safe: give each reader its own.
  */
@@ -33,7 +33,6 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
     static final Duration UNKNOWN_ID_MEMORY = Duration.ofSeconds(30);
 
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-    private static final int SCHEMA_NOT_FOUND = 40403;
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,7 +65,7 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
             throw unknownId(id);
         }
         HttpResponse<String> response = send(get("/schemas/ids/" + Integer.toUnsignedString(id)), true);
-        if (response.statusCode() == 404) {
+        if (response.statusCode() / 100 != 2) {
             unknownIdsSince.put(id, System.nanoTime());
             throw unknownId(id);
         }
@@ -129,9 +128,9 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
     /**
      * Sends {@code request}, retrying with exponential backoff while the registry cannot answer (no connection,
      * time-out, 5xx, 429). Returns a 2xx response, a 409/422 (a refusal, for the caller to explain) or, when
-     * {@code notFoundIsAnswer}, a 404 carrying the API's "schema not found" code.
+     * {@code idLookup}, a 404, 400 or 422 in the API's error format (the registry's verdict on the id).
      */
-    private HttpResponse<String> send(HttpRequest request, boolean notFoundIsAnswer) {
+    private HttpResponse<String> send(HttpRequest request, boolean idLookup) {
         long deadline = System.nanoTime() + settings.giveUpAfter().toNanos();
         Duration backoff = FIRST_BACKOFF;
         int attempts = 0;
@@ -145,7 +144,7 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
                 if (status / 100 == 2 || status == 409 || status == 422) {
                     return response;
                 }
-                if (status == 404 && notFoundIsAnswer && errorCode(response.body()) == SCHEMA_NOT_FOUND) {
+                if (idLookup && (status == 404 || status == 400 || status == 422) && isApiError(response.body())) {
                     return response;
                 }
                 problem = "HTTP " + status + " " + abbreviate(response.body());
@@ -199,7 +198,7 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
         }
         try {
             return new Schema.Parser().parse(node.path("schema").asText());
-        } catch (SchemaParseException e) {
+        } catch (RuntimeException e) { // SchemaParseException, or anything a malformed schema makes Avro throw
             throw new DecodeException(DecodeException.Failure.UNKNOWN_SCHEMA,
                     "schema id " + Integer.toUnsignedString(id) + " is not a valid Avro schema: " + e.getMessage());
         }
@@ -214,11 +213,12 @@ public final class SchemaRegistryClient implements RegistryWriterSchemas {
         }
     }
 
-    private static int errorCode(String body) {
+    /** Whether {@code body} is the Confluent API's error format (40403 "schema not found", 42202 "invalid id"...). */
+    private static boolean isApiError(String body) {
         try {
-            return JSON.readTree(body).path("error_code").asInt(-1);
+            return JSON.readTree(body).path("error_code").canConvertToInt();
         } catch (IOException e) {
-            return -1;
+            return false;
         }
     }
 

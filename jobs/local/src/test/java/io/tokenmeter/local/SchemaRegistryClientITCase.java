@@ -48,6 +48,19 @@ class SchemaRegistryClientITCase {
     }
 
     @Test
+    void answersEveryIdARecordCanNameWithASchemaOrUnknownSchemaNeverAFailure() {
+        SchemaRegistryClient client = client(REGISTRY.confluentApiUrl());
+
+        // The 4 bytes of a hostile record: zero, the largest signed, and ids only unsigned reading makes positive.
+        for (int id : new int[] {0, Integer.MAX_VALUE, Integer.MIN_VALUE, -1}) {
+            assertThatThrownBy(() -> client.writerSchema(id))
+                    .as("id %s", Integer.toUnsignedString(id))
+                    .isInstanceOfSatisfying(DecodeException.class,
+                            e -> assertThat(e.failure()).isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA));
+        }
+    }
+
+    @Test
     void reportsAnIncompatibleSchemaWithTheRegistrysMessage() {
         SchemaRegistryClient client = client(REGISTRY.confluentApiUrl());
         client.register("client-it.incompatible-value", UsageEvent.getClassSchema());
