@@ -9,7 +9,8 @@
 # Without --bootstrap-servers it connects to the broker of a running scripts/run-local.sh (use its --linger), else
 # to localhost:9092. --set changes a topic name or the time zone, with the keys of config/metering.yaml:
 # kafka.topics.billing, kafka.topics.account-usage, kafka.topics.regional-usage, kafka.topics.national-usage,
-# kafka.topics.rejected, kafka.topics.notices, kafka.topics.ledger, billing.time-zone.
+# kafka.topics.rejected, kafka.topics.notices, kafka.topics.ledger, billing.time-zone, and schema-registry.url
+# (the registry of topics the job writes in the registry framing; empty: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ declare -A values=(
   [kafka.topics.notices]=tokenmeter.package.notices
   [kafka.topics.ledger]=tokenmeter.metering.ledger
   [billing.time-zone]=Asia/Shanghai
+  [schema-registry.url]=""
 )
 client_args=()
 while [[ $# -gt 0 ]]; do

@@ -27,7 +27,8 @@ CREATE TABLE account_usage (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'AccountUsage'
+  'tokenmeter-avro.record' = 'AccountUsage',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );
 
 CREATE VIEW account_hourly_usage AS SELECT * FROM account_usage WHERE granularity = 'HOUR';

@@ -27,5 +27,6 @@ CREATE TABLE national_usage (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'AreaUsage'
+  'tokenmeter-avro.record' = 'AreaUsage',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );

@@ -33,7 +33,8 @@ CREATE TABLE billing_records (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'BillingRecord'
+  'tokenmeter-avro.record' = 'BillingRecord',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );
 
 -- One row per line item (model and modality) of every billing record.

@@ -17,5 +17,6 @@ CREATE TABLE rejected_records (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'RejectedRecord'
+  'tokenmeter-avro.record' = 'RejectedRecord',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );

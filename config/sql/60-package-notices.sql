@@ -23,5 +23,6 @@ CREATE TABLE package_notices (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'PackageNotice'
+  'tokenmeter-avro.record' = 'PackageNotice',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );

@@ -16,5 +16,6 @@ CREATE TABLE ledger (
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'tokenmeter-avro',
-  'tokenmeter-avro.record' = 'LedgerEntry'
+  'tokenmeter-avro.record' = 'LedgerEntry',
+  'tokenmeter-avro.schema-registry.url' = '${schema-registry.url}'
 );

@@ -56,13 +56,19 @@ public final class MeteringOutcome {
     private final Map<AccountDay, UsageTotals> accountHourRowsByDay = new HashMap<>();
     private final Map<AccountDay, UsageTotals> accountDayRows = new HashMap<>();
 
-    /** Reads every output topic of the job to its end with read_committed. */
+    /**
+     * Reads every output topic of the job to its end with read_committed, in either framing (the registry's, when
+     * {@code schema-registry.url} is set).
+     */
     public static MeteringOutcome read(KafkaTopics kafka, MeteringConfig config) {
         MeteringOutcome outcome = new MeteringOutcome();
-        AvroCodec<BillingRecord> billingCodec = AvroCodec.billingRecords();
-        AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords();
-        AvroCodec<AccountUsage> accountCodec = AvroCodec.accountUsage();
-        AvroCodec<AreaUsage> areaCodec = AvroCodec.areaUsage();
+        io.tokenmeter.schema.RegistryWriterSchemas registry = config.schemaRegistry().enabled()
+                ? new io.tokenmeter.schema.SchemaRegistryClient(config.schemaRegistry().settings())
+                : io.tokenmeter.schema.RegistryWriterSchemas.notConfigured("schema-registry.url is empty");
+        AvroCodec<BillingRecord> billingCodec = AvroCodec.billingRecords().withRegistry(registry, 100);
+        AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords().withRegistry(registry, 100);
+        AvroCodec<AccountUsage> accountCodec = AvroCodec.accountUsage().withRegistry(registry, 100);
+        AvroCodec<AreaUsage> areaCodec = AvroCodec.areaUsage().withRegistry(registry, 100);
         String billing = config.billingTopic();
         String rejected = config.rejectedTopic();
         kafka.readCommitted(billing, r -> outcome.addBilling(decode(billingCodec, r.value(), billing)));
@@ -73,7 +79,7 @@ public final class MeteringOutcome {
         kafka.readCommitted(regional, r -> add(outcome.regionalUsage, decode(areaCodec, r.value(), regional)));
         String national = config.nationalUsageTopic();
         kafka.readCommitted(national, r -> add(outcome.nationalUsage, decode(areaCodec, r.value(), national)));
-        AvroCodec<LedgerEntry> ledgerCodec = AvroCodec.ledgerEntries();
+        AvroCodec<LedgerEntry> ledgerCodec = AvroCodec.ledgerEntries().withRegistry(registry, 100);
         String ledger = config.ledgerTopic();
         kafka.readCommitted(ledger, r -> outcome.addLedgerEntry(decode(ledgerCodec, r.value(), ledger)));
         return outcome;

@@ -156,7 +156,10 @@ public final class WorkloadGenerator {
             case 0 -> {
                 byte[] garbage = new byte[1 + rng.nextInt(200)];
                 rng.nextBytes(garbage);
-                garbage[0] &= 0x7F; // never the single-object marker
+                garbage[0] &= 0x7F; // never the single-object marker C3
+                if (garbage[0] == 0) {
+                    garbage[0] = 1; // nor the registry framing's magic byte 00: garbage, not a schema id
+                }
                 return new GeneratedRecord(key, garbage, Kind.MALFORMED, null);
             }
             case 1 -> {

@@ -8,6 +8,7 @@ import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -33,6 +34,7 @@ public final class KafkaEndpoints {
 
     /** As {@link #rawUsageSource(MeteringConfig)}, judging event times against {@code wallClock} (tests). */
     public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config, WallClock wallClock) {
+        OutputFraming.checkRegistryReachable(config);
         KafkaSourceBuilder<IngestedRecord> builder = KafkaSource.<IngestedRecord>builder()
                 // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
                 .setProperties(config.kafkaClients().consumer())
@@ -40,7 +42,8 @@ public final class KafkaEndpoints {
                 .setTopics(config.rawTopic())
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock(wallClock)))
+                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock(wallClock),
+                        config.schemaRegistry().settings()))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.stopAtLatestOffsets()) {
@@ -71,37 +74,43 @@ public final class KafkaEndpoints {
     /** Package notices, keyed by account id, exactly once. */
     public static KafkaSink<PackageNotice> noticesSink(MeteringConfig config) {
         return exactlyOnceSink(config, "notices",
-                new AvroKafkaSerializer<>(config.noticesTopic(), AvroCodec::packageNotices, PackageNotice::getAccountId));
+                OutputFraming.serializer(config, SchemaRegistryConfig.NOTICES,
+                        config.noticesTopic(), AvroCodec::packageNotices, PackageNotice::getAccountId));
     }
 
     /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */
     public static KafkaSink<BillingRecord> billingSink(MeteringConfig config) {
         return exactlyOnceSink(config, "billing",
-                new AvroKafkaSerializer<>(config.billingTopic(), AvroCodec::billingRecords, BillingRecord::getAccountId));
+                OutputFraming.serializer(config, SchemaRegistryConfig.BILLING,
+                        config.billingTopic(), AvroCodec::billingRecords, BillingRecord::getAccountId));
     }
 
     /** Rejected records, keyed by nothing (they spread over partitions), exactly once like billing records. */
     public static KafkaSink<RejectedRecord> rejectedSink(MeteringConfig config) {
         return exactlyOnceSink(config, "rejected",
-                new AvroKafkaSerializer<>(config.rejectedTopic(), AvroCodec::rejectedRecords, r -> null));
+                OutputFraming.serializer(config, SchemaRegistryConfig.REJECTED,
+                        config.rejectedTopic(), AvroCodec::rejectedRecords, r -> null));
     }
 
     /** Account usage rows (hourly and daily), keyed by account id, exactly once. */
     public static KafkaSink<AccountUsage> accountUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "account-usage",
-                new AvroKafkaSerializer<>(config.accountUsageTopic(), AvroCodec::accountUsage, AccountUsage::getAccountId));
+                OutputFraming.serializer(config, SchemaRegistryConfig.ACCOUNT_USAGE,
+                        config.accountUsageTopic(), AvroCodec::accountUsage, AccountUsage::getAccountId));
     }
 
     /** Regional usage rows, keyed by region, exactly once. */
     public static KafkaSink<AreaUsage> regionalUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "regional-usage",
-                new AvroKafkaSerializer<>(config.regionalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getRegion));
+                OutputFraming.serializer(config, SchemaRegistryConfig.REGIONAL_USAGE,
+                        config.regionalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getRegion));
     }
 
     /** National usage rows, keyed by model, exactly once. */
     public static KafkaSink<AreaUsage> nationalUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "national-usage",
-                new AvroKafkaSerializer<>(config.nationalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getModel));
+                OutputFraming.serializer(config, SchemaRegistryConfig.NATIONAL_USAGE,
+                        config.nationalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getModel));
     }
 
     /**
@@ -109,8 +118,9 @@ public final class KafkaEndpoints {
      * ledger partition), exactly once: each entry commits with the records it counts.
      */
     public static KafkaSink<LedgerEntry> ledgerSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "ledger", new AvroKafkaSerializer<>(config.ledgerTopic(),
-                AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
+        return exactlyOnceSink(config, "ledger",
+                OutputFraming.serializer(config, SchemaRegistryConfig.LEDGER, config.ledgerTopic(),
+                        AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
     }
 
     private static <T> KafkaSink<T> exactlyOnceSink(

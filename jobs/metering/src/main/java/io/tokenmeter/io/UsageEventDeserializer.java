@@ -8,6 +8,11 @@ import io.tokenmeter.logic.UsageValidation;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.schema.RegistryWriterSchemas;
+import io.tokenmeter.schema.SchemaRegistryClient;
+import io.tokenmeter.schema.SchemaRegistrySettings;
+import io.tokenmeter.schema.SchemaRegistryUnavailableException;
+import javax.annotation.Nullable;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -20,21 +25,38 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * Valid events are judged on time, late or too late by their partition's {@link PartitionClock} (and its wall
  * clock). No field value can make it throw: strings have caps, and every time arithmetic saturates
  * ({@link io.tokenmeter.logic.BillingCalendar}).
+ *
+ * <p>Records come in Avro single-object encoding or, with a schema registry configured, in the registry framing
+ * (detected per record; {@link AvroCodec}). A schema id the registry does not know is a rejection
+ * (UNKNOWN_SCHEMA); a registry that cannot answer is not: the lookup is retried with backoff, then this throws,
+ * failing the task, which restarts from its last checkpoint and reads the record again (docs/semantics.md).
  */
 public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<IngestedRecord> {
 
     private final ValidationLimits limits;
     private final PartitionClock clock;
+    @Nullable private final SchemaRegistrySettings registry;
     private transient AvroCodec<UsageEvent> codec;
 
+    /** A reader of single-object encoded records only: registry-framed ones are rejected as UNKNOWN_SCHEMA. */
     public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock) {
+        this(limits, clock, null);
+    }
+
+    /** @param registry the schema registry of registry-framed records; null: none configured */
+    public UsageEventDeserializer(
+            ValidationLimits limits, PartitionClock clock, @Nullable SchemaRegistrySettings registry) {
         this.limits = limits;
         this.clock = clock;
+        this.registry = registry;
     }
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
-        codec = AvroCodec.usageEvents();
+        codec = registry == null
+                ? AvroCodec.usageEvents().withRegistry(
+                        RegistryWriterSchemas.notConfigured("schema-registry.url is empty"), 1)
+                : AvroCodec.usageEvents().withRegistry(new SchemaRegistryClient(registry), registry.cacheSize());
     }
 
     @Override
@@ -59,6 +81,10 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
                     : RejectReason.MALFORMED;
             out.collect(IngestedRecord.rejected(reject(record, reason, String.valueOf(e.getMessage()))));
             return;
+        } catch (SchemaRegistryUnavailableException e) {
+            // Not a verdict on the record: fail, so the task restarts from its checkpoint and reads it again.
+            throw new SchemaRegistryUnavailableException("Cannot read " + record.topic() + "-" + record.partition()
+                    + "@" + record.offset() + " until the schema registry answers: " + e.getMessage(), e);
         }
         long readAt = System.currentTimeMillis();
         UsageValidation.Violation violation = UsageValidation.check(event, limits, readAt);

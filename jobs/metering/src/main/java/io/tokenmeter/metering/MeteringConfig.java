@@ -78,7 +78,8 @@ public record MeteringConfig(
         String noticesTopic,
         String packagesCatalog,
         @Nullable PackageCatalog packages,
-        KafkaClientProperties kafkaClients)
+        KafkaClientProperties kafkaClients,
+        SchemaRegistryConfig schemaRegistry)
         implements Serializable {
 
     public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
@@ -182,6 +183,7 @@ public record MeteringConfig(
         d.put(SUBSCRIPTIONS_TOPIC, "tokenmeter.subscriptions");
         d.put(NOTICES_TOPIC, "tokenmeter.package.notices");
         d.put(PACKAGES_CATALOG, "");
+        d.putAll(SchemaRegistryConfig.DEFAULTS);
         return Map.copyOf(d);
     }
 
@@ -319,7 +321,8 @@ public record MeteringConfig(
                 v.get(NOTICES_TOPIC),
                 v.get(PACKAGES_CATALOG).trim(),
                 loadCatalog(v.get(PACKAGES_CATALOG).trim(), parse(v, BILLING_ZONE, ZoneId::of)),
-                KafkaClientProperties.fromConfig(v));
+                KafkaClientProperties.fromConfig(v),
+                SchemaRegistryConfig.fromMap(v));
     }
 
     /** A copy with some keys changed; convenient for tests and the local runner. */
@@ -375,6 +378,7 @@ public record MeteringConfig(
         m.put(NOTICES_TOPIC, noticesTopic);
         m.put(PACKAGES_CATALOG, packagesCatalog);
         m.putAll(kafkaClients.asConfig());
+        m.putAll(schemaRegistry.asMap());
         return m;
     }
 

@@ -61,7 +61,8 @@ import picocli.CommandLine;
 /**
  * The Tokenmeter metering job.
  *
- * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in single-object encoding.
+ * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in single-object encoding or,
+ * with a schema registry ({@code schema-registry.url}), the registry framing, detected per record.
  * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
  * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
  * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
@@ -72,9 +73,10 @@ import picocli.CommandLine;
  * With a package catalog ({@code packages.catalog}) it also reads subscription events
  * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
  * items, and writes threshold notices ({@code kafka.topics.notices}, {@code PackageNotice}), exactly once.
- * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}; every Kafka client gets the operator's
- * client settings ({@code kafka.properties.*}, TLS and SASL included, secrets as config-provider references) through
- * {@link io.tokenmeter.io.KafkaClientProperties}.
+ * Each output is written in single-object encoding or the registry framing
+ * ({@code schema-registry.output-framing.<output>}). Parameters: see {@link MeteringConfig} and
+ * {@code config/metering.yaml}; every Kafka client gets the operator's client settings ({@code kafka.properties.*},
+ * TLS and SASL included, secrets as config-provider references) through {@link io.tokenmeter.io.KafkaClientProperties}.
  *
  * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
  */

@@ -29,6 +29,20 @@ class AvroKafkaSerializerTest {
     }
 
     @Test
+    void writesTheRegistryFramingGivenTheRegisteredSchemaId() throws Exception {
+        AvroKafkaSerializer<RejectedRecord> serializer =
+                new AvroKafkaSerializer<>("out", AvroCodec::rejectedRecords, r -> null, 0x00ABCDEF);
+        serializer.open(null, null);
+
+        byte[] value = serializer.serialize(REJECTED, null, 5L).value();
+
+        assertThat(java.util.Arrays.copyOf(value, 5)).containsExactly(0, 0x00, 0xAB, 0xCD, 0xEF);
+        assertThat(AvroCodec.rejectedRecords()
+                .withRegistry(id -> RejectedRecord.getClassSchema(), 1)
+                .decode(value)).isEqualTo(REJECTED);
+    }
+
+    @Test
     void leavesTheTimestampToTheProducerSoOldDaysAreNotDeletedByRetention() {
         AvroKafkaSerializer<RejectedRecord> serializer =
                 new AvroKafkaSerializer<>("out", AvroCodec::rejectedRecords, r -> null);

@@ -109,6 +109,39 @@ class UsageEventDeserializerTest {
     }
 
     @Test
+    void rejectsRegistryFramedRecordAsUnknownSchemaWhenNoRegistryIsConfigured() throws Exception {
+        byte[] payload = AvroCodec.usageEvents().encodeWithSchemaId(event("evt-1", 10), 17);
+
+        deserializer.deserialize(new ConsumerRecord<>(TOPIC, 1, 9L, null, payload), out);
+
+        RejectedRecord rejected = singleRejection();
+        assertThat(rejected.getReason()).isEqualTo(RejectReason.UNKNOWN_SCHEMA);
+        assertThat(rejected.getMessage()).contains("schema id 17", "no schema registry is configured",
+                "schema-registry.url");
+        assertThat(bytes(rejected.getPayload())).isEqualTo(payload);
+    }
+
+    @Test
+    void failsRatherThanRejectsWhenTheRegistryCannotBeReached() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        UsageEventDeserializer withRegistry = new UsageEventDeserializer(LIMITS, clock,
+                new io.tokenmeter.schema.SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
+                        Duration.ofSeconds(1), Duration.ofMillis(300)));
+        withRegistry.open(null);
+        byte[] payload = AvroCodec.usageEvents().encodeWithSchemaId(event("evt-1", 10), 17);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                        withRegistry.deserialize(new ConsumerRecord<>(TOPIC, 1, 9L, null, payload), out))
+                .isInstanceOf(io.tokenmeter.schema.SchemaRegistryUnavailableException.class)
+                .hasMessageContaining(TOPIC + "-1@9")
+                .hasMessageContaining("until the schema registry answers");
+        assertThat(out.records).as("neither billed nor rejected: read again after the restart").isEmpty();
+    }
+
+    @Test
     void rejectsInvalidEventWithValidationReason() throws Exception {
         byte[] payload = AvroCodec.usageEvents().encode(event("evt-1", -3));
 

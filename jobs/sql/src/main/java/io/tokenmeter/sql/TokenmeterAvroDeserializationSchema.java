@@ -4,6 +4,11 @@ import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.schema.Framing;
+import io.tokenmeter.schema.SchemaRegistryClient;
+import io.tokenmeter.schema.SchemaRegistrySettings;
+import io.tokenmeter.schema.SchemaRegistryUnavailableException;
 import javax.annotation.Nullable;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -23,6 +28,11 @@ import org.apache.flink.table.types.logical.RowType;
  * little-endian CRC-64-AVRO fingerprint, the binary body) into table rows. The fingerprint picks the writer schema
  * among {@link WriterSchemas}; the reader schema is the table's columns ({@link ReaderSchemas}); Avro resolves one
  * to the other, and Flink's own converters turn the result into {@link RowData}.
+ *
+ * <p>Records in the schema registry framing ({@code 00}, 4-byte big-endian schema id, the body; {@link Framing})
+ * are read too, detected per record, their writer schema fetched by id from the registry the table names
+ * ({@code 'tokenmeter-avro.schema-registry.url'}). A registry that cannot answer fails the query whatever
+ * {@code ignore-parse-errors} says: skipping would silently drop rows that are perfectly readable.
  */
 public final class TokenmeterAvroDeserializationSchema implements DeserializationSchema<RowData> {
 
@@ -33,17 +43,29 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
     private final RowType rowType;
     private final TypeInformation<RowData> producedType;
     private final boolean ignoreParseErrors;
+    @Nullable private final SchemaRegistrySettings registry;
 
     private transient Map<Long, GenericDatumReader<GenericRecord>> readers;
+    private transient Map<Integer, GenericDatumReader<GenericRecord>> readersBySchemaId;
+    private transient SchemaRegistryClient registryClient;
+    private transient Schema readerSchema;
     private transient AvroToRowDataConverter converter;
     private transient BinaryDecoder decoder;
 
     public TokenmeterAvroDeserializationSchema(
             String recordName, RowType rowType, TypeInformation<RowData> producedType, boolean ignoreParseErrors) {
+        this(recordName, rowType, producedType, ignoreParseErrors, null);
+    }
+
+    /** @param registry the schema registry of registry-framed records; null: such records cannot be read */
+    public TokenmeterAvroDeserializationSchema(String recordName, RowType rowType,
+            TypeInformation<RowData> producedType, boolean ignoreParseErrors,
+            @Nullable SchemaRegistrySettings registry) {
         this.recordName = recordName;
         this.rowType = rowType;
         this.producedType = producedType;
         this.ignoreParseErrors = ignoreParseErrors;
+        this.registry = registry;
         // Fail while the query is planned, not on the first record, when the columns do not fit the record.
         ReaderSchemas.project(WriterSchemas.current(recordName), rowType);
     }
@@ -51,6 +73,9 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
     @Override
     public void open(InitializationContext context) {
         Schema reader = ReaderSchemas.project(WriterSchemas.current(recordName), rowType);
+        readerSchema = reader;
+        readersBySchemaId = new HashMap<>();
+        registryClient = registry == null ? null : new SchemaRegistryClient(registry);
         readers = new HashMap<>();
         WriterSchemas.byFingerprint(recordName).forEach((fingerprint, writer) ->
                 readers.put(fingerprint, new GenericDatumReader<>(writer, reader, GenericData.get())));
@@ -66,6 +91,9 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
         }
         try {
             return (RowData) converter.convert(decode(message));
+        } catch (SchemaRegistryUnavailableException e) {
+            throw new IOException("Cannot read a " + recordName + " record until the schema registry answers: "
+                    + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             if (ignoreParseErrors) {
                 return null;
@@ -77,7 +105,10 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
 
     private GenericRecord decode(byte[] message) throws IOException {
         if (message.length < HEADER_LENGTH || message[0] != (byte) 0xC3 || message[1] != (byte) 0x01) {
-            throw new IOException("not Avro single-object encoding (no C3 01 header)");
+            if (Framing.isRegistryFramed(message)) {
+                return decodeRegistryFramed(message);
+            }
+            throw new IOException("neither Avro single-object encoding (no C3 01 header) nor schema registry framing");
         }
         long fingerprint = 0;
         for (int i = 9; i >= 2; i--) {
@@ -89,6 +120,31 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
                     + "schema it names to WriterSchemas.RETIRED", fingerprint, recordName));
         }
         decoder = DecoderFactory.get().binaryDecoder(message, HEADER_LENGTH, message.length - HEADER_LENGTH, decoder);
+        return reader.read(null, decoder);
+    }
+
+    private GenericRecord decodeRegistryFramed(byte[] message) throws IOException {
+        int schemaId = Framing.registrySchemaId(message);
+        GenericDatumReader<GenericRecord> reader = readersBySchemaId.get(schemaId);
+        if (reader == null) {
+            if (registryClient == null) {
+                throw new IOException("the record is in schema registry framing (schema id " + schemaId + ") but the "
+                        + "table sets no 'tokenmeter-avro.schema-registry.url'");
+            }
+            Schema writer;
+            try {
+                writer = registryClient.writerSchema(schemaId);
+            } catch (DecodeException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            if (readersBySchemaId.size() >= registry.cacheSize()) {
+                readersBySchemaId.clear(); // bounded; ids are few in practice, so a rare refill costs little
+            }
+            reader = new GenericDatumReader<>(writer, readerSchema, GenericData.get());
+            readersBySchemaId.put(schemaId, reader);
+        }
+        decoder = DecoderFactory.get().binaryDecoder(
+                message, Framing.REGISTRY_HEADER_LENGTH, message.length - Framing.REGISTRY_HEADER_LENGTH, decoder);
         return reader.read(null, decoder);
     }
 
@@ -107,11 +163,12 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
         return o instanceof TokenmeterAvroDeserializationSchema that
                 && recordName.equals(that.recordName)
                 && rowType.equals(that.rowType)
-                && ignoreParseErrors == that.ignoreParseErrors;
+                && ignoreParseErrors == that.ignoreParseErrors
+                && Objects.equals(registry, that.registry);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(recordName, rowType, ignoreParseErrors);
+        return Objects.hash(recordName, rowType, ignoreParseErrors, registry);
     }
 }

@@ -42,7 +42,8 @@ class SqlScriptsTest {
                 "kafka.topics.national-usage", "national",
                 "kafka.topics.notices", "notices",
                 "kafka.topics.ledger", "ledger",
-                "billing.time-zone", "Asia/Shanghai");
+                "billing.time-zone", "Asia/Shanghai",
+                "schema-registry.url", "");
 
         List<String> statements = SqlScripts.statements(Path.of("../../config/sql"), values);
 

@@ -137,6 +137,35 @@ class TokenmeterAvroDeserializationSchemaTest {
     }
 
     @Test
+    void failsOnARegistryFramedRecordWhenTheTableNamesNoRegistryUnlessToldToSkip() throws Exception {
+        byte[] bytes = AvroCodec.billingRecords().encodeWithSchemaId(billingRecord(), 12);
+
+        assertThatThrownBy(() -> open("BillingRecord", BILLING_COLUMNS, false).deserialize(bytes))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("schema id 12")
+                .hasMessageContaining("'tokenmeter-avro.schema-registry.url'");
+        assertThat(open("BillingRecord", BILLING_COLUMNS, true).deserialize(bytes)).isNull();
+    }
+
+    @Test
+    void failsWhenTheRegistryCannotAnswerEvenWhenToldToSkipParseErrors() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        TokenmeterAvroDeserializationSchema skipping = new TokenmeterAvroDeserializationSchema("BillingRecord",
+                (RowType) BILLING_COLUMNS.getLogicalType(), TypeInformation.of(RowData.class), true,
+                new io.tokenmeter.schema.SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
+                        java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(200)));
+        skipping.open(null);
+        byte[] bytes = AvroCodec.billingRecords().encodeWithSchemaId(billingRecord(), 12);
+
+        assertThatThrownBy(() -> skipping.deserialize(bytes))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("until the schema registry answers");
+    }
+
+    @Test
     void rejectsColumnsThatAreNotFieldsOrHaveTheWrongType() {
         assertThatThrownBy(() -> open("BillingRecord", ROW(FIELD("line_items", ARRAY(ROW(FIELD("price", BIGINT()))))), false))
                 .isInstanceOf(ValidationException.class)
