@@ -45,9 +45,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
-import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -335,9 +333,6 @@ public final class MeteringJob {
         flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());
         flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
-        // Timers in the heap, checkpointed with the keyed state: a RocksDB timer costs a write to add and a write to
-        // remove, per account-hour and account-day; the heap holds one small entry per open hour and day instead.
-        flink.set(RocksDBOptions.TIMER_SERVICE_FACTORY, EmbeddedRocksDBStateBackend.PriorityQueueStateType.HEAP);
         // Most state reads look for what is not there yet (a new dedup id, an account's first event of a day): a
         // Bloom filter answers those without reading a data block.
         flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
