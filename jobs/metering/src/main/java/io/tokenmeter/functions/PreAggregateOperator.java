@@ -23,7 +23,8 @@ import org.apache.flink.util.function.SerializableSupplier;
  * close none of them, so it keeps summing (passing it on at every watermark, about every 200 ms, hardly merged
  * anything). Those watermarks are forwarded at once: the sums were judged against an earlier watermark, and
  * downstream judges nothing about them that a watermark below their windows' ends can change. The bundle is also
- * passed on before every checkpoint barrier, so it never needs to be checkpointed; when it holds
+ * passed on before every checkpoint barrier, so it never needs to be checkpointed; before a record it does not sum
+ * (an hourly correction), so that record never overtakes usage read before it; when it holds
  * {@code maxEntries} sums; and at least every {@code maxDelay}, so the live metrics lag by no more. The highest watermark is kept across restores (union
  * operator state), like the keyed operators downstream keep theirs.
  */
@@ -63,6 +64,9 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implement
     @Override
     public void processElement(StreamRecord<T> element) {
         if (!bundle.add(element.getValue(), highestWatermark)) {
+            // After what the bundle holds, so no usage overtakes usage read before it: package balances draw
+            // usage down in the order it comes.
+            emitBundle();
             output.collect(element);
         } else if (bundle.size() >= maxEntries) {
             emitBundle();

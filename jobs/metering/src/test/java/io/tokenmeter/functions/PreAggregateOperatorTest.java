@@ -113,13 +113,16 @@ class PreAggregateOperatorTest {
     }
 
     @Test
-    void passesHourlyCorrectionsOnAtOnce() throws Exception {
+    void passesHourlyCorrectionsOnAtOnceAfterTheUsageReadBeforeThem() throws Exception {
+        process("a", 1);
         UsagePartial correction = hourCorrection(event("a", 5), CALENDAR);
 
         harness.processElement(new StreamRecord<>(correction));
 
-        assertThat(harness.extractOutputValues()).singleElement()
-                .satisfies(p -> assertThat(p.hourCorrectionId).isEqualTo(correction.hourCorrectionId));
+        assertThat(harness.extractOutputValues()).extracting(p -> p.inputTokens, p -> p.hourCorrectionId)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1L, null),
+                        org.assertj.core.groups.Tuple.tuple(5L, correction.hourCorrectionId));
     }
 
     @Test
