@@ -33,6 +33,11 @@ public final class LineTable {
         addSums(key + 1, input, output, cached, 1);
     }
 
+    /** Reads the slot this line's lookup starts at, so that its cache line is on its way (see ByteInterner.touch). */
+    public long touch(long key) {
+        return slots[home(key + 1) * STRIDE];
+    }
+
     /** Adds every line of {@code other} to this table's lines. */
     public void addAll(LineTable other) {
         long[] o = other.slots;

@@ -79,6 +79,8 @@ public final class MeteringLoop {
     private final long[] stagedLow = new long[BATCH];
     private final long[] stagedContent = new long[BATCH];
     private final int[] stagedAccountHashes = new int[BATCH];
+    private final long[] stagedLines = new long[BATCH];
+    private final long[] stagedHours = new long[BATCH];
     private final long[] stagedAccountWord0 = new long[BATCH];
     private final long[] stagedAccountWord1 = new long[BATCH];
     /** The slots read ahead, summed so that the reads cannot be optimised away. */
@@ -223,8 +225,30 @@ public final class MeteringLoop {
         stagedAccountWord1[j] = accounts.lastWord1();
     }
 
-    /** The second pass over the staged records, in order. */
+    /**
+     * The second pass over the staged records. First the interning (its result does not depend on the order) and
+     * each record's hour line, whose first slot is then read for all of them at once; then, in order, the dedup
+     * lookup, the line's sums, the watermark and the closes it triggers.
+     */
     private void meterStaged(int staged) {
+        long touched = 0;
+        for (int j = 0; j < staged; j++) {
+            byte[] b = stagedBytes[j];
+            int account = accounts.intern(b, stagedAccountOffsets[j], stagedAccountLengths[j], stagedAccountHashes[j],
+                    stagedAccountWord0[j], stagedAccountWord1[j]);
+            int region = regions.intern(b, stagedRegionOffsets[j], stagedRegionLengths[j]);
+            int model = models.intern(b, stagedModelOffsets[j], stagedModelLengths[j]);
+            stagedLines[j] = LineTable.key(account, product(region, model, stagedModalities[j]));
+            stagedHours[j] = eventCalendar.hourStart(stagedEventTimes[j]);
+            stagedBytes[j] = null;
+        }
+        for (int j = 0; j < staged; j++) {
+            LineTable hour = hours.peek(stagedHours[j]);
+            if (hour != null) {
+                touched += hour.touch(stagedLines[j]);
+            }
+        }
+        prefetched += touched;
         for (int j = 0; j < staged; j++) {
             long eventTime = stagedEventTimes[j];
             long forgetAt = Math.max(eventTime, watermark) + horizonMillis;
@@ -242,17 +266,8 @@ public final class MeteringLoop {
             if (live > maxLiveIds) {
                 maxLiveIds = live;
             }
-
-            byte[] b = stagedBytes[j];
-            int account = accounts.intern(b, stagedAccountOffsets[j], stagedAccountLengths[j], stagedAccountHashes[j],
-                    stagedAccountWord0[j], stagedAccountWord1[j]);
-            int region = regions.intern(b, stagedRegionOffsets[j], stagedRegionLengths[j]);
-            int model = models.intern(b, stagedModelOffsets[j], stagedModelLengths[j]);
-            int product = product(region, model, stagedModalities[j]);
             // Only the hour's line per event: the day's lines are the sums of its hours', added as each hour closes.
-            hours.table(eventCalendar.hourStart(eventTime))
-                    .add(LineTable.key(account, product), stagedInput[j], stagedOutput[j], stagedCached[j]);
-            stagedBytes[j] = null;
+            hours.table(stagedHours[j]).add(stagedLines[j], stagedInput[j], stagedOutput[j], stagedCached[j]);
 
             if (eventTime - outOfOrdernessMillis > watermark) {
                 watermark = eventTime - outOfOrdernessMillis;
@@ -445,6 +460,19 @@ public final class MeteringLoop {
 
         Windows(int expectedLines) {
             this.expectedLines = expectedLines;
+        }
+
+        /** The open window starting at {@code start}, or null. */
+        LineTable peek(long start) {
+            if (last < count && starts[last] == start) {
+                return tables[last];
+            }
+            for (int i = 0; i < count; i++) {
+                if (starts[i] == start) {
+                    return tables[i];
+                }
+            }
+            return null;
         }
 
         LineTable table(long start) {
