@@ -31,10 +31,10 @@ public final class EventHasher {
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final MessageDigest sha256;
-    private final byte[] innerPad = new byte[BLOCK];
-    private final byte[] outerPad = new byte[BLOCK];
+    /** The inner pad, then room for the message; the outer pad, then room for the inner digest. */
+    private byte[] inner = new byte[BLOCK + 256];
+    private final byte[] outer = new byte[BLOCK + 32];
     private final byte[] digest = new byte[32];
-    private byte[] message = new byte[256];
     private byte[] canonical = new byte[256];
     private long dedupHigh;
     private long dedupLow;
@@ -53,28 +53,28 @@ public final class EventHasher {
         }
         for (int i = 0; i < BLOCK; i++) {
             byte b = i < k.length ? k[i] : 0;
-            innerPad[i] = (byte) (b ^ 0x36);
-            outerPad[i] = (byte) (b ^ 0x5C);
+            inner[i] = (byte) (b ^ 0x36);
+            outer[i] = (byte) (b ^ 0x5C);
         }
     }
 
     /** Computes the dedup key of (source, event_id); read it with {@link #dedupHigh()} and {@link #dedupLow()}. */
     public void dedupKey(byte[] b, int sourceOffset, int sourceLength, int eventIdOffset, int eventIdLength) {
-        int length = 8 + sourceLength + eventIdLength;
-        if (message.length < length) {
-            message = new byte[Math.max(length, 2 * message.length)];
+        // The inner hash's input in one buffer behind the inner pad, the outer's behind the outer pad: one update
+        // call each.
+        int length = BLOCK + 8 + sourceLength + eventIdLength;
+        if (inner.length < length) {
+            inner = java.util.Arrays.copyOf(inner, Math.max(length, 2 * inner.length));
         }
-        byte[] m = message;
-        INT_BE.set(m, 0, sourceLength);
-        System.arraycopy(b, sourceOffset, m, 4, sourceLength);
-        INT_BE.set(m, 4 + sourceLength, eventIdLength);
-        System.arraycopy(b, eventIdOffset, m, 8 + sourceLength, eventIdLength);
+        byte[] m = inner;
+        INT_BE.set(m, BLOCK, sourceLength);
+        System.arraycopy(b, sourceOffset, m, BLOCK + 4, sourceLength);
+        INT_BE.set(m, BLOCK + 4 + sourceLength, eventIdLength);
+        System.arraycopy(b, eventIdOffset, m, BLOCK + 8 + sourceLength, eventIdLength);
         try {
-            sha256.update(innerPad);
             sha256.update(m, 0, length);
-            sha256.digest(digest, 0, 32);
-            sha256.update(outerPad);
-            sha256.update(digest, 0, 32);
+            sha256.digest(outer, BLOCK, 32);
+            sha256.update(outer, 0, BLOCK + 32);
             sha256.digest(digest, 0, 32);
         } catch (DigestException impossible) {
             throw new IllegalStateException(impossible);

@@ -12,10 +12,13 @@ import java.util.Arrays;
 public final class LineTable {
 
     static final int STRIDE = 5;
+    private static final int FOLD_GROUP = 16;
 
     private long[] slots;
     private int mask;
     private int size;
+    /** The slots read ahead, summed so that the reads cannot be optimised away. */
+    private long prefetched;
 
     public LineTable(int expectedLines) {
         int capacity = Integer.highestOneBit(Math.max(16, expectedLines * 2) - 1) << 1;
@@ -38,14 +41,31 @@ public final class LineTable {
         return slots[home(key + 1) * STRIDE];
     }
 
-    /** Adds every line of {@code other} to this table's lines. */
+    /**
+     * Adds every line of {@code other} to this table's lines, in groups: the first slots of a group's lookups are
+     * read together before the group is added, so that their cache misses overlap.
+     */
     public void addAll(LineTable other) {
         long[] o = other.slots;
-        for (int at = 0; at < o.length; at += STRIDE) {
-            if (o[at] != 0) {
-                addSums(o[at], o[at + 1], o[at + 2], o[at + 3], o[at + 4]);
+        int[] group = new int[FOLD_GROUP];
+        long touched = 0;
+        int at = 0;
+        while (at < o.length) {
+            int n = 0;
+            for (; at < o.length && n < FOLD_GROUP; at += STRIDE) {
+                if (o[at] != 0) {
+                    group[n++] = at;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                touched += slots[home(o[group[i]]) * STRIDE];
+            }
+            for (int i = 0; i < n; i++) {
+                int from = group[i];
+                addSums(o[from], o[from + 1], o[from + 2], o[from + 3], o[from + 4]);
             }
         }
+        prefetched += touched;
     }
 
     private void addSums(long stored, long input, long output, long cached, long events) {
@@ -93,6 +113,10 @@ public final class LineTable {
                 System.arraycopy(old, at, slots, slot * STRIDE, STRIDE);
             }
         }
+    }
+
+    long prefetchChecksum() {
+        return prefetched;
     }
 
     /** Lines held. */
