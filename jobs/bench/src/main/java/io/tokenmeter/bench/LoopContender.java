@@ -10,6 +10,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * What one core can do: the metering job's work — decode and validate every raw record with the job's rules,
@@ -31,6 +32,12 @@ final class LoopContender implements Callable<Integer> {
     @Mixin
     BenchOptions options;
 
+    @Option(names = "--warm-up", defaultValue = "0", paramLabel = "RECORDS",
+            description = "Meter the first RECORDS records once on a throwaway loop before the clock starts, so that "
+                    + "the JIT has compiled the hot path: the steady state of a long-running process (default "
+                    + "${DEFAULT-VALUE}: a cold JVM, its compilation inside the timed span).")
+    long warmUpRecords;
+
     @Override
     public Integer call() throws Exception {
         MeteringConfig config = options.config();
@@ -44,6 +51,11 @@ final class LoopContender implements Callable<Integer> {
             double generationCpu = generation.cpuSeconds();
             System.out.printf(Locale.ROOT, "loop: generated %,d records (%,d bytes) in %.1f s (%.1f CPU s), not timed%n",
                     workload.records(), workload.inputBytes(), generationWall, generationCpu);
+            if (warmUpRecords > 0) {
+                MeteringLoop warmUp = new MeteringLoop(config, 1 << 16, 1 << 12);
+                workload.forEachOfFirst(warmUpRecords, warmUp::process);
+                warmUp.finish();
+            }
             // The generator's garbage is collected before the clock starts, not inside the timed span.
             System.gc();
 
@@ -69,6 +81,7 @@ final class LoopContender implements Callable<Integer> {
             settings.put("parallelism", "1");
             settings.put("source", "pre-generated in memory (generation untimed), one thread");
             settings.put("generate-seconds", String.format(Locale.ROOT, "%.1f", generationWall));
+            settings.put("warm-up-records", Long.toString(warmUpRecords));
             return Contenders.finish(new ContenderResult("loop", spec.events(), wall, cpu, sampler.peakRssBytes(),
                     0, 0, settings, totals), options);
         }

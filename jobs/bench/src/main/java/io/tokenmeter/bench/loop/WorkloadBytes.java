@@ -79,11 +79,17 @@ public final class WorkloadBytes {
 
     /** Hands every record to {@code consumer}, in order. */
     public void forEach(RecordConsumer consumer) {
-        for (int c = 0; c < chunks.size(); c++) {
+        forEachOfFirst(Long.MAX_VALUE, consumer);
+    }
+
+    /** Hands the first {@code count} records to {@code consumer}, in order. */
+    public void forEachOfFirst(long count, RecordConsumer consumer) {
+        long left = count;
+        for (int c = 0; c < chunks.size() && left > 0; c++) {
             byte[] chunk = chunks.get(c);
             int end = chunkUsed.get(c);
             int at = 0;
-            while (at < end) {
+            while (at < end && left-- > 0) {
                 int length = (int) INT_BE.get(chunk, at);
                 consumer.record(chunk, at + 4, length);
                 at += 4 + length;
