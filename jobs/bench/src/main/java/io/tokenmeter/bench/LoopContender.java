@@ -52,14 +52,15 @@ final class LoopContender implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "loop: generated %,d records (%,d bytes) in %.1f s (%.1f CPU s), not timed%n",
                     workload.records(), workload.inputBytes(), generationWall, generationCpu);
             if (warmUpRecords > 0) {
-                MeteringLoop warmUp = new MeteringLoop(config, 1 << 16, 1 << 12);
+                MeteringLoop warmUp = new MeteringLoop(config, 1 << 16, 1 << 12, 1 << 12);
                 workload.forEachOfFirst(warmUpRecords, warmUp::process);
                 warmUp.finish();
             }
             // The generator's garbage is collected before the clock starts, not inside the timed span.
             System.gc();
 
-            MeteringLoop loop = new MeteringLoop(config, expectedLiveIds(spec, config), spec.accounts());
+            MeteringLoop loop = new MeteringLoop(config, expectedLiveIds(spec, config), spec.accounts(),
+                    expectedDayLines(spec));
             java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
             CpuSpan span = CpuSpan.start();
             long threadCpuStart = threads.getCurrentThreadCpuTime();
@@ -91,6 +92,12 @@ final class LoopContender implements Callable<Integer> {
      * The dedup ids live at once if events are spread evenly: those of one horizon (all of them when the horizon
      * covers the workload), with a tenth more for the jitter — sized as capacity planning would from the rates.
      */
+    /** A billing day's lines: about two per account (model × modality), at most one per event of the day. */
+    static int expectedDayLines(WorkloadSpec spec) {
+        double days = Math.max(1.0, spec.span().toMillis() / 86_400_000.0);
+        return (int) Math.min(2L * spec.accounts(), Math.min(1 << 27, (long) Math.ceil(spec.events() / days)));
+    }
+
     static int expectedLiveIds(WorkloadSpec spec, MeteringConfig config) {
         double share = Math.min(1.0, (double) config.dedupHorizon().toMillis() / Math.max(1, spec.span().toMillis()));
         return (int) Math.min(1 << 28, Math.ceil(spec.events() * Math.min(1.0, share * 1.1)));

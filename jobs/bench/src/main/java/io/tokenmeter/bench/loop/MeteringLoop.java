@@ -113,13 +113,14 @@ public final class MeteringLoop {
     /**
      * @param expectedIds dedup ids to hold without growing (the tables grow beyond it)
      * @param expectedAccounts accounts to intern without growing
+     * @param expectedDayLines lines of one billing day to hold without growing
      */
-    public MeteringLoop(MeteringConfig config, int expectedIds, int expectedAccounts) {
-        this(config, expectedIds, expectedAccounts, BATCH);
+    public MeteringLoop(MeteringConfig config, int expectedIds, int expectedAccounts, int expectedDayLines) {
+        this(config, expectedIds, expectedAccounts, expectedDayLines, BATCH);
     }
 
     /** With another batch size (1: every record on its own), to measure what the batching brings. */
-    MeteringLoop(MeteringConfig config, int expectedIds, int expectedAccounts, int batchSize) {
+    MeteringLoop(MeteringConfig config, int expectedIds, int expectedAccounts, int expectedDayLines, int batchSize) {
         if (batchSize < 1 || batchSize > BATCH) {
             throw new IllegalArgumentException("batch size " + batchSize + " is not within 1 to " + BATCH);
         }
@@ -136,7 +137,7 @@ public final class MeteringLoop {
         this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
         // Hour tables start small and grow to what an hour holds: a compact table keeps the per-event probe in cache.
         this.hours = new Windows(1024);
-        this.days = new Windows(Math.max(1024, expectedAccounts));
+        this.days = new Windows(Math.max(1024, expectedDayLines));
     }
 
     /**

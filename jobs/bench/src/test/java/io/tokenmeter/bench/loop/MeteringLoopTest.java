@@ -85,7 +85,7 @@ class MeteringLoopTest {
             GeneratedRecord record = generator.record(i);
             values.add(record.value());
         }
-        MeteringLoop loop = new MeteringLoop(config, 1_000, 100, batch);
+        MeteringLoop loop = new MeteringLoop(config, 1_000, 100, 100, batch);
         WorkloadBytes.of(values).forEach(loop::process);
         loop.finish();
         return loop.totals();
