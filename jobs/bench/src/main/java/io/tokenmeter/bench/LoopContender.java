@@ -4,6 +4,8 @@ import io.tokenmeter.bench.loop.MeteringLoop;
 import io.tokenmeter.bench.loop.WorkloadBytes;
 import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -61,7 +63,7 @@ final class LoopContender implements Callable<Integer> {
 
             MeteringLoop loop = new MeteringLoop(config, expectedLiveIds(spec, config), spec.accounts(),
                     expectedDayLines(spec));
-            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             CpuSpan span = CpuSpan.start();
             long threadCpuStart = threads.getCurrentThreadCpuTime();
             workload.forEach(loop::process);

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 
 /**
  * The job's two event hashes ({@link EventFingerprints}) computed from byte ranges, with no allocation per call:
@@ -64,7 +65,7 @@ public final class EventHasher {
         // call each.
         int length = BLOCK + 8 + sourceLength + eventIdLength;
         if (inner.length < length) {
-            inner = java.util.Arrays.copyOf(inner, Math.max(length, 2 * inner.length));
+            inner = Arrays.copyOf(inner, Math.max(length, 2 * inner.length));
         }
         byte[] m = inner;
         INT_BE.set(m, BLOCK, sourceLength);

@@ -2,6 +2,7 @@ package io.tokenmeter.bench.loop;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.metering.MeteringConfig;
 import java.util.Arrays;
 import java.util.Map;
@@ -126,8 +127,7 @@ public final class MeteringLoop {
         }
         this.batchSize = batchSize;
         this.scanner = new UsageEventScanner(config.validationLimits(), config.partitionClock(() -> wallClockNow));
-        this.hasher = new EventHasher(config.dedupKey().require(io.tokenmeter.logic.EventFingerprints.MIN_KEY_CHARACTERS,
-                "dedup key"));
+        this.hasher = new EventHasher(config.dedupKey().require(EventFingerprints.MIN_KEY_CHARACTERS, "dedup key"));
         this.ids = new DedupTable(expectedIds);
         this.accounts = new ByteInterner(expectedAccounts);
         this.eventCalendar = config.billingCalendar();

@@ -8,6 +8,9 @@ import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import javax.annotation.Nullable;
@@ -45,8 +48,7 @@ public final class UsageEventScanner {
     private static final byte MARKER_1 = (byte) 0x01;
     private static final int MODALITIES = Modality.values().length;
     private static final String TOPIC = "raw";
-    private static final java.lang.invoke.VarHandle LONG_LE =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final ValidationLimits limits;
     private final PartitionClock clock;

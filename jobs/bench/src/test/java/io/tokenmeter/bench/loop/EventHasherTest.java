@@ -7,6 +7,7 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Random;
 import org.apache.commons.codec.digest.MurmurHash3;
 import org.junit.jupiter.api.Test;
@@ -84,7 +85,7 @@ class EventHasherTest {
             byte[] data = new byte[length + 5];
             random.nextBytes(data);
             assertThat(EventHasher.murmur3x64First(data, length))
-                    .isEqualTo(MurmurHash3.hash128x64(java.util.Arrays.copyOf(data, length))[0]);
+                    .isEqualTo(MurmurHash3.hash128x64(Arrays.copyOf(data, length))[0]);
         }
     }
 

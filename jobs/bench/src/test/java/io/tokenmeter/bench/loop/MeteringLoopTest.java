@@ -9,6 +9,7 @@ import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.metering.MeteringConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -80,7 +81,7 @@ class MeteringLoopTest {
 
     private static Map<String, Long> meter(WorkloadSpec spec, MeteringConfig config, int batch) {
         WorkloadGenerator generator = new WorkloadGenerator(spec);
-        List<byte[]> values = new java.util.ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
         for (long i = 0; i < spec.events(); i++) {
             GeneratedRecord record = generator.record(i);
             values.add(record.value());

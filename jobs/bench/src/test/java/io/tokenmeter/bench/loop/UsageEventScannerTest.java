@@ -17,10 +17,13 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -76,8 +79,8 @@ class UsageEventScannerTest {
                         payload[random.nextInt(payload.length)] ^= (byte) (1 << random.nextInt(8));
                     }
                 }
-                case 2 -> payload = java.util.Arrays.copyOf(payload, random.nextInt(payload.length + 1));
-                case 3 -> payload = java.util.Arrays.copyOf(payload, payload.length + 1 + random.nextInt(3));
+                case 2 -> payload = Arrays.copyOf(payload, random.nextInt(payload.length + 1));
+                case 3 -> payload = Arrays.copyOf(payload, payload.length + 1 + random.nextInt(3));
                 case 4 -> payload[10 + random.nextInt(payload.length - 10)] = (byte) (0x80 | random.nextInt());
                 default -> { }
             }
@@ -165,9 +168,9 @@ class UsageEventScannerTest {
         assertAgree(raw(w -> w.string("e-v").string("gw").varint(1).bytes(0xFF).string("r").string("m")
                 .varint(0).varint(1).varint(1).varint(1).varint(time)));
         // Trailing bytes, an empty body, a bare or wrong header, an unknown writer schema, the size limit.
-        byte[] trailing = java.util.Arrays.copyOf(good, good.length + 1);
+        byte[] trailing = Arrays.copyOf(good, good.length + 1);
         assertAgree(trailing);
-        assertAgree(java.util.Arrays.copyOf(good, 10));
+        assertAgree(Arrays.copyOf(good, 10));
         assertAgree(new byte[0]);
         assertAgree(new byte[] {(byte) 0xC3});
         byte[] wrongMarker = good.clone();
@@ -232,7 +235,7 @@ class UsageEventScannerTest {
     }
 
     private static String hex(byte[] payload) {
-        return java.util.HexFormat.of().formatHex(payload, 0, Math.min(payload.length, 64));
+        return HexFormat.of().formatHex(payload, 0, Math.min(payload.length, 64));
     }
 
     private byte[] body(String eventId, String source, String account, String region, String model, int modality,
@@ -257,7 +260,7 @@ class UsageEventScannerTest {
     }
 
     /** A payload: the current schema's header and a body written byte by byte. */
-    private static byte[] raw(java.util.function.Consumer<BodyWriter> body) {
+    private static byte[] raw(Consumer<BodyWriter> body) {
         BodyWriter w = new BodyWriter();
         w.out.write(0xC3);
         w.out.write(0x01);
