@@ -68,7 +68,7 @@ run() { # contender heap args...
   java "-Xmx$heap" -Dtokenmeter.log.dir="$work_dir/logs" -Djava.io.tmpdir="$work_dir/tmp" \
     -cp "$classpath" io.tokenmeter.bench.BenchCli "$name" "$@"
 }
-# The loop keeps every live dedup id in Java hash maps: millions of entries in a full run.
+# The loop holds the whole workload in memory (~1 GB at 10M records) and every live dedup id: millions in a full run.
 heap() { case "$1" in loop) echo 6g ;; *) echo 2g ;; esac; }
 
 {
