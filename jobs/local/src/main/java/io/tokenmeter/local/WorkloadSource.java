@@ -3,6 +3,7 @@ package io.tokenmeter.local;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.PartitionClock;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,8 @@ public final class WorkloadSource {
     private WorkloadSource() {}
 
     public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec, MeteringConfig config) {
-        return new DataGeneratorSource<>(new GenerateAndDecode(spec, config.validationLimits(), config.partitionClock()),
+        return new DataGeneratorSource<>(new GenerateAndDecode(
+                spec, config.validationLimits(), config.partitionClock(), config.dedupKey()),
                 spec.events(), TypeInformation.of(IngestedRecord.class));
     }
 
@@ -62,22 +64,24 @@ public final class WorkloadSource {
         private final WorkloadSpec spec;
         private final ValidationLimits limits;
         private final PartitionClock clock;
+        private final SecretSource dedupKey;
         private transient int parallelism;
         private transient WorkloadGenerator generator;
         private transient UsageEventDeserializer deserializer;
         private transient SingleRecord decoded;
 
-        GenerateAndDecode(WorkloadSpec spec, ValidationLimits limits, PartitionClock clock) {
+        GenerateAndDecode(WorkloadSpec spec, ValidationLimits limits, PartitionClock clock, SecretSource dedupKey) {
             this.spec = spec;
             this.limits = limits;
             this.clock = clock;
+            this.dedupKey = dedupKey;
         }
 
         @Override
         public void open(SourceReaderContext readerContext) {
             parallelism = readerContext.currentParallelism();
             generator = new WorkloadGenerator(spec);
-            deserializer = new UsageEventDeserializer(limits, clock);
+            deserializer = new UsageEventDeserializer(limits, clock, dedupKey);
             deserializer.open(null);
             decoded = new SingleRecord();
         }

@@ -322,7 +322,7 @@ class MeteringJobITCase {
         }
 
         FailOnceDeserializer(MeteringConfig config, long failAtOffset, WallClock wallClock) {
-            super(config.validationLimits(), config.partitionClock(wallClock));
+            super(config.validationLimits(), config.partitionClock(wallClock), config.dedupKey());
             this.failAtOffset = failAtOffset;
         }
 

@@ -309,7 +309,7 @@ class PackagesITCase {
 
         FailOnceDeserializer(MeteringConfig config) {
             // The dates of this test are long past: lateness by the partitions' own events only.
-            super(config.validationLimits(), config.partitionClock(TestRuns.LONG_PAST));
+            super(config.validationLimits(), config.partitionClock(TestRuns.LONG_PAST), config.dedupKey());
         }
 
         static void reset() {

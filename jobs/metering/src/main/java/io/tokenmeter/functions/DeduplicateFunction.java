@@ -5,7 +5,6 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.EventFingerprints;
-import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
@@ -17,15 +16,12 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #key}, the
- * keyed 128-bit fingerprint of (source, event_id). A repeat with the same content is a producer retry: counted and
+ * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
+ * keyed 128-bit fingerprint of (source, event_id) the source computed ({@link IngestedRecord#fingerprint}). A repeat with the same content is a producer retry: counted and
  * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays billed and the
  * repeat goes to {@link #CONFLICTING} with its original bytes. Every retry dropped leaves on {@link #DUPLICATES}
  * for the ledger ({@link LedgerCounter}); the metric {@code duplicates_total} counts them only since the task last
@@ -56,43 +52,26 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             new OutputTag<>("duplicates", TypeInformation.of(IngestedRecord.class));
 
     /**
-     * The dedup key of a valid event, under the secret key {@code dedupKey} holds. The selector is serialized into
-     * the job graph and runs twice per event, in the upstream task to partition and here for the state: it carries
-     * only where the secret is, and each copy reads it on its first event, on whichever TaskManager it runs. Every
-     * TaskManager must therefore hold the same key; they log its check value when the operator opens.
+     * The dedup key the source computed under the secret key ({@link io.tokenmeter.io.UsageEventDeserializer}); it
+     * only reads it, so neither the partitioning upstream nor this operator needs the secret.
      */
-    public static KeySelector<IngestedRecord, Tuple2<Long, Long>> key(SecretSource dedupKey) {
-        return new DedupKeySelector(dedupKey);
-    }
+    public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY = new DedupKeySelector();
 
     public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE = Types.TUPLE(Types.LONG, Types.LONG);
 
-    private static final Logger LOG = LoggerFactory.getLogger(DeduplicateFunction.class);
-
     private final long horizonMillis;
     private final BillingCalendar calendar;
-    @javax.annotation.Nullable private final SecretSource dedupKey;
 
     private transient ValueState<Long> firstContentHash;
     private transient org.apache.flink.metrics.Counter duplicatesMetric;
 
-    /** Without a start-up check of the dedup key: the key selector still fails on the first event without one. */
     public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
-        this(horizon, calendar, null);
-    }
-
-    /** Fails the job when it opens, not at its first event, if {@code dedupKey} holds no usable key. */
-    public DeduplicateFunction(Duration horizon, BillingCalendar calendar, @javax.annotation.Nullable SecretSource dedupKey) {
         this.horizonMillis = horizon.toMillis();
         this.calendar = calendar;
-        this.dedupKey = dedupKey;
     }
 
     @Override
     public void open(OpenContext openContext) {
-        if (dedupKey != null) {
-            LOG.info("Dedup key from {}: check value {}", dedupKey, DedupKeySelector.load(dedupKey).keyCheck());
-        }
         firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
         duplicatesMetric = getRuntimeContext().getMetricGroup()
                 .addGroup(MeteringMetrics.GROUP)
@@ -137,34 +116,14 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         firstContentHash.clear();
     }
 
-    /** Computes dedup keys with its own {@link EventFingerprints} (a Mac is not thread-safe), loaded lazily. */
+    /** Reads the dedup key the source put in the record; computes nothing. */
     private static final class DedupKeySelector implements KeySelector<IngestedRecord, Tuple2<Long, Long>> {
 
         private static final long serialVersionUID = 1L;
 
-        private final SecretSource dedupKey;
-        private transient EventFingerprints fingerprints;
-
-        DedupKeySelector(SecretSource dedupKey) {
-            this.dedupKey = dedupKey;
-        }
-
         @Override
         public Tuple2<Long, Long> getKey(IngestedRecord record) {
-            if (fingerprints == null) {
-                fingerprints = load(dedupKey);
-            }
-            long[] key = fingerprints.dedupKey(record.event.source, record.event.eventId);
-            return Tuple2.of(key[0], key[1]);
-        }
-
-        /** A missing or short key is a deployment error no restart can mend: the job fails for good, saying why. */
-        static EventFingerprints load(SecretSource dedupKey) {
-            try {
-                return EventFingerprints.load(dedupKey);
-            } catch (IllegalStateException e) {
-                throw new SuppressRestartsException(e);
-            }
+            return Tuple2.of(record.dedupKeyHigh, record.dedupKeyLow);
         }
     }
 }

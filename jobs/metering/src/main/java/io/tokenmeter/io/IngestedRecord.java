@@ -3,6 +3,7 @@ package io.tokenmeter.io;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.logic.Rejections;
 import io.tokenmeter.logic.Usage;
 import javax.annotation.Nullable;
@@ -31,6 +32,12 @@ public class IngestedRecord {
      * before it was closed for this event. Long.MIN_VALUE when unknown.
      */
     public long clockAtRead = Long.MIN_VALUE;
+    /**
+     * The two halves of a valid event's 128-bit dedup key ({@link EventFingerprints#dedupKey}), computed once where
+     * it was read ({@link #fingerprint}): partitioning and deduplication only read them.
+     */
+    public long dedupKeyHigh;
+    public long dedupKeyLow;
 
     public IngestedRecord() {}
 
@@ -54,6 +61,14 @@ public class IngestedRecord {
         r.offset = rejected.getSourceOffset();
         r.kafkaTimestamp = rejected.getSourceTimestamp().toEpochMilli();
         return r;
+    }
+
+    /** Sets this valid event's dedup key under the secret key {@code fingerprints} holds; returns this record. */
+    public IngestedRecord fingerprint(EventFingerprints fingerprints) {
+        long[] key = fingerprints.dedupKey(event.source, event.eventId);
+        dedupKeyHigh = key[0];
+        dedupKeyLow = key[1];
+        return this;
     }
 
     public boolean isRejected() {

@@ -43,7 +43,7 @@ public final class KafkaEndpoints {
                 .setGroupId(config.consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
                 .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock(wallClock),
-                        config.schemaRegistry().settings()))
+                        config.dedupKey(), config.schemaRegistry().settings()))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.stopAtLatestOffsets()) {

@@ -2,8 +2,10 @@ package io.tokenmeter.io;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.Rejections;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.UsageValidation;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
@@ -16,8 +18,11 @@ import javax.annotation.Nullable;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decodes and validates raw usage records inside the Kafka source, so that a record that cannot be billed never
@@ -30,24 +35,37 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * (detected per record; {@link AvroCodec}). A schema id the registry does not know is a rejection
  * (UNKNOWN_SCHEMA); a registry that cannot answer is not: the lookup is retried with backoff, then this throws,
  * failing the task, which restarts from its last checkpoint and reads the record again (docs/semantics.md).
+ *
+ * <p>Each valid event leaves with its dedup key ({@link IngestedRecord#fingerprint}), computed here once: the
+ * partitioning before deduplication and deduplication itself only read it. The secret key is read where this runs,
+ * when it opens: a source without a usable key fails at start-up, naming the settings, and for good (no restart
+ * mends it). Every TaskManager must hold the same key; each logs its check value when it opens.
  */
 public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<IngestedRecord> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UsageEventDeserializer.class);
 
     private final ValidationLimits limits;
     private final PartitionClock clock;
     @Nullable private final SchemaRegistrySettings registry;
+    private final SecretSource dedupKey;
     private transient AvroCodec<UsageEvent> codec;
+    private transient EventFingerprints fingerprints;
 
-    /** A reader of single-object encoded records only: registry-framed ones are rejected as UNKNOWN_SCHEMA. */
-    public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock) {
-        this(limits, clock, null);
+    /**
+     * A reader of single-object encoded records only: registry-framed ones are rejected as UNKNOWN_SCHEMA. Keys
+     * valid events under the secret key {@code dedupKey} holds (only where it is travels with this object).
+     */
+    public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock, SecretSource dedupKey) {
+        this(limits, clock, dedupKey, null);
     }
 
     /** @param registry the schema registry of registry-framed records; null: none configured */
-    public UsageEventDeserializer(
-            ValidationLimits limits, PartitionClock clock, @Nullable SchemaRegistrySettings registry) {
+    public UsageEventDeserializer(ValidationLimits limits, PartitionClock clock, SecretSource dedupKey,
+            @Nullable SchemaRegistrySettings registry) {
         this.limits = limits;
         this.clock = clock;
+        this.dedupKey = dedupKey;
         this.registry = registry;
     }
 
@@ -57,6 +75,13 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
                 ? AvroCodec.usageEvents().withRegistry(
                         RegistryWriterSchemas.notConfigured("schema-registry.url is empty"), 1)
                 : AvroCodec.usageEvents().withRegistry(new SchemaRegistryClient(registry), registry.cacheSize());
+        try {
+            fingerprints = EventFingerprints.load(dedupKey);
+        } catch (IllegalStateException e) {
+            // A missing or short key is a deployment error no restart can mend: the job fails for good, saying why.
+            throw new SuppressRestartsException(e);
+        }
+        LOG.info("Dedup key from {}: check value {}", dedupKey, fingerprints.keyCheck());
     }
 
     @Override
@@ -105,7 +130,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         valid.event.readAt = readAt;
         valid.late = verdict == PartitionClock.Verdict.LATE;
         valid.clockAtRead = clockAtRead;
-        out.collect(valid);
+        out.collect(valid.fingerprint(fingerprints));
     }
 
     private static io.tokenmeter.avro.RejectedRecord reject(

@@ -200,9 +200,9 @@ public final class MeteringJob {
         // that close by event time run in a WatermarkRememberingOperator: its watermark survives restores, so
         // nothing closed before a checkpoint opens again after it (I8).
         SingleOutputStreamOperator<UsagePartial> unique = capped
-                .keyBy(DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)
+                .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
                 .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
-                        new DeduplicateFunction(config.dedupHorizon(), calendar, config.dedupKey())))
+                        new DeduplicateFunction(config.dedupHorizon(), calendar)))
                 .uid(OperatorIds.DEDUPLICATE);
 
         // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.

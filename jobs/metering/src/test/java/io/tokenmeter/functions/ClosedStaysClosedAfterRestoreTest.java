@@ -380,7 +380,7 @@ class ClosedStaysClosedAfterRestoreTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> dedup(
             @Nullable OperatorSubtaskState restored, int parallelism, int subtask) throws Exception {
-        return harness(new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.key(Fixtures.DEDUP_KEY),
+        return harness(new DeduplicateFunction(HORIZON, CALENDAR), DeduplicateFunction.KEY,
                 DeduplicateFunction.KEY_TYPE, restored, parallelism, subtask);
     }
 
@@ -402,8 +402,8 @@ class ClosedStaysClosedAfterRestoreTest {
     }
 
     private StreamRecord<IngestedRecord> record(UsageEvent event) {
-        IngestedRecord record = IngestedRecord.valid(
-                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event));
+        IngestedRecord record = Fixtures.fingerprinted(IngestedRecord.valid(
+                event, "tokenmeter.usage.raw", 0, offsets.getAndIncrement(), 0L, CODEC.encode(event)));
         return new StreamRecord<>(record, event.getEventTime().toEpochMilli());
     }
 
@@ -412,9 +412,9 @@ class ClosedStaysClosedAfterRestoreTest {
         for (int i = 0; ; i++) {
             UsageEvent event = usageEvent("straggler-" + i, "acct-1", "m", Modality.TEXT, 7, 0, 0,
                     "2026-03-10T02:20:00Z");
-            IngestedRecord record = IngestedRecord.valid(event, "t", 0, 0L, 0L, new byte[0]);
+            IngestedRecord record = Fixtures.fingerprinted(IngestedRecord.valid(event, "t", 0, 0L, 0L, new byte[0]));
             int owner = KeyGroupRangeAssignment.assignKeyToParallelOperator(
-                    DeduplicateFunction.key(Fixtures.DEDUP_KEY).getKey(record), MAX_PARALLELISM, parallelism);
+                    DeduplicateFunction.KEY.getKey(record), MAX_PARALLELISM, parallelism);
             if (owner == subtask) {
                 return event;
             }

@@ -97,7 +97,8 @@ class DeduplicateFunctionTest {
         UsageEvent repeat = event("gateway-a", "evt-1", 99, T);
         byte[] repeatPayload = CODEC.encode(repeat);
         harness.processElement(new StreamRecord<>(
-                IngestedRecord.valid(repeat, TOPIC, 3, 4_242L, 55_555L, repeatPayload), T_MILLIS));
+                Fixtures.fingerprinted(IngestedRecord.valid(repeat, TOPIC, 3, 4_242L, 55_555L, repeatPayload)),
+                T_MILLIS));
 
         assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(10L);
         assertThat(conflicts()).singleElement().satisfies(rejected -> {
@@ -182,7 +183,7 @@ class DeduplicateFunctionTest {
     void remembersLateEventForHorizonFromItsPartitionsClockWhileTheWatermarkIsUnknown() throws Exception {
         long clock = T_MILLIS + 2 * H;
         UsageEvent event = event("gateway-a", "evt-1", 10, T);
-        IngestedRecord record = IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event));
+        IngestedRecord record = Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event)));
         record.late = true;
         record.clockAtRead = clock;
         harness.processElement(new StreamRecord<>(record, T_MILLIS));
@@ -231,20 +232,6 @@ class DeduplicateFunctionTest {
         assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
     }
 
-    /** The function checks the key when it opens, so a job without one fails at start-up, naming the setting. */
-    @Test
-    void failsAtOpenWithoutADedupKeyNamingTheSettings() throws Exception {
-        io.tokenmeter.logic.SecretSource none = new io.tokenmeter.logic.SecretSource("", "TOKENMETER_DEDUP_KEY",
-                "dedup.key-file", (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> null);
-
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RememberingHarnesses.forFunction(
-                        new DeduplicateFunction(HORIZON, CALENDAR, none), DeduplicateFunction.key(none),
-                        DeduplicateFunction.KEY_TYPE))
-                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                .hasStackTraceContaining("dedup.key-file")
-                .hasStackTraceContaining("TOKENMETER_DEDUP_KEY");
-    }
-
     /**
      * Issue #13 item 8: an event re-sent after the dedup horizon is billed again, legitimately; its hourly
      * correction rows, and the regional and national correction rows that follow them, must not repeat the ids of
@@ -280,13 +267,15 @@ class DeduplicateFunctionTest {
     void givesTheSameRecordReadAgainTheSameCorrectionId() throws Exception {
         harness.processWatermark(T_MILLIS + Duration.ofHours(2).toMillis());
         UsageEvent event = event("gateway-a", "evt-1", 10, T);
-        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event))));
+        harness.processElement(new StreamRecord<>(
+                Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event)))));
         String first = harness.extractOutputValues().get(0).hourCorrectionId;
         harness.close();
         harness = newHarness();
         harness.processWatermark(T_MILLIS + Duration.ofHours(2).toMillis());
 
-        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event))));
+        harness.processElement(new StreamRecord<>(
+                Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 3, 77L, 0L, CODEC.encode(event)))));
 
         assertThat(harness.extractOutputValues().get(0).hourCorrectionId).isNotNull().isEqualTo(first);
     }
@@ -308,7 +297,7 @@ class DeduplicateFunctionTest {
     @Test
     void givesEventReadAfterItsHourClosedItsOwnCorrectionId() throws Exception {
         UsageEvent event = event("gateway-a", "evt-1", 10, T);
-        IngestedRecord record = IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event));
+        IngestedRecord record = Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 0, 1L, 0L, CODEC.encode(event)));
         record.clockAtRead = T_MILLIS + Duration.ofHours(1).toMillis();
 
         harness.processElement(new StreamRecord<>(record, T_MILLIS));
@@ -326,7 +315,8 @@ class DeduplicateFunctionTest {
         UsageEvent event = event("gateway-a", "evt-1", 10, T);
         byte[] payload = CODEC.encode(event);
 
-        harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, TOPIC, 2, 99L, 12_345L, payload)));
+        harness.processElement(new StreamRecord<>(
+                Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 2, 99L, 12_345L, payload))));
 
         assertThat(harness.extractOutputValues()).isEmpty();
         assertThat(harness.getSideOutput(DeduplicateFunction.TOO_LATE)).singleElement().satisfies(sr -> {
@@ -358,7 +348,7 @@ class DeduplicateFunctionTest {
         // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
-                DeduplicateFunction.key(Fixtures.DEDUP_KEY), DeduplicateFunction.KEY_TYPE);
+                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
@@ -386,13 +376,13 @@ class DeduplicateFunctionTest {
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> newHarness()
             throws Exception {
         return RememberingHarnesses.forFunction(new DeduplicateFunction(HORIZON, CALENDAR),
-                DeduplicateFunction.key(Fixtures.DEDUP_KEY), DeduplicateFunction.KEY_TYPE);
+                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
     }
 
     /** Processes {@code event} as read at the next offset; returns that offset. */
     private long process(UsageEvent event) throws Exception {
         long offset = offsets.getAndIncrement();
-        IngestedRecord record = IngestedRecord.valid(event, TOPIC, 0, offset, 0L, CODEC.encode(event));
+        IngestedRecord record = Fixtures.fingerprinted(IngestedRecord.valid(event, TOPIC, 0, offset, 0L, CODEC.encode(event)));
         harness.processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
         return offset;
     }

@@ -7,11 +7,14 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.logic.PartitionClock;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -45,7 +48,7 @@ class UsageEventDeserializerTest {
 
     private final PartitionClock clock =
             new PartitionClock(CALENDAR, OUT_OF_ORDERNESS, WallClock.fixed(NOW.toEpochMilli()));
-    private final UsageEventDeserializer deserializer = new UsageEventDeserializer(LIMITS, clock);
+    private final UsageEventDeserializer deserializer = new UsageEventDeserializer(LIMITS, clock, Fixtures.DEDUP_KEY);
     private final ListCollector out = new ListCollector();
 
     @BeforeEach
@@ -127,7 +130,7 @@ class UsageEventDeserializerTest {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
-        UsageEventDeserializer withRegistry = new UsageEventDeserializer(LIMITS, clock,
+        UsageEventDeserializer withRegistry = new UsageEventDeserializer(LIMITS, clock, Fixtures.DEDUP_KEY,
                 new io.tokenmeter.schema.SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
                         Duration.ofSeconds(1), Duration.ofMillis(300)));
         withRegistry.open(null);
@@ -342,7 +345,8 @@ class UsageEventDeserializerTest {
     @Test
     void rejectsExtremeEventTimesAsTooLateOrFutureWithoutThrowing() throws Exception {
         UsageEventDeserializer onTheSystemClock =
-                new UsageEventDeserializer(LIMITS, new PartitionClock(CALENDAR, OUT_OF_ORDERNESS));
+                new UsageEventDeserializer(
+                LIMITS, new PartitionClock(CALENDAR, OUT_OF_ORDERNESS), Fixtures.DEDUP_KEY);
         onTheSystemClock.open(null);
         long[] times = {Long.MIN_VALUE, Long.MIN_VALUE + 1, -1, 0, Long.MAX_VALUE};
         for (int i = 0; i < times.length; i++) {
@@ -372,6 +376,37 @@ class UsageEventDeserializerTest {
         });
     }
 
+    /** Issue #14: the dedup key is computed once, here, and only read by the partitioning and deduplication. */
+    @Test
+    void keysEachValidEventByItsSourceAndEventIdUnderTheSecretKey() throws Exception {
+        UsageEvent first = event("evt-1", 10);
+        UsageEvent other = event("evt-2", 10);
+        other.setSource("gateway-b");
+
+        deserializer.deserialize(record(0, 1L, 1_000L, AvroCodec.usageEvents().encode(first)), out);
+        deserializer.deserialize(record(0, 2L, 1_000L, AvroCodec.usageEvents().encode(other)), out);
+
+        EventFingerprints fingerprints = new EventFingerprints(Fixtures.DEDUP_KEY_TEXT);
+        long[] firstKey = fingerprints.dedupKey(first.getSource(), "evt-1");
+        long[] otherKey = fingerprints.dedupKey("gateway-b", "evt-2");
+        assertThat(out.records).extracting(r -> r.dedupKeyHigh, r -> r.dedupKeyLow).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(firstKey[0], firstKey[1]),
+                org.assertj.core.groups.Tuple.tuple(otherKey[0], otherKey[1]));
+    }
+
+    /** The source reads the key where it runs, when it opens: a job without one fails at start-up, for good. */
+    @Test
+    void failsAtOpenWithoutADedupKeyNamingTheSettings() {
+        SecretSource none = new SecretSource("", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
+                (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> null);
+        UsageEventDeserializer keyless = new UsageEventDeserializer(LIMITS, clock, none);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> keyless.open(null))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("dedup.key-file")
+                .hasStackTraceContaining("TOKENMETER_DEDUP_KEY");
+    }
+
     @Test
     void producesIngestedRecords() {
         assertThat(deserializer.getProducedType().getTypeClass()).isEqualTo(IngestedRecord.class);
@@ -379,7 +414,8 @@ class UsageEventDeserializerTest {
 
     private UsageEventDeserializer openedWith(int maxRecordBytes) {
         UsageEventDeserializer d = new UsageEventDeserializer(
-                new ValidationLimits(LIMITS.maxTokensPerEvent(), LIMITS.futureSkewMillis(), maxRecordBytes), clock);
+                new ValidationLimits(LIMITS.maxTokensPerEvent(), LIMITS.futureSkewMillis(), maxRecordBytes), clock,
+                Fixtures.DEDUP_KEY);
         d.open(null);
         return d;
     }

@@ -4,23 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.functions.DeduplicateFunction;
-import io.tokenmeter.functions.WatermarkRememberingOperator;
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.testutils.logging.LoggerAuditingExtension;
 import org.apache.flink.util.InstantiationUtil;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,31 +84,30 @@ class SecretsStayOnTheTaskManagersTest {
         assertThat(logged()).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
     }
 
-    /** The dedup operator logs the key's check value when it opens, so TaskManagers can be compared; not the key. */
+    /** The source logs the key's check value when it opens, so TaskManagers can be compared; not the key. */
     @Test
-    void dedupOperatorLogsTheKeyCheckValueNotTheKey() throws Exception {
+    void sourceLogsTheKeyCheckValueNotTheKey() throws Exception {
         Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY);
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
                 MeteringConfig.DEDUP_KEY_FILE, keyFile.toString()));
-        BillingCalendar calendar = config.billingCalendar();
         UsageEvent event = UsageEvent.newBuilder()
                 .setEventId("evt-1").setSource("gateway-a").setAccountId("acct-1").setRegion("CN-GD")
                 .setModel("qwen-max").setModality(Modality.TEXT)
                 .setInputTokens(10).setOutputTokens(20).setCachedTokens(0)
-                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
+                .setEventTime(Instant.now().minusSeconds(60)) // on time by the real clock the source judges with
                 .build();
+        UsageEventDeserializer deserializer =
+                new UsageEventDeserializer(config.validationLimits(), config.partitionClock(), config.dedupKey());
+        List<IngestedRecord> read = new ArrayList<>();
 
-        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(new WatermarkRememberingOperator<>(
-                new DeduplicateFunction(Duration.ofHours(24), calendar, config.dedupKey())),
-                DeduplicateFunction.key(config.dedupKey()), DeduplicateFunction.KEY_TYPE)) {
-            harness.open();
-            harness.processElement(new StreamRecord<>(IngestedRecord.valid(event, "raw", 0, 1L, 0L,
-                    AvroCodec.usageEvents().encode(event)), event.getEventTime().toEpochMilli()));
+        deserializer.open(null);
+        deserializer.deserialize(new ConsumerRecord<>("raw", 0, 1L, null, AvroCodec.usageEvents().encode(event)),
+                new ListCollector<>(read));
 
-            assertThat(harness.extractOutputValues()).hasSize(1);
-        }
-        String checkValue = new io.tokenmeter.logic.EventFingerprints(DEDUP_KEY).keyCheck();
-        assertThat(logged()).contains("check value " + checkValue).contains(keyFile.toString())
+        EventFingerprints underTheKey = new EventFingerprints(DEDUP_KEY);
+        assertThat(read).singleElement().satisfies(r -> assertThat(new long[] {r.dedupKeyHigh, r.dedupKeyLow})
+                .containsExactly(underTheKey.dedupKey("gateway-a", "evt-1")));
+        assertThat(logged()).contains("check value " + underTheKey.keyCheck()).contains(keyFile.toString())
                 .doesNotContain(DEDUP_KEY);
     }
 

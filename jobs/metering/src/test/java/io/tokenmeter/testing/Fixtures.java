@@ -52,6 +52,11 @@ public final class Fixtures {
 
     private Fixtures() {}
 
+    /** {@code record} with the dedup key the source gives it under {@link #DEDUP_KEY_TEXT}. */
+    public static io.tokenmeter.io.IngestedRecord fingerprinted(io.tokenmeter.io.IngestedRecord record) {
+        return record.fingerprint(new io.tokenmeter.logic.EventFingerprints(DEDUP_KEY_TEXT));
+    }
+
     public static PackageCatalog packageCatalog(ZoneId zone) {
         return PackageCatalog.parse(new Yaml().load(PACKAGE_CATALOG), zone);
     }

@@ -126,7 +126,8 @@ public final class MeteringLoop {
             throw new IllegalArgumentException("batch size " + batchSize + " is not within 1 to " + BATCH);
         }
         this.batchSize = batchSize;
-        this.scanner = new UsageEventScanner(config.validationLimits(), config.partitionClock(() -> wallClockNow));
+        this.scanner = new UsageEventScanner(
+                config.validationLimits(), config.partitionClock(() -> wallClockNow), config.dedupKey());
         this.hasher = new EventHasher(config.dedupKey().require(EventFingerprints.MIN_KEY_CHARACTERS, "dedup key"));
         this.ids = new DedupTable(expectedIds);
         this.accounts = new ByteInterner(expectedAccounts);

@@ -6,6 +6,7 @@ import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.PartitionClock;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
 import java.lang.invoke.MethodHandles;
@@ -83,11 +84,12 @@ public final class UsageEventScanner {
 
     /**
      * @param clock the partitions' clocks, shared with the fallback so that the verdicts stay in sequence
+     * @param dedupKey where the job's dedup key is: the fallback, as the job's deserializer, keys valid events
      */
-    public UsageEventScanner(ValidationLimits limits, PartitionClock clock) {
+    public UsageEventScanner(ValidationLimits limits, PartitionClock clock, SecretSource dedupKey) {
         this.limits = limits;
         this.clock = clock;
-        this.fallback = new UsageEventDeserializer(limits, clock);
+        this.fallback = new UsageEventDeserializer(limits, clock, dedupKey);
         fallback.open(null);
     }
 

@@ -96,7 +96,7 @@ final class ReferenceLoop {
             this.horizonMillis = config.dedupHorizon().toMillis();
             this.fingerprints = EventFingerprints.load(config.dedupKey());
             this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
-            this.deserializer = new UsageEventDeserializer(config.validationLimits(), clock);
+            this.deserializer = new UsageEventDeserializer(config.validationLimits(), clock, config.dedupKey());
             deserializer.open(null);
         }
 

@@ -10,6 +10,7 @@ import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.local.GeneratedRecord;
 import io.tokenmeter.local.WorkloadGenerator;
 import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
@@ -40,8 +41,12 @@ class UsageEventScannerTest {
     private static final long NOW = System.currentTimeMillis();
     private static final long HOUR = 3_600_000L;
 
-    private final UsageEventScanner scanner = new UsageEventScanner(LIMITS, CONFIG.partitionClock());
-    private final UsageEventDeserializer job = new UsageEventDeserializer(LIMITS, CONFIG.partitionClock());
+    /** Both key valid events; which key does not matter here. */
+    private static final SecretSource DEDUP_KEY = new SecretSource("", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
+            (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> "scanner-test-key-0123456789abcdef");
+
+    private final UsageEventScanner scanner = new UsageEventScanner(LIMITS, CONFIG.partitionClock(), DEDUP_KEY);
+    private final UsageEventDeserializer job = new UsageEventDeserializer(LIMITS, CONFIG.partitionClock(), DEDUP_KEY);
     private final AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
     private final Map<RejectReason, Integer> seen = new EnumMap<>(RejectReason.class);
     private int valid;
