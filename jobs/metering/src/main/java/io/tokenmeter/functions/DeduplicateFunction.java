@@ -9,23 +9,32 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import javax.annotation.Nullable;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.ttl.TtlStateFactory;
+import org.apache.flink.runtime.state.ttl.TtlValue;
+import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
  * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
- * keyed 128-bit fingerprint of (source, event_id) the source computed ({@link IngestedRecord#fingerprint}). A repeat with the same content is a producer retry: counted and
- * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays billed and the
- * repeat goes to {@link #CONFLICTING} with its original bytes. Every retry dropped leaves on {@link #DUPLICATES}
- * for the ledger ({@link LedgerCounter}); the metric {@code duplicates_total} counts them only since the task last
- * started.
+ * keyed 128-bit fingerprint of (source, event_id) the source computed ({@link IngestedRecord#fingerprint}). A repeat
+ * with the same content is a producer retry: counted and dropped. A repeat with different content is a conflicting
+ * reuse of the id: the first one stays billed and the repeat goes to {@link #CONFLICTING} with its original bytes.
+ * Every retry dropped leaves on {@link #DUPLICATES} for the ledger ({@link LedgerCounter}); the metric
+ * {@code duplicates_total} counts them only since the task last started.
  *
  * <p>This is the last operator that holds an event's original bytes, so every rejection after decoding happens
  * here: an event whose billing day is past its correction deadline goes to {@link #TOO_LATE}. Every other event
@@ -34,10 +43,14 @@ import org.apache.flink.util.OutputTag;
  * them — the combiner between flushes before it forwards one — so their view of what has closed never runs ahead
  * of these judgements.
  *
- * <p>State per id: one 64-bit content hash, plus its clean-up timer, at
- * max(event time, watermark when first seen, its partition's clock when read) + horizon — so every id is
- * remembered for at least the horizon of event-time progress, late events included, also when the watermark is not
- * known yet after a start or a restore. Both are gone after the timer fires.
+ * <p>State per id: one value, its expiry and its 64-bit content hash — one read and, for a new id, one write; no
+ * timer. The expiry is max(event time, watermark when first seen, its partition's clock when read) + horizon, so
+ * every id is remembered for at least the horizon of event-time progress, late events included, also when the
+ * watermark is not known yet after a start or a restore. An id whose expiry the watermark reached is forgotten at
+ * once (a read treats it as absent), and removed later: on RocksDB by the compaction filter of its column family,
+ * whose clock is this operator's highest watermark ({@link EventTimeCompactionFilter}); on any other backend by a
+ * sweep over all ids once the watermark passes the end of the bucket (a {@link #SWEEP_SHARE}th of the horizon) that
+ * holds the earliest expiry. Both follow event time only, remembered across restores: no outage, stall or replay removes an id early.
  */
 public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, UsagePartial> {
 
@@ -59,23 +72,47 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
 
     public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE = Types.TUPLE(Types.LONG, Types.LONG);
 
+    /**
+     * The ids' state: per id, in the layout of a Flink TTL value, its expiry (where Flink keeps a TTL timestamp,
+     * which RocksDB's TTL compaction filter reads) and its content hash. Never configured for Flink's TTL.
+     */
+    static final String STATE_NAME = "dedup-ids";
+
+    /** Without a compaction filter, sweeps run at most once per this share of the horizon of event time. */
+    static final int SWEEP_SHARE = 24;
+
     private final long horizonMillis;
     private final BillingCalendar calendar;
 
-    private transient ValueState<Long> firstContentHash;
+    private transient ValueState<TtlValue<Long>> seenIds;
     private transient org.apache.flink.metrics.Counter duplicatesMetric;
+    /** The compaction filter's clock on RocksDB; null on other backends, which sweep. */
+    @Nullable private transient EventTimeCompactionFilter compactionClock;
+    /** Sweeps only: the watermark at which the next one runs (after a start or restore: at the first one). */
+    private transient long nextSweepAt;
 
     public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
         this.horizonMillis = horizon.toMillis();
         this.calendar = calendar;
     }
 
+    static ValueStateDescriptor<TtlValue<Long>> idsDescriptor() {
+        return new ValueStateDescriptor<>(STATE_NAME,
+                new TtlStateFactory.TtlSerializer<>(LongSerializer.INSTANCE, LongSerializer.INSTANCE));
+    }
+
     @Override
     public void open(OpenContext openContext) {
-        firstContentHash = getRuntimeContext().getState(new ValueStateDescriptor<>("first-content-hash", Types.LONG));
+        seenIds = getRuntimeContext().getState(idsDescriptor());
         duplicatesMetric = getRuntimeContext().getMetricGroup()
                 .addGroup(MeteringMetrics.GROUP)
                 .counter("duplicates_total");
+        if (keyedStateBackend() instanceof RocksDBKeyedStateBackend<?> rocksDb) {
+            compactionClock = EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
+        } else {
+            compactionClock = null;
+            nextSweepAt = Long.MIN_VALUE;
+        }
     }
 
     @Override
@@ -91,16 +128,19 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             return;
         }
         long contentHash = EventFingerprints.contentHash(event);
-        Long first = firstContentHash.value();
-        if (first == null) {
-            firstContentHash.update(contentHash);
+        TtlValue<Long> seen = seenIds.value();
+        if (seen == null || expiry(seen) <= watermark) {
             // The partition's clock too: right after a start or restore the watermark is not known yet, and a late
             // event would otherwise be forgotten a horizon after its own (old) event time.
             long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
-            ctx.timerService().registerEventTimeTimer(seenAt + horizonMillis);
+            long expiry = seenAt + horizonMillis;
+            seenIds.update(new TtlValue<>(contentHash, expiry));
+            if (compactionClock == null) {
+                nextSweepAt = Math.min(nextSweepAt, sweepBucketEnd(expiry));
+            }
             out.collect(UsagePartial.judge(event, record.topic, record.partition, record.offset,
                     record.late, record.clockAtRead, watermark, calendar));
-        } else if (first == contentHash) {
+        } else if (seen.getUserValue() == contentHash) {
             ctx.output(DUPLICATES, record);
             duplicatesMetric.inc();
         } else {
@@ -112,8 +152,59 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<UsagePartial> out) {
-        firstContentHash.clear();
+    protected void onWatermark(long highestWatermark) throws Exception {
+        if (compactionClock != null) {
+            compactionClock.advanceTo(highestWatermark);
+        } else if (highestWatermark >= nextSweepAt) {
+            sweep(highestWatermark);
+        }
+    }
+
+    /** Removes every id whose expiry {@code watermark} reached; schedules the next sweep. */
+    private void sweep(long watermark) throws Exception {
+        KeyedStateBackend<Tuple2<Long, Long>> backend = keyedStateBackend();
+        Tuple2<Long, Long> current = backend.getCurrentKey();
+        List<Tuple2<Long, Long>> ids;
+        // Collected first: the heap backend's key stream does not allow removing while it runs.
+        try (Stream<Tuple2<Long, Long>> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
+            ids = keys.toList();
+        }
+        long earliestLeft = Long.MAX_VALUE;
+        for (Tuple2<Long, Long> id : ids) {
+            backend.setCurrentKey(id);
+            TtlValue<Long> seen = seenIds.value();
+            if (seen == null) {
+                continue;
+            }
+            if (expiry(seen) <= watermark) {
+                seenIds.clear();
+            } else {
+                earliestLeft = Math.min(earliestLeft, expiry(seen));
+            }
+        }
+        if (current != null) {
+            backend.setCurrentKey(current);
+        }
+        nextSweepAt = earliestLeft == Long.MAX_VALUE ? Long.MAX_VALUE : sweepBucketEnd(earliestLeft);
+    }
+
+    /**
+     * The end of the sweep bucket (a {@link #SWEEP_SHARE}th of the horizon, aligned to the epoch) that holds
+     * {@code expiry}: sweeps wait for it, so they run about once per bucket of event time however many ids expire.
+     */
+    private long sweepBucketEnd(long expiry) {
+        long bucket = Math.max(1, horizonMillis / SWEEP_SHARE);
+        return Math.floorDiv(expiry - 1, bucket) * bucket + bucket;
+    }
+
+    /** Compacts the ids' column family on RocksDB now, which removes every expired id (tests). */
+    void compactIds() throws Exception {
+        ((RocksDBKeyedStateBackend<?>) keyedStateBackend()).compactState(idsDescriptor());
+    }
+
+    /** Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry. */
+    private static long expiry(TtlValue<Long> seen) {
+        return seen.getLastAccessTimestamp();
     }
 
     /** Reads the dedup key the source put in the record; computes nothing. */

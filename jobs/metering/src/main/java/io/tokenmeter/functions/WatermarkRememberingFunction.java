@@ -1,5 +1,6 @@
 package io.tokenmeter.functions;
 
+import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.OutputTag;
 
@@ -41,4 +42,20 @@ public abstract class WatermarkRememberingFunction<K, I, O> extends KeyedProcess
         }
         return Math.max(operator.highestWatermark(), ctx.timerService().currentWatermark());
     }
+
+    /** The highest watermark the operator received, before a restore included; Long.MIN_VALUE if none yet. */
+    protected long highestWatermark() {
+        return operator.highestWatermark();
+    }
+
+    /** The operator's keyed state backend, for clean-up that no single key's state can do. */
+    protected KeyedStateBackend<K> keyedStateBackend() {
+        return operator.getKeyedStateBackend();
+    }
+
+    /**
+     * Called after each watermark the operator received, once its timers fired, with the highest so far: for
+     * clean-up that follows event time without a timer per key. Nothing by default.
+     */
+    protected void onWatermark(long highestWatermark) throws Exception {}
 }

@@ -34,12 +34,14 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
 
     private transient ListState<Long> checkpointed;
     private transient long highest;
+    private transient WatermarkRememberingFunction<K, I, O> function;
 
     public WatermarkRememberingOperator(WatermarkRememberingFunction<K, I, O> function) {
         super(function);
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         highest = Long.MIN_VALUE;
@@ -48,7 +50,8 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
         for (Long watermark : checkpointed.get()) {
             highest = Math.max(highest, watermark);
         }
-        ((WatermarkRememberingFunction<?, ?, ?>) userFunction).rememberedBy(this);
+        function = (WatermarkRememberingFunction<K, I, O>) userFunction;
+        function.rememberedBy(this);
     }
 
     /** Noted before timers fire, so they and the records after them see it. */
@@ -59,6 +62,7 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
         }
         ((WatermarkRememberingFunction<?, ?, ?>) userFunction).onWatermark(mark.getTimestamp(), sideOutputs);
         super.processWatermark(mark);
+        function.onWatermark(highest);
     }
 
     private transient WatermarkRememberingFunction.SideOutputs sideOutputs;

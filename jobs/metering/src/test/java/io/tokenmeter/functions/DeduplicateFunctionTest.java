@@ -19,13 +19,18 @@ import java.time.ZoneId;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import javax.annotation.Nullable;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class DeduplicateFunctionTest {
 
@@ -37,8 +42,6 @@ class DeduplicateFunctionTest {
     private static final String TOPIC = "tokenmeter.usage.raw";
     private static final String T = "2026-03-10T01:00:00Z";
     private static final long T_MILLIS = Instant.parse(T).toEpochMilli();
-    /** The name of the function's only state, for counting entries on RocksDB. */
-    private static final String STATE_NAME = "first-content-hash";
 
     private final AtomicLong offsets = new AtomicLong(100);
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> harness;
@@ -70,7 +73,7 @@ class DeduplicateFunctionTest {
         });
         assertThat(conflicts()).isEmpty();
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
         assertThat(duplicatesCounted()).isZero();
     }
 
@@ -88,7 +91,7 @@ class DeduplicateFunctionTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(TOPIC, 0, retry1),
                         org.assertj.core.groups.Tuple.tuple(TOPIC, 0, retry2));
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
     }
 
     @Test
@@ -144,7 +147,7 @@ class DeduplicateFunctionTest {
         process(event("gateway-a", "evt-1", 10, T));
         assertThat(harness.extractOutputValues()).hasSize(1);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
 
         harness.processWatermark(T_MILLIS + H);
         assertThat(harness.numKeyedStateEntries()).isZero();
@@ -163,7 +166,7 @@ class DeduplicateFunctionTest {
 
         process(event("gateway-a", "evt-1", 10, T));
         assertThat(harness.extractOutputValues()).hasSize(1);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+        assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
 
         harness.processWatermark(watermark + H - 1);
         process(event("gateway-a", "evt-1", 10, T));
@@ -363,14 +366,214 @@ class DeduplicateFunctionTest {
         assertThat(conflicts()).extracting(RejectedRecord::getSourceOffset).containsExactly(conflicting);
         assertThat(duplicatesCounted()).isEqualTo(1L);
         assertThat(rocksDbEntries()).isEqualTo(2);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(2);
+        assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
 
         harness.processWatermark(T_MILLIS + H);
+        dedup().compactIds(); // RocksDB removes expired ids when it compacts
 
         assertThat(rocksDbEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
         process(event("gateway-a", "evt-1", 10, T));
         assertThat(harness.extractOutputValues()).hasSize(3);
+    }
+
+    /**
+     * Issue #14: restored after a quiet spell at another parallelism, each subtask still knows every id it owns
+     * for the rest of its horizon of event time, and forgets it — physically too — once the watermark reaches it.
+     */
+    @ParameterizedTest(name = "on RocksDB: {0}")
+    @ValueSource(booleans = {true, false})
+    void remembersIdsAcrossARestoreAtAnotherParallelismForTheirHorizon(boolean onRocksDb) throws Exception {
+        harness.close();
+        harness = harness(onRocksDb, null, 1, 0);
+        List<UsageEvent> events = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            events.add(event("gateway-" + (i % 3), "evt-" + i, 10 + i, T));
+        }
+        for (UsageEvent e : events) {
+            process(e);
+        }
+        harness.processWatermark(T_MILLIS + H / 2); // a quiet spell: watermarks, no records
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+        harness.close();
+
+        List<KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial>> subtasks =
+                new java.util.ArrayList<>();
+        try {
+            for (int subtask = 0; subtask < 2; subtask++) {
+                subtasks.add(harness(onRocksDb, AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                        snapshot, MAX_PARALLELISM, 1, 2, subtask), 2, subtask));
+            }
+            for (UsageEvent e : events) {
+                route(subtasks, e);
+            }
+            assertThat(subtasks).allSatisfy(h -> assertThat(h.extractOutputValues()).isEmpty());
+            assertThat(subtasks.stream().mapToLong(h -> sideOutput(h, DeduplicateFunction.DUPLICATES).size()).sum())
+                    .as("every retry dropped by the subtask that owns its id").isEqualTo(20L);
+            assertThat(subtasks.stream().mapToLong(DeduplicateFunctionTest::storedIds).sum()).isEqualTo(20L);
+            assertThat(subtasks).allSatisfy(h -> assertThat(h.numEventTimeTimers()).isZero());
+
+            for (var h : subtasks) {
+                h.processWatermark(T_MILLIS + H);
+            }
+
+            assertThat(subtasks.stream().mapToLong(DeduplicateFunctionTest::storedIds).sum())
+                    .as("all gone a horizon after they were first seen").isZero();
+            for (UsageEvent e : events) {
+                route(subtasks, e);
+            }
+            assertThat(subtasks.stream().mapToLong(h -> h.extractOutputValues().size()).sum()).isEqualTo(20L);
+        } finally {
+            for (var h : subtasks) {
+                h.close();
+            }
+        }
+    }
+
+    /**
+     * Issue #14: an outage far longer than the horizon — processing time jumps 40 days, event time does not move —
+     * forgets no id: expiry follows the watermark only, and RocksDB's compactions keep every id still within it.
+     */
+    @ParameterizedTest(name = "on RocksDB: {0}")
+    @ValueSource(booleans = {true, false})
+    void forgetsNoIdThroughAnOutageLongerThanTheHorizon(boolean onRocksDb) throws Exception {
+        harness.close();
+        harness = harness(onRocksDb, null, 1, 0);
+        harness.setProcessingTime(T_MILLIS);
+        process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-2", 20, T));
+        harness.processWatermark(T_MILLIS + H - 1);
+        OperatorSubtaskState snapshot = harness.snapshot(1L, T_MILLIS);
+        harness.close();
+
+        harness = harness(onRocksDb, snapshot, 1, 0);
+        harness.setProcessingTime(T_MILLIS + Duration.ofDays(40).toMillis());
+        harness.processWatermark(T_MILLIS + H - 1); // the sources come back where they stopped
+
+        assertThat(storedIds(harness)).isEqualTo(2);
+        process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-2", 21, T));
+        assertThat(harness.extractOutputValues()).isEmpty();
+        assertThat(duplicatesCounted()).isEqualTo(1L);
+        assertThat(conflicts()).hasSize(1);
+
+        harness.processWatermark(T_MILLIS + H);
+        assertThat(storedIds(harness)).isZero();
+    }
+
+    /** I4: a replay from a checkpoint judges the records after it exactly as the first time. */
+    @ParameterizedTest(name = "on RocksDB: {0}")
+    @ValueSource(booleans = {true, false})
+    void judgesARecordsReplayFromACheckpointAsTheFirstTime(boolean onRocksDb) throws Exception {
+        harness.close();
+        harness = harness(onRocksDb, null, 1, 0);
+        process(event("gateway-a", "evt-1", 10, T));
+        OperatorSubtaskState checkpoint = harness.snapshot(1L, 1L);
+        List<UsageEvent> afterTheCheckpoint = List.of(event("gateway-a", "evt-2", 20, T),
+                event("gateway-a", "evt-1", 10, T), event("gateway-a", "evt-2", 22, T));
+        long firstOffset = offsets.get();
+        for (UsageEvent e : afterTheCheckpoint) {
+            process(e);
+        }
+        List<Long> billedFirst = harness.extractOutputValues().stream().map(r -> r.inputTokens).toList();
+        long conflictsFirst = conflicts().size();
+        long duplicatesFirst = duplicatesCounted();
+        harness.close();
+
+        harness = harness(onRocksDb, checkpoint, 1, 0);
+        offsets.set(firstOffset);
+        for (UsageEvent e : afterTheCheckpoint) {
+            process(e);
+        }
+
+        assertThat(billedFirst).containsExactly(10L, 20L);
+        assertThat(harness.extractOutputValues()).extracting(r -> r.inputTokens).containsExactly(20L);
+        assertThat(conflicts()).hasSize((int) conflictsFirst).hasSize(1);
+        assertThat(duplicatesCounted()).isEqualTo(duplicatesFirst).isEqualTo(1L);
+    }
+
+    /** Issue #14: on RocksDB the compaction filter keeps ids the watermark has not passed and drops the rest. */
+    @Test
+    void compactionRemovesOnlyIdsWhoseExpiryTheWatermarkReached() throws Exception {
+        harness.close();
+        harness = harness(true, null, 1, 0);
+        process(event("gateway-a", "evt-1", 10, T));
+        harness.processWatermark(T_MILLIS + Duration.ofHours(6).toMillis());
+        process(event("gateway-a", "evt-2", 10, T)); // seen 6 h later: remembered 6 h longer
+        dedup().compactIds();
+        assertThat(rocksDbEntries()).isEqualTo(2);
+
+        harness.processWatermark(T_MILLIS + H);
+        dedup().compactIds();
+        assertThat(rocksDbEntries()).isEqualTo(1);
+        process(event("gateway-a", "evt-2", 10, T));
+        assertThat(duplicatesCounted()).isEqualTo(1L);
+
+        harness.processWatermark(T_MILLIS + Duration.ofHours(6).toMillis() + H);
+        dedup().compactIds();
+        assertThat(rocksDbEntries()).isZero();
+    }
+
+    private static final int MAX_PARALLELISM = 128;
+
+    /** A dedup harness at {@code parallelism}, on RocksDB or the heap, restored from {@code restored} if given. */
+    private static KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> harness(
+            boolean onRocksDb, @Nullable OperatorSubtaskState restored, int parallelism, int subtask)
+            throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
+                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE, MAX_PARALLELISM, parallelism, subtask);
+        if (onRocksDb) {
+            h.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        }
+        if (restored != null) {
+            h.initializeState(restored);
+        }
+        h.open();
+        return h;
+    }
+
+    /** Processes {@code event} in the subtask that owns its dedup key. */
+    private void route(List<KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial>>
+            subtasks, UsageEvent event) throws Exception {
+        IngestedRecord record = Fixtures.fingerprinted(
+                IngestedRecord.valid(event, TOPIC, 0, offsets.getAndIncrement(), 0L, CODEC.encode(event)));
+        int owner = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                DeduplicateFunction.KEY.getKey(record), MAX_PARALLELISM, subtasks.size());
+        subtasks.get(owner).processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
+    }
+
+    /** The ids stored in {@code h}'s backend, after RocksDB compacted what has expired. */
+    private static long storedIds(KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord,
+            UsagePartial> h) {
+        try {
+            DeduplicateFunction function = dedup(h);
+            if (h.getOperator().getKeyedStateBackend() instanceof org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend) {
+                function.compactIds();
+            }
+            try (Stream<Tuple2<Long, Long>> keys = h.getOperator().<Tuple2<Long, Long>>getKeyedStateBackend()
+                    .getKeys(DeduplicateFunction.STATE_NAME, VoidNamespace.INSTANCE)) {
+                return keys.count();
+            }
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private DeduplicateFunction dedup() {
+        return dedup(harness);
+    }
+
+    private static DeduplicateFunction dedup(
+            KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> h) {
+        return (DeduplicateFunction) ((WatermarkRememberingOperator<?, ?, ?>) h.getOperator()).getUserFunction();
+    }
+
+    private static <T> List<T> sideOutput(
+            KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> h,
+            org.apache.flink.util.OutputTag<T> tag) {
+        var side = h.getSideOutput(tag);
+        return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
     }
 
     private KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> newHarness()
@@ -404,7 +607,7 @@ class DeduplicateFunctionTest {
 
     private long rocksDbEntries() {
         try (Stream<Tuple2<Long, Long>> keys = harness.getOperator().<Tuple2<Long, Long>>getKeyedStateBackend()
-                .getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
+                .getKeys(DeduplicateFunction.STATE_NAME, VoidNamespace.INSTANCE)) {
             return keys.count();
         }
     }
