@@ -29,6 +29,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -512,6 +513,30 @@ class DeduplicateFunctionTest {
         harness.processWatermark(T_MILLIS + Duration.ofHours(6).toMillis() + H);
         dedup().compactIds();
         assertThat(rocksDbEntries()).isZero();
+    }
+
+    /**
+     * Issue #14: at most 40 bytes of checkpoint per live id on RocksDB (34.9 measured; with a timer per id the same
+     * measurement gave 55).
+     */
+    @Test
+    void checkpointsAtMostFortyBytesPerLiveId(@TempDir java.nio.file.Path checkpoints) throws Exception {
+        harness.close();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
+                DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE, MAX_PARALLELISM, 1, 0);
+        harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        harness.setCheckpointStorage(
+                new org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage(checkpoints.toUri()));
+        harness.open();
+        int ids = 20_000;
+        for (int i = 0; i < ids; i++) {
+            process(event("gateway-" + (i % 7), "req-" + i, 1 + i % 1_000, T));
+        }
+
+        long bytes = harness.snapshot(1L, 1L).getManagedKeyedState().getStateSize();
+
+        assertThat(bytes / (double) ids).as("checkpoint bytes per live id").isLessThanOrEqualTo(40.0);
     }
 
     private static final int MAX_PARALLELISM = 128;
