@@ -152,7 +152,8 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     }
 
     @Override
-    protected void onWatermark(long highestWatermark) throws Exception {
+    protected void onWatermark(long watermark, SideOutputs out) throws Exception {
+        long highestWatermark = Math.max(watermark, highestWatermark());
         if (compactionClock != null) {
             compactionClock.advanceTo(highestWatermark);
         } else if (highestWatermark >= nextSweepAt) {

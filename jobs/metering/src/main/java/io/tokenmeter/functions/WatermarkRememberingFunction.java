@@ -52,10 +52,4 @@ public abstract class WatermarkRememberingFunction<K, I, O> extends KeyedProcess
     protected KeyedStateBackend<K> keyedStateBackend() {
         return operator.getKeyedStateBackend();
     }
-
-    /**
-     * Called after each watermark the operator received, once its timers fired, with the highest so far: for
-     * clean-up that follows event time without a timer per key. Nothing by default.
-     */
-    protected void onWatermark(long highestWatermark) throws Exception {}
 }

@@ -34,14 +34,12 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
 
     private transient ListState<Long> checkpointed;
     private transient long highest;
-    private transient WatermarkRememberingFunction<K, I, O> function;
 
     public WatermarkRememberingOperator(WatermarkRememberingFunction<K, I, O> function) {
         super(function);
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         highest = Long.MIN_VALUE;
@@ -50,8 +48,7 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
         for (Long watermark : checkpointed.get()) {
             highest = Math.max(highest, watermark);
         }
-        function = (WatermarkRememberingFunction<K, I, O>) userFunction;
-        function.rememberedBy(this);
+        ((WatermarkRememberingFunction<?, ?, ?>) userFunction).rememberedBy(this);
     }
 
     /** Noted before timers fire, so they and the records after them see it. */
@@ -62,7 +59,6 @@ public final class WatermarkRememberingOperator<K, I, O> extends KeyedProcessOpe
         }
         ((WatermarkRememberingFunction<?, ?, ?>) userFunction).onWatermark(mark.getTimestamp(), sideOutputs);
         super.processWatermark(mark);
-        function.onWatermark(highest);
     }
 
     private transient WatermarkRememberingFunction.SideOutputs sideOutputs;
