@@ -45,10 +45,25 @@ public final class JobAcls {
     public static void grant(Admin admin, List<AclBinding> bindings) throws InterruptedException {
         try {
             admin.createAcls(bindings).all().get();
+            // The controller has committed them; a broker's authorizer applies them when it replays the metadata
+            // log, a moment later. Until then the principal's first request can be refused ("Topic authorization
+            // failed"), so wait until the broker lists every one of them.
+            long deadline = System.nanoTime() + ACLS_APPLIED_TIMEOUT.toNanos();
+            for (AclBinding binding : bindings) {
+                while (admin.describeAcls(binding.toFilter()).values().get().isEmpty()) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the broker did not apply ACL " + binding + " within "
+                                + ACLS_APPLIED_TIMEOUT.toSeconds() + " s");
+                    }
+                    Thread.sleep(20);
+                }
+            }
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot create ACLs " + bindings, e.getCause());
         }
     }
+
+    private static final java.time.Duration ACLS_APPLIED_TIMEOUT = java.time.Duration.ofSeconds(30);
 
     private static AclBinding allow(String principal, ResourceType type, String name, PatternType pattern,
             AclOperation operation) {
