@@ -46,9 +46,9 @@ import org.apache.flink.util.OutputTag;
  * task: the sink and the regional pre-aggregation that read them are chained to it.
  *
  * <p>Clean-up: a day's lines are cleared when billed; the day itself (its version number) is removed by a timer
- * at its correction deadline; the state is cleared when nothing is left; an hour leaves memory when it closes.
- * Timers: one at each day's close time, one at the next watermark for a correction, one at each billed day's
- * correction deadline.
+ * at its clean-up time (its correction deadline rounded up to a week, {@link BillingCalendar#cleanUpTime}); the
+ * state is cleared when nothing is left; an hour leaves memory when it closes. Timers: one at each day's close
+ * time, one at the next watermark for a correction, one per week in which billed days reach their deadline.
  */
 public class AccountMeteringFunction extends WatermarkRememberingFunction<String, UsagePartial, BillingRecord>
         implements CheckpointedFunction {
