@@ -7,7 +7,6 @@ import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.logic.Rejections;
 import io.tokenmeter.logic.Usage;
 import javax.annotation.Nullable;
-import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
  * One record read from the raw topic: either a valid event's {@link Usage} or, when it could not be billed, its
@@ -15,9 +14,8 @@ import org.apache.flink.api.common.typeinfo.TypeInfo;
  * deduplication can still reject them (too late, conflicting duplicate) with the record exactly as it was read;
  * nothing after deduplication carries the bytes.
  *
- * <p>Written by {@link IngestedRecordSerializer}; only the rare rejected envelope uses Flink's Avro serializer.
+ * <p>A Flink POJO; only the rare rejected envelope uses Flink's Avro serializer.
  */
-@TypeInfo(IngestedRecordSerializer.Factory.class)
 public class IngestedRecord {
 
     @Nullable public Usage event;

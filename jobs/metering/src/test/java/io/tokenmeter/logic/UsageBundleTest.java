@@ -22,7 +22,7 @@ class UsageBundleTest {
 
     @Test
     void partialsAndUsageTravelAsPojosWithoutKryo() {
-        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(UsagePartial.class); // with packages
+        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(UsagePartial.class);
         org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(Usage.class);
     }
 
