@@ -152,7 +152,10 @@ final class FlinkCluster {
         for (JsonNode metric : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
             return metric.path("value").asLong();
         }
-        return 0;
+        // The web monitor serves job metrics from its metric fetcher, which was seen to stop returning any job
+        // metric after a TaskManager died; the exception history comes from the JobMaster itself, one entry per
+        // failure that restarted the job.
+        return get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
     }
 
     /** The stack traces in the job's exception history, newest first. */
