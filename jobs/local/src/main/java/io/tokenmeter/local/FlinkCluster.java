@@ -149,13 +149,15 @@ final class FlinkCluster {
 
     /** How often the job restarted since it was submitted. */
     long restarts(String jobId) {
-        for (JsonNode metric : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
-            return metric.path("value").asLong();
+        long metric = 0;
+        for (JsonNode value : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
+            metric = value.path("value").asLong();
         }
-        // The web monitor serves job metrics from its metric fetcher, which was seen to stop returning any job
-        // metric after a TaskManager died; the exception history comes from the JobMaster itself, one entry per
-        // failure that restarted the job.
-        return get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
+        // The metric alone is not enough: after a TaskManager halted in the middle of a checkpoint the web monitor
+        // served no job metric at all for minutes, and then numRestarts = 0 for a job that had restarted twice.
+        // The exception history comes from the JobMaster itself, one entry per failure that restarted the job.
+        long failures = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
+        return Math.max(metric, failures);
     }
 
     /** The stack traces in the job's exception history, newest first. */
