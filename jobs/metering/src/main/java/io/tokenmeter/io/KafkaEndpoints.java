@@ -34,19 +34,19 @@ public final class KafkaEndpoints {
 
     /** As {@link #rawUsageSource(MeteringConfig)}, judging event times against {@code wallClock} (tests). */
     public static KafkaSource<IngestedRecord> rawUsageSource(MeteringConfig config, WallClock wallClock) {
-        OutputFraming.checkRegistryReachable(config);
+        OutputFraming.checkRegistryReachable(config.schemaRegistry());
         KafkaSourceBuilder<IngestedRecord> builder = KafkaSource.<IngestedRecord>builder()
                 // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
-                .setProperties(config.kafkaClients().consumer())
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
+                .setProperties(config.kafka().clients().consumer())
+                .setBootstrapServers(config.kafka().bootstrapServers())
+                .setTopics(config.kafka().topics().raw())
+                .setGroupId(config.kafka().consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new UsageEventDeserializer(config.validationLimits(), config.partitionClock(wallClock),
-                        config.dedupKey(), config.schemaRegistry().settings()))
+                .setDeserializer(new UsageEventDeserializer(config.validation().limits(), config.partitionClock(wallClock),
+                        config.dedup().key(), config.schemaRegistry().settings()))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        if (config.stopAtLatestOffsets()) {
+        if (config.kafka().stopAtLatestOffsets()) {
             builder.setBounded(OffsetsInitializer.latest());
         }
         return builder.build();
@@ -58,14 +58,14 @@ public final class KafkaEndpoints {
      */
     public static KafkaSource<SubscriptionRecord> subscriptionsSource(MeteringConfig config) {
         KafkaSourceBuilder<SubscriptionRecord> builder = KafkaSource.<SubscriptionRecord>builder()
-                .setProperties(config.kafkaClients().consumer())
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.subscriptionsTopic())
-                .setGroupId(config.consumerGroup())
+                .setProperties(config.kafka().clients().consumer())
+                .setBootstrapServers(config.kafka().bootstrapServers())
+                .setTopics(config.kafka().topics().subscriptions())
+                .setGroupId(config.kafka().consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new SubscriptionDeserializer(config.packages(), config.validationLimits()))
+                .setDeserializer(new SubscriptionDeserializer(config.packageCatalog(), config.validation().limits()))
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        if (config.stopAtLatestOffsets()) {
+        if (config.kafka().stopAtLatestOffsets()) {
             builder.setBounded(OffsetsInitializer.latest());
         }
         return builder.build();
@@ -74,43 +74,43 @@ public final class KafkaEndpoints {
     /** Package notices, keyed by account id, exactly once. */
     public static KafkaSink<PackageNotice> noticesSink(MeteringConfig config) {
         return exactlyOnceSink(config, "notices",
-                OutputFraming.serializer(config, SchemaRegistryConfig.NOTICES,
-                        config.noticesTopic(), AvroCodec::packageNotices, PackageNotice::getAccountId));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.NOTICES,
+                        config.kafka().topics().notices(), AvroCodec::packageNotices, PackageNotice::getAccountId));
     }
 
     /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */
     public static KafkaSink<BillingRecord> billingSink(MeteringConfig config) {
         return exactlyOnceSink(config, "billing",
-                OutputFraming.serializer(config, SchemaRegistryConfig.BILLING,
-                        config.billingTopic(), AvroCodec::billingRecords, BillingRecord::getAccountId));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.BILLING,
+                        config.kafka().topics().billing(), AvroCodec::billingRecords, BillingRecord::getAccountId));
     }
 
     /** Rejected records, keyed by nothing (they spread over partitions), exactly once like billing records. */
     public static KafkaSink<RejectedRecord> rejectedSink(MeteringConfig config) {
         return exactlyOnceSink(config, "rejected",
-                OutputFraming.serializer(config, SchemaRegistryConfig.REJECTED,
-                        config.rejectedTopic(), AvroCodec::rejectedRecords, r -> null));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.REJECTED,
+                        config.kafka().topics().rejected(), AvroCodec::rejectedRecords, r -> null));
     }
 
     /** Account usage rows (hourly and daily), keyed by account id, exactly once. */
     public static KafkaSink<AccountUsage> accountUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "account-usage",
-                OutputFraming.serializer(config, SchemaRegistryConfig.ACCOUNT_USAGE,
-                        config.accountUsageTopic(), AvroCodec::accountUsage, AccountUsage::getAccountId));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.ACCOUNT_USAGE,
+                        config.kafka().topics().accountUsage(), AvroCodec::accountUsage, AccountUsage::getAccountId));
     }
 
     /** Regional usage rows, keyed by region, exactly once. */
     public static KafkaSink<AreaUsage> regionalUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "regional-usage",
-                OutputFraming.serializer(config, SchemaRegistryConfig.REGIONAL_USAGE,
-                        config.regionalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getRegion));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.REGIONAL_USAGE,
+                        config.kafka().topics().regionalUsage(), AvroCodec::areaUsage, AreaUsage::getRegion));
     }
 
     /** National usage rows, keyed by model, exactly once. */
     public static KafkaSink<AreaUsage> nationalUsageSink(MeteringConfig config) {
         return exactlyOnceSink(config, "national-usage",
-                OutputFraming.serializer(config, SchemaRegistryConfig.NATIONAL_USAGE,
-                        config.nationalUsageTopic(), AvroCodec::areaUsage, AreaUsage::getModel));
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.NATIONAL_USAGE,
+                        config.kafka().topics().nationalUsage(), AvroCodec::areaUsage, AreaUsage::getModel));
     }
 
     /**
@@ -119,7 +119,7 @@ public final class KafkaEndpoints {
      */
     public static KafkaSink<LedgerEntry> ledgerSink(MeteringConfig config) {
         return exactlyOnceSink(config, "ledger",
-                OutputFraming.serializer(config, SchemaRegistryConfig.LEDGER, config.ledgerTopic(),
+                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.LEDGER, config.kafka().topics().ledger(),
                         AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
     }
 
@@ -129,17 +129,17 @@ public final class KafkaEndpoints {
             org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
         return KafkaSink.<T>builder()
                 // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
-                .setKafkaProducerConfig(config.kafkaClients().producer())
-                .setBootstrapServers(config.bootstrapServers())
+                .setKafkaProducerConfig(config.kafka().clients().producer())
+                .setBootstrapServers(config.kafka().bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 // Each sink needs its own prefix: two sinks sharing one would fence each other's transactions.
-                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + output)
+                .setTransactionalIdPrefix(config.kafka().transactionalIdPrefix() + "-" + output)
                 // The sink's default (1 h) exceeds the broker's default transaction.max.timeout.ms (15 min).
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
-                        Long.toString(config.transactionTimeout().toMillis()))
+                        Long.toString(config.kafka().transactionTimeout().toMillis()))
                 // The limit MeteringConfig checked every output's largest size against at start-up (I10).
-                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.producerMaxRequestSize()))
+                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.kafka().producer().maxRequestSize()))
                 .build();
     }
 }

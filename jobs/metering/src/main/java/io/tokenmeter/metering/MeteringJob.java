@@ -119,9 +119,9 @@ public final class MeteringJob {
                     KafkaEndpoints.accountUsageSink(config),
                     KafkaEndpoints.regionalUsageSink(config),
                     KafkaEndpoints.nationalUsageSink(config),
-                    config.warehouse().enabled()
-                            ? Optional.of(new WarehouseSinks(config.warehouse(),
-                                    config.transactionalIdPrefix() + "-warehouse"))
+                    config.warehouse().postgres().enabled()
+                            ? Optional.of(new WarehouseSinks(config.warehouse().postgres(),
+                                    config.kafka().transactionalIdPrefix() + "-warehouse"))
                             : Optional.empty(),
                     config.packagesEnabled()
                             ? Optional.of(KafkaEndpoints.noticesSink(config))
@@ -159,13 +159,13 @@ public final class MeteringJob {
     /** Adds the job's operators to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         env.setMaxParallelism(config.maxParallelism());
-        BillingCalendar calendar = config.billingCalendar();
+        BillingCalendar calendar = config.billing().calendar();
 
         // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that
         // keep moving through a live partition's quiet spells at the rate time passes, so days close at night too,
         // and never move a replayed backlog on by the wall clock (I9).
-        Duration outOfOrderness = config.outOfOrderness();
-        Duration idleness = config.sourceIdleness();
+        Duration outOfOrderness = config.eventTime().outOfOrderness();
+        Duration idleness = config.eventTime().sourceIdleness();
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
                 .<IngestedRecord>forGenerator(context -> new IdleAwareWatermarks<>(
                         outOfOrderness, idleness, context.getInputActivityClock(), System::currentTimeMillis))
@@ -175,7 +175,7 @@ public final class MeteringJob {
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
-        ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
+        ingested = FaultInjection.after(ingested, config.faults()); // inert unless faults.inject is set (fault suite)
         // The ledger behind I1 counts every record read here, right after the source (in the same task), and
         // passes it on.
         ingested = ingested
@@ -192,7 +192,7 @@ public final class MeteringJob {
         SingleOutputStreamOperator<IngestedRecord> capped = valid
                 .keyBy(LineItemLimitFunction.KEY, Types.STRING)
                 .transform("Cap line items per account and day", INGESTED_RECORD, new WatermarkRememberingOperator<>(
-                        new LineItemLimitFunction(calendar, config.maxLineItemsPerDay())))
+                        new LineItemLimitFunction(calendar, config.validation().maxLineItemsPerDay())))
                 .uid(OperatorIds.LINE_ITEM_LIMIT);
 
         // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
@@ -202,14 +202,14 @@ public final class MeteringJob {
         SingleOutputStreamOperator<UsagePartial> unique = capped
                 .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
                 .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
-                        new DeduplicateFunction(config.dedupHorizon(), calendar)))
+                        new DeduplicateFunction(config.dedup().horizon(), calendar)))
                 .uid(OperatorIds.DEDUPLICATE);
 
         // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
         SingleOutputStreamOperator<UsagePartial> partials = unique
                 .transform("Pre-aggregate usage per account, hour, model and modality", USAGE_PARTIAL,
                         new PreAggregateOperator<>(UsageBundle::new,
-                                config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                                config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
 
         // Token packages (when a catalog is configured): live balances per account drawn down by usage as it
@@ -228,12 +228,12 @@ public final class MeteringJob {
             rejectedSubscriptions = subscriptions.getSideOutput(SplitSubscriptions.REJECTED);
             SingleOutputStreamOperator<UsagePartial> balanced = byAccount
                     .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
-                    .process(new PackageBalanceFunction(config.packages(), calendar))
+                    .process(new PackageBalanceFunction(config.packageCatalog(), calendar))
                     .uid(OperatorIds.PACKAGE_BALANCES)
                     .name("Draw down token packages per account");
             balanced.getSideOutput(PackageBalanceFunction.NOTICES)
                     .sinkTo(outputs.notices().orElseThrow(() -> new IllegalArgumentException(
-                            MeteringConfig.PACKAGES_CATALOG + " is set, but the job was given no notices sink")))
+                            "packages.catalog is set, but the job was given no notices sink")))
                     .uid(OperatorIds.NOTICES_SINK)
                     .name("Package notices");
             // Still partitioned by account: billing chains to the balances without a second shuffle.
@@ -243,7 +243,7 @@ public final class MeteringJob {
         // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
         SingleOutputStreamOperator<BillingRecord> billing = byAccount
                 .transform("Bill and meter usage per account", BILLING_RECORD, new WatermarkRememberingOperator<>(
-                        new AccountMeteringFunction(calendar, config.metricLabels())))
+                        new AccountMeteringFunction(calendar, config.metrics().labels())))
                 .uid(OperatorIds.ACCOUNT_METERING);
 
         DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
@@ -257,7 +257,7 @@ public final class MeteringJob {
                 .name("Account usage as regional partials")
                 .transform("Pre-aggregate regional usage", AREA_USAGE, new PreAggregateOperator<>(
                         () -> new AreaBundle(calendar),
-                        config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                        config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
                 .transform("Regional usage", AREA_USAGE,
@@ -329,8 +329,8 @@ public final class MeteringJob {
         // No function keeps or changes a record it was handed, so chained operators may share them uncopied. (The
         // one exception, package rating, changes usage that reached it through a shuffle and passes it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
-        flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
-        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());
+        flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpoints().interval());
+        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpoints().minPause());
         flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         // Most state reads look for what is not there yet (a new dedup id, an account's first event of a day): a
