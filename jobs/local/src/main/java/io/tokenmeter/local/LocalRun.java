@@ -132,7 +132,7 @@ final class LocalRun implements Callable<Integer> {
                 // Bought before the first event: the job rates usage against the subscriptions it has read.
                 List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packageCatalog());
                 SubscriptionWorkload.produce(subscriptions, toolClients, toolBootstrap, config.kafka().topics().subscriptions());
-                System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packageCatalog().catalog(),
+                System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packages().catalog(),
                         config.kafka().topics().subscriptions(), SubscriptionWorkload.byAction(subscriptions));
             }
 

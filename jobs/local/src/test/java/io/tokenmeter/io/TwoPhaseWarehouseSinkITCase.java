@@ -229,7 +229,7 @@ class TwoPhaseWarehouseSinkITCase {
                 "warehouse.postgres.url", reader.getMetaData().getURL(),
                 io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE, passwordFile.toAbsolutePath().toString(),
                 "warehouse.postgres.exactly-once", "false",
-                "warehouse.postgres.batch-size", "7")).warehouse();
+                "warehouse.postgres.batch-size", "7")).warehouse().postgres();
         int rows = 100;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
