@@ -14,7 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.PropertyBindingException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -157,7 +157,7 @@ public final class YamlBinding {
     public <T> T bind(JsonNode tree, Class<T> type) {
         try {
             return mapper.treeToValue(tree, type);
-        } catch (UnrecognizedPropertyException e) {
+        } catch (PropertyBindingException e) { // unknown, or known but not to be set (a derived value)
             TreeSet<String> known = new TreeSet<>();
             e.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
             throw new IllegalArgumentException(messages.unknown(path(e), known), e);
@@ -184,7 +184,11 @@ public final class YamlBinding {
      * {@link JsonProperty} on each component of {@code type}, a record, and of the records it holds. Maps left out
      * become empty mappings, so that {@link #set} can reach into them.
      */
-    public static void fillDefaults(ObjectNode tree, Class<?> type) {
+    public void fillDefaults(ObjectNode tree, Class<?> type) {
+        fillDefaults("", tree, type);
+    }
+
+    private void fillDefaults(String path, ObjectNode tree, Class<?> type) {
         for (RecordComponent component : type.getRecordComponents()) {
             JsonProperty declared = annotation(type, component, JsonProperty.class);
             if (annotation(type, component, JsonIgnore.class) != null) {
@@ -192,12 +196,15 @@ public final class YamlBinding {
             }
             String name = PropertyNamingStrategies.KebabCaseStrategy.INSTANCE.translate(component.getName());
             JsonNode present = tree.get(name);
+            if (present != null && present.isNull()) {
+                throw new IllegalArgumentException(messages.invalid(path + name, "has no value"));
+            }
             if (component.getType().isRecord() || Map.class.isAssignableFrom(component.getType())) {
                 if (present == null) {
                     present = tree.putObject(name);
                 }
                 if (component.getType().isRecord() && present instanceof ObjectNode nested) {
-                    fillDefaults(nested, component.getType());
+                    fillDefaults(path + name + ".", nested, component.getType());
                 }
             } else if (present == null && declared != null) {
                 tree.put(name, declared.defaultValue());

@@ -2,7 +2,6 @@ package io.tokenmeter.metering;
 
 import static io.tokenmeter.config.YamlBinding.require;
 
-import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.tokenmeter.io.KafkaClientProperties;
 import java.io.Serializable;
@@ -12,8 +11,6 @@ import java.util.Map;
 /**
  * The Kafka cluster, the job's topics and its clients ({@code kafka.*} in {@code config/metering.yaml}, which
  * documents every setting).
- *
- * @param clients the pass-through client settings of the four {@code properties} sections, validated
  */
 public record KafkaConfig(
         @JsonProperty(defaultValue = "localhost:9092") String bootstrapServers,
@@ -26,8 +23,7 @@ public record KafkaConfig(
         Map<String, String> properties,
         Clients consumer,
         Producer producer,
-        Clients admin,
-        @JsonIgnore KafkaClientProperties clients)
+        Clients admin)
         implements Serializable {
 
     /** The topics the job reads and writes. */
@@ -84,7 +80,12 @@ public record KafkaConfig(
         require(transactionalIdPrefix.length() <= 100, "transactional-id-prefix", "must have at most 100 characters");
         require(!transactionTimeout.isNegative() && !transactionTimeout.isZero(), "transaction-timeout",
                 "must be positive");
-        clients = KafkaClientProperties.of(properties, consumer.properties(), producer.properties(),
-                admin.properties());
+        // Validates the pass-through settings (the fields are not assigned yet, so not through clients()).
+        KafkaClientProperties.of(properties, consumer.properties(), producer.properties(), admin.properties());
+    }
+
+    /** The pass-through client settings of the four {@code properties} sections, validated. */
+    public KafkaClientProperties clients() {
+        return KafkaClientProperties.of(properties, consumer.properties(), producer.properties(), admin.properties());
     }
 }

@@ -53,7 +53,9 @@ public record MeteringConfig(
         @JsonProperty(defaultValue = "720") int maxParallelism,
         Warehouse warehouse,
         FaultConfig faults,
-        @JsonIgnore @Nullable PackageCatalog packageCatalog)
+        // Not a setting: left out of the tree a copy is bound from, and refused as a key (Jackson would otherwise
+        // bind a record's ignored component under a kebab-case name).
+        @JsonIgnore @JsonProperty(access = JsonProperty.Access.READ_ONLY) @Nullable PackageCatalog packageCatalog)
         implements Serializable {
 
     /** The warehouses the job can write to ({@code warehouse.*}); PostgreSQL for now. */
@@ -130,7 +132,7 @@ public record MeteringConfig(
     }
 
     private static MeteringConfig bind(ObjectNode tree, Map<String, String> overrides) {
-        YamlBinding.fillDefaults(tree, MeteringConfig.class);
+        BINDING.fillDefaults(tree, MeteringConfig.class);
         overrides.forEach((key, value) -> YamlBinding.set(tree, key.trim(), value.trim()));
         return BINDING.bind(tree, MeteringConfig.class);
     }

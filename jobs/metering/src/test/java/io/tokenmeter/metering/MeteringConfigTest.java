@@ -3,6 +3,8 @@ package io.tokenmeter.metering;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.tokenmeter.config.YamlBinding;
 import io.tokenmeter.logic.ValidationLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -257,6 +259,18 @@ class MeteringConfigTest {
     }
 
     @Test
+    void failsOnAKeyWithoutValueNamingIt() throws Exception {
+        Path yaml = write("""
+                schema-registry:
+                  url:
+                """);
+
+        assertThatThrownBy(() -> MeteringConfig.load(yaml, List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Configuration key 'schema-registry.url' has no value");
+    }
+
+    @Test
     void failsOnUnknownOverrideKeyNamingIt() {
         assertThatThrownBy(() -> MeteringConfig.load(null, List.of("kafka.topic.raw=x")))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -325,6 +339,41 @@ class MeteringConfigTest {
                 .with(Map.of("billing.time-zone", "Europe/Berlin", "max-parallelism", "64"));
 
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
+    }
+
+    /** Issue 16: config/metering.yaml shows every setting, each at the default its section declares. */
+    @Test
+    void theShippedFileHoldsEverySettingAtItsDeclaredDefault() throws Exception {
+        Path shipped = Path.of("../../config/metering.yaml");
+
+        assertThat(MeteringConfig.load(shipped, List.of())).isEqualTo(MeteringConfig.defaultConfig());
+        Map<String, String> written = YamlBinding.flatten(new YAMLMapper().readTree(shipped.toFile()));
+        assertThat(written.keySet())
+                .containsExactlyInAnyOrderElementsOf(MeteringConfig.defaultConfig().asMap().keySet());
+    }
+
+    @Test
+    void loadsTheShippedLocalConfiguration() {
+        // Its catalog path is relative to the repository root, where scripts/run-local.sh runs.
+        MeteringConfig local = MeteringConfig.load(Path.of("../../config/metering-local.yaml"),
+                List.of("packages.catalog=../../config/packages.yaml"));
+
+        assertThat(local.kafka().transactionalIdPrefix()).isEqualTo("tokenmeter-local");
+        assertThat(local.packagesEnabled()).isTrue();
+    }
+
+    @Test
+    void refusesTheCatalogItLoadsAsASettingNamingTheKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("package-catalog", "x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Unknown configuration key(s) [package-catalog]");
+    }
+
+    @Test
+    void failsOnASectionGivenAsAValueNamingTheKey() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing=Europe/Berlin")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'billing'");
     }
 
     private Path write(String yaml) throws Exception {
