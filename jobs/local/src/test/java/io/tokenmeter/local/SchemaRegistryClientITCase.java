@@ -97,7 +97,7 @@ class SchemaRegistryClientITCase {
                 "schema-registry.output-framing." + SchemaRegistryConfig.BILLING, "registry"));
 
         // when / then: building the billing sink registers BillingRecord, and the registry refuses it
-        assertThatThrownBy(() -> KafkaEndpoints.billingSink(config))
+        assertThatThrownBy(() -> KafkaEndpoints.billingSink(config.kafka(), config.schemaRegistry()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Output topic client-it.billing")
                 .hasMessageContaining("schema-registry.output-framing.billing")

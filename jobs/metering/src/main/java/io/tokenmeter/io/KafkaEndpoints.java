@@ -7,6 +7,7 @@ import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.logic.WallClock;
+import io.tokenmeter.metering.KafkaConfig;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
@@ -19,7 +20,10 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
-/** The metering job's real Kafka source and sinks, built from its configuration. */
+/**
+ * The metering job's real Kafka source and sinks, built from its configuration: each sink from the Kafka and
+ * schema registry sections, the sources from the sections their readers judge records by.
+ */
 public final class KafkaEndpoints {
 
     private KafkaEndpoints() {}
@@ -42,8 +46,8 @@ public final class KafkaEndpoints {
                 .setTopics(config.kafka().topics().raw())
                 .setGroupId(config.kafka().consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new UsageEventDeserializer(config.validation().limits(), config.partitionClock(wallClock),
-                        config.dedup().key(), config.schemaRegistry().settings()))
+                .setDeserializer(new UsageEventDeserializer(config.validation().limits(),
+                        config.partitionClock(wallClock), config.dedup().key(), config.schemaRegistry().settings()))
                 // Producers may write the raw topic transactionally: never bill an aborted attempt.
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         if (config.kafka().stopAtLatestOffsets()) {
@@ -72,74 +76,75 @@ public final class KafkaEndpoints {
     }
 
     /** Package notices, keyed by account id, exactly once. */
-    public static KafkaSink<PackageNotice> noticesSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "notices",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.NOTICES,
-                        config.kafka().topics().notices(), AvroCodec::packageNotices, PackageNotice::getAccountId));
+    public static KafkaSink<PackageNotice> noticesSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "notices",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.NOTICES,
+                        kafka.topics().notices(), AvroCodec::packageNotices, PackageNotice::getAccountId));
     }
 
     /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */
-    public static KafkaSink<BillingRecord> billingSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "billing",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.BILLING,
-                        config.kafka().topics().billing(), AvroCodec::billingRecords, BillingRecord::getAccountId));
+    public static KafkaSink<BillingRecord> billingSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "billing",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.BILLING,
+                        kafka.topics().billing(), AvroCodec::billingRecords, BillingRecord::getAccountId));
     }
 
     /** Rejected records, keyed by nothing (they spread over partitions), exactly once like billing records. */
-    public static KafkaSink<RejectedRecord> rejectedSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "rejected",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.REJECTED,
-                        config.kafka().topics().rejected(), AvroCodec::rejectedRecords, r -> null));
+    public static KafkaSink<RejectedRecord> rejectedSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "rejected",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.REJECTED,
+                        kafka.topics().rejected(), AvroCodec::rejectedRecords, r -> null));
     }
 
     /** Account usage rows (hourly and daily), keyed by account id, exactly once. */
-    public static KafkaSink<AccountUsage> accountUsageSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "account-usage",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.ACCOUNT_USAGE,
-                        config.kafka().topics().accountUsage(), AvroCodec::accountUsage, AccountUsage::getAccountId));
+    public static KafkaSink<AccountUsage> accountUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "account-usage",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.ACCOUNT_USAGE,
+                        kafka.topics().accountUsage(), AvroCodec::accountUsage, AccountUsage::getAccountId));
     }
 
     /** Regional usage rows, keyed by region, exactly once. */
-    public static KafkaSink<AreaUsage> regionalUsageSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "regional-usage",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.REGIONAL_USAGE,
-                        config.kafka().topics().regionalUsage(), AvroCodec::areaUsage, AreaUsage::getRegion));
+    public static KafkaSink<AreaUsage> regionalUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "regional-usage",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.REGIONAL_USAGE,
+                        kafka.topics().regionalUsage(), AvroCodec::areaUsage, AreaUsage::getRegion));
     }
 
     /** National usage rows, keyed by model, exactly once. */
-    public static KafkaSink<AreaUsage> nationalUsageSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "national-usage",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.NATIONAL_USAGE,
-                        config.kafka().topics().nationalUsage(), AvroCodec::areaUsage, AreaUsage::getModel));
+    public static KafkaSink<AreaUsage> nationalUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "national-usage",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.NATIONAL_USAGE,
+                        kafka.topics().nationalUsage(), AvroCodec::areaUsage, AreaUsage::getModel));
     }
 
     /**
      * The ledger behind I1, keyed by source topic and partition (each source partition's entries in order on one
      * ledger partition), exactly once: each entry commits with the records it counts.
      */
-    public static KafkaSink<LedgerEntry> ledgerSink(MeteringConfig config) {
-        return exactlyOnceSink(config, "ledger",
-                OutputFraming.serializer(config.schemaRegistry(), SchemaRegistryConfig.LEDGER, config.kafka().topics().ledger(),
+    public static KafkaSink<LedgerEntry> ledgerSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
+        return exactlyOnceSink(kafka, "ledger",
+                OutputFraming.serializer(registry, SchemaRegistryConfig.LEDGER, kafka.topics().ledger(),
                         AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
     }
 
     private static <T> KafkaSink<T> exactlyOnceSink(
-            MeteringConfig config,
+            KafkaConfig kafka,
             String output,
             org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
         return KafkaSink.<T>builder()
                 // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
-                .setKafkaProducerConfig(config.kafka().clients().producer())
-                .setBootstrapServers(config.kafka().bootstrapServers())
+                .setKafkaProducerConfig(kafka.clients().producer())
+                .setBootstrapServers(kafka.bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 // Each sink needs its own prefix: two sinks sharing one would fence each other's transactions.
-                .setTransactionalIdPrefix(config.kafka().transactionalIdPrefix() + "-" + output)
+                .setTransactionalIdPrefix(kafka.transactionalIdPrefix() + "-" + output)
                 // The sink's default (1 h) exceeds the broker's default transaction.max.timeout.ms (15 min).
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
-                        Long.toString(config.kafka().transactionTimeout().toMillis()))
+                        Long.toString(kafka.transactionTimeout().toMillis()))
                 // The limit MeteringConfig checked every output's largest size against at start-up (I10).
-                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.kafka().producer().maxRequestSize()))
+                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                        Integer.toString(kafka.producer().maxRequestSize()))
                 .build();
     }
 }

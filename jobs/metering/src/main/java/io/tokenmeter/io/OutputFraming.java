@@ -21,7 +21,8 @@ public final class OutputFraming {
     private OutputFraming() {}
 
     /** The serializer of {@code output} (one of {@link SchemaRegistryConfig#OUTPUTS}) into {@code topic}. */
-    public static <T extends SpecificRecord> AvroKafkaSerializer<T> serializer(SchemaRegistryConfig registry, String output,
+    public static <T extends SpecificRecord> AvroKafkaSerializer<T> serializer(SchemaRegistryConfig registry,
+            String output,
             String topic, SerializableSupplier<AvroCodec<T>> codec, SerializableFunction<T, String> keyOf) {
         if (registry.framing(output) == Framing.SINGLE_OBJECT) {
             return new AvroKafkaSerializer<>(topic, codec, keyOf);
@@ -31,8 +32,8 @@ public final class OutputFraming {
             int id = new SchemaRegistryClient(registry.settings()).register(subject, codec.get().schema());
             return new AvroKafkaSerializer<>(topic, codec, keyOf, id);
         } catch (IllegalStateException | SchemaRegistryUnavailableException e) {
-            throw new IllegalArgumentException("Output topic " + topic + " cannot be written in the registry framing (schema-registry.output-framing."
-                    + output + "): " + e.getMessage(), e);
+            throw new IllegalArgumentException("Output topic " + topic + " cannot be written in the registry framing"
+                    + " (schema-registry.output-framing." + output + "): " + e.getMessage(), e);
         }
     }
 

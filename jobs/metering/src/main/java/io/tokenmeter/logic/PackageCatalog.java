@@ -124,8 +124,8 @@ public record PackageCatalog(
                         "must be later than the tariff before it");
                 tariffs.add(new Tariff(effectiveFrom, plan.tariffs().get(t).overagePricePerMillion()));
             }
-            packages.put(plan.id(), new Plan(plan.id(), plan.includedUnits(), plan.validityDays(), plan.priority().intValue(),
-                    plan.rolloverLimit(), List.copyOf(tariffs)));
+            packages.put(plan.id(), new Plan(plan.id(), plan.includedUnits(), plan.validityDays(),
+                    plan.priority().intValue(), plan.rolloverLimit(), List.copyOf(tariffs)));
         }
         List<Integer> thresholds = new ArrayList<>(doc.thresholdPercentages());
         thresholds.sort(Comparator.naturalOrder());

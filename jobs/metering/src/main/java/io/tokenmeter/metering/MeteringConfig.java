@@ -189,7 +189,8 @@ public record MeteringConfig(
         require(billing <= maxRequestSize, "validation.max-line-items-per-day", "(" + caps.maxLineItemsPerDay()
                 + ") with validation.max-model-bytes (" + caps.maxModelBytes() + ") lets a billing record reach "
                 + billing + than);
-        long rejected = OutputLimits.rejectedRecord(caps.maxRecordBytes(), (int) Math.min(maxSourceTopicBytes, 1 << 20));
+        long rejected =
+                OutputLimits.rejectedRecord(caps.maxRecordBytes(), (int) Math.min(maxSourceTopicBytes, 1 << 20));
         require(rejected <= maxRequestSize, "validation.max-record-bytes", "(" + caps.maxRecordBytes()
                 + ") lets a rejected-record envelope (payload, message and source topic) reach " + rejected + than);
         long row = Math.max(OutputLimits.accountUsage(caps.maxAccountIdBytes(), caps.maxRegionBytes(),

@@ -115,19 +115,19 @@ public final class MeteringJob {
         /** The Kafka topics named in {@code config}, each written exactly once. */
         public static Outputs kafka(MeteringConfig config) {
             return new Outputs(
-                    KafkaEndpoints.billingSink(config),
-                    KafkaEndpoints.rejectedSink(config),
-                    KafkaEndpoints.accountUsageSink(config),
-                    KafkaEndpoints.regionalUsageSink(config),
-                    KafkaEndpoints.nationalUsageSink(config),
+                    KafkaEndpoints.billingSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.rejectedSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.accountUsageSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.regionalUsageSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.nationalUsageSink(config.kafka(), config.schemaRegistry()),
                     config.warehouse().postgres().enabled()
                             ? Optional.of(new WarehouseSinks(config.warehouse().postgres(),
                                     config.kafka().transactionalIdPrefix() + "-warehouse"))
                             : Optional.empty(),
                     config.packagesEnabled()
-                            ? Optional.of(KafkaEndpoints.noticesSink(config))
+                            ? Optional.of(KafkaEndpoints.noticesSink(config.kafka(), config.schemaRegistry()))
                             : Optional.empty(),
-                    KafkaEndpoints.ledgerSink(config));
+                    KafkaEndpoints.ledgerSink(config.kafka(), config.schemaRegistry()));
         }
 
         /** These outputs with {@code ledger} as the ledger's sink. */

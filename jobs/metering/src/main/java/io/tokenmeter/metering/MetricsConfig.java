@@ -18,9 +18,9 @@ import java.util.List;
  */
 public record MetricsConfig(
         @JsonDeserialize(using = TextList.class)
-        @JsonProperty(defaultValue = "CN-AH,CN-BJ,CN-CQ,CN-FJ,CN-GD,CN-GS,CN-GX,CN-GZ,CN-HA,CN-HB,CN-HE,CN-HI,CN-HL,"
-                + "CN-HN,CN-JL,CN-JS,CN-JX,CN-LN,CN-NM,CN-NX,CN-QH,CN-SC,CN-SD,CN-SH,CN-SN,CN-SX,CN-TJ,CN-XJ,CN-XZ,CN-YN,"
-                + "CN-ZJ")
+        @JsonProperty(defaultValue = "CN-AH,CN-BJ,CN-CQ,CN-FJ,CN-GD,CN-GS,CN-GX,CN-GZ,CN-HA,CN-HB,CN-HE,CN-HI,"
+                + "CN-HL,CN-HN,CN-JL,CN-JS,CN-JX,CN-LN,CN-NM,CN-NX,CN-QH,CN-SC,CN-SD,CN-SH,CN-SN,CN-SX,CN-TJ,CN-XJ,"
+                + "CN-XZ,CN-YN,CN-ZJ")
         List<String> regions,
         @JsonDeserialize(using = TextList.class)
         @JsonProperty(defaultValue = "deepseek-v3.2,qwen3-max,qwen3-coder-plus,doubao-seed-1.6,glm-4.6,kimi-k2,"
