@@ -60,8 +60,8 @@ final class BenchOptions {
      */
     MeteringConfig config() {
         List<String> all = new ArrayList<>();
-        all.add("dedup.horizon" + "=" + dedupHorizon);
-        all.add("dedup.key-file" + "=" + dedupKeyFile());
+        all.add("dedup.horizon=" + dedupHorizon);
+        all.add("dedup.key-file=" + dedupKeyFile());
         all.addAll(overrides);
         return MeteringConfig.load(null, all);
     }

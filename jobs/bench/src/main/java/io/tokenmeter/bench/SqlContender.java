@@ -181,7 +181,7 @@ final class SqlContender implements Callable<Integer> {
         java.time.ZoneOffset last = zone.getRules().getOffset(spec.start().plus(spec.span()));
         if (!first.equals(last)) {
             throw new IllegalArgumentException("The SQL contender needs a billing zone whose offset does not change "
-                    + "within the workload, and " + zone + " (" + "billing.time-zone" + ") does");
+                    + "within the workload, and " + zone + " (billing.time-zone) does");
         }
         return Duration.ofSeconds(first.getTotalSeconds());
     }

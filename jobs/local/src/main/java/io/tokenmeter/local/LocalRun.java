@@ -90,7 +90,7 @@ final class LocalRun implements Callable<Integer> {
     public Integer call() throws Exception {
         List<String> settings = new ArrayList<>(overrides);
         if (postgresUrl != null) {
-            settings.add("warehouse.postgres.url" + "=" + postgresUrl);
+            settings.add("warehouse.postgres.url=" + postgresUrl);
         }
         MeteringConfig baseConfig = MeteringConfig.load(configFile(), settings);
         WorkloadSpec spec = workload.spec(baseConfig.billing().timeZone());

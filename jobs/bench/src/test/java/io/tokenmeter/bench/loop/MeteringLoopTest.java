@@ -56,8 +56,8 @@ class MeteringLoopTest {
 
     private MeteringConfig config(String horizon) throws Exception {
         Path key = SecretSource.writeRandom(dir.resolve("dedup-" + horizon.replace(' ', '-') + ".key"));
-        return MeteringConfig.load(null, List.of("dedup.horizon" + "=" + horizon,
-                "dedup.key-file" + "=" + key));
+        return MeteringConfig.load(null, List.of("dedup.horizon=" + horizon,
+                "dedup.key-file=" + key));
     }
 
     private static WorkloadSpec spec(MeteringConfig config, long events, int accounts, int days, double duplicates,
