@@ -11,6 +11,7 @@ import io.tokenmeter.metering.KafkaConfig;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -18,6 +19,8 @@ import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.flink.util.function.SerializableFunction;
+import org.apache.flink.util.function.SerializableSupplier;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
@@ -77,44 +80,38 @@ public final class KafkaEndpoints {
 
     /** Package notices, keyed by account id, exactly once. */
     public static KafkaSink<PackageNotice> noticesSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "notices",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.NOTICES,
-                        kafka.topics().notices(), AvroCodec::packageNotices, PackageNotice::getAccountId));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.NOTICES, kafka.topics().notices(),
+                AvroCodec::packageNotices, PackageNotice::getAccountId);
     }
 
     /** Billing records, keyed by account id, written in Kafka transactions committed with each checkpoint. */
     public static KafkaSink<BillingRecord> billingSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "billing",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.BILLING,
-                        kafka.topics().billing(), AvroCodec::billingRecords, BillingRecord::getAccountId));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.BILLING, kafka.topics().billing(),
+                AvroCodec::billingRecords, BillingRecord::getAccountId);
     }
 
     /** Rejected records, keyed by nothing (they spread over partitions), exactly once like billing records. */
     public static KafkaSink<RejectedRecord> rejectedSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "rejected",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.REJECTED,
-                        kafka.topics().rejected(), AvroCodec::rejectedRecords, r -> null));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.REJECTED, kafka.topics().rejected(),
+                AvroCodec::rejectedRecords, r -> null);
     }
 
     /** Account usage rows (hourly and daily), keyed by account id, exactly once. */
     public static KafkaSink<AccountUsage> accountUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "account-usage",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.ACCOUNT_USAGE,
-                        kafka.topics().accountUsage(), AvroCodec::accountUsage, AccountUsage::getAccountId));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.ACCOUNT_USAGE, kafka.topics().accountUsage(),
+                AvroCodec::accountUsage, AccountUsage::getAccountId);
     }
 
     /** Regional usage rows, keyed by region, exactly once. */
     public static KafkaSink<AreaUsage> regionalUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "regional-usage",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.REGIONAL_USAGE,
-                        kafka.topics().regionalUsage(), AvroCodec::areaUsage, AreaUsage::getRegion));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.REGIONAL_USAGE, kafka.topics().regionalUsage(),
+                AvroCodec::areaUsage, AreaUsage::getRegion);
     }
 
     /** National usage rows, keyed by model, exactly once. */
     public static KafkaSink<AreaUsage> nationalUsageSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "national-usage",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.NATIONAL_USAGE,
-                        kafka.topics().nationalUsage(), AvroCodec::areaUsage, AreaUsage::getModel));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.NATIONAL_USAGE, kafka.topics().nationalUsage(),
+                AvroCodec::areaUsage, AreaUsage::getModel);
     }
 
     /**
@@ -122,15 +119,15 @@ public final class KafkaEndpoints {
      * ledger partition), exactly once: each entry commits with the records it counts.
      */
     public static KafkaSink<LedgerEntry> ledgerSink(KafkaConfig kafka, SchemaRegistryConfig registry) {
-        return exactlyOnceSink(kafka, "ledger",
-                OutputFraming.serializer(registry, SchemaRegistryConfig.LEDGER, kafka.topics().ledger(),
-                        AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition()));
+        return exactlyOnceSink(kafka, registry, SchemaRegistryConfig.LEDGER, kafka.topics().ledger(),
+                AvroCodec::ledgerEntries, e -> e.getSourceTopic() + "/" + e.getSourcePartition());
     }
 
-    private static <T> KafkaSink<T> exactlyOnceSink(
-            KafkaConfig kafka,
-            String output,
-            org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
+    /** {@code output} (one of {@link SchemaRegistryConfig#OUTPUTS}) written to {@code topic} exactly once. */
+    private static <T extends SpecificRecord> KafkaSink<T> exactlyOnceSink(KafkaConfig kafka,
+            SchemaRegistryConfig registry, String output, String topic, SerializableSupplier<AvroCodec<T>> codec,
+            SerializableFunction<T, String> keyOf) {
+        AvroKafkaSerializer<T> serializer = OutputFraming.serializer(registry, output, topic, codec, keyOf);
         return KafkaSink.<T>builder()
                 // First, so that the job's own settings below win (MeteringConfig refuses the keys they set).
                 .setKafkaProducerConfig(kafka.clients().producer())
