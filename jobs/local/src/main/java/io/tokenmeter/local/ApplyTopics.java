@@ -2,6 +2,7 @@ package io.tokenmeter.local;
 
 import static io.tokenmeter.config.YamlBinding.require;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import io.tokenmeter.config.YamlBinding;
 import java.io.Reader;
@@ -173,9 +174,10 @@ final class ApplyTopics implements Callable<Integer> {
 
     /** The topics of {@code file}: each topic's settings over the file's defaults. */
     static List<TopicDefinition> read(Path file, Short replicationOverride) {
+        JsonNode document = BINDING.readTree(file, "topic definitions");
         TopicsFile topics;
         try {
-            topics = BINDING.bind(BINDING.readTree(file, "topic definitions"), TopicsFile.class);
+            topics = BINDING.bind(document, TopicsFile.class);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }

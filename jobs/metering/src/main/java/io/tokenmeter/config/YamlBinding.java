@@ -184,11 +184,7 @@ public final class YamlBinding {
      * {@link JsonProperty} on each component of {@code type}, a record, and of the records it holds. Maps left out
      * become empty mappings, so that {@link #set} can reach into them.
      */
-    public void fillDefaults(ObjectNode tree, Class<?> type) {
-        fillDefaults("", tree, type);
-    }
-
-    private void fillDefaults(String path, ObjectNode tree, Class<?> type) {
+    public static void fillDefaults(ObjectNode tree, Class<?> type) {
         for (RecordComponent component : type.getRecordComponents()) {
             JsonProperty declared = annotation(type, component, JsonProperty.class);
             if (annotation(type, component, JsonIgnore.class) != null) {
@@ -196,15 +192,12 @@ public final class YamlBinding {
             }
             String name = PropertyNamingStrategies.KebabCaseStrategy.INSTANCE.translate(component.getName());
             JsonNode present = tree.get(name);
-            if (present != null && present.isNull()) {
-                throw new IllegalArgumentException(messages.invalid(path + name, "has no value"));
-            }
             if (component.getType().isRecord() || Map.class.isAssignableFrom(component.getType())) {
                 if (present == null) {
                     present = tree.putObject(name);
                 }
                 if (component.getType().isRecord() && present instanceof ObjectNode nested) {
-                    fillDefaults(path + name + ".", nested, component.getType());
+                    fillDefaults(nested, component.getType());
                 }
             } else if (present == null && declared != null) {
                 tree.put(name, declared.defaultValue());
@@ -228,16 +221,22 @@ public final class YamlBinding {
         node.put(String.join(".", java.util.Arrays.copyOfRange(parts, i, parts.length)), value);
     }
 
-    /** {@code tree} as dotted keys and text values, lists comma-separated: what {@link #set} reads back. */
-    public static Map<String, String> flatten(JsonNode tree) {
+    /**
+     * {@code tree} as dotted keys and text values, lists comma-separated: what {@link #set} reads back. A document
+     * may so mix nesting and dotted keys ({@code kafka: {topics.raw: x}} is {@code kafka.topics.raw}).
+     */
+    public Map<String, String> flatten(JsonNode tree) {
         Map<String, String> flat = new java.util.LinkedHashMap<>();
         flatten("", tree, flat);
         return flat;
     }
 
-    private static void flatten(String prefix, JsonNode node, Map<String, String> into) {
+    private void flatten(String prefix, JsonNode node, Map<String, String> into) {
         if (node.isObject()) {
             node.fields().forEachRemaining(e -> flatten(prefix + e.getKey() + ".", e.getValue(), into));
+        } else if (node.isNull()) {
+            throw new IllegalArgumentException(messages.invalid(prefix.substring(0, prefix.length() - 1),
+                    "has no value"));
         } else if (node.isArray()) {
             java.util.List<String> items = new java.util.ArrayList<>();
             node.forEach(item -> items.add(item.asText()));

@@ -104,8 +104,11 @@ public record MeteringConfig(
 
     /** Defaults, then {@code yamlFile} if given, then the {@code key=value} overrides. */
     public static MeteringConfig load(@Nullable Path yamlFile, List<String> overrides) {
-        ObjectNode tree = yamlFile == null ? BINDING.emptyTree() : BINDING.readTree(yamlFile, "Configuration file");
+        // The file as dotted keys, as the overrides are: a file may nest its keys or write them dotted.
         Map<String, String> values = new LinkedHashMap<>();
+        if (yamlFile != null) {
+            values.putAll(BINDING.flatten(BINDING.readTree(yamlFile, "Configuration file")));
+        }
         for (String override : overrides) {
             int eq = override.indexOf('=');
             if (eq <= 0) {
@@ -113,7 +116,7 @@ public record MeteringConfig(
             }
             values.put(override.substring(0, eq), override.substring(eq + 1));
         }
-        return bind(tree, values);
+        return fromMap(values);
     }
 
     /** Defaults overridden by {@code values}, which use the dotted keys. */
@@ -128,11 +131,11 @@ public record MeteringConfig(
 
     /** This configuration as dotted keys and the textual values {@link #fromMap} reads back. */
     public Map<String, String> asMap() {
-        return YamlBinding.flatten(BINDING.toTree(this));
+        return BINDING.flatten(BINDING.toTree(this));
     }
 
     private static MeteringConfig bind(ObjectNode tree, Map<String, String> overrides) {
-        BINDING.fillDefaults(tree, MeteringConfig.class);
+        YamlBinding.fillDefaults(tree, MeteringConfig.class);
         overrides.forEach((key, value) -> YamlBinding.set(tree, key.trim(), value.trim()));
         return BINDING.bind(tree, MeteringConfig.class);
     }

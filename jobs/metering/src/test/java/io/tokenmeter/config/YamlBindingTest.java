@@ -35,7 +35,7 @@ class YamlBindingTest {
     @Test
     void fillsDeclaredDefaultsAndSetsDottedKeysThroughNestedRecordsIntoMaps() {
         ObjectNode tree = BINDING.emptyTree();
-        BINDING.fillDefaults(tree, Client.class);
+        YamlBinding.fillDefaults(tree, Client.class);
         YamlBinding.set(tree, "limits.retries", "5");
         YamlBinding.set(tree, "properties.security.protocol", "SSL");
 
@@ -43,7 +43,7 @@ class YamlBindingTest {
 
         assertThat(client).isEqualTo(new Client("", new Limits(5, Duration.ofSeconds(1)),
                 Map.of("security.protocol", "SSL")));
-        assertThat(YamlBinding.flatten(BINDING.toTree(client))).containsEntry("limits.retries", "5")
+        assertThat(BINDING.flatten(BINDING.toTree(client))).containsEntry("limits.retries", "5")
                 .containsEntry("properties.security.protocol", "SSL").containsEntry("limits.pause", "PT1S");
     }
 

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.tokenmeter.config.YamlBinding;
 import io.tokenmeter.logic.ValidationLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -271,6 +270,24 @@ class MeteringConfigTest {
     }
 
     @Test
+    void readsDottedKeysInTheFileAsNestedOnes() throws Exception {
+        Path yaml = write("""
+                kafka.topics.raw: dotted
+                kafka:
+                  properties.security.protocol: SSL
+                  producer:
+                    properties:
+                      linger.ms: 5
+                """);
+
+        MeteringConfig config = MeteringConfig.load(yaml, List.of());
+
+        assertThat(config.kafka().topics().raw()).isEqualTo("dotted");
+        assertThat(config.kafka().clients().producer()).containsEntry("security.protocol", "SSL")
+                .containsEntry("linger.ms", "5");
+    }
+
+    @Test
     void failsOnUnknownOverrideKeyNamingIt() {
         assertThatThrownBy(() -> MeteringConfig.load(null, List.of("kafka.topic.raw=x")))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -347,7 +364,9 @@ class MeteringConfigTest {
         Path shipped = Path.of("../../config/metering.yaml");
 
         assertThat(MeteringConfig.load(shipped, List.of())).isEqualTo(MeteringConfig.defaultConfig());
-        Map<String, String> written = YamlBinding.flatten(new YAMLMapper().readTree(shipped.toFile()));
+        Map<String, String> written = new YAMLMapper().readTree(shipped.toFile()).properties().stream()
+                .flatMap(section -> leaves(section.getKey(), section.getValue()).stream()).collect(
+                        java.util.stream.Collectors.toMap(key -> key, key -> ""));
         assertThat(written.keySet())
                 .containsExactlyInAnyOrderElementsOf(MeteringConfig.defaultConfig().asMap().keySet());
     }
@@ -374,6 +393,15 @@ class MeteringConfigTest {
         assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing=Europe/Berlin")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'billing'");
+    }
+
+    /** The dotted keys of the leaves below {@code node}. */
+    private static List<String> leaves(String key, com.fasterxml.jackson.databind.JsonNode node) {
+        if (!node.isObject()) {
+            return List.of(key);
+        }
+        return node.properties().stream()
+                .flatMap(child -> leaves(key + "." + child.getKey(), child.getValue()).stream()).toList();
     }
 
     private Path write(String yaml) throws Exception {
