@@ -2,6 +2,7 @@ package io.tokenmeter.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationContext;
@@ -20,8 +21,14 @@ import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -40,7 +47,7 @@ public final class YamlBinding {
     public interface Messages {
         String invalid(String path, String problem);
 
-        String unknown(String path, java.util.Collection<String> knownKeys);
+        String unknown(String path, Collection<String> knownKeys);
     }
 
     /** Errors as {@code path: problem}, for documents such as the package catalog. */
@@ -51,7 +58,7 @@ public final class YamlBinding {
         }
 
         @Override
-        public String unknown(String path, java.util.Collection<String> knownKeys) {
+        public String unknown(String path, Collection<String> knownKeys) {
             return path + ": is not a known key; known: " + knownKeys;
         }
     };
@@ -108,7 +115,7 @@ public final class YamlBinding {
         });
         module.addSerializer(type, new JsonSerializer<T>() {
             @Override
-            public void serialize(T value, com.fasterxml.jackson.core.JsonGenerator gen, SerializerProvider serializers)
+            public void serialize(T value, JsonGenerator gen, SerializerProvider serializers)
                     throws IOException {
                 gen.writeString(format.apply(value));
             }
@@ -123,7 +130,7 @@ public final class YamlBinding {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(what + " " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("Cannot read " + what + " " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("Cannot read " + what + " " + file + ": " + e.getMessage(), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return mapper.createObjectNode();
@@ -218,7 +225,7 @@ public final class YamlBinding {
             node = child;
             i++;
         }
-        node.put(String.join(".", java.util.Arrays.copyOfRange(parts, i, parts.length)), value);
+        node.put(String.join(".", Arrays.copyOfRange(parts, i, parts.length)), value);
     }
 
     /**
@@ -226,7 +233,7 @@ public final class YamlBinding {
      * may so mix nesting and dotted keys ({@code kafka: {topics.raw: x}} is {@code kafka.topics.raw}).
      */
     public Map<String, String> flatten(JsonNode tree) {
-        Map<String, String> flat = new java.util.LinkedHashMap<>();
+        Map<String, String> flat = new LinkedHashMap<>();
         flatten("", tree, flat);
         return flat;
     }
@@ -238,7 +245,7 @@ public final class YamlBinding {
             throw new IllegalArgumentException(messages.invalid(prefix.substring(0, prefix.length() - 1),
                     "has no value"));
         } else if (node.isArray()) {
-            java.util.List<String> items = new java.util.ArrayList<>();
+            List<String> items = new ArrayList<>();
             node.forEach(item -> items.add(item.asText()));
             into.put(prefix.substring(0, prefix.length() - 1), String.join(",", items));
         } else {
