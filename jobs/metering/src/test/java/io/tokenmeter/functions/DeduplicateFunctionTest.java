@@ -12,17 +12,21 @@ import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.testing.MurmurCollisions;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import javax.annotation.Nullable;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
+import org.apache.flink.state.rocksdb.ttl.RocksDbTtlCompactFiltersManager;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -32,6 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.rocksdb.FlinkCompactionFilter;
 
 class DeduplicateFunctionTest {
 
@@ -543,21 +548,17 @@ class DeduplicateFunctionTest {
      * configured by then, but reading the clock the backend gave it, Flink's TTL clock (the wall clock).
      */
     private void wallClockCompaction() throws Exception {
-        var backend = (org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend<?>)
-                harness.getOperator().getKeyedStateBackend();
-        java.lang.reflect.Field managerField =
-                org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class.getDeclaredField("ttlCompactFiltersManager");
+        RocksDBKeyedStateBackend<?> backend = (RocksDBKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend();
+        Field managerField = RocksDBKeyedStateBackend.class.getDeclaredField("ttlCompactFiltersManager");
         managerField.setAccessible(true);
-        java.lang.reflect.Field factoriesField = org.apache.flink.state.rocksdb.ttl.RocksDbTtlCompactFiltersManager.class
-                .getDeclaredField("compactionFilterFactories");
+        Field factoriesField = RocksDbTtlCompactFiltersManager.class.getDeclaredField("compactionFilterFactories");
         factoriesField.setAccessible(true);
-        var factory = (org.rocksdb.FlinkCompactionFilter.FlinkCompactionFilterFactory)
-                ((java.util.Map<?, ?>) factoriesField.get(managerField.get(backend))).get(DeduplicateFunction.STATE_NAME);
-        java.lang.reflect.Field clockField =
-                org.rocksdb.FlinkCompactionFilter.FlinkCompactionFilterFactory.class.getDeclaredField("timeProvider");
+        var factory = (FlinkCompactionFilter.FlinkCompactionFilterFactory)
+                ((Map<?, ?>) factoriesField.get(managerField.get(backend))).get(DeduplicateFunction.STATE_NAME);
+        Field clockField = FlinkCompactionFilter.FlinkCompactionFilterFactory.class.getDeclaredField("timeProvider");
         clockField.setAccessible(true);
         Object eventTimeClock = clockField.get(factory);
-        clockField.set(factory, (org.rocksdb.FlinkCompactionFilter.TimeProvider) System::currentTimeMillis);
+        clockField.set(factory, (FlinkCompactionFilter.TimeProvider) System::currentTimeMillis);
         try {
             dedup().compactIds();
         } finally {
