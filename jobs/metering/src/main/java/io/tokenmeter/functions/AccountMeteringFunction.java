@@ -130,9 +130,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
 
         long closeTime = calendar.closeTime(usage.dayStart);
         boolean late = usage.late || closeTime <= watermark;
-        if (billing.addUsage(state, usage.dayStart, usage.model, usage.modality,
-                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events, late,
-                usage.includedUnits, usage.overageUnits, usage.overageMicros)) {
+        if (billing.addUsage(state, usage, late)) {
             // An open day is billed when it closes; a closed day is corrected as soon as the watermark moves on.
             ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }
