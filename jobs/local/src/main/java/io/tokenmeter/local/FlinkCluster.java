@@ -23,6 +23,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import javax.annotation.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -455,122 +456,111 @@ final class FlinkCluster {
             return new FlinkCluster(null, root, a == null || a.isEmpty() ? "localhost:8081" : a, System.err::println);
         }
 
-        /** Runs one command; a {@link Failure} is reported the way the script always reported its own. */
-        static int report(Callable<Integer> command) throws Exception {
-            try {
-                return command.call();
-            } catch (Failure e) {
-                System.err.println("cluster.sh: " + e.getMessage());
-                return 1;
-            }
-        }
-
-        @Command(name = "status", description = "TaskManagers, slots and jobs.")
-        static final class Status implements Callable<Integer> {
+        /**
+         * One command: its answer goes to standard output; a {@link Failure} is reported the way the script always
+         * reported its own, {@code cluster.sh: <why>} and exit status 1.
+         */
+        abstract static class Action implements Callable<Integer> {
             @ParentCommand Cli cli;
+
+            /** What the command prints, line by line. */
+            abstract List<String> answer(FlinkCluster cluster);
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    FlinkCluster cluster = cli.cluster();
-                    System.out.println(cluster.status());
-                    cluster.jobs().forEach(System.out::println);
+            public Integer call() {
+                try {
+                    answer(cli.cluster()).forEach(System.out::println);
                     return 0;
-                });
+                } catch (Failure e) {
+                    System.err.println("cluster.sh: " + e.getMessage());
+                    return 1;
+                }
             }
         }
 
-        @Command(name = "list", description = "Jobs with their state.")
-        static final class Jobs implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
+        @Command(name = "status", mixinStandardHelpOptions = true,
+                description = "TaskManagers, slots and jobs.")
+        static final class Status extends Action {
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    cli.cluster().jobs().forEach(System.out::println);
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                List<String> lines = new ArrayList<>(List.of(cluster.status()));
+                lines.addAll(cluster.jobs());
+                return lines;
             }
         }
 
-        @Command(name = "submit", description = "Uploads the job jar and runs it; prints the job id.")
-        static class Submit implements Callable<Integer> {
-            @ParentCommand Cli cli;
+        @Command(name = "list", mixinStandardHelpOptions = true,
+                description = "Jobs with their state.")
+        static final class Jobs extends Action {
+            @Override
+            List<String> answer(FlinkCluster cluster) {
+                return cluster.jobs();
+            }
+        }
 
-            @Option(names = "--jar", description = "Default: jobs/metering/target/tokenmeter-metering-*-job.jar.")
-            Path jar;
-
-            @Option(names = "--parallelism")
-            int parallelism;
+        @Command(name = "submit", mixinStandardHelpOptions = true,
+                description = "Uploads the job jar and runs it; prints the job id.")
+        static final class Submit extends Action {
+            @Mixin JobOptions job;
 
             @Option(names = "--from-savepoint", paramLabel = "PATH")
             String savepoint;
-
-            @Option(names = "--allow-non-restored-state")
-            boolean allowNonRestoredState;
 
             @Parameters(paramLabel = "JOB_ARGS", description = "After --: the job's arguments.")
             List<String> jobArgs = new ArrayList<>();
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    System.out.println(cli.cluster().submit(jar, parallelism, savepoint, allowNonRestoredState,
-                            jobArgs));
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                return List.of(cluster.submit(job.jar, job.parallelism, savepoint, job.allowNonRestoredState, jobArgs));
             }
         }
 
-        @Command(name = "resume", description = "Submits from a savepoint or retained checkpoint, e.g. at another "
-                + "parallelism: resume PATH --parallelism N [-- JOB ARGS...].")
-        static final class Resume implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
-            @Parameters(index = "0", paramLabel = "PATH")
-            String path;
-
-            @Option(names = "--jar")
+        /** What submit and resume share. */
+        static final class JobOptions {
+            @Option(names = "--jar", description = "Default: jobs/metering/target/tokenmeter-metering-*-job.jar.")
             Path jar;
 
-            @Option(names = "--parallelism")
+            @Option(names = "--parallelism", description = "Default: the cluster's.")
             int parallelism;
 
             @Option(names = "--allow-non-restored-state")
             boolean allowNonRestoredState;
+        }
+
+        @Command(name = "resume", mixinStandardHelpOptions = true,
+                description = "Submits from a savepoint or retained checkpoint, e.g. at another "
+                        + "parallelism: resume PATH --parallelism N [-- JOB ARGS...].")
+        static final class Resume extends Action {
+            @Parameters(index = "0", paramLabel = "PATH")
+            String path;
+
+            @Mixin JobOptions job;
 
             @Parameters(index = "1..*", paramLabel = "JOB_ARGS", description = "After --: the job's arguments.")
             List<String> jobArgs = new ArrayList<>();
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    System.out.println(cli.cluster().submit(jar, parallelism, path, allowNonRestoredState, jobArgs));
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                return List.of(cluster.submit(job.jar, job.parallelism, path, job.allowNonRestoredState, jobArgs));
             }
         }
 
-        @Command(name = "cancel", description = "Cancels a job (its last checkpoints are retained).")
-        static final class Cancel implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
+        @Command(name = "cancel", mixinStandardHelpOptions = true,
+                description = "Cancels a job (its last checkpoints are retained).")
+        static final class Cancel extends Action {
             @Parameters(paramLabel = "JOB_ID")
             String jobId;
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    cli.cluster().cancel(jobId);
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                cluster.cancel(jobId);
+                return List.of();
             }
         }
 
-        @Command(name = "stop-with-savepoint", description = "Takes a savepoint and stops the job; prints its path.")
-        static final class StopWithSavepoint implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
+        @Command(name = "stop-with-savepoint", mixinStandardHelpOptions = true,
+                description = "Takes a savepoint and stops the job; prints its path.")
+        static final class StopWithSavepoint extends Action {
             @Parameters(paramLabel = "JOB_ID")
             String jobId;
 
@@ -582,27 +572,20 @@ final class FlinkCluster {
             boolean drain;
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    System.out.println(cli.cluster().stopWithSavepoint(jobId, directory, drain));
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                return List.of(cluster.stopWithSavepoint(jobId, directory, drain));
             }
         }
 
-        @Command(name = "checkpoint", description = "Path of the job's latest completed checkpoint.")
-        static final class Checkpoint implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
+        @Command(name = "checkpoint", mixinStandardHelpOptions = true,
+                description = "Path of the job's latest completed checkpoint.")
+        static final class Checkpoint extends Action {
             @Parameters(paramLabel = "JOB_ID")
             String jobId;
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    System.out.println(cli.cluster().latestCheckpoint(jobId));
-                    return 0;
-                });
+            List<String> answer(FlinkCluster cluster) {
+                return List.of(cluster.latestCheckpoint(jobId));
             }
         }
 
@@ -611,9 +594,7 @@ final class FlinkCluster {
          * of the local processes (their pid files in the cluster folder) has exited.
          */
         @Command(name = "await-taskmanagers", hidden = true)
-        static final class AwaitTaskManagers implements Callable<Integer> {
-            @ParentCommand Cli cli;
-
+        static final class AwaitTaskManagers extends Action {
             @Parameters(paramLabel = "N")
             int taskManagers;
 
@@ -621,37 +602,34 @@ final class FlinkCluster {
             int timeoutSeconds;
 
             @Override
-            public Integer call() throws Exception {
-                return report(() -> {
-                    FlinkCluster cluster = cli.cluster();
-                    Path dir = cli.clusterDir;
-                    long registered = 0;
-                    for (int i = 0; i < timeoutSeconds && registered != taskManagers; i++) {
-                        if (!alive(dir.resolve("jobmanager.pid"))) {
-                            throw new Failure("the JobManager exited; see " + dir.resolve("log/jobmanager.log")
-                                    + " and .out");
+            List<String> answer(FlinkCluster cluster) {
+                Path dir = cli.clusterDir;
+                long registered = 0;
+                for (int i = 0; i < timeoutSeconds && registered != taskManagers; i++) {
+                    if (!alive(dir.resolve("jobmanager.pid"))) {
+                        throw new Failure("the JobManager exited; see " + dir.resolve("log/jobmanager.log")
+                                + " and .out");
+                    }
+                    for (int tm = 1; tm <= taskManagers; tm++) {
+                        if (!alive(dir.resolve("taskmanager-" + tm + ".pid"))) {
+                            throw new Failure("TaskManager " + tm + " exited; see "
+                                    + dir.resolve("log/taskmanager-" + tm + ".log") + " and .out");
                         }
-                        for (int tm = 1; tm <= taskManagers; tm++) {
-                            if (!alive(dir.resolve("taskmanager-" + tm + ".pid"))) {
-                                throw new Failure("TaskManager " + tm + " exited; see "
-                                        + dir.resolve("log/taskmanager-" + tm + ".log") + " and .out");
-                            }
-                        }
-                        try {
-                            registered = cluster.get("/overview").path("taskmanagers").asLong();
-                        } catch (Failure notYet) {
-                            registered = 0; // the REST endpoint is not up yet
-                        }
-                        if (registered != taskManagers) {
-                            sleep(Duration.ofSeconds(1));
-                        }
+                    }
+                    try {
+                        registered = cluster.get("/overview").path("taskmanagers").asLong();
+                    } catch (Failure notYet) {
+                        registered = 0; // the REST endpoint is not up yet
                     }
                     if (registered != taskManagers) {
-                        throw new Failure("only " + registered + " of " + taskManagers
-                                + " TaskManagers registered; see " + dir.resolve("log"));
+                        sleep(Duration.ofSeconds(1));
                     }
-                    return 0;
-                });
+                }
+                if (registered != taskManagers) {
+                    throw new Failure("only " + registered + " of " + taskManagers
+                            + " TaskManagers registered; see " + dir.resolve("log"));
+                }
+                return List.of();
             }
 
             private static boolean alive(Path pidFile) {
