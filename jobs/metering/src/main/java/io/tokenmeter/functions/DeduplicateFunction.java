@@ -104,9 +104,7 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     @Override
     public void open(OpenContext openContext) {
         seenIds = getRuntimeContext().getState(idsDescriptor());
-        duplicatesMetric = getRuntimeContext().getMetricGroup()
-                .addGroup(MeteringMetrics.GROUP)
-                .counter("duplicates_total");
+        duplicatesMetric = MeteringMetrics.duplicates(getRuntimeContext().getMetricGroup());
         if (keyedStateBackend() instanceof RocksDBKeyedStateBackend<?> rocksDb) {
             compactionClock = EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
         } else {
