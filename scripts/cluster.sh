@@ -2,7 +2,8 @@
 # A Flink 2.x session cluster for Tokenmeter: starts a real standalone cluster on loopback from Maven artifacts
 # (a JobManager and TaskManagers as separate JVMs, web UI and REST API), and drives any Flink 2.x cluster through
 # its REST API: submit the job jar, list, cancel, stop with a savepoint, resume from one at another parallelism.
-# Needs curl and jq. Run `scripts/cluster.sh help` for the commands; docs/operations.md shows them in use.
+# The REST commands run in Java (FlinkCluster in jobs/local, built on first use). Run `scripts/cluster.sh help` for
+# the commands; docs/operations.md shows them in use.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -43,30 +44,20 @@ info() { echo "$@" >&2; }
 cluster_dir=${TOKENMETER_CLUSTER_DIR:-$root/jobs/cluster/target/cluster}
 classpath_file=$root/jobs/cluster/target/cluster-classpath.txt
 
-command -v jq > /dev/null || die "jq is missing (Debian: apt-get install jq)"
-command -v curl > /dev/null || die "curl is missing (Debian: apt-get install curl)"
+address=""  # --address; FlinkCluster falls back to $FLINK_REST_ADDRESS, the local cluster, localhost:8081
 
-# ---- REST ------------------------------------------------------------------------------------------------------
+# ---- REST: FlinkCluster (jobs/local) ----------------------------------------------------------------------------
 
-address=${FLINK_REST_ADDRESS:-}
-rest_base() {
-  local a=$address
-  if [[ -z "$a" && -f "$cluster_dir/rest-address" ]]; then a=$(< "$cluster_dir/rest-address"); fi
-  a=${a:-localhost:8081}
-  [[ "$a" == http* ]] && echo "$a" || echo "http://$a"
-}
+tools_classpath=$root/jobs/local/target/runtime-classpath.txt
 
-# rest METHOD PATH [curl args...]: the response body; fails with Flink's error message on an HTTP error.
-rest() {
-  local method=$1 path=$2; shift 2
-  local out status
-  out=$(curl -sS -X "$method" -w $'\n%{http_code}' "$@" "$(rest_base)$path") || die "cannot reach Flink at $(rest_base)"
-  status=${out##*$'\n'}
-  out=${out%$'\n'*}
-  if [[ "$status" -ge 400 ]]; then
-    die "$method $path: HTTP $status $(jq -r '.errors // [] | join("; ")' <<< "$out" 2> /dev/null | head -c 2000)"
+# flink_rest COMMAND [ARGS...]: the REST command in Java, on any Flink 2.x cluster.
+flink_rest() {
+  if [[ ! -f "$tools_classpath" || ! -d "$root/jobs/local/target/classes" ]]; then
+    info "Building the Tokenmeter tools (the first build downloads dependencies)..."
+    (cd "$root" && mvn -B -q -Dstyle.color=never package -DskipTests -pl jobs/local -am) >&2 || die "could not build the tools"
   fi
-  echo "$out"
+  java -Xmx256m -cp "$root/jobs/local/target/classes:$(< "$tools_classpath")" io.tokenmeter.local.LocalCli cluster \
+    --root "$root" --cluster-dir "$cluster_dir" ${address:+--address "$address"} "$@"
 }
 
 # ---- Local cluster ---------------------------------------------------------------------------------------------
@@ -177,17 +168,7 @@ PROPS
   info "JobManager started (pid $(< "$cluster_dir/jobmanager.pid"), log $cluster_dir/log/jobmanager.log)"
   for i in $(seq 1 "$taskmanagers"); do start_taskmanager "$i"; done
 
-  local registered=0
-  for _ in $(seq 1 180); do
-    alive "$cluster_dir/jobmanager.pid" || die "the JobManager exited; see $cluster_dir/log/jobmanager.log and .out"
-    for i in $(seq 1 "$taskmanagers"); do
-      alive "$cluster_dir/taskmanager-$i.pid" || die "TaskManager $i exited; see $cluster_dir/log/taskmanager-$i.log and .out"
-    done
-    registered=$(curl -sf "http://127.0.0.1:$rest_port/overview" | jq -r '.taskmanagers' 2> /dev/null || echo 0)
-    [[ "$registered" == "$taskmanagers" ]] && break
-    sleep 1
-  done
-  [[ "$registered" == "$taskmanagers" ]] || die "only $registered of $taskmanagers TaskManagers registered; see $cluster_dir/log"
+  address=127.0.0.1:$rest_port flink_rest await-taskmanagers "$taskmanagers" --timeout 180 || exit 1
   info "Flink session cluster up: $taskmanagers TaskManagers × $slots slots"
   info "  web UI and REST API: http://127.0.0.1:$rest_port"
   info "  checkpoints and savepoints: $cluster_dir/checkpoints, $cluster_dir/savepoints"
@@ -226,112 +207,6 @@ cmd_taskmanager() {
   esac
 }
 
-# ---- Jobs (any cluster) ----------------------------------------------------------------------------------------
-
-cmd_status() {
-  rest GET /overview | jq -r '"Flink \(."flink-version") at '"$(rest_base)"': \(.taskmanagers) TaskManagers, \(."slots-available")/\(."slots-total") slots free, jobs: \(."jobs-running") running, \(."jobs-finished") finished, \(."jobs-cancelled") cancelled, \(."jobs-failed") failed"'
-  cmd_list
-}
-
-cmd_list() {
-  rest GET /jobs/overview | jq -r '.jobs | sort_by(-."start-time")[] | "\(.jid)  \(.state)  parallelism-tasks \(.tasks.total)  \(.name)"'
-}
-
-default_jar() {
-  local jars=("$root"/jobs/metering/target/tokenmeter-metering-*-job.jar)
-  [[ -f "${jars[0]}" ]] || die "no job jar; build it with: mvn -B package -DskipTests -pl jobs/metering -am"
-  echo "${jars[0]}"
-}
-
-cmd_submit() {
-  local jar="" parallelism="" savepoint="" allow_non_restored=false job_args=()
-  while [[ $# -gt 0 ]]; do
-    case $1 in
-      --jar) jar=$2; shift 2 ;;
-      --parallelism) parallelism=$2; shift 2 ;;
-      --from-savepoint) savepoint=$2; shift 2 ;;
-      --allow-non-restored-state) allow_non_restored=true; shift ;;
-      --) shift; job_args=("$@"); break ;;
-      *) die "submit: unknown option $1 (job arguments go after --)" ;;
-    esac
-  done
-  jar=${jar:-$(default_jar)}
-  [[ -f "$jar" ]] || die "no such jar: $jar"
-  local jar_id
-  jar_id=$(rest POST /jars/upload -F "jarfile=@$jar;type=application/x-java-archive" | jq -r '.filename' | xargs basename)
-  local body
-  body=$(jq -n --arg entry io.tokenmeter.metering.MeteringJob --arg parallelism "$parallelism" \
-      --arg savepoint "$savepoint" --argjson allow "$allow_non_restored" '$ARGS.positional as $args
-      | {entryClass: $entry, programArgsList: $args}
-      + (if $parallelism == "" then {} else {parallelism: ($parallelism | tonumber)} end)
-      + (if $savepoint == "" then {} else {savepointPath: $savepoint, allowNonRestoredState: $allow} end)' \
-      --args -- "${job_args[@]}")
-  local job_id
-  job_id=$(rest POST "/jars/$jar_id/run" -H 'Content-Type: application/json' -d "$body" | jq -r '.jobid')
-  rest DELETE "/jars/$jar_id" > /dev/null || true
-  info "Submitted job $job_id${savepoint:+ from $savepoint}${parallelism:+ at parallelism $parallelism}"
-  echo "$job_id"
-}
-
-cmd_resume() {
-  [[ $# -ge 1 ]] || die "usage: resume SAVEPOINT_PATH --parallelism N [-- JOB ARGS...]"
-  local path=$1; shift
-  cmd_submit --from-savepoint "$path" "$@"
-}
-
-await_job_state() { # job wanted-state seconds
-  for _ in $(seq 1 "$3"); do
-    [[ "$(rest GET "/jobs/$1" | jq -r '.state')" == "$2" ]] && return 0
-    sleep 1
-  done
-  die "job $1 did not reach $2 within $3 s"
-}
-
-cmd_cancel() {
-  [[ $# -eq 1 ]] || die "usage: cancel JOB_ID"
-  rest PATCH "/jobs/$1?mode=cancel" > /dev/null
-  await_job_state "$1" CANCELED 120
-  info "Job $1 cancelled"
-}
-
-cmd_stop_with_savepoint() {
-  [[ $# -ge 1 ]] || die "usage: stop-with-savepoint JOB_ID [--savepoint-dir DIR] [--drain]"
-  local job=$1 dir="" drain=false; shift
-  while [[ $# -gt 0 ]]; do
-    case $1 in
-      --savepoint-dir) dir=$2; shift 2 ;;
-      --drain) drain=true; shift ;;
-      *) die "stop-with-savepoint: unknown option $1" ;;
-    esac
-  done
-  local body trigger
-  body=$(jq -n --arg dir "$dir" --argjson drain "$drain" '{drain: $drain, formatType: "CANONICAL"} + (if $dir == "" then {} else {targetDirectory: $dir} end)')
-  trigger=$(rest POST "/jobs/$job/stop" -H 'Content-Type: application/json' -d "$body" | jq -r '."request-id"')
-  local result
-  for _ in $(seq 1 600); do
-    result=$(rest GET "/jobs/$job/savepoints/$trigger")
-    if [[ "$(jq -r '.status.id' <<< "$result")" == COMPLETED ]]; then
-      local location
-      location=$(jq -r '.operation.location // empty' <<< "$result")
-      [[ -n "$location" ]] || die "stop-with-savepoint failed: $(jq -r '.operation."failure-cause".["stack-trace"] // .operation' <<< "$result" | head -20)"
-      await_job_state "$job" FINISHED 120
-      info "Job $job stopped with savepoint $location"
-      echo "$location"
-      return
-    fi
-    sleep 1
-  done
-  die "stop-with-savepoint of $job did not complete within 600 s"
-}
-
-cmd_checkpoint() {
-  [[ $# -eq 1 ]] || die "usage: checkpoint JOB_ID"
-  local path
-  path=$(rest GET "/jobs/$1/checkpoints" | jq -r '.latest.completed.external_path // empty')
-  [[ -n "$path" ]] || die "job $1 has no completed checkpoint"
-  echo "$path"
-}
-
 # ---- Dispatch --------------------------------------------------------------------------------------------------
 
 args=()
@@ -349,13 +224,7 @@ case $command in
   start) cmd_start "$@" ;;
   stop) cmd_stop ;;
   taskmanager) cmd_taskmanager "$@" ;;
-  status) cmd_status ;;
-  list) cmd_list ;;
-  submit) cmd_submit "$@" ;;
-  resume) cmd_resume "$@" ;;
-  cancel) cmd_cancel "$@" ;;
-  stop-with-savepoint) cmd_stop_with_savepoint "$@" ;;
-  checkpoint) cmd_checkpoint "$@" ;;
+  status|list|submit|resume|cancel|stop-with-savepoint|checkpoint) flink_rest "$command" "$@" ;;
   help|-h|--help) usage ;;
   *) usage; exit 2 ;;
 esac

@@ -10,12 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v jq > /dev/null; then
-  echo "Installing Debian's jq package (scripts/cluster.sh reads Flink's REST answers with it)..."
-  if [[ $(id -u) -eq 0 ]]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
-  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q jq > /dev/null
-fi
-
 echo "Building the job jar and the local tools..."
 build_log=$(mktemp)
 if ! mvn -B -q -Dstyle.color=never package -DskipTests -pl jobs/metering,jobs/local,jobs/cluster -am > "$build_log" 2>&1; then

@@ -30,8 +30,8 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * Encodes and decodes one record type in Avro single-object encoding: the two marker bytes {@code C3 01}, the
  * writer schema's 8-byte CRC-64-AVRO fingerprint (little-endian), then the Avro binary body. Readers resolve any
- * writer schema they were told about ({@link #withWriterSchema}) against the current reader schema, so schemas can
- * evolve.
+ * writer schema they know — the current one, the retired ones of {@link WriterSchemas} (old billing records) and any
+ * they were told about ({@link #withWriterSchema}) — against the current reader schema, so schemas can evolve.
  *
  * <p>It also reads, detected per record, the schema registry framing ({@link Framing#REGISTRY}: {@code 00}, a
  * 4-byte big-endian schema id, the body), looking the writer schema up by id in the registry it was given
@@ -46,10 +46,6 @@ import org.apache.avro.specific.SpecificRecord;
  * Not thread-safe: give each thread (each Flink function instance) its own.
  */
 public final class AvroCodec<T extends SpecificRecord> {
-
-    private static final int HEADER_LENGTH = 10;
-    private static final byte MARKER_0 = (byte) 0xC3;
-    private static final byte MARKER_1 = (byte) 0x01;
 
     private final Schema readerSchema;
     private final SpecificData model;
@@ -67,6 +63,7 @@ public final class AvroCodec<T extends SpecificRecord> {
         this.model = SpecificData.getForSchema(readerSchema);
         this.encoder = new BinaryMessageEncoder<>(model, readerSchema);
         withWriterSchema(readerSchema);
+        WriterSchemas.retired(readerSchema.getFullName()).forEach(this::withWriterSchema);
     }
 
     public static AvroCodec<UsageEvent> usageEvents() {
@@ -174,7 +171,7 @@ public final class AvroCodec<T extends SpecificRecord> {
         if (payload == null) {
             throw new DecodeException(DecodeException.Failure.MALFORMED, "payload is null (tombstone)");
         }
-        if (payload.length < HEADER_LENGTH || payload[0] != MARKER_0 || payload[1] != MARKER_1) {
+        if (!Framing.isSingleObject(payload)) {
             // Tested only off the single-object path, which stays exactly as fast as before.
             if (Framing.isRegistryFramed(payload)) {
                 return decodeRegistryFramed(payload);
@@ -183,13 +180,13 @@ public final class AvroCodec<T extends SpecificRecord> {
                     + "C3 01 header and fingerprint) nor schema registry framing (00 and a schema id) in "
                     + payload.length + " bytes");
         }
-        long fingerprint = littleEndianLong(payload, 2);
+        long fingerprint = Framing.singleObjectFingerprint(payload, 0);
         SpecificDatumReader<T> reader = readersByFingerprint.get(fingerprint);
         if (reader == null) {
             throw new DecodeException(DecodeException.Failure.UNKNOWN_SCHEMA, String.format(
                     "no known %s writer schema has fingerprint %016x", readerSchema.getName(), fingerprint));
         }
-        return readBody(reader, payload, HEADER_LENGTH);
+        return readBody(reader, payload, Framing.SINGLE_OBJECT_HEADER_LENGTH);
     }
 
     private T decodeRegistryFramed(byte[] payload) throws DecodeException {
@@ -228,13 +225,5 @@ public final class AvroCodec<T extends SpecificRecord> {
             throw new DecodeException(DecodeException.Failure.MALFORMED,
                     "cannot decode " + readerSchema.getName() + " body: " + e);
         }
-    }
-
-    private static long littleEndianLong(byte[] bytes, int offset) {
-        long value = 0;
-        for (int i = 7; i >= 0; i--) {
-            value = (value << 8) | (bytes[offset + i] & 0xFFL);
-        }
-        return value;
     }
 }

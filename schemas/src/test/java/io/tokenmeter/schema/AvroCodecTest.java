@@ -23,6 +23,7 @@ import java.util.Random;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.junit.jupiter.api.Test;
 
@@ -111,6 +112,41 @@ class AvroCodecTest {
         assertThat(decoded.getOutputTokens()).isEqualTo(20);
         assertThat(decoded.getCachedTokens()).isZero();
         assertThat(decoded.getEventTime()).isEqualTo(Instant.parse("2026-03-10T00:00:00Z"));
+    }
+
+    @Test
+    void readsBillingRecordsOfARetiredWriterSchemaWithoutBeingToldAboutIt() throws Exception {
+        // given: a billing record as the job wrote it before BillingRecord had a region
+        Schema retired = WriterSchemas.byFingerprint("BillingRecord").values().stream()
+                .filter(s -> s.getField("region") == null)
+                .findFirst().orElseThrow();
+        Schema lineSchema = retired.getField("line_items").schema().getElementType();
+        GenericRecord line = new GenericRecordBuilder(lineSchema)
+                .set("model", "glm-4.6")
+                .set("modality", new GenericData.EnumSymbol(lineSchema.getField("modality").schema(), "CODE"))
+                .set("input_tokens", 1L).set("output_tokens", 2L).set("cached_tokens", 0L).set("events", 1L).build();
+        GenericRecord old = new GenericRecordBuilder(retired)
+                .set("record_id", "bill-old")
+                .set("kind", new GenericData.EnumSymbol(retired.getField("kind").schema(), "ORIGINAL"))
+                .set("version", 1).set("account_id", "acct-1")
+                .set("billing_day", (int) LocalDate.of(2026, 3, 10).toEpochDay())
+                .set("time_zone", "Asia/Shanghai")
+                .set("day_start", Instant.parse("2026-03-09T16:00:00Z").toEpochMilli())
+                .set("day_end", Instant.parse("2026-03-10T16:00:00Z").toEpochMilli())
+                .set("line_items", List.of(line))
+                .set("total_tokens", 3L).set("events", 1L).build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        new BinaryMessageEncoder<GenericRecord>(GenericData.get(), retired).encode(old, bytes);
+
+        // when
+        BillingRecord decoded = AvroCodec.billingRecords().decode(bytes.toByteArray());
+
+        // then: the field the old writer did not have reads as its default
+        assertThat(decoded.getRecordId()).isEqualTo("bill-old");
+        assertThat(decoded.getRegion()).isEmpty();
+        assertThat(decoded.getLineItems()).singleElement()
+                .satisfies(l -> assertThat(l.getModality()).isEqualTo(Modality.CODE));
+        assertThat(decoded.getTotalTokens()).isEqualTo(3);
     }
 
     @Test

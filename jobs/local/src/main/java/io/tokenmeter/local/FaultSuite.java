@@ -88,6 +88,8 @@ final class FaultSuite implements Callable<Integer> {
     private static final Duration BROKER_OUTAGE = CHECKPOINT_INTERVAL.multipliedBy(5);
     private static final int TASK_MANAGER_KILLS = 3;
     /** replay-with-stall: the source idleness, and how long the broker stays down (before its ~10 s start-up). */
+    /** How long a halted TaskManager's process may take to exit once the job restarted without it. */
+    private static final Duration TASK_MANAGER_EXIT = Duration.ofSeconds(30);
     private static final Duration REPLAY_IDLENESS = Duration.ofSeconds(5);
     private static final Duration REPLAY_STALL = REPLAY_IDLENESS.multipliedBy(3);
     private static final String ACCOUNT_OPERATOR_NAME = "Bill and meter usage per account";
@@ -368,11 +370,15 @@ final class FaultSuite implements Callable<Integer> {
             return false;
         }, STEP_TIMEOUT, "the injected fault");
         if (killsTaskManager) {
-            List<Integer> dead = deadTaskManagers();
-            if (dead.isEmpty()) {
-                throw new IllegalStateException("the job restarted, but no TaskManager died");
+            // The JobManager sees a halted TaskManager's connection drop while the process may still be exiting
+            // (seen under load: the restart came before its pid was gone).
+            try {
+                FlinkCluster.await(() -> !deadTaskManagers().isEmpty(), TASK_MANAGER_EXIT, "a TaskManager to exit");
+            } catch (TimeoutException e) {
+                throw new IllegalStateException("the job restarted, but no TaskManager died within "
+                        + TASK_MANAGER_EXIT.toSeconds() + " s");
             }
-            run.log("taskmanager-" + dead.get(0) + " halted by the job's fault hook; the job restarted");
+            run.log("taskmanager-" + deadTaskManagers().get(0) + " halted by the job's fault hook; the job restarted");
         } else {
             String cause = cluster.failures(run.jobId).stream()
                     .flatMap(String::lines)

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** Tokenmeter on one machine: the embedded run, the workload generator and a stand-alone broker. */
 @Command(name = "tokenmeter-local", mixinStandardHelpOptions = true,
         subcommands = {LocalRun.class, LocalCli.Generate.class, LocalCli.Broker.class, FaultSuite.class,
-                ApplyTopics.class},
+                ApplyTopics.class, FlinkCluster.Cli.class},
         description = "Tokenmeter on one machine.")
 public final class LocalCli {
 

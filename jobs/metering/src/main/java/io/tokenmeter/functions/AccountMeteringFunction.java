@@ -60,7 +60,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
     private final MetricLabels labels;
 
     private transient AccountBilling billing;
-    private transient MeteringMetrics metrics;
+    private transient MeteringMetrics.Billing metrics;
     /** For the health gauges: the wall-clock lag of event time, and how late after midnight the last day closed. */
     private transient volatile long lastWatermark;
     private transient volatile long lastDayCloseDelayMillis;
@@ -100,12 +100,13 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
     @Override
     public void open(OpenContext openContext) {
         billing = new AccountBilling(calendar);
-        metrics = new MeteringMetrics(getRuntimeContext().getMetricGroup(), labels);
+        metrics = MeteringMetrics.billing(getRuntimeContext().getMetricGroup(), labels);
         lastWatermark = Long.MIN_VALUE;
-        metrics.group().gauge("event_time_lag_seconds", () -> lastWatermark == Long.MIN_VALUE
-                ? 0L : Math.max(0L, (System.currentTimeMillis() - lastWatermark) / 1000));
-        metrics.group().gauge("day_close_delay_seconds", () -> lastDayCloseDelayMillis / 1000);
-        metrics.group().gauge("today_tokens", this::tokensToday);
+        metrics.gauges(
+                () -> lastWatermark == Long.MIN_VALUE
+                        ? 0L : Math.max(0L, (System.currentTimeMillis() - lastWatermark) / 1000),
+                () -> lastDayCloseDelayMillis / 1000,
+                this::tokensToday);
         accountState = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("account-state", AccountStateSerializer.INSTANCE));
     }
@@ -130,9 +131,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
 
         long closeTime = calendar.closeTime(usage.dayStart);
         boolean late = usage.late || closeTime <= watermark;
-        if (billing.addUsage(state, usage.dayStart, usage.model, usage.modality,
-                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events, late,
-                usage.includedUnits, usage.overageUnits, usage.overageMicros)) {
+        if (billing.addUsage(state, usage, late)) {
             // An open day is billed when it closes; a closed day is corrected as soon as the watermark moves on.
             ctx.timerService().registerEventTimeTimer(Math.max(closeTime, watermark + 1));
         }

@@ -104,9 +104,7 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     @Override
     public void open(OpenContext openContext) {
         seenIds = getRuntimeContext().getState(idsDescriptor());
-        duplicatesMetric = getRuntimeContext().getMetricGroup()
-                .addGroup(MeteringMetrics.GROUP)
-                .counter("duplicates_total");
+        duplicatesMetric = MeteringMetrics.duplicates(getRuntimeContext().getMetricGroup());
         if (keyedStateBackend() instanceof RocksDBKeyedStateBackend<?> rocksDb) {
             compactionClock = EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
         } else {
@@ -133,10 +131,11 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             // The partition's clock too: right after a start or restore the watermark is not known yet, and a late
             // event would otherwise be forgotten a horizon after its own (old) event time.
             long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
-            long expiry = seenAt + horizonMillis;
-            seenIds.update(new TtlValue<>(contentHash, expiry));
+            long stamp = EventTimeCompactionFilter.stamp(
+                    seenAt > Long.MAX_VALUE - horizonMillis ? Long.MAX_VALUE : seenAt + horizonMillis);
+            seenIds.update(new TtlValue<>(contentHash, stamp));
             if (compactionClock == null) {
-                nextSweepAt = Math.min(nextSweepAt, sweepBucketEnd(expiry));
+                nextSweepAt = Math.min(nextSweepAt, sweepBucketEnd(EventTimeCompactionFilter.expiry(stamp)));
             }
             out.collect(UsagePartial.judge(event, record.topic, record.partition, record.offset,
                     record.late, record.clockAtRead, watermark, calendar));
@@ -203,9 +202,9 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         ((RocksDBKeyedStateBackend<?>) keyedStateBackend()).compactState(idsDescriptor());
     }
 
-    /** Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry. */
+    /** Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry, as a stamp. */
     private static long expiry(TtlValue<Long> seen) {
-        return seen.getLastAccessTimestamp();
+        return EventTimeCompactionFilter.expiry(seen.getLastAccessTimestamp());
     }
 
     /** Reads the dedup key the source put in the record; computes nothing. */

@@ -24,11 +24,27 @@ import org.rocksdb.FlinkCompactionFilter.FlinkCompactionFilterFactory;
  * <p>The clock is the operator's highest watermark, remembered across restores: an id is physically removed only
  * after event time passed its expiry, however long the job was down. Compactions run on RocksDB's own threads, so
  * the clock is volatile; it starts at Long.MIN_VALUE, which removes nothing.
+ *
+ * <p>Expiries are stored as {@link #stamp stamps}, {@value #SHIFT} ms above event time, where no wall clock reaches.
+ * A restored backend creates the filter factory with Flink's TTL clock, the wall clock, and RocksDB may start
+ * compacting before {@link #install} replaces it; such a compaction keeps the filter it created with that clock, and
+ * it runs on after {@link #install} enabled the filter. Comparing stamps with the wall clock, it drops nothing; were
+ * expiries stored as event time, it would drop every id whose expiry is older than now (a late event's, or any
+ * during a replay) though the watermark is far behind it.
  */
 final class EventTimeCompactionFilter implements FlinkCompactionFilter.TimeProvider {
 
     /** How many entries a compaction judges before it reads the clock again (Flink's TTL default). */
     private static final long QUERY_TIME_AFTER_ENTRIES = 1000;
+
+    /** 2^62 ms: how far above event time a stamp lies. */
+    static final long SHIFT = 1L << 62;
+
+    /** 2^61 ms before the epoch: earlier expiries are stored as this one, so every stamp is at least 2^61 ms. */
+    private static final long EARLIEST = -(1L << 61);
+
+    /** The latest expiry a stamp holds: later ones are stored as this one. */
+    private static final long LATEST = Long.MAX_VALUE - SHIFT;
 
     private volatile long now = Long.MIN_VALUE;
 
@@ -71,7 +87,18 @@ final class EventTimeCompactionFilter implements FlinkCompactionFilter.TimeProvi
 
     @Override
     public long currentTimestamp() {
-        return now;
+        // Below EARLIEST the stamp of an expiry clamped to EARLIEST must still be ahead of the clock.
+        return now < EARLIEST ? Long.MIN_VALUE : stamp(now);
+    }
+
+    /** The stamp stored for {@code expiry}, an event time: far above any wall clock. */
+    static long stamp(long expiry) {
+        return Math.min(Math.max(expiry, EARLIEST), LATEST) + SHIFT;
+    }
+
+    /** The expiry a {@link #stamp} holds (clamped to what a stamp can hold). */
+    static long expiry(long stamp) {
+        return stamp - SHIFT;
     }
 
     private static Object read(Class<?> owner, String name, Object target) throws ReflectiveOperationException {

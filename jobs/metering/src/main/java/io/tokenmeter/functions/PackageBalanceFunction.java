@@ -7,16 +7,10 @@ import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.PackageBalances;
 import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.UsagePartial;
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -39,18 +33,12 @@ public class PackageBalanceFunction
     public static final OutputTag<PackageNotice> NOTICES =
             new OutputTag<>("package-notices", TypeInformation.of(PackageNotice.class));
 
-    /** Window of the notice latency histogram: enough for stable percentiles, small on the heap. */
-    private static final int LATENCY_WINDOW = 10_000;
-
     private final PackageCatalog catalog;
     private final BillingCalendar calendar;
 
     private transient PackageBalances balances;
     private transient ValueState<PackageState> packageState;
-    private transient MetricGroup metrics;
-    private transient Map<Integer, Counter> noticesByThreshold;
-    private transient Counter enteredOverage;
-    private transient Histogram noticeLatency;
+    private transient MeteringMetrics.Packages metrics;
 
     public PackageBalanceFunction(PackageCatalog catalog, BillingCalendar calendar) {
         this.catalog = catalog;
@@ -62,11 +50,7 @@ public class PackageBalanceFunction
         balances = new PackageBalances(catalog, calendar);
         packageState = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("package-state", TypeInformation.of(PackageState.class)));
-        metrics = getRuntimeContext().getMetricGroup().addGroup(MeteringMetrics.GROUP);
-        noticesByThreshold = new HashMap<>();
-        enteredOverage = metrics.counter("package_overage_entered_total");
-        noticeLatency = metrics.histogram("package_notice_latency_ms",
-                new DescriptiveStatisticsHistogram(LATENCY_WINDOW));
+        metrics = MeteringMetrics.packages(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -80,14 +64,10 @@ public class PackageBalanceFunction
                 balances.rate(state, usage, ctx.timerService().currentWatermark(), System.currentTimeMillis());
         for (PackageNotice notice : rating.notices()) {
             ctx.output(NOTICES, notice);
-            noticesByThreshold.computeIfAbsent(notice.getThresholdPercent(), threshold -> metrics
-                            .addGroup("threshold", Integer.toString(threshold))
-                            .counter("package_notices_total"))
-                    .inc();
-            noticeLatency.update(notice.getEmittedAt().toEpochMilli() - notice.getArrivedAt().toEpochMilli());
+            metrics.notice(notice);
         }
         if (rating.enteredOverage()) {
-            enteredOverage.inc();
+            metrics.enteredOverage();
         }
         packageState.update(state);
         scheduleCleanUp(state, ctx);

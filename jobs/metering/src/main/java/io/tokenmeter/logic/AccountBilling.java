@@ -1,7 +1,6 @@
 package io.tokenmeter.logic;
 
 import io.tokenmeter.avro.BillingRecord;
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.BillingDayState;
 import io.tokenmeter.avro.state.UsageLineState;
@@ -32,25 +31,15 @@ public final class AccountBilling {
     }
 
     /**
-     * Adds usage to the day's unbilled usage.
+     * Adds usage, with its package rating (see {@link PackageBalances}), to its billing day's unbilled usage.
      *
      * @param late whether the usage arrived after its day closed: it is then billed in an ADJUSTMENT
      * @return true when the day had no unbilled usage before: the caller must schedule billing it
      */
-    public boolean addUsage(AccountState state, long dayStart, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens, long events, boolean late) {
-        return addUsage(state, dayStart, model, modality, inputTokens, outputTokens, cachedTokens, events, late,
-                0, 0, 0);
-    }
-
-    /** As {@link #addUsage}, with the usage's package rating (see {@link PackageBalances}). */
-    public boolean addUsage(AccountState state, long dayStart, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens, long events, boolean late,
-            long includedUnits, long overageUnits, long overageMicros) {
-        BillingDayState day = findOrAddDay(state, dayStart);
+    public boolean addUsage(AccountState state, UsagePartial usage, boolean late) {
+        BillingDayState day = findOrAddDay(state, usage.dayStart);
         boolean firstUnbilled = day.getUnbilled().isEmpty() && day.getLateUnbilled().isEmpty();
-        UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(), model, modality,
-                inputTokens, outputTokens, cachedTokens, events, includedUnits, overageUnits, overageMicros);
+        UsageLines.add(late ? day.getLateUnbilled() : day.getUnbilled(), usage);
         return firstUnbilled;
     }
 

@@ -12,21 +12,27 @@ public final class UsageLines {
     /** Adds usage to the line of its model and modality, starting that line if there is none. */
     public static void add(List<UsageLineState> lines, String model, Modality modality,
             long inputTokens, long outputTokens, long cachedTokens, long events) {
-        add(lines, model, modality, inputTokens, outputTokens, cachedTokens, events, 0, 0, 0);
+        addTokens(findOrAdd(lines, model, modality), inputTokens, outputTokens, cachedTokens, events);
     }
 
-    /** Adds usage with its package rating (units drawn from packages, overage units and their exact price). */
-    public static void add(List<UsageLineState> lines, String model, Modality modality,
-            long inputTokens, long outputTokens, long cachedTokens, long events,
-            long includedUnits, long overageUnits, long overageMicros) {
-        UsageLineState line = findOrAdd(lines, model, modality);
+    /**
+     * Adds usage with its package rating (units drawn from packages, overage units and their exact price) to the
+     * line of its model and modality, starting that line if there is none.
+     */
+    public static void add(List<UsageLineState> lines, UsagePartial usage) {
+        UsageLineState line = findOrAdd(lines, usage.model, usage.modality);
+        addTokens(line, usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events);
+        line.setIncludedUnits(Math.addExact(line.getIncludedUnits(), usage.includedUnits));
+        line.setOverageUnits(Math.addExact(line.getOverageUnits(), usage.overageUnits));
+        line.setOverageMicros(Math.addExact(line.getOverageMicros(), usage.overageMicros));
+    }
+
+    private static void addTokens(UsageLineState line, long inputTokens, long outputTokens, long cachedTokens,
+            long events) {
         line.setInputTokens(Math.addExact(line.getInputTokens(), inputTokens));
         line.setOutputTokens(Math.addExact(line.getOutputTokens(), outputTokens));
         line.setCachedTokens(Math.addExact(line.getCachedTokens(), cachedTokens));
         line.setEvents(Math.addExact(line.getEvents(), events));
-        line.setIncludedUnits(Math.addExact(line.getIncludedUnits(), includedUnits));
-        line.setOverageUnits(Math.addExact(line.getOverageUnits(), overageUnits));
-        line.setOverageMicros(Math.addExact(line.getOverageMicros(), overageMicros));
     }
 
     /** Adds every line of {@code from} to the line of the same model and modality in {@code into}. */

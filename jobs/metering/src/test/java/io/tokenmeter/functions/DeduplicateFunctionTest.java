@@ -12,17 +12,21 @@ import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.testing.MurmurCollisions;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import javax.annotation.Nullable;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
+import org.apache.flink.state.rocksdb.ttl.RocksDbTtlCompactFiltersManager;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -32,6 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.rocksdb.FlinkCompactionFilter;
 
 class DeduplicateFunctionTest {
 
@@ -513,6 +518,52 @@ class DeduplicateFunctionTest {
         harness.processWatermark(T_MILLIS + Duration.ofHours(6).toMillis() + H);
         dedup().compactIds();
         assertThat(rocksDbEntries()).isZero();
+    }
+
+    /**
+     * A compaction RocksDB starts while a restored backend opens, before the operator installed its clock, keeps the
+     * filter it created then: one that reads Flink's TTL clock, the wall clock. Once the operator enables the filter,
+     * that compaction must still drop no id — here every id's expiry (March 2026 plus a day) is long before the wall
+     * clock. The fault suite's same-checkpoint-twice billed 8 retries twice this way.
+     */
+    @Test
+    void keepsEveryIdThroughACompactionThatReadsTheWallClock() throws Exception {
+        harness.close();
+        harness = harness(true, null, 1, 0);
+        process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-2", 20, T));
+        harness.processWatermark(T_MILLIS + H - 1);
+        assertThat(System.currentTimeMillis()).isGreaterThan(T_MILLIS + H);
+
+        wallClockCompaction();
+
+        assertThat(rocksDbEntries()).isEqualTo(2);
+        process(event("gateway-a", "evt-1", 10, T));
+        process(event("gateway-a", "evt-2", 20, T));
+        assertThat(duplicatesCounted()).isEqualTo(2L);
+    }
+
+    /**
+     * Compacts the ids with the filter a compaction that began before {@link EventTimeCompactionFilter#install} has:
+     * configured by then, but reading the clock the backend gave it, Flink's TTL clock (the wall clock).
+     */
+    private void wallClockCompaction() throws Exception {
+        RocksDBKeyedStateBackend<?> backend = (RocksDBKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend();
+        Field managerField = RocksDBKeyedStateBackend.class.getDeclaredField("ttlCompactFiltersManager");
+        managerField.setAccessible(true);
+        Field factoriesField = RocksDbTtlCompactFiltersManager.class.getDeclaredField("compactionFilterFactories");
+        factoriesField.setAccessible(true);
+        var factory = (FlinkCompactionFilter.FlinkCompactionFilterFactory)
+                ((Map<?, ?>) factoriesField.get(managerField.get(backend))).get(DeduplicateFunction.STATE_NAME);
+        Field clockField = FlinkCompactionFilter.FlinkCompactionFilterFactory.class.getDeclaredField("timeProvider");
+        clockField.setAccessible(true);
+        Object eventTimeClock = clockField.get(factory);
+        clockField.set(factory, (FlinkCompactionFilter.TimeProvider) System::currentTimeMillis);
+        try {
+            dedup().compactIds();
+        } finally {
+            clockField.set(factory, eventTimeClock);
+        }
     }
 
     /**

@@ -69,7 +69,7 @@ class AccountBillingTest {
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
-        boolean firstUnbilled = BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, 1, true);
+        boolean firstUnbilled = BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 4, 0, 0), true);
         List<BillingRecord> records = BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 60_000);
 
         assertThat(firstUnbilled).isTrue();
@@ -98,25 +98,25 @@ class AccountBillingTest {
     void asksForBillingOnlyForTheFirstUnbilledUsageOfADayOnTimeOrLate() throws IOException {
         AccountState state = AccountBilling.emptyState();
 
-        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, false)).isTrue();
-        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, false)).isFalse();
-        assertThat(BILLING.addUsage(state, NOV_1, "n", Modality.TEXT, 1, 0, 0, 1, true)).isFalse();
-        assertThat(BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 1, 0, 0, 1, true)).isTrue();
+        assertThat(BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 1, 0, 0), false)).isTrue();
+        assertThat(BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 1, 0, 0), false)).isFalse();
+        assertThat(BILLING.addUsage(state, usage(NOV_1, "n", Modality.TEXT, 1, 0, 0), true)).isFalse();
+        assertThat(BILLING.addUsage(state, usage(NOV_2, "m", Modality.TEXT, 1, 0, 0), true)).isTrue();
         state = roundTrip(state);
-        assertThat(BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 1, 0, 0, 1, false)).isFalse();
+        assertThat(BILLING.addUsage(state, usage(NOV_2, "m", Modality.TEXT, 1, 0, 0), false)).isFalse();
 
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_2));
         state = roundTrip(state);
-        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, true)).isTrue();
-        assertThat(BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 1, 0, 0, 1, true)).isFalse();
+        assertThat(BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 1, 0, 0), true)).isTrue();
+        assertThat(BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 1, 0, 0), true)).isFalse();
     }
 
     @Test
     void keepsLateUsageOfAnOpenDayOutOfTheOriginal() throws IOException {
         AccountState state = AccountBilling.emptyState();
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 10, 2, 1, 1, false);
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, 1, true);
-        BILLING.addUsage(state, NOV_1, "n", Modality.IMAGE, 100, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 10, 2, 1), false);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 4, 0, 0), true);
+        BILLING.addUsage(state, usage(NOV_1, "n", Modality.IMAGE, 100, 0, 0), true);
         state = roundTrip(state);
 
         assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1) - 1)).isEmpty();
@@ -149,7 +149,7 @@ class AccountBillingTest {
     @Test
     void billsAnEmptyOriginalThenAnAdjustmentForADayWhoseUsageAllCameLate() throws IOException {
         AccountState state = AccountBilling.emptyState();
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 8, 0, 0), true);
         state = roundTrip(state);
 
         List<BillingRecord> records = BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1) + 3_600_000);
@@ -164,7 +164,7 @@ class AccountBillingTest {
 
         // Kept as its version number: the next correction is version 3.
         state = roundTrip(state);
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 5, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 5, 0, 0), true);
         assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 7_200_000))
                 .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 5L));
@@ -173,8 +173,8 @@ class AccountBillingTest {
     @Test
     void billsDaysInOrderWithEachDaysOriginalBeforeItsAdjustment() throws IOException {
         AccountState state = AccountBilling.emptyState();
-        BILLING.addUsage(state, NOV_2, "m", Modality.TEXT, 7, 0, 0, 1, false);
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 3, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_2, "m", Modality.TEXT, 7, 0, 0), false);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 3, 0, 0), true);
         state = roundTrip(state);
 
         assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_2)))
@@ -193,8 +193,8 @@ class AccountBillingTest {
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 4, 0, 0, 1, false);
-        BILLING.addUsage(state, NOV_1, "n", Modality.TEXT, 6, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 4, 0, 0), false);
+        BILLING.addUsage(state, usage(NOV_1, "n", Modality.TEXT, 6, 0, 0), true);
 
         assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 1))
                 .singleElement().satisfies(r -> {
@@ -208,7 +208,7 @@ class AccountBillingTest {
     @Test
     void forgetsADayWhoseUsageAllCameLateOnlyAfterItsCorrectionDeadline() throws IOException {
         AccountState state = AccountBilling.emptyState();
-        BILLING.addUsage(state, NOV_1, "m", Modality.TEXT, 8, 0, 0, 1, true);
+        BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 8, 0, 0), true);
         BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1));
         state = roundTrip(state);
 
@@ -221,8 +221,22 @@ class AccountBillingTest {
     }
 
     private static AccountState withUsage(AccountState state, long day, String model, long input) {
-        BILLING.addUsage(state, day, model, Modality.TEXT, input, 2, 1, 1, false);
+        BILLING.addUsage(state, usage(day, model, Modality.TEXT, input, 2, 1), false);
         return state;
+    }
+
+    /** One event's usage of a billing day, unrated. */
+    private static UsagePartial usage(long day, String model, Modality modality, long input, long output,
+            long cached) {
+        UsagePartial usage = new UsagePartial();
+        usage.dayStart = day;
+        usage.model = model;
+        usage.modality = modality;
+        usage.inputTokens = input;
+        usage.outputTokens = output;
+        usage.cachedTokens = cached;
+        usage.events = 1;
+        return usage;
     }
 
     private static AccountState roundTrip(AccountState state) throws IOException {

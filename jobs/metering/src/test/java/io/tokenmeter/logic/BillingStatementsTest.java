@@ -28,8 +28,8 @@ class BillingStatementsTest {
     @Test
     void pricesRatedLinesInMinorUnitsRoundedHalfUp() {
         List<UsageLineState> rated = new ArrayList<>();
-        UsageLines.add(rated, "qwen3-max", Modality.TEXT, 1_000, 0, 0, 2, 800, 200, 1_499_999);
-        UsageLines.add(rated, "glm-4.6", Modality.CODE, 1_000, 0, 0, 1, 0, 1_000, 2_500_000);
+        UsageLines.add(rated, ratedUsage("qwen3-max", Modality.TEXT, 1_000, 2, 800, 200, 1_499_999));
+        UsageLines.add(rated, ratedUsage("glm-4.6", Modality.CODE, 1_000, 1, 0, 1_000, 2_500_000));
 
         BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, rated, CALENDAR);
 
@@ -114,5 +114,19 @@ class BillingStatementsTest {
                 usageLine("beta", Modality.CODE, 1_000, 2_000, 300, 4),
                 usageLine("alpha", Modality.IMAGE, 100, 200, 30, 2),
                 usageLine("alpha", Modality.TEXT, 10, 20, 3, 1));
+    }
+
+    /** Usage of {@code input} tokens as package rating leaves it. */
+    private static UsagePartial ratedUsage(String model, Modality modality, long input, long events,
+            long includedUnits, long overageUnits, long overageMicros) {
+        UsagePartial usage = new UsagePartial();
+        usage.model = model;
+        usage.modality = modality;
+        usage.inputTokens = input;
+        usage.events = events;
+        usage.includedUnits = includedUnits;
+        usage.overageUnits = overageUnits;
+        usage.overageMicros = overageMicros;
+        return usage;
     }
 }

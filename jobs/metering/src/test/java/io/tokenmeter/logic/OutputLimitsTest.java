@@ -37,8 +37,18 @@ class OutputLimitsTest {
         long dayStart = CALENDAR.dayStart(Instant.parse("2026-03-10T12:00:00Z").toEpochMilli());
         long big = 1_000_000_000_000_000L; // 8 bytes as an Avro long; 10^3 lines of 3 such still sum in a long
         for (int i = 0; i < lines; i++) {
-            billing.addUsage(state, dayStart, utf8OfBytes(MODEL, i), Modality.values()[i % Modality.values().length],
-                    big, big, big, big, false, big, big, big);
+            UsagePartial usage = new UsagePartial();
+            usage.dayStart = dayStart;
+            usage.model = utf8OfBytes(MODEL, i);
+            usage.modality = Modality.values()[i % Modality.values().length];
+            usage.inputTokens = big;
+            usage.outputTokens = big;
+            usage.cachedTokens = big;
+            usage.events = big;
+            usage.includedUnits = big;
+            usage.overageUnits = big;
+            usage.overageMicros = big;
+            billing.addUsage(state, usage, false);
         }
         String account = utf8OfBytes(ACCOUNT, 1);
 

@@ -9,6 +9,7 @@ import io.tokenmeter.schema.Framing;
 import io.tokenmeter.schema.SchemaRegistryClient;
 import io.tokenmeter.schema.SchemaRegistrySettings;
 import io.tokenmeter.schema.SchemaRegistryUnavailableException;
+import io.tokenmeter.schema.WriterSchemas;
 import javax.annotation.Nullable;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -25,8 +26,8 @@ import org.apache.flink.table.types.logical.RowType;
 
 /**
  * Reads one Tokenmeter record type in Avro single-object encoding ({@code C3 01}, the writer schema's 8-byte
- * little-endian CRC-64-AVRO fingerprint, the binary body) into table rows. The fingerprint picks the writer schema
- * among {@link WriterSchemas}; the reader schema is the table's columns ({@link ReaderSchemas}); Avro resolves one
+ * little-endian CRC-64-AVRO fingerprint, the binary body) into table rows. The header is read by {@link Framing}, as
+ * the job's codec reads it; the fingerprint picks the writer schema among {@link WriterSchemas}; the reader schema is the table's columns ({@link ReaderSchemas}); Avro resolves one
  * to the other, and Flink's own converters turn the result into {@link RowData}.
  *
  * <p>Records in the schema registry framing ({@code 00}, 4-byte big-endian schema id, the body; {@link Framing})
@@ -37,7 +38,6 @@ import org.apache.flink.table.types.logical.RowType;
 public final class TokenmeterAvroDeserializationSchema implements DeserializationSchema<RowData> {
 
     private static final long serialVersionUID = 1L;
-    private static final int HEADER_LENGTH = 10;
 
     private final String recordName;
     private final RowType rowType;
@@ -104,22 +104,20 @@ public final class TokenmeterAvroDeserializationSchema implements Deserializatio
     }
 
     private GenericRecord decode(byte[] message) throws IOException {
-        if (message.length < HEADER_LENGTH || message[0] != (byte) 0xC3 || message[1] != (byte) 0x01) {
+        if (!Framing.isSingleObject(message)) {
             if (Framing.isRegistryFramed(message)) {
                 return decodeRegistryFramed(message);
             }
             throw new IOException("neither Avro single-object encoding (no C3 01 header) nor schema registry framing");
         }
-        long fingerprint = 0;
-        for (int i = 9; i >= 2; i--) {
-            fingerprint = (fingerprint << 8) | (message[i] & 0xFFL);
-        }
+        long fingerprint = Framing.singleObjectFingerprint(message, 0);
         GenericDatumReader<GenericRecord> reader = readers.get(fingerprint);
         if (reader == null) {
             throw new IOException(String.format("writer schema fingerprint %016x is not a known %s schema; add the "
                     + "schema it names to WriterSchemas.RETIRED", fingerprint, recordName));
         }
-        decoder = DecoderFactory.get().binaryDecoder(message, HEADER_LENGTH, message.length - HEADER_LENGTH, decoder);
+        decoder = DecoderFactory.get().binaryDecoder(message, Framing.SINGLE_OBJECT_HEADER_LENGTH,
+                message.length - Framing.SINGLE_OBJECT_HEADER_LENGTH, decoder);
         return reader.read(null, decoder);
     }
 

@@ -1,6 +1,7 @@
 package io.tokenmeter.sql;
 
 import io.tokenmeter.schema.SchemaRegistrySettings;
+import io.tokenmeter.schema.WriterSchemas;
 import java.time.Duration;
 import java.util.Set;
 import org.apache.flink.api.common.serialization.DeserializationSchema;

@@ -18,6 +18,7 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.schema.WriterSchemas;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;

@@ -9,6 +9,7 @@ import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.schema.Framing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -44,9 +45,6 @@ public final class UsageEventScanner {
     /** CRC-64-AVRO of the schema this scanner reads field by field: the job's current {@link UsageEvent} schema. */
     public static final long CURRENT_FINGERPRINT = SchemaNormalization.parsingFingerprint64(UsageEvent.getClassSchema());
 
-    private static final int HEADER_LENGTH = 10;
-    private static final byte MARKER_0 = (byte) 0xC3;
-    private static final byte MARKER_1 = (byte) 0x01;
     private static final int MODALITIES = Modality.values().length;
     private static final String TOPIC = "raw";
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -104,14 +102,14 @@ public final class UsageEventScanner {
         if (length > limits.maxRecordBytes()) {
             return RejectReason.OVERSIZED;
         }
-        if (length < HEADER_LENGTH || payload[offset] != MARKER_0 || payload[offset + 1] != MARKER_1) {
+        if (!Framing.isSingleObject(payload, offset, length)) {
             return RejectReason.MALFORMED;
         }
-        if (littleEndianLong(payload, offset + 2) != CURRENT_FINGERPRINT) {
+        if (Framing.singleObjectFingerprint(payload, offset) != CURRENT_FINGERPRINT) {
             return viaDeserializer(payload, offset, length, partition);
         }
         bytes = payload;
-        pos = offset + HEADER_LENGTH;
+        pos = offset + Framing.SINGLE_OBJECT_HEADER_LENGTH;
         end = offset + length;
         // Field by field in schema order; any failure is MALFORMED, as any exception of the job's codec is.
         if (!readString()) {
@@ -161,7 +159,7 @@ public final class UsageEventScanner {
         eventTime = varint;
         // The five strings and their lengths lie together: all those bytes below 0x80 means ASCII strings (each
         // shorter than 64 bytes); otherwise each string is looked at on its own.
-        int stringsStart = offset + HEADER_LENGTH;
+        int stringsStart = offset + Framing.SINGLE_OBJECT_HEADER_LENGTH;
         if (!isAscii(payload, stringsStart, modelOffset + modelLength - stringsStart)
                 && (!isAscii(payload, eventIdOffset, eventIdLength) || !isAscii(payload, sourceOffset, sourceLength)
                 || !isAscii(payload, accountOffset, accountLength) || !isAscii(payload, regionOffset, regionLength)
@@ -338,14 +336,6 @@ public final class UsageEventScanner {
             }
         }
         return true;
-    }
-
-    private static long littleEndianLong(byte[] b, int offset) {
-        long value = 0;
-        for (int i = 7; i >= 0; i--) {
-            value = (value << 8) | (b[offset + i] & 0xFFL);
-        }
-        return value;
     }
 
     /** a + b saturated at the ends of the long range, as the job's BillingCalendar adds. */

@@ -1,4 +1,4 @@
-package io.tokenmeter.sql;
+package io.tokenmeter.schema;
 
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
@@ -19,11 +19,13 @@ import org.apache.avro.SchemaNormalization;
 
 /**
  * Every writer schema a Tokenmeter record may have been written with, by record name and fingerprint: the
- * current schemas from {@code schemas/}, and the retired versions under {@code io/tokenmeter/sql/retired/}.
+ * current schemas from {@code schemas/src/main/avro}, and the retired versions under
+ * {@code io/tokenmeter/schema/retired/} beside this class.
  *
  * <p>The single-object header names the writer schema only by its CRC-64-AVRO fingerprint, so a reader can decode
  * a record only if it knows that schema. When a schema changes, the version it replaces goes into {@link #RETIRED}
- * (see docs/analytics.md, "Adding a field"), so records already on the topics stay readable.
+ * (see docs/analytics.md, "Adding a field"), so records already on the topics stay readable: by the SQL format,
+ * and by {@link AvroCodec}, which knows the retired schemas of its record from the start.
  */
 public final class WriterSchemas {
 
@@ -55,16 +57,21 @@ public final class WriterSchemas {
         Schema current = current(name);
         Map<Long, Schema> schemas = new LinkedHashMap<>();
         schemas.put(SchemaNormalization.parsingFingerprint64(current), current);
-        for (Schema retired : retired()) {
-            if (retired.getFullName().equals(current.getFullName())) {
-                schemas.put(SchemaNormalization.parsingFingerprint64(retired), retired);
-            }
+        for (Schema retired : retired(current.getFullName())) {
+            schemas.put(SchemaNormalization.parsingFingerprint64(retired), retired);
         }
         return schemas;
     }
 
-    private static List<Schema> retired() {
-        return RETIRED.stream().map(WriterSchemas::parseResource).collect(Collectors.toList());
+    /** The retired writer schemas of the record whose full name is {@code fullName}; none for most records. */
+    static List<Schema> retired(String fullName) {
+        return Retired.SCHEMAS.stream().filter(s -> s.getFullName().equals(fullName)).toList();
+    }
+
+    /** The retired schemas, parsed once, when first asked for. */
+    private static final class Retired {
+        static final List<Schema> SCHEMAS =
+                RETIRED.stream().map(WriterSchemas::parseResource).collect(Collectors.toUnmodifiableList());
     }
 
     private static Schema parseResource(String resource) {
