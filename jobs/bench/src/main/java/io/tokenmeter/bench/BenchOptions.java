@@ -60,8 +60,8 @@ final class BenchOptions {
      */
     MeteringConfig config() {
         List<String> all = new ArrayList<>();
-        all.add(MeteringConfig.DEDUP_HORIZON + "=" + dedupHorizon);
-        all.add(MeteringConfig.DEDUP_KEY_FILE + "=" + dedupKeyFile());
+        all.add("dedup.horizon=" + dedupHorizon);
+        all.add("dedup.key-file=" + dedupKeyFile());
         all.addAll(overrides);
         return MeteringConfig.load(null, all);
     }
@@ -125,8 +125,8 @@ final class BenchOptions {
         s.put("parallelism", Integer.toString(parallelism));
         s.put("source", "interleaved");
         MeteringConfig config = config();
-        s.put("dedup-horizon-minutes", Long.toString(config.dedupHorizon().toMinutes()));
-        s.put("retry-reach-minutes", Long.toString(retryReach(spec(config.billingZone())).toMinutes()));
+        s.put("dedup-horizon-minutes", Long.toString(config.dedup().horizon().toMinutes()));
+        s.put("retry-reach-minutes", Long.toString(retryReach(spec(config.billing().timeZone())).toMinutes()));
         return s;
     }
 }

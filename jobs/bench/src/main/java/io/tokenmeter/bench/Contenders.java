@@ -24,7 +24,7 @@ final class Contenders {
                         + "parallelism %d%n", contender, spec.events(), spec.accounts(), spec.duplicateRate() * 100,
                 spec.seed(), options.dedupHorizon, options.parallelism);
         java.time.Duration reach = BenchOptions.retryReach(spec);
-        if (reach.compareTo(options.config().dedupHorizon()) > 0) {
+        if (reach.compareTo(options.config().dedup().horizon()) > 0) {
             System.out.printf("WARNING: retries reach back up to %d min of event time, beyond the dedup horizon (%s): "
                     + "totals may differ between contenders; use more events or a longer horizon%n",
                     reach.toMinutes(), options.dedupHorizon);

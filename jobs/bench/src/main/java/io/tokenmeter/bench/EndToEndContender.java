@@ -62,15 +62,15 @@ final class EndToEndContender implements Callable<Integer> {
     public Integer call() throws Exception {
         Path work = Contenders.freshWorkDir(options, "e2e");
         MeteringConfig base = options.config();
-        WorkloadSpec spec = options.spec(base.billingZone());
+        WorkloadSpec spec = options.spec(base.billing().timeZone());
         Contenders.announce("e2e", spec, options);
         try (BrokerProcess broker = BrokerProcess.start(Files.createDirectories(work.resolve("kafka")))) {
             MeteringConfig config = base.with(Map.of(
-                    MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
-                    MeteringConfig.SOURCE_IDLENESS, sourceIdleness,
-                    MeteringConfig.TRANSACTIONAL_ID_PREFIX, "tokenmeter-bench-" + ProcessHandle.current().pid()));
-            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers(), config.kafkaClients());
-            kafka.create(partitions, List.of(config.rawTopic()));
+                    "kafka.bootstrap-servers", broker.bootstrapServers(),
+                    "event-time.source-idleness", sourceIdleness,
+                    "kafka.transactional-id-prefix", "tokenmeter-bench-" + ProcessHandle.current().pid()));
+            KafkaTopics kafka = new KafkaTopics(broker.bootstrapServers(), config.kafka().clients());
+            kafka.create(partitions, List.of(config.kafka().topics().raw()));
             kafka.create(partitions, config.outputTopics());
             System.out.printf("Kafka broker (pid %d) at %s; %d partitions per topic%n",
                     broker.pid(), broker.bootstrapServers(), partitions);
@@ -91,7 +91,7 @@ final class EndToEndContender implements Callable<Integer> {
                 sampler.watch(producer.pid());
                 // A job started on empty partitions would let their watermarks follow the wall clock and close the
                 // workload's days before its first event: start it once the raw topic has records.
-                awaitRecords(kafka, config.rawTopic(), producer);
+                awaitRecords(kafka, config.kafka().topics().raw(), producer);
                 JobClient job = env.executeAsync("bench: e2e");
                 try (BillingReader billing = new BillingReader(config)) {
                     int exit = producer.waitFor();
@@ -103,7 +103,7 @@ final class EndToEndContender implements Callable<Integer> {
                     long[] expected = expectedBilledEventsAndTokens(expectedCsv);
                     // The workload is a backlog: once it is read, its end closes the last days (a drained
                     // savepoint), as the end of the input does for the other contenders.
-                    kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), Duration.ofSeconds(timeoutSeconds));
+                    kafka.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), Duration.ofSeconds(timeoutSeconds));
                     job.stopWithSavepoint(true, work.resolve("savepoints").toUri().toString(),
                             SavepointFormatType.CANONICAL).get(timeoutSeconds, TimeUnit.SECONDS);
                     billing.awaitEvents(expected[0], job, Duration.ofSeconds(timeoutSeconds));
@@ -154,11 +154,11 @@ final class EndToEndContender implements Callable<Integer> {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dtokenmeter.log.dir=" + work,
                 "-cp", System.getProperty("java.class.path"), LocalCli.class.getName(), "generate",
-                "--bootstrap-servers", config.bootstrapServers(), "--topic", config.rawTopic(),
-                "--billing-zone", config.billingZone().getId(),
+                "--bootstrap-servers", config.kafka().bootstrapServers(), "--topic", config.kafka().topics().raw(),
+                "--billing-zone", config.billing().timeZone().getId(),
                 "--events", Long.toString(spec.events()), "--accounts", Integer.toString(spec.accounts()),
                 "--days", Double.toString(spec.span().toMillis() / 86_400_000.0),
-                "--start", spec.start().atZone(config.billingZone()).toOffsetDateTime().toString(),
+                "--start", spec.start().atZone(config.billing().timeZone()).toOffsetDateTime().toString(),
                 "--duplicate-rate", Double.toString(spec.duplicateRate()),
                 "--late-rate", "0", "--malformed-rate", "0", "--seed", Long.toString(spec.seed()),
                 "--expected-out", expectedCsv.toString()));
@@ -203,7 +203,7 @@ final class EndToEndContender implements Callable<Integer> {
         private volatile boolean running = true;
 
         BillingReader(MeteringConfig config) {
-            Properties props = config.kafkaClients().consumer(config.bootstrapServers());
+            Properties props = config.kafka().clients().consumer(config.kafka().bootstrapServers());
             props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -212,7 +212,7 @@ final class EndToEndContender implements Callable<Integer> {
                 AvroCodec<BillingRecord> codec = AvroCodec.billingRecords();
                 try (KafkaConsumer<byte[], byte[]> consumer =
                         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                    consumer.subscribe(List.of(config.billingTopic()));
+                    consumer.subscribe(List.of(config.kafka().topics().billing()));
                     while (running) {
                         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                             OutputTallies.billing(codec.decode(r.value()));

@@ -43,7 +43,7 @@ final class LoopContender implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeteringConfig config = options.config();
-        WorkloadSpec spec = options.spec(config.billingZone());
+        WorkloadSpec spec = options.spec(config.billing().timeZone());
         Contenders.freshWorkDir(options, "loop");
         Contenders.announce("loop", spec, options);
         try (ResourceSampler sampler = new ResourceSampler(null, null)) {
@@ -101,7 +101,7 @@ final class LoopContender implements Callable<Integer> {
     }
 
     static int expectedLiveIds(WorkloadSpec spec, MeteringConfig config) {
-        double share = Math.min(1.0, (double) config.dedupHorizon().toMillis() / Math.max(1, spec.span().toMillis()));
+        double share = Math.min(1.0, (double) config.dedup().horizon().toMillis() / Math.max(1, spec.span().toMillis()));
         return (int) Math.min(1 << 28, Math.ceil(spec.events() * Math.min(1.0, share * 1.1)));
     }
 }

@@ -26,7 +26,7 @@ final class MeteringContender implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeteringConfig config = options.config();
-        WorkloadSpec spec = options.spec(config.billingZone());
+        WorkloadSpec spec = options.spec(config.billing().timeZone());
         Path work = Contenders.freshWorkDir(options, "metering");
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(

@@ -91,7 +91,7 @@ final class SqlContender implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeteringConfig config = options.config();
-        WorkloadSpec spec = options.spec(config.billingZone());
+        WorkloadSpec spec = options.spec(config.billing().timeZone());
         Path work = Contenders.freshWorkDir(options, "sql");
 
         Configuration jobSettings = MeteringJob.flinkConfiguration(config);
@@ -109,18 +109,18 @@ final class SqlContender implements Callable<Integer> {
         // billing zone, Flink 2.3.0's daily windows on TIMESTAMP_LTZ dropped about a third of the rows as late
         // (hourly windows and UTC days were exact). Needs an offset that is the same all through the workload.
         sql.setString("table.local-time-zone", "UTC");
-        zoneOffset = fixedOffset(config.billingZone(), spec);
+        zoneOffset = fixedOffset(config.billing().timeZone(), spec);
         sql.setString("table.exec.mini-batch.enabled", "true");
         sql.setString("table.exec.mini-batch.allow-latency", "2 s");
         sql.setString("table.exec.mini-batch.size", "5000");
         sql.setString("table.optimizer.agg-phase-strategy", "TWO_PHASE");
         // The dedup horizon: ids are forgotten this long after they were last seen.
-        sql.setString("table.exec.state.ttl", config.dedupHorizon().toMillis() + " ms");
+        sql.setString("table.exec.state.ttl", config.dedup().horizon().toMillis() + " ms");
         tableOverrides.forEach(sql::setString);
 
         DataStream<Row> events = env
                 .fromSource(options.source(spec, config), WatermarkStrategy
-                                .<IngestedRecord>forBoundedOutOfOrderness(config.outOfOrderness())
+                                .<IngestedRecord>forBoundedOutOfOrderness(config.eventTime().outOfOrderness())
                                 .withTimestampAssigner((record, ignored) -> record.isRejected()
                                         ? Long.MIN_VALUE : record.event.eventTime),
                         "Raw usage events")
@@ -181,7 +181,7 @@ final class SqlContender implements Callable<Integer> {
         java.time.ZoneOffset last = zone.getRules().getOffset(spec.start().plus(spec.span()));
         if (!first.equals(last)) {
             throw new IllegalArgumentException("The SQL contender needs a billing zone whose offset does not change "
-                    + "within the workload, and " + zone + " (" + MeteringConfig.BILLING_ZONE + ") does");
+                    + "within the workload, and " + zone + " (billing.time-zone) does");
         }
         return Duration.ofSeconds(first.getTotalSeconds());
     }

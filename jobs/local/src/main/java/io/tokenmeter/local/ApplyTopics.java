@@ -1,6 +1,10 @@
 package io.tokenmeter.local;
 
-import java.io.IOException;
+import static io.tokenmeter.config.YamlBinding.require;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import io.tokenmeter.config.YamlBinding;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,9 +26,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -64,7 +65,7 @@ final class ApplyTopics implements Callable<Integer> {
     public Integer call() throws Exception {
         List<TopicDefinition> wanted = read(file, replicationFactor);
         Properties props = jobConfig == null ? new Properties()
-                : io.tokenmeter.metering.MeteringConfig.load(jobConfig, List.of()).kafkaClients().admin();
+                : io.tokenmeter.metering.MeteringConfig.load(jobConfig, List.of()).kafka().clients().admin();
         if (commandConfig != null) {
             try (Reader reader = Files.newBufferedReader(commandConfig)) {
                 props.load(reader);
@@ -149,51 +150,57 @@ final class ApplyTopics implements Callable<Integer> {
         return problems;
     }
 
-    /** The topics of {@code file}: each topic's settings over the file's defaults. */
-    static List<TopicDefinition> read(Path file, Short replicationOverride) throws IOException {
-        Map<?, ?> root;
-        try (Reader reader = Files.newBufferedReader(file)) {
-            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
+    /** The one binding of topic files; errors read {@code path: problem}. */
+    private static final YamlBinding BINDING = new YamlBinding(YamlBinding.DOCUMENT, new SimpleModule());
+
+    /** config/topics.yaml as written. */
+    private record TopicsFile(TopicSettings defaults, Map<String, TopicSettings> topics) {
+
+        TopicsFile {
+            defaults = defaults == null ? new TopicSettings(null, null, null) : defaults;
+            require(topics != null && !topics.isEmpty(), "topics", "defines no topics");
         }
-        Map<?, ?> defaults = map(root, "defaults", file);
-        Map<?, ?> topics = map(root, "topics", file);
-        if (topics.isEmpty()) {
-            throw new IllegalArgumentException(file + " defines no topics");
+    }
+
+    /** A topic's settings, or the defaults of every topic. */
+    private record TopicSettings(Integer partitions, Integer replicationFactor, Map<String, String> config) {
+
+        TopicSettings {
+            config = config == null ? Map.of() : config;
+            require(partitions == null || partitions >= 1, "partitions", "must be a positive number");
+            require(replicationFactor == null || replicationFactor >= 1, "replication-factor", "must be at least 1");
+        }
+    }
+
+    /** The topics of {@code file}: each topic's settings over the file's defaults. */
+    static List<TopicDefinition> read(Path file, Short replicationOverride) {
+        JsonNode document = BINDING.readTree(file, "topic definitions");
+        TopicsFile topics;
+        try {
+            topics = BINDING.bind(document, TopicsFile.class);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         List<TopicDefinition> definitions = new ArrayList<>();
-        for (Map.Entry<?, ?> e : topics.entrySet()) {
-            String name = e.getKey().toString();
-            Map<?, ?> topic = e.getValue() instanceof Map<?, ?> m ? m : Map.of();
-            Map<String, String> config = new LinkedHashMap<>();
-            map(defaults, "config", file).forEach((k, v) -> config.put(k.toString(), v.toString()));
-            map(topic, "config", file).forEach((k, v) -> config.put(k.toString(), v.toString()));
-            Object partitions = topic.get("partitions");
-            if (!(partitions instanceof Integer p) || p < 1) {
-                throw new IllegalArgumentException(file + ": topic " + name + " needs partitions: a positive number");
+        topics.topics().forEach((name, topic) -> {
+            Map<String, String> config = new LinkedHashMap<>(topics.defaults().config());
+            config.putAll(topic.config());
+            if (topic.partitions() == null) {
+                throw new IllegalArgumentException(file + ": topics." + name + ".partitions: is missing");
             }
-            Object rf = topic.containsKey("replication-factor") ? topic.get("replication-factor")
-                    : defaults.get("replication-factor");
-            if (!(rf instanceof Integer r) || r < 1) {
-                throw new IllegalArgumentException(file + ": topic " + name + " needs replication-factor >= 1");
+            Integer rf = topic.replicationFactor() != null ? topic.replicationFactor()
+                    : topics.defaults().replicationFactor();
+            if (rf == null) {
+                throw new IllegalArgumentException(file + ": topics." + name + ".replication-factor: is missing"
+                        + " (here or in defaults)");
             }
-            short replication = replicationOverride != null ? replicationOverride : (short) (int) r;
+            short replication = replicationOverride != null ? replicationOverride : rf.shortValue();
             String minIsr = config.get("min.insync.replicas");
             if (minIsr != null && Integer.parseInt(minIsr) > replication) {
                 config.put("min.insync.replicas", Short.toString(replication));
             }
-            definitions.add(new TopicDefinition(name, p, replication, config));
-        }
+            definitions.add(new TopicDefinition(name, topic.partitions(), replication, config));
+        });
         return definitions;
-    }
-
-    private static Map<?, ?> map(Map<?, ?> parent, String key, Path file) {
-        Object value = parent == null ? null : parent.get(key);
-        if (value == null) {
-            return Map.of();
-        }
-        if (!(value instanceof Map<?, ?> m)) {
-            throw new IllegalArgumentException(file + ": '" + key + "' must be a mapping");
-        }
-        return m;
     }
 }

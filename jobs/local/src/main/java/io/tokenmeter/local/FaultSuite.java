@@ -190,7 +190,7 @@ final class FaultSuite implements Callable<Integer> {
     }
 
     private static Map<String, String> fault(String kind) {
-        return Map.of(MeteringConfig.FAULTS_INJECT, kind, MeteringConfig.FAULTS_AFTER_CHECKPOINTS, "2");
+        return Map.of("faults.inject", kind, "faults.after-checkpoints", "2");
     }
 
     @Override
@@ -256,7 +256,7 @@ final class FaultSuite implements Callable<Integer> {
         }
         MeteringConfig config = MeteringConfig.load(configFile, overrides(settings));
         KafkaTopics kafka = KafkaTopics.of(config);
-        kafka.create(partitions, List.of(config.rawTopic()));
+        kafka.create(partitions, List.of(config.kafka().topics().raw()));
         kafka.create(partitions, config.outputTopics());
 
         // The workload goes in first, a backlog that ends a day ago (well within the correction horizon by the wall
@@ -264,20 +264,20 @@ final class FaultSuite implements Callable<Integer> {
         WorkloadSpec spec;
         ExpectedTotals expected;
         if (own != null) {
-            expected = new ExpectedTotals(config.billingZone());
+            expected = new ExpectedTotals(config.billing().timeZone());
             spec = own.produce(config, expected);
         } else {
             Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(WORKLOAD_SPAN).minus(Duration.ofDays(1));
             spec = WorkloadSpec.clean(events, accounts, 1000 + number).withRates(0.01, 0.005, 0.005)
-                    .during(start, WORKLOAD_SPAN, config.billingZone());
-            expected = WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(),
-                    broker.bootstrapServers(), config.rawTopic(), false);
+                    .during(start, WORKLOAD_SPAN, config.billing().timeZone());
+            expected = WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafka().clients(),
+                    broker.bootstrapServers(), config.kafka().topics().raw(), false);
         }
 
         Run run = new Run(settings);
         int[] batches = {0};
         run.moreTraffic = () -> sendTrailingEvents(spec, config, expected, "more-" + batches[0]++);
-        run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.rawTopic()));
+        run.log(String.format("wrote %,d records to %s", expected.totalRecords(), config.kafka().topics().raw()));
         Reconciliation reconciliation;
         List<String> open;
         long restarts;
@@ -291,7 +291,7 @@ final class FaultSuite implements Callable<Integer> {
             if (own == null) {
                 // The workload is a backlog (it ends a day ago): gone quiet, it never closes its last days by the
                 // wall clock (I9). Once all of it is read, its end does: a drained savepoint.
-                kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), Duration.ofSeconds(timeoutSeconds));
+                kafka.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), Duration.ofSeconds(timeoutSeconds));
                 String savepoint = cluster.drain(run.jobId);
                 run.log("input read; job stopped with a drained savepoint " + savepoint + " (the end of the input)");
             }
@@ -427,8 +427,8 @@ final class FaultSuite implements Callable<Integer> {
         // The first restore writes output but never completes a checkpoint, so nothing of it may become visible.
         // Flink starts the first checkpoint at a random point between min-pause and interval: both at 9 min put it
         // well after the cancel (and inside the 10 min transaction timeout).
-        run.resubmit(2, checkpoint, Map.of(MeteringConfig.CHECKPOINT_INTERVAL, "9 min",
-                MeteringConfig.CHECKPOINT_MIN_PAUSE, "9 min"));
+        run.resubmit(2, checkpoint, Map.of("checkpoints.interval", "9 min",
+                "checkpoints.min-pause", "9 min"));
         FlinkCluster.await(() -> "RUNNING".equals(cluster.jobState(run.jobId)), STEP_TIMEOUT, "the first restore to run");
         Thread.sleep(CHECKPOINT_INTERVAL.multipliedBy(4).toMillis());
         long checkpointsOfFirstRestore = cluster.completedCheckpoints(run.jobId);
@@ -461,12 +461,12 @@ final class FaultSuite implements Callable<Integer> {
         @Override
         public Map<String, String> settings() {
             Map<String, String> s = new LinkedHashMap<>();
-            s.put(MeteringConfig.BILLING_ZONE, live.zone.getId());
+            s.put("billing.time-zone", live.zone.getId());
             // The hour and the day then close at the same instant, so every rollup saw its rows before it.
-            s.put(MeteringConfig.DAY_CLOSE_GRACE, "0 s");
-            s.put(MeteringConfig.CORRECTION_HORIZON, live.correctionHorizon().toSeconds() + " s");
-            s.put(MeteringConfig.OUT_OF_ORDERNESS, "2 s");
-            s.put(MeteringConfig.SOURCE_IDLENESS, "3 s");
+            s.put("billing.day-close-grace", "0 s");
+            s.put("billing.correction-horizon", live.correctionHorizon().toSeconds() + " s");
+            s.put("event-time.out-of-orderness", "2 s");
+            s.put("event-time.source-idleness", "3 s");
             return s;
         }
 
@@ -494,7 +494,7 @@ final class FaultSuite implements Callable<Integer> {
             // TOO_LATE at the source: not what this fault is about.
             long deadline = live.previousDayDeadline().toEpochMilli();
             try {
-                KafkaTopics.of(config).awaitConsumed(config.consumerGroup(), config.rawTopic(),
+                KafkaTopics.of(config).awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(),
                         Duration.ofMillis(Math.max(0, deadline - System.currentTimeMillis())));
             } catch (IllegalStateException e) {
                 throw new IllegalStateException("the job had not read the workload by the previous day's correction "
@@ -569,7 +569,7 @@ final class FaultSuite implements Callable<Integer> {
             long[] n = {0};
             AvroCodec<BillingRecord> codec =
                     AvroCodec.billingRecords();
-            KafkaTopics.of(config).readCommitted(config.billingTopic(), r -> {
+            KafkaTopics.of(config).readCommitted(config.kafka().topics().billing(), r -> {
                 BillingRecord b = decodeBilling(codec, r.value());
                 if (b.getKind() == BillingRecordKind.ORIGINAL && b.getBillingDay().equals(day)) {
                     n[0]++;
@@ -594,15 +594,15 @@ final class FaultSuite implements Callable<Integer> {
 
         @Override
         public Map<String, String> settings() {
-            return Map.of(MeteringConfig.DEDUP_HORIZON, TimeWorkloads.Backlog.DEDUP_HORIZON.toHours() + " h",
-                    MeteringConfig.SOURCE_IDLENESS, REPLAY_IDLENESS.toSeconds() + " s");
+            return Map.of("dedup.horizon", TimeWorkloads.Backlog.DEDUP_HORIZON.toHours() + " h",
+                    "event-time.source-idleness", REPLAY_IDLENESS.toSeconds() + " s");
         }
 
         @Override
         public WorkloadSpec produce(MeteringConfig config, ExpectedTotals expected) {
             this.config = config;
             this.expected = expected;
-            backlog = new TimeWorkloads.Backlog(events, accounts, 2014, config.billingZone());
+            backlog = new TimeWorkloads.Backlog(events, accounts, 2014, config.billing().timeZone());
             TimeWorkloads.write(backlog.firstPart(), -1, config, expected);
             return backlog.spec;
         }
@@ -616,7 +616,7 @@ final class FaultSuite implements Callable<Integer> {
                     backlog.spec.start().plus(backlog.spec.span()), backlog.retries, backlog.retriesAcrossTheCut(),
                     first.size(), lastEventTime(first)));
             KafkaTopics kafka = KafkaTopics.of(config);
-            kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
+            kafka.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), STEP_TIMEOUT);
             long completed = cluster.completedCheckpoints(run.jobId);
             broker.close();
             long stopped = System.nanoTime();
@@ -634,7 +634,7 @@ final class FaultSuite implements Callable<Integer> {
             // A broker back from a stop takes up its partitions one by one; an idempotent producer writing to one
             // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
             try (org.apache.kafka.clients.admin.Admin admin = KafkaTopics.of(config).admin()) {
-                KafkaTopics.awaitLeaders(admin, List.of(config.rawTopic()));
+                KafkaTopics.awaitLeaders(admin, List.of(config.kafka().topics().raw()));
             }
             TimeWorkloads.write(backlog.secondPart(), -1, config, expected);
             run.log(String.format("wrote the rest of the backlog: %,d records", backlog.secondPart().size()));
@@ -679,7 +679,7 @@ final class FaultSuite implements Callable<Integer> {
      */
     private void writeClockEvents(Run run, List<UsageEvent> firstDeliveries, MeteringConfig config,
             ExpectedTotals expected) throws Exception {
-        KafkaTopics.of(config).awaitConsumed(config.consumerGroup(), config.rawTopic(), STEP_TIMEOUT);
+        KafkaTopics.of(config).awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), STEP_TIMEOUT);
         List<GeneratedRecord> clock = TimeWorkloads.clockEvents(firstDeliveries, partitions);
         for (int p = 0; p < partitions; p++) {
             TimeWorkloads.write(List.of(clock.get(p)), p, config, expected);
@@ -708,7 +708,7 @@ final class FaultSuite implements Callable<Integer> {
         Set<AccountDay> days = new HashSet<>();
         AvroCodec<BillingRecord> codec =
                 AvroCodec.billingRecords();
-        kafka.readCommitted(config.billingTopic(), r -> {
+        kafka.readCommitted(config.kafka().topics().billing(), r -> {
             BillingRecord b = decodeBilling(codec, r.value());
             if (b.getKind() == BillingRecordKind.ADJUSTMENT) {
                 days.add(new AccountDay(b.getAccountId(), b.getBillingDay()));
@@ -747,7 +747,7 @@ final class FaultSuite implements Callable<Integer> {
             throw new IllegalStateException("the workload has no valid event to follow");
         }
         AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
-        Properties props = config.kafkaClients().producer(broker.bootstrapServers());
+        Properties props = config.kafka().clients().producer(broker.bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -757,7 +757,7 @@ final class FaultSuite implements Callable<Integer> {
                         .setEventTime(spec.start().plus(spec.span()))
                         .build();
                 byte[] value = codec.encode(event);
-                producer.send(new ProducerRecord<>(config.rawTopic(), partition,
+                producer.send(new ProducerRecord<>(config.kafka().topics().raw(), partition,
                         last.key().getBytes(StandardCharsets.UTF_8), value)).get();
                 expected.add(new GeneratedRecord(last.key(), value, GeneratedRecord.Kind.VALID, event));
             }
@@ -771,21 +771,21 @@ final class FaultSuite implements Callable<Integer> {
 
     private Map<String, String> baseSettings(String name) {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put(MeteringConfig.BOOTSTRAP_SERVERS, "127.0.0.1:" + brokerPort);
+        s.put("kafka.bootstrap-servers", "127.0.0.1:" + brokerPort);
         String prefix = "faults." + name + ".";
-        s.put(MeteringConfig.RAW_TOPIC, prefix + "usage.raw");
-        s.put(MeteringConfig.BILLING_TOPIC, prefix + "billing.records");
-        s.put(MeteringConfig.REJECTED_TOPIC, prefix + "usage.rejected");
-        s.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, prefix + "usage.account");
-        s.put(MeteringConfig.REGIONAL_USAGE_TOPIC, prefix + "usage.regional");
-        s.put(MeteringConfig.NATIONAL_USAGE_TOPIC, prefix + "usage.national");
-        s.put(MeteringConfig.LEDGER_TOPIC, prefix + "ledger");
-        s.put(MeteringConfig.CONSUMER_GROUP, "faults-" + name);
-        s.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, "faults-" + name);
-        s.put(MeteringConfig.CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL.toSeconds() + " s");
+        s.put("kafka.topics.raw", prefix + "usage.raw");
+        s.put("kafka.topics.billing", prefix + "billing.records");
+        s.put("kafka.topics.rejected", prefix + "usage.rejected");
+        s.put("kafka.topics.account-usage", prefix + "usage.account");
+        s.put("kafka.topics.regional-usage", prefix + "usage.regional");
+        s.put("kafka.topics.national-usage", prefix + "usage.national");
+        s.put("kafka.topics.ledger", prefix + "ledger");
+        s.put("kafka.consumer-group", "faults-" + name);
+        s.put("kafka.transactional-id-prefix", "faults-" + name);
+        s.put("checkpoints.interval", CHECKPOINT_INTERVAL.toSeconds() + " s");
         // Days close once the input has been quiet this long.
-        s.put(MeteringConfig.SOURCE_IDLENESS, "5 s");
-        s.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile.toString());
+        s.put("event-time.source-idleness", "5 s");
+        s.put("dedup.key-file", dedupKeyFile.toString());
         return s;
     }
 
@@ -810,7 +810,7 @@ final class FaultSuite implements Callable<Integer> {
     private Reconciliation awaitReconciliation(KafkaTopics kafka, MeteringConfig config, ExpectedTotals expected)
             throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
-        long rawRecords = kafka.countRecords(config.rawTopic());
+        long rawRecords = kafka.countRecords(config.kafka().topics().raw());
         long lastSize = -1;
         int quietPolls = 0;
         while (true) {

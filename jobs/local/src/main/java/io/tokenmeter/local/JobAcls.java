@@ -26,17 +26,17 @@ public final class JobAcls {
     /** The bindings for {@code principal} (e.g. {@code User:metering}) running the job as {@code config} says. */
     public static List<AclBinding> bindings(MeteringConfig config, String principal) {
         List<AclBinding> acls = new ArrayList<>();
-        acls.add(allow(principal, ResourceType.TOPIC, config.rawTopic(), PatternType.LITERAL, AclOperation.READ));
+        acls.add(allow(principal, ResourceType.TOPIC, config.kafka().topics().raw(), PatternType.LITERAL, AclOperation.READ));
         if (config.packagesEnabled()) {
-            acls.add(allow(principal, ResourceType.TOPIC, config.subscriptionsTopic(), PatternType.LITERAL,
+            acls.add(allow(principal, ResourceType.TOPIC, config.kafka().topics().subscriptions(), PatternType.LITERAL,
                     AclOperation.READ));
         }
         for (String output : config.outputTopics()) {
             acls.add(allow(principal, ResourceType.TOPIC, output, PatternType.LITERAL, AclOperation.WRITE));
         }
-        acls.add(allow(principal, ResourceType.GROUP, config.consumerGroup(), PatternType.LITERAL, AclOperation.READ));
+        acls.add(allow(principal, ResourceType.GROUP, config.kafka().consumerGroup(), PatternType.LITERAL, AclOperation.READ));
         // Each sink's ids are <prefix>-<output>-<subtask>-<n>.
-        acls.add(allow(principal, ResourceType.TRANSACTIONAL_ID, config.transactionalIdPrefix(), PatternType.PREFIXED,
+        acls.add(allow(principal, ResourceType.TRANSACTIONAL_ID, config.kafka().transactionalIdPrefix(), PatternType.PREFIXED,
                 AclOperation.WRITE));
         return List.copyOf(acls);
     }

@@ -41,7 +41,7 @@ public final class KafkaTopics {
 
     /** The cluster and client settings of a job configuration. */
     public static KafkaTopics of(MeteringConfig config) {
-        return new KafkaTopics(config.bootstrapServers(), config.kafkaClients());
+        return new KafkaTopics(config.kafka().bootstrapServers(), config.kafka().clients());
     }
 
     /** An admin client with these settings; the caller closes it. */

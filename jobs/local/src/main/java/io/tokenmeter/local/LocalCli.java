@@ -58,7 +58,7 @@ public final class LocalCli {
             WorkloadSpec spec = workload.spec(billingZone);
             io.tokenmeter.io.KafkaClientProperties clients = config == null
                     ? io.tokenmeter.io.KafkaClientProperties.none()
-                    : io.tokenmeter.metering.MeteringConfig.load(config, java.util.List.of()).kafkaClients();
+                    : io.tokenmeter.metering.MeteringConfig.load(config, java.util.List.of()).kafka().clients();
             ExpectedTotals expected =
                     WorkloadProducer.produce(new WorkloadGenerator(spec), clients, bootstrapServers, topic, true);
             if (expectedOut != null) {

@@ -90,10 +90,10 @@ final class LocalRun implements Callable<Integer> {
     public Integer call() throws Exception {
         List<String> settings = new ArrayList<>(overrides);
         if (postgresUrl != null) {
-            settings.add(WarehouseConfig.URL + "=" + postgresUrl);
+            settings.add("warehouse.postgres.url=" + postgresUrl);
         }
         MeteringConfig baseConfig = MeteringConfig.load(configFile(), settings);
-        WorkloadSpec spec = workload.spec(baseConfig.billingZone());
+        WorkloadSpec spec = workload.spec(baseConfig.billing().timeZone());
 
         Path work = workDir.toAbsolutePath();
         for (String stale : List.of("kafka", "checkpoints")) {
@@ -109,7 +109,7 @@ final class LocalRun implements Callable<Integer> {
             // scripts/sql.sh connects to the broker of the running local run through this file.
             Files.writeString(work.resolve("bootstrap-servers"), broker.bootstrapServers());
             Map<String, String> brokerSettings = new java.util.HashMap<>();
-            brokerSettings.put(MeteringConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers());
+            brokerSettings.put("kafka.bootstrap-servers", broker.bootstrapServers());
             BrokerSecurity security = broker.security();
             if (security != null) {
                 brokerSettings.putAll(security.scramSettings(BrokerSecurity.JOB));
@@ -117,33 +117,33 @@ final class LocalRun implements Callable<Integer> {
             MeteringConfig config = baseConfig.with(brokerSettings);
             // The tools (topics, workload, reconciliation) act for the operator and the gateways: on a secured
             // broker as the admin certificate over mTLS, for the job's own principal may only do the job.
-            KafkaClientProperties toolClients = security == null ? config.kafkaClients() : security.admin();
-            String toolBootstrap = security == null ? config.bootstrapServers() : security.mtlsBootstrap();
+            KafkaClientProperties toolClients = security == null ? config.kafka().clients() : security.admin();
+            String toolBootstrap = security == null ? config.kafka().bootstrapServers() : security.mtlsBootstrap();
             KafkaTopics kafka = new KafkaTopics(toolBootstrap, toolClients);
-            kafka.create(partitions, List.of(config.rawTopic()));
+            kafka.create(partitions, List.of(config.kafka().topics().raw()));
             kafka.create(partitions, config.outputTopics());
             if (config.packagesEnabled()) {
-                kafka.create(partitions, List.of(config.subscriptionsTopic()));
+                kafka.create(partitions, List.of(config.kafka().topics().subscriptions()));
             }
             if (security != null) {
                 describeSecurity(security, config, kafka);
             }
             if (config.packagesEnabled()) {
                 // Bought before the first event: the job rates usage against the subscriptions it has read.
-                List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packages());
-                SubscriptionWorkload.produce(subscriptions, toolClients, toolBootstrap, config.subscriptionsTopic());
-                System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packagesCatalog(),
-                        config.subscriptionsTopic(), SubscriptionWorkload.byAction(subscriptions));
+                List<SubscriptionEvent> subscriptions = SubscriptionWorkload.generate(spec, config.packageCatalog());
+                SubscriptionWorkload.produce(subscriptions, toolClients, toolBootstrap, config.kafka().topics().subscriptions());
+                System.out.printf("Subscriptions (catalog %s) into %s: %s%n", config.packages().catalog(),
+                        config.kafka().topics().subscriptions(), SubscriptionWorkload.byAction(subscriptions));
             }
 
             System.out.printf("Generating %,d records over %,d accounts (seed %d) into %s%n",
-                    spec.events(), spec.accounts(), spec.seed(), config.rawTopic());
+                    spec.events(), spec.accounts(), spec.seed(), config.kafka().topics().raw());
             ExpectedTotals expected = WorkloadProducer.produce(new WorkloadGenerator(spec), toolClients, toolBootstrap,
-                    config.rawTopic(), true);
+                    config.kafka().topics().raw(), true);
             Path expectedCsv = work.resolve("expected-billing.csv");
             expected.writeCsv(expectedCsv);
             System.out.println("Expected billing written to " + expectedCsv);
-            if (config.warehouse().enabled()) {
+            if (config.warehouse().postgres().enabled()) {
                 prepareWarehouse(config, spec);
             }
             // The workload is written first: a job started on empty partitions would see them quiet, let their
@@ -173,11 +173,11 @@ final class LocalRun implements Callable<Integer> {
                 reconciliation.report().forEach(System.out::println);
                 boolean noticesOk = true;
                 if (config.packagesEnabled()) {
-                    NoticeSummary notices = NoticeSummary.read(kafka, config.noticesTopic());
+                    NoticeSummary notices = NoticeSummary.read(kafka, config.kafka().topics().notices());
                     System.out.println(notices.line());
                     noticesOk = notices.repeatedIds() == 0;
                 }
-                boolean warehouseOk = !config.warehouse().enabled() || warehouseMatches(kafka, config);
+                boolean warehouseOk = !config.warehouse().postgres().enabled() || warehouseMatches(kafka, config);
                 if (lingerSeconds > 0) {
                     System.out.printf("The broker stays up for %d s (Ctrl-C ends the run)%n", lingerSeconds);
                     Thread.sleep(lingerSeconds * 1000L);
@@ -219,12 +219,12 @@ final class LocalRun implements Callable<Integer> {
      * folder (the run is on this machine; its ids need to be remembered by this run only).
      */
     static MeteringConfig withDedupKey(MeteringConfig config, Path work) throws java.io.IOException {
-        if (config.dedupKey().read() != null) {
+        if (config.dedup().key().read() != null) {
             return config;
         }
         Path key = io.tokenmeter.logic.SecretSource.writeRandom(work.resolve("dedup.key"));
         System.out.println("Dedup key: a new random one in " + key);
-        return config.with(Map.of(MeteringConfig.DEDUP_KEY_FILE, key.toString()));
+        return config.with(Map.of("dedup.key-file", key.toString()));
     }
 
     /**
@@ -236,8 +236,8 @@ final class LocalRun implements Callable<Integer> {
     private Reconciliation drainAndReconcile(
             KafkaTopics kafka, MeteringConfig config, JobClient job, ExpectedTotals expected, Path work)
             throws Exception {
-        long rawRecords = kafka.countRecords(config.rawTopic());
-        kafka.awaitConsumed(config.consumerGroup(), config.rawTopic(), Duration.ofSeconds(timeoutSeconds));
+        long rawRecords = kafka.countRecords(config.kafka().topics().raw());
+        kafka.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), Duration.ofSeconds(timeoutSeconds));
         Thread.sleep(SCRAPE_PAUSE.toMillis());
         String savepoint = job.stopWithSavepoint(true, work.resolve("savepoints").toUri().toString(),
                 SavepointFormatType.CANONICAL).get(timeoutSeconds, TimeUnit.SECONDS);
@@ -250,17 +250,17 @@ final class LocalRun implements Callable<Integer> {
     private static void prepareWarehouse(MeteringConfig config, WorkloadSpec spec) throws Exception {
         LocalDate first = LocalDate.ofInstant(spec.start(), spec.billingZone()).minusDays(1);
         LocalDate last = LocalDate.ofInstant(spec.start().plus(spec.span()), spec.billingZone()).plusDays(1);
-        try (Warehouse warehouse = Warehouse.connect(config.warehouse())) {
+        try (Warehouse warehouse = Warehouse.connect(config.warehouse().postgres())) {
             warehouse.prepare(Warehouse.SCHEMA, first, last);
         }
-        System.out.println("Warehouse tables ready at " + config.warehouse().url() + " (daily partitions "
+        System.out.println("Warehouse tables ready at " + config.warehouse().postgres().url() + " (daily partitions "
                 + first + " to " + last + ")");
     }
 
     /** Prints and checks that the warehouse holds exactly the billing the Kafka topic holds. */
     private static boolean warehouseMatches(KafkaTopics kafka, MeteringConfig config) throws Exception {
         MeteringOutcome outcome = MeteringOutcome.read(kafka, config);
-        try (Warehouse warehouse = Warehouse.connect(config.warehouse())) {
+        try (Warehouse warehouse = Warehouse.connect(config.warehouse().postgres())) {
             long rows = warehouse.number("SELECT count(*) FROM billing_records");
             boolean ok = warehouse.billedByAccountDay().equals(outcome.billedByAccountDay())
                     && rows == outcome.billingRecords();

@@ -69,18 +69,18 @@ public final class MeteringOutcome {
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords().withRegistry(registry, 100);
         AvroCodec<AccountUsage> accountCodec = AvroCodec.accountUsage().withRegistry(registry, 100);
         AvroCodec<AreaUsage> areaCodec = AvroCodec.areaUsage().withRegistry(registry, 100);
-        String billing = config.billingTopic();
-        String rejected = config.rejectedTopic();
+        String billing = config.kafka().topics().billing();
+        String rejected = config.kafka().topics().rejected();
         kafka.readCommitted(billing, r -> outcome.addBilling(decode(billingCodec, r.value(), billing)));
         kafka.readCommitted(rejected, r -> outcome.addRejected(decode(rejectedCodec, r.value(), rejected)));
-        String accounts = config.accountUsageTopic();
+        String accounts = config.kafka().topics().accountUsage();
         kafka.readCommitted(accounts, r -> outcome.addAccountUsage(decode(accountCodec, r.value(), accounts)));
-        String regional = config.regionalUsageTopic();
+        String regional = config.kafka().topics().regionalUsage();
         kafka.readCommitted(regional, r -> add(outcome.regionalUsage, decode(areaCodec, r.value(), regional)));
-        String national = config.nationalUsageTopic();
+        String national = config.kafka().topics().nationalUsage();
         kafka.readCommitted(national, r -> add(outcome.nationalUsage, decode(areaCodec, r.value(), national)));
         AvroCodec<LedgerEntry> ledgerCodec = AvroCodec.ledgerEntries().withRegistry(registry, 100);
-        String ledger = config.ledgerTopic();
+        String ledger = config.kafka().topics().ledger();
         kafka.readCommitted(ledger, r -> outcome.addLedgerEntry(decode(ledgerCodec, r.value(), ledger)));
         return outcome;
     }

@@ -36,13 +36,13 @@ record OriginalRowIds(Map<String, Long> repeatedByTopic, List<String> samples) {
         AvroCodec<BillingRecord> billing = AvroCodec.billingRecords();
         AvroCodec<AccountUsage> account = AvroCodec.accountUsage();
         AvroCodec<AreaUsage> area = AvroCodec.areaUsage();
-        scan(kafka, config.billingTopic(), v -> decode(billing, v), BillingRecord::getKind, BillingRecord::getRecordId,
+        scan(kafka, config.kafka().topics().billing(), v -> decode(billing, v), BillingRecord::getKind, BillingRecord::getRecordId,
                 repeated, samples);
-        scan(kafka, config.accountUsageTopic(), v -> decode(account, v), AccountUsage::getKind,
+        scan(kafka, config.kafka().topics().accountUsage(), v -> decode(account, v), AccountUsage::getKind,
                 AccountUsage::getRecordId, repeated, samples);
-        scan(kafka, config.regionalUsageTopic(), v -> decode(area, v), AreaUsage::getKind, AreaUsage::getRecordId,
+        scan(kafka, config.kafka().topics().regionalUsage(), v -> decode(area, v), AreaUsage::getKind, AreaUsage::getRecordId,
                 repeated, samples);
-        scan(kafka, config.nationalUsageTopic(), v -> decode(area, v), AreaUsage::getKind, AreaUsage::getRecordId,
+        scan(kafka, config.kafka().topics().nationalUsage(), v -> decode(area, v), AreaUsage::getKind, AreaUsage::getRecordId,
                 repeated, samples);
         return new OriginalRowIds(repeated, List.copyOf(samples));
     }

@@ -228,8 +228,8 @@ final class TimeWorkloads {
      * negative), and adds each to {@code expected}.
      */
     static void write(List<GeneratedRecord> records, int partition, MeteringConfig config, ExpectedTotals expected) {
-        String topic = config.rawTopic();
-        Properties props = WorkloadProducer.producerProperties(config.bootstrapServers(), config.kafkaClients());
+        String topic = config.kafka().topics().raw();
+        Properties props = WorkloadProducer.producerProperties(config.kafka().bootstrapServers(), config.kafka().clients());
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             List<java.util.concurrent.Future<?>> sent = new ArrayList<>();

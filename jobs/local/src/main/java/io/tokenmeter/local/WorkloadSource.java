@@ -33,7 +33,7 @@ public final class WorkloadSource {
 
     public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec, MeteringConfig config) {
         return new DataGeneratorSource<>(new GenerateAndDecode(
-                spec, config.validationLimits(), config.partitionClock(), config.dedupKey()),
+                spec, config.validation().limits(), config.partitionClock(), config.dedup().key()),
                 spec.events(), TypeInformation.of(IngestedRecord.class));
     }
 

@@ -226,10 +226,10 @@ class TwoPhaseWarehouseSinkITCase {
         Path passwordFile = java.nio.file.Files.writeString(
                 java.nio.file.Files.createTempDirectory("warehouse-it").resolve("password"), "not-checked-by-trust");
         io.tokenmeter.metering.WarehouseConfig config = io.tokenmeter.metering.MeteringConfig.fromMap(java.util.Map.of(
-                io.tokenmeter.metering.WarehouseConfig.URL, reader.getMetaData().getURL(),
+                "warehouse.postgres.url", reader.getMetaData().getURL(),
                 io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE, passwordFile.toAbsolutePath().toString(),
-                io.tokenmeter.metering.WarehouseConfig.EXACTLY_ONCE, "false",
-                io.tokenmeter.metering.WarehouseConfig.BATCH_SIZE, "7")).warehouse();
+                "warehouse.postgres.exactly-once", "false",
+                "warehouse.postgres.batch-size", "7")).warehouse().postgres();
         int rows = 100;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);

@@ -80,7 +80,7 @@ class HostileRecordsITCase {
             @InjectClusterClient RestClusterClient<?> flink) throws Exception {
         // given: normal traffic (retries, late events) and, on the same topics, every hostile record
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                MeteringConfig.PACKAGES_CATALOG, "src/test/resources/packages-it.yaml"));
+                "packages.catalog", "src/test/resources/packages-it.yaml"));
         // Six hours of event time: the generator's retries repeat one of the 10,000 records before them, which must
         // lie within the 24 h dedup horizon for the expected totals to count them once.
         Duration span = Duration.ofHours(6);
@@ -90,9 +90,9 @@ class HostileRecordsITCase {
         assertThat(expected.rejectedRecords()).as("the normal traffic has nothing to reject").isZero();
         Instant day = spec.start().plus(Duration.ofHours(10));
         try (KafkaProducer<byte[], byte[]> producer = producer(config)) {
-            sendHostileUsage(producer, config.rawTopic(), day);
-            sendManyLines(producer, config.rawTopic(), day);
-            sendHostileSubscriptions(producer, config.subscriptionsTopic(), day);
+            sendHostileUsage(producer, config.kafka().topics().raw(), day);
+            sendManyLines(producer, config.kafka().topics().raw(), day);
+            sendHostileSubscriptions(producer, config.kafka().topics().subscriptions(), day);
         }
 
         // when: the job, with a restart strategy that would hide a failure, bills everything on the topics
@@ -110,11 +110,11 @@ class HostileRecordsITCase {
                 largest = Math.max(largest, size);
             }
         }
-        assertThat(largest).isPositive().isLessThan(config.producerMaxRequestSize());
+        assertThat(largest).isPositive().isLessThan(config.kafka().producer().maxRequestSize());
 
         // and every hostile record is rejected once, with its reason and its bytes; nothing else is rejected
         Map<ByteBuffer, RejectReason> rejected = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.rejectedTopic())) {
+        for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.kafka().topics().rejected())) {
             RejectedRecord envelope = AvroCodec.rejectedRecords().decode(record.value());
             assertThat(rejected.put(envelope.getPayload(), envelope.getReason()))
                     .as("rejected twice: %s", envelope.getMessage()).isNull();
@@ -141,11 +141,11 @@ class HostileRecordsITCase {
 
         // and the job's own ledger accounts for every raw record, the hostile ones included (I1)
         MeteringOutcome.Ledger ledger = outcome.ledger();
-        long rejectedRaw = KAFKA.topics().readCommitted(config.rejectedTopic()).stream()
-                .filter(r -> decodeRejected(r.value()).getSourceTopic().equals(config.rawTopic()))
+        long rejectedRaw = KAFKA.topics().readCommitted(config.kafka().topics().rejected()).stream()
+                .filter(r -> decodeRejected(r.value()).getSourceTopic().equals(config.kafka().topics().raw()))
                 .count();
         long billedEvents = outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
-        assertThat(ledger.read()).as("records read").isEqualTo(KAFKA.topics().countRecords(config.rawTopic()));
+        assertThat(ledger.read()).as("records read").isEqualTo(KAFKA.topics().countRecords(config.kafka().topics().raw()));
         assertThat(ledger.rejected()).as("rejected raw records").isEqualTo(rejectedRaw).isPositive();
         assertThat(ledger.duplicates()).as("duplicates").isEqualTo(expected.records(GeneratedRecord.Kind.DUPLICATE));
         assertThat(ledger.read()).as("read = billed + duplicates + rejected")
@@ -278,7 +278,7 @@ class HostileRecordsITCase {
 
     private static KafkaProducer<byte[], byte[]> producer(MeteringConfig config) {
         Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }

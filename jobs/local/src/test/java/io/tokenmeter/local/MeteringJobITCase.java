@@ -178,7 +178,7 @@ class MeteringJobITCase {
         ZoneId newYork = ZoneId.of("America/New_York");
         WorkloadSpec spec = WorkloadSpec.clean(30_000, 800, 17).withRates(0.01, 0.01, 0.01)
                 .during(Instant.parse("2026-10-31T12:00:00-04:00"), Duration.ofDays(2), newYork);
-        MeteringConfig config = freshTopics(Map.of(MeteringConfig.BILLING_ZONE, newYork.getId()));
+        MeteringConfig config = freshTopics(Map.of("billing.time-zone", newYork.getId()));
         ExpectedTotals expected = produce(spec, config);
 
         // when
@@ -188,7 +188,7 @@ class MeteringJobITCase {
         MeteringOutcome outcome = readOutcome(config);
         assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
         AvroCodec<BillingRecord> codec = AvroCodec.billingRecords();
-        List<Duration> lengthsOfNovemberFirst = KAFKA.topics().readCommitted(config.billingTopic()).stream()
+        List<Duration> lengthsOfNovemberFirst = KAFKA.topics().readCommitted(config.kafka().topics().billing()).stream()
                 .map(r -> decode(codec, r.value()))
                 .filter(r -> r.getBillingDay().equals(LocalDate.of(2026, 11, 1)))
                 .map(r -> Duration.between(r.getDayStart(), r.getDayEnd()))
@@ -205,7 +205,7 @@ class MeteringJobITCase {
                         ZoneId.of("Asia/Shanghai"));
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        WorkloadProducer.produce(new WorkloadGenerator(spec), config.bootstrapServers(), config.rawTopic(), false);
+        WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafka().bootstrapServers(), config.kafka().topics().raw(), false);
         WorkloadGenerator generator = new WorkloadGenerator(spec);
         for (long i = 0; i < spec.events(); i++) {
             expected.addReplayed(generator.record(i));
@@ -229,11 +229,11 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23)
                 .during(midnight.minusSeconds(40), Duration.ofSeconds(5), zone);
         MeteringConfig config = freshTopics(Map.of(
-                MeteringConfig.STOP_AT_LATEST, "false",
-                MeteringConfig.BILLING_ZONE, zone.getId(),
-                MeteringConfig.DAY_CLOSE_GRACE, "1 s",
-                MeteringConfig.OUT_OF_ORDERNESS, "5 s",
-                MeteringConfig.SOURCE_IDLENESS, "1 s"));
+                "kafka.stop-at-latest-offsets", "false",
+                "billing.time-zone", zone.getId(),
+                "billing.day-close-grace", "1 s",
+                "event-time.out-of-orderness", "5 s",
+                "event-time.source-idleness", "1 s"));
         JobClient job = start(config);
         try {
             ExpectedTotals expected = produce(spec, config);
@@ -312,9 +312,9 @@ class MeteringJobITCase {
         static Source<IngestedRecord, ?, ?> source(MeteringConfig config, long failAtOffset, WallClock wallClock) {
             FAILED.set(false);
             return KafkaSource.<IngestedRecord>builder()
-                    .setBootstrapServers(config.bootstrapServers())
-                    .setTopics(config.rawTopic())
-                    .setGroupId(config.consumerGroup())
+                    .setBootstrapServers(config.kafka().bootstrapServers())
+                    .setTopics(config.kafka().topics().raw())
+                    .setGroupId(config.kafka().consumerGroup())
                     .setStartingOffsets(OffsetsInitializer.earliest())
                     .setBounded(OffsetsInitializer.latest())
                     .setDeserializer(new FailOnceDeserializer(config, failAtOffset, wallClock))
@@ -322,7 +322,7 @@ class MeteringJobITCase {
         }
 
         FailOnceDeserializer(MeteringConfig config, long failAtOffset, WallClock wallClock) {
-            super(config.validationLimits(), config.partitionClock(wallClock), config.dedupKey());
+            super(config.validation().limits(), config.partitionClock(wallClock), config.dedup().key());
             this.failAtOffset = failAtOffset;
         }
 

@@ -76,16 +76,16 @@ class PackagesITCase {
     @BeforeAll
     static void runTheJobThroughEveryCase() throws Exception {
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                MeteringConfig.PACKAGES_CATALOG, "src/test/resources/packages-it.yaml",
-                MeteringConfig.STOP_AT_LATEST, "false",
+                "packages.catalog", "src/test/resources/packages-it.yaml",
+                "kafka.stop-at-latest-offsets", "false",
                 // Raw partitions without traffic must hold event time back until the drain at the end, not let
                 // it follow the wall clock (years after these events) while the test waits between phases.
-                MeteringConfig.SOURCE_IDLENESS, "30 min"));
+                "event-time.source-idleness", "30 min"));
         FailOnceDeserializer.reset();
         KafkaSource<IngestedRecord> failingSource = KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setTopics(config.rawTopic())
-                .setGroupId(config.consumerGroup())
+                .setBootstrapServers(config.kafka().bootstrapServers())
+                .setTopics(config.kafka().topics().raw())
+                .setGroupId(config.kafka().consumerGroup())
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setDeserializer(new FailOnceDeserializer(config))
                 .build();
@@ -102,7 +102,7 @@ class PackagesITCase {
             feed.subscription(FAILING_ACCOUNT, "s-1", "monthly", 1, "2025-03-01T00:00", "2025-04-01T00:00");
             feed.flush();
             JobClient job = TestRuns.start(config, failingSource, true);
-            topics.awaitConsumed(config.consumerGroup(), config.subscriptionsTopic(), CONSUME_TIMEOUT);
+            topics.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().subscriptions(), CONSUME_TIMEOUT);
 
             // Phase 1: usage that later phases build on.
             feed.usage("acct-priority", "2025-03-04T10:00", 150);
@@ -113,7 +113,7 @@ class PackagesITCase {
             feed.usage("acct-topup", "2025-03-10T10:00", 1_050);
             feed.usage(FAILING_ACCOUNT, "2025-03-10T10:00", 900);
             feed.flush();
-            topics.awaitConsumed(config.consumerGroup(), config.rawTopic(), CONSUME_TIMEOUT);
+            topics.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), CONSUME_TIMEOUT);
 
             // Phase 2: the next period, the tariff change, a late event, and the record the source fails on once.
             feed.usage("acct-rollover", "2025-03-02T10:00", 1_050);
@@ -125,20 +125,20 @@ class PackagesITCase {
             feed.subscription("acct-topup", "s-1", "monthly", 2, "2025-03-01T00:00", "2025-04-01T00:00",
                     new TopUp("t-1", 500L, instant("2025-03-12T09:00")));
             feed.flush();
-            topics.awaitConsumed(config.consumerGroup(), config.rawTopic(), CONSUME_TIMEOUT);
-            topics.awaitConsumed(config.consumerGroup(), config.subscriptionsTopic(), CONSUME_TIMEOUT);
+            topics.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), CONSUME_TIMEOUT);
+            topics.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().subscriptions(), CONSUME_TIMEOUT);
 
             // Phase 3: usage after the top-up.
             feed.usage("acct-topup", "2025-03-12T10:00", 400);
             feed.flush();
-            topics.awaitConsumed(config.consumerGroup(), config.rawTopic(), CONSUME_TIMEOUT);
+            topics.awaitConsumed(config.kafka().consumerGroup(), config.kafka().topics().raw(), CONSUME_TIMEOUT);
 
             // Drain: the final watermark closes every day and period, the final savepoint commits every output.
             Path savepoints = Path.of(System.getProperty("java.io.tmpdir"), "packages-it-savepoints").toAbsolutePath();
             job.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL).get();
         }
-        notices = decodeAll(topics.readCommitted(config.noticesTopic()), AvroCodec.packageNotices());
-        billing = decodeAll(topics.readCommitted(config.billingTopic()), AvroCodec.billingRecords());
+        notices = decodeAll(topics.readCommitted(config.kafka().topics().notices()), AvroCodec.packageNotices());
+        billing = decodeAll(topics.readCommitted(config.kafka().topics().billing()), AvroCodec.billingRecords());
     }
 
     @Test
@@ -249,7 +249,7 @@ class PackagesITCase {
         Feed(MeteringConfig config) {
             this.config = config;
             Properties props = new Properties();
-            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
             props.put(ProducerConfig.ACKS_CONFIG, "all");
             producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
         }
@@ -268,7 +268,7 @@ class PackagesITCase {
                     .setValidUntil(instant(validUntil))
                     .setTopUps(List.of(topUps))
                     .build();
-            send(config.subscriptionsTopic(), account + "/" + subscription, subscriptionCodec.encode(event));
+            send(config.kafka().topics().subscriptions(), account + "/" + subscription, subscriptionCodec.encode(event));
         }
 
         void usage(String account, String localHour, long inputTokens) {
@@ -284,7 +284,7 @@ class PackagesITCase {
                     .setCachedTokens(0)
                     .setEventTime(instant(localHour))
                     .build();
-            send(config.rawTopic(), account, usageCodec.encode(event));
+            send(config.kafka().topics().raw(), account, usageCodec.encode(event));
         }
 
         void flush() {
@@ -309,7 +309,7 @@ class PackagesITCase {
 
         FailOnceDeserializer(MeteringConfig config) {
             // The dates of this test are long past: lateness by the partitions' own events only.
-            super(config.validationLimits(), config.partitionClock(TestRuns.LONG_PAST), config.dedupKey());
+            super(config.validation().limits(), config.partitionClock(TestRuns.LONG_PAST), config.dedup().key());
         }
 
         static void reset() {

@@ -92,12 +92,12 @@ class SchemaRegistryClientITCase {
                 .requiredString("record_id").endRecord();
         client(REGISTRY.confluentApiUrl()).register(topic + "-value", other);
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
-                MeteringConfig.BILLING_TOPIC, topic,
-                SchemaRegistryConfig.URL, REGISTRY.confluentApiUrl(),
-                SchemaRegistryConfig.OUTPUT_FRAMING + SchemaRegistryConfig.BILLING, "registry"));
+                "kafka.topics.billing", topic,
+                "schema-registry.url", REGISTRY.confluentApiUrl(),
+                "schema-registry.output-framing." + SchemaRegistryConfig.BILLING, "registry"));
 
         // when / then: building the billing sink registers BillingRecord, and the registry refuses it
-        assertThatThrownBy(() -> KafkaEndpoints.billingSink(config))
+        assertThatThrownBy(() -> KafkaEndpoints.billingSink(config.kafka(), config.schemaRegistry()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Output topic client-it.billing")
                 .hasMessageContaining("schema-registry.output-framing.billing")
@@ -107,8 +107,8 @@ class SchemaRegistryClientITCase {
     @Test
     void failsTheStartUpOnARegistryThatIsNotThereNamingTheKey() {
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.URL, REGISTRY.serverUrl() + "/not-the-api",
-                SchemaRegistryConfig.GIVE_UP_AFTER, "1 s"));
+                "schema-registry.url", REGISTRY.serverUrl() + "/not-the-api",
+                "schema-registry.give-up-after", "1 s"));
 
         assertThatThrownBy(() -> KafkaEndpoints.rawUsageSource(config))
                 .isInstanceOf(IllegalArgumentException.class)

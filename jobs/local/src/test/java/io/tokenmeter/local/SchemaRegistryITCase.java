@@ -94,10 +94,10 @@ class SchemaRegistryITCase {
     void billsBothFramingsAndAnEvolvedProducerAndWritesOutputsForeignConsumersRead() throws Exception {
         // given: a job with a registry, writing billing, account usage and rejected records in the registry framing
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                SchemaRegistryConfig.URL, REGISTRY.confluentApiUrl(),
-                SchemaRegistryConfig.OUTPUT_FRAMING + SchemaRegistryConfig.BILLING, "registry",
-                SchemaRegistryConfig.OUTPUT_FRAMING + SchemaRegistryConfig.ACCOUNT_USAGE, "registry",
-                SchemaRegistryConfig.OUTPUT_FRAMING + SchemaRegistryConfig.REJECTED, "registry"));
+                "schema-registry.url", REGISTRY.confluentApiUrl(),
+                "schema-registry.output-framing." + SchemaRegistryConfig.BILLING, "registry",
+                "schema-registry.output-framing." + SchemaRegistryConfig.ACCOUNT_USAGE, "registry",
+                "schema-registry.output-framing." + SchemaRegistryConfig.REJECTED, "registry"));
         // and single-object traffic with retries, late events and malformed records
         Duration span = Duration.ofHours(6);
         WorkloadSpec spec = WorkloadSpec.clean(2_000, 100, 47).withRates(0.02, 0.01, 0.01)
@@ -109,7 +109,7 @@ class SchemaRegistryITCase {
         try (KafkaProducer<String, GenericRecord> foreign = foreignProducer()) {
             for (int i = 0; i < FOREIGN_EVENTS; i++) {
                 GenericRecord event = evolvedEvent(i, spec.start().plus(Duration.ofMinutes(i)));
-                foreign.send(new ProducerRecord<>(config.rawTopic(), (String) event.get("account_id"), event));
+                foreign.send(new ProducerRecord<>(config.kafka().topics().raw(), (String) event.get("account_id"), event));
                 expected.computeIfAbsent(new AccountDay((String) event.get("account_id"),
                                 LocalDate.ofInstant(spec.start().plus(Duration.ofMinutes(i)), ZONE)),
                         k -> new UsageTotals()).addEvent(i + 1, 2L * i, 3);
@@ -121,7 +121,7 @@ class SchemaRegistryITCase {
                 .setModel("qwen3-max").setModality(io.tokenmeter.avro.Modality.TEXT).setInputTokens(1)
                 .setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(), UNKNOWN_SCHEMA_ID);
         try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
-            raw.send(new ProducerRecord<>(config.rawTopic(), unknownId)).get();
+            raw.send(new ProducerRecord<>(config.kafka().topics().raw(), unknownId)).get();
         }
 
         // when: the job bills everything on the raw topic
@@ -140,7 +140,7 @@ class SchemaRegistryITCase {
         List<RejectedRecord> unknown = new ArrayList<>();
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords()
                 .withRegistry(new io.tokenmeter.schema.SchemaRegistryClient(config.schemaRegistry().settings()), 10);
-        for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.rejectedTopic())) {
+        for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.kafka().topics().rejected())) {
             assertThat(Framing.isRegistryFramed(record.value())).as("in the registry framing").isTrue();
             RejectedRecord rejected = rejectedCodec.decode(record.value());
             reasons.merge(rejected.getReason(), 1L, Long::sum);
@@ -157,14 +157,14 @@ class SchemaRegistryITCase {
         // and the job's ledger accounts for every record read (I1)
         MeteringOutcome.Ledger ledger = outcome.ledger();
         long billedEvents = outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
-        assertThat(ledger.read()).isEqualTo(KAFKA.topics().countRecords(config.rawTopic()));
+        assertThat(ledger.read()).isEqualTo(KAFKA.topics().countRecords(config.kafka().topics().raw()));
         assertThat(ledger.read()).isEqualTo(billedEvents + ledger.duplicates() + ledger.rejected());
         assertThat(ledger.rejected()).isEqualTo(expectedReasons.values().stream().mapToLong(Long::longValue).sum());
 
         // and a foreign, registry-aware consumer reads the billing records the job wrote
         long foreignRecords = 0;
         long foreignTokens = 0;
-        for (GenericRecord billing : foreignRead(config.billingTopic())) {
+        for (GenericRecord billing : foreignRead(config.kafka().topics().billing())) {
             foreignRecords++;
             foreignTokens += (Long) billing.get("total_tokens");
         }
@@ -188,15 +188,15 @@ class SchemaRegistryITCase {
         try (TcpGate gate = new TcpGate(REGISTRY.port())) {
             // given: a job that reaches the registry through a gate, and registry-framed events on the raw topic
             MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                    SchemaRegistryConfig.URL, gate.url() + "/apis/ccompat/v7",
-                    SchemaRegistryConfig.GIVE_UP_AFTER, "1 s"));
+                    "schema-registry.url", gate.url() + "/apis/ccompat/v7",
+                    "schema-registry.give-up-after", "1 s"));
             Instant start = WorkloadSpec.defaultStart(ZONE, Duration.ofHours(6));
             Map<AccountDay, UsageTotals> expected = new TreeMap<>();
             try (KafkaProducer<String, GenericRecord> foreign = foreignProducer()) {
                 for (int i = 0; i < 50; i++) {
                     Instant time = start.plus(Duration.ofMinutes(i));
                     GenericRecord event = evolvedEvent(i, time);
-                    foreign.send(new ProducerRecord<>(config.rawTopic(), (String) event.get("account_id"), event));
+                    foreign.send(new ProducerRecord<>(config.kafka().topics().raw(), (String) event.get("account_id"), event));
                     expected.computeIfAbsent(new AccountDay((String) event.get("account_id"),
                             LocalDate.ofInstant(time, ZONE)), k -> new UsageTotals()).addEvent(i + 1, 2L * i, 3);
                 }
@@ -220,7 +220,7 @@ class SchemaRegistryITCase {
                     .allSatisfy(trace -> assertThat(trace).contains("until the schema registry answers"));
             // and nothing was rejected or lost: every event is billed once
             MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
-            assertThat(KAFKA.topics().countRecords(config.rejectedTopic())).isZero();
+            assertThat(KAFKA.topics().countRecords(config.kafka().topics().rejected())).isZero();
             assertThat(new TreeMap<>(outcome.billedByAccountDay())).isEqualTo(expected);
             assertThat(outcome.ledger().read()).isEqualTo(50);
             assertThat(outcome.ledger().rejected()).isZero();

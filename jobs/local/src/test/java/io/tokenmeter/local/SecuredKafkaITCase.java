@@ -190,7 +190,7 @@ class SecuredKafkaITCase {
         produceAsAdmin(WorkloadSpec.clean(500, 50, 17), config);
         List<AclBinding> acls = JobAcls.bindings(config, "User:" + BrokerSecurity.JOB).stream()
                 .filter(acl -> !(acl.pattern().resourceType() == missing.resource
-                        && (missing != MissingAcl.READ_RAW_TOPIC || acl.pattern().name().equals(config.rawTopic()))))
+                        && (missing != MissingAcl.READ_RAW_TOPIC || acl.pattern().name().equals(config.kafka().topics().raw()))))
                 .toList();
         try (Admin admin = KAFKA.topics().admin()) {
             JobAcls.grant(admin, acls);
@@ -207,7 +207,7 @@ class SecuredKafkaITCase {
         MeteringConfig config = freshTopicsWithAcls(security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
         try (KafkaProducer<byte[], byte[]> admin = new KafkaProducer<>(
                 security.admin().producer(security.mtlsBootstrap()), new ByteArraySerializer(), new ByteArraySerializer())) {
-            admin.send(new ProducerRecord<>(config.billingTopic(), new byte[] {1})).get();
+            admin.send(new ProducerRecord<>(config.kafka().topics().billing(), new byte[] {1})).get();
         }
 
         for (Map<String, String> outsider : List.of(security.scramSettings(BrokerSecurity.OUTSIDER),
@@ -218,22 +218,22 @@ class SecuredKafkaITCase {
             Properties consumerProps = clients.consumer(bootstrap);
             try (KafkaConsumer<byte[], byte[]> consumer =
                     new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                consumer.assign(List.of(new TopicPartition(config.billingTopic(), 0)));
+                consumer.assign(List.of(new TopicPartition(config.kafka().topics().billing(), 0)));
                 consumer.seekToBeginning(consumer.assignment());
                 assertThatThrownBy(() -> consumer.poll(Duration.ofSeconds(10)))
                         .isInstanceOf(TopicAuthorizationException.class)
-                        .hasMessageContaining(config.billingTopic());
+                        .hasMessageContaining(config.kafka().topics().billing());
             }
             // ...nor write usage events
             Properties producerProps = clients.producer(bootstrap);
             producerProps.put("max.block.ms", "10000");
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
-                assertThatThrownBy(() -> producer.send(new ProducerRecord<>(config.rawTopic(), new byte[] {1}))
+                assertThatThrownBy(() -> producer.send(new ProducerRecord<>(config.kafka().topics().raw(), new byte[] {1}))
                                 .get(30, TimeUnit.SECONDS))
                         .isInstanceOf(ExecutionException.class)
                         .cause().isInstanceOf(TopicAuthorizationException.class)
-                        .hasMessageContaining(config.rawTopic());
+                        .hasMessageContaining(config.kafka().topics().raw());
             }
         }
     }
@@ -270,7 +270,7 @@ class SecuredKafkaITCase {
 
     private static Map<String, String> withBootstrap(Map<String, String> security, String bootstrap) {
         Map<String, String> settings = new HashMap<>(security);
-        settings.put(MeteringConfig.BOOTSTRAP_SERVERS, bootstrap);
+        settings.put("kafka.bootstrap-servers", bootstrap);
         return settings;
     }
 
@@ -278,7 +278,7 @@ class SecuredKafkaITCase {
     private static ExpectedTotals produceAsAdmin(WorkloadSpec spec, MeteringConfig config) {
         BrokerSecurity security = KAFKA.security();
         return WorkloadProducer.produce(new WorkloadGenerator(spec), security.admin(), security.mtlsBootstrap(),
-                config.rawTopic(), false);
+                config.kafka().topics().raw(), false);
     }
 
     /** Starts the job without restarts and returns why it failed; fails the test if it runs on past the limit. */

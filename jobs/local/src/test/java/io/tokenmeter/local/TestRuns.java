@@ -48,27 +48,27 @@ final class TestRuns {
             throws InterruptedException {
         String run = kafka.freshTopic("run");
         Map<String, String> settings = new HashMap<>();
-        settings.put(MeteringConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        settings.put(MeteringConfig.RAW_TOPIC, run + ".raw");
-        settings.put(MeteringConfig.BILLING_TOPIC, run + ".billing");
-        settings.put(MeteringConfig.REJECTED_TOPIC, run + ".rejected");
-        settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
-        settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
-        settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
-        settings.put(MeteringConfig.LEDGER_TOPIC, run + ".ledger");
-        settings.put(MeteringConfig.SUBSCRIPTIONS_TOPIC, run + ".subscriptions");
-        settings.put(MeteringConfig.NOTICES_TOPIC, run + ".notices");
-        settings.put(MeteringConfig.CONSUMER_GROUP, run);
-        settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
-        settings.put(MeteringConfig.STOP_AT_LATEST, "true");
-        settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
-        settings.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile().toString());
+        settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+        settings.put("kafka.topics.raw", run + ".raw");
+        settings.put("kafka.topics.billing", run + ".billing");
+        settings.put("kafka.topics.rejected", run + ".rejected");
+        settings.put("kafka.topics.account-usage", run + ".usage.account");
+        settings.put("kafka.topics.regional-usage", run + ".usage.regional");
+        settings.put("kafka.topics.national-usage", run + ".usage.national");
+        settings.put("kafka.topics.ledger", run + ".ledger");
+        settings.put("kafka.topics.subscriptions", run + ".subscriptions");
+        settings.put("kafka.topics.notices", run + ".notices");
+        settings.put("kafka.consumer-group", run);
+        settings.put("kafka.transactional-id-prefix", run);
+        settings.put("kafka.stop-at-latest-offsets", "true");
+        settings.put("checkpoints.interval", "200 ms");
+        settings.put("dedup.key-file", dedupKeyFile().toString());
         settings.putAll(overrides);
         MeteringConfig config = MeteringConfig.defaultConfig().with(settings);
-        kafka.topics().create(4, List.of(config.rawTopic()));
+        kafka.topics().create(4, List.of(config.kafka().topics().raw()));
         kafka.topics().create(4, config.outputTopics());
         if (config.packagesEnabled()) {
-            kafka.topics().create(2, List.of(config.subscriptionsTopic()));
+            kafka.topics().create(2, List.of(config.kafka().topics().subscriptions()));
         }
         return config;
     }
@@ -89,8 +89,8 @@ final class TestRuns {
     private static Path dedupKeyFile;
 
     static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
-        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(), config.bootstrapServers(),
-                config.rawTopic(), false);
+        return WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafka().clients(), config.kafka().bootstrapServers(),
+                config.kafka().topics().raw(), false);
     }
 
     /** Runs the job with {@code source} to its end; with a restart strategy when {@code restartOnFailure}. */

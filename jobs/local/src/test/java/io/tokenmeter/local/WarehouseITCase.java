@@ -52,10 +52,10 @@ class WarehouseITCase {
         WorkloadSpec spec = WorkloadSpec.clean(40_000, 500, 31).withRates(0.02, 0.01, 0.01)
                 .during(CookbookAnswers.START, Duration.ofDays(2), ZoneId.of("Asia/Shanghai"));
         String url = POSTGRES.createDatabase("warehouse");
-        MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(WarehouseConfig.URL, url,
-                WarehouseConfig.BATCH_SIZE, "500"));
+        MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of("warehouse.postgres.url", url,
+                "warehouse.postgres.batch-size", "500"));
         ExpectedTotals expected = TestRuns.produce(spec, config);
-        Warehouse warehouse = Warehouse.connect(config.warehouse());
+        Warehouse warehouse = Warehouse.connect(config.warehouse().postgres());
         warehouse.prepare(SCHEMA, CookbookAnswers.FIRST_DAY.minusDays(3), CookbookAnswers.SECOND_DAY.plusDays(1));
 
         // when: the job fails part-way (after days have closed and rows reached the warehouse), restarts from its
@@ -102,9 +102,9 @@ class WarehouseITCase {
     }
 
     private static long endOffsetOfPartitionZero(MeteringConfig config) {
-        TopicPartition zero = new TopicPartition(config.rawTopic(), 0);
+        TopicPartition zero = new TopicPartition(config.kafka().topics().raw(), 0);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
-                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()),
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers()),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             return consumer.endOffsets(List.of(zero)).get(zero);
         }

@@ -1,8 +1,8 @@
 package io.tokenmeter.functions;
 
-import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.FaultConfig;
+import io.tokenmeter.metering.FaultConfig.Fault;
 import io.tokenmeter.metering.OperatorIds;
-import java.util.Arrays;
 import java.util.Locale;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -23,28 +23,6 @@ import org.slf4j.LoggerFactory;
  * the job recovers from the fault instead of meeting it again after every restart.
  */
 public final class FaultInjection<T> extends RichMapFunction<T, T> implements CheckpointedFunction, CheckpointListener {
-
-    /** Where in the checkpoint cycle the job fails. */
-    public enum Fault {
-        /** Never: the production setting. */
-        NONE,
-        /** A task failure on the first record after the checkpoint: the next barrier never comes. */
-        FAIL_BEFORE_BARRIER,
-        /** The TaskManager process dies while the checkpoint's asynchronous part is running. */
-        KILL_DURING_SNAPSHOT,
-        /** The TaskManager process dies once the checkpoint completed, before its Kafka transactions commit. */
-        KILL_AFTER_CHECKPOINT;
-
-        /** Parses the configuration spelling, e.g. {@code kill-after-checkpoint}. */
-        public static Fault parse(String text) {
-            try {
-                return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("expected one of " + Arrays.stream(values())
-                        .map(f -> f.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList());
-            }
-        }
-    }
 
     /** Thrown by {@link Fault#FAIL_BEFORE_BARRIER}; its name shows in the job's exception history. */
     public static final class InjectedFault extends RuntimeException {
@@ -72,12 +50,12 @@ public final class FaultInjection<T> extends RichMapFunction<T, T> implements Ch
         this.afterCheckpoints = afterCheckpoints;
     }
 
-    /** {@code stream} followed by the hook as {@code config} sets it, chained to it under its stable uid. */
-    public static <T> SingleOutputStreamOperator<T> after(SingleOutputStreamOperator<T> stream, MeteringConfig config) {
-        return stream.map(new FaultInjection<T>(config.fault(), config.faultAfterCheckpoints()))
+    /** {@code stream} followed by the hook as {@code faults} sets it, chained to it under its stable uid. */
+    public static <T> SingleOutputStreamOperator<T> after(SingleOutputStreamOperator<T> stream, FaultConfig faults) {
+        return stream.map(new FaultInjection<T>(faults.inject(), faults.afterCheckpoints()))
                 .returns(stream.getType())
                 .uid(OperatorIds.FAULT_INJECTION)
-                .name("Fault injection (" + config.fault().name().toLowerCase(Locale.ROOT) + ")");
+                .name("Fault injection (" + faults.inject().name().toLowerCase(Locale.ROOT) + ")");
     }
 
     @Override

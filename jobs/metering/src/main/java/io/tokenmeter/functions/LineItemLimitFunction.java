@@ -6,7 +6,7 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.LineItemLimits;
 import io.tokenmeter.logic.Usage;
-import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.ValidationConfig;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -99,7 +99,7 @@ public class LineItemLimitFunction extends WatermarkRememberingFunction<String, 
             ctx.output(REJECTED, record.reject(RejectReason.TOO_MANY_LINE_ITEMS, "account " + event.accountId
                     + " already has " + maxLinesPerDay + " line items (model x modality) on billing day "
                     + calendar.billingDay(event.eventTime) + "; model " + event.model + " (" + event.modality
-                    + ") would exceed " + MeteringConfig.MAX_LINE_ITEMS_PER_DAY,
+                    + ") would exceed " + ValidationConfig.MAX_LINE_ITEMS_PER_DAY,
                     ctx.timerService().currentProcessingTime()));
             return;
         }

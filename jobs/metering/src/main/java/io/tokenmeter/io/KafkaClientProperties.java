@@ -82,35 +82,35 @@ public final class KafkaClientProperties implements Serializable {
         return new KafkaClientProperties(Map.of(), Map.of(), Map.of(), Map.of());
     }
 
-    /** Whether {@code key} belongs to one of the four pass-through sections. */
-    public static boolean isClientSetting(String key) {
-        return PREFIXES.stream().anyMatch(key::startsWith);
-    }
-
     /**
-     * The pass-through settings among {@code values} (dotted job keys; others are ignored), validated.
+     * The settings of the four sections ({@code kafka.properties}, {@code kafka.consumer.properties}, ...), each
+     * keyed by the Kafka client's own key, validated.
      *
      * @throws IllegalArgumentException naming the first key that is owned by the job, unknown to its clients, or a
      *     secret in plain text
      */
-    public static KafkaClientProperties fromConfig(Map<String, String> values) {
-        Map<String, String> common = new LinkedHashMap<>();
-        Map<String, String> consumer = new LinkedHashMap<>();
-        Map<String, String> producer = new LinkedHashMap<>();
-        Map<String, String> admin = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : values.entrySet()) {
-            String key = e.getKey();
-            for (String prefix : PREFIXES) {
-                if (key.startsWith(prefix)) {
-                    String clientKey = key.substring(prefix.length());
-                    String value = e.getValue().trim();
-                    validate(prefix, clientKey, value);
-                    (prefix.equals(COMMON_PREFIX) ? common : prefix.equals(CONSUMER_PREFIX) ? consumer
-                            : prefix.equals(PRODUCER_PREFIX) ? producer : admin).put(clientKey, value);
-                }
-            }
+    public static KafkaClientProperties of(Map<String, String> common, Map<String, String> consumer,
+            Map<String, String> producer, Map<String, String> admin) {
+        List<Map<String, String>> sections = List.of(common, consumer, producer, admin);
+        for (int i = 0; i < PREFIXES.size(); i++) {
+            String prefix = PREFIXES.get(i);
+            sections.get(i).forEach((clientKey, value) -> validate(prefix, clientKey, value.trim()));
         }
         return new KafkaClientProperties(common, consumer, producer, admin);
+    }
+
+    /** The pass-through settings among {@code values}, dotted job keys such as {@code kafka.properties.x}. */
+    public static KafkaClientProperties fromConfig(Map<String, String> values) {
+        List<Map<String, String>> sections = List.of(new LinkedHashMap<>(), new LinkedHashMap<>(),
+                new LinkedHashMap<>(), new LinkedHashMap<>());
+        values.forEach((key, value) -> {
+            for (int i = 0; i < PREFIXES.size(); i++) {
+                if (key.startsWith(PREFIXES.get(i))) {
+                    sections.get(i).put(key.substring(PREFIXES.get(i).length()), value.trim());
+                }
+            }
+        });
+        return of(sections.get(0), sections.get(1), sections.get(2), sections.get(3));
     }
 
     private static void validate(String prefix, String clientKey, String value) {

@@ -1,6 +1,5 @@
 package io.tokenmeter.io;
 
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
@@ -22,9 +21,9 @@ public final class OutputFraming {
     private OutputFraming() {}
 
     /** The serializer of {@code output} (one of {@link SchemaRegistryConfig#OUTPUTS}) into {@code topic}. */
-    public static <T extends SpecificRecord> AvroKafkaSerializer<T> serializer(MeteringConfig config, String output,
+    public static <T extends SpecificRecord> AvroKafkaSerializer<T> serializer(SchemaRegistryConfig registry,
+            String output,
             String topic, SerializableSupplier<AvroCodec<T>> codec, SerializableFunction<T, String> keyOf) {
-        SchemaRegistryConfig registry = config.schemaRegistry();
         if (registry.framing(output) == Framing.SINGLE_OBJECT) {
             return new AvroKafkaSerializer<>(topic, codec, keyOf);
         }
@@ -33,8 +32,8 @@ public final class OutputFraming {
             int id = new SchemaRegistryClient(registry.settings()).register(subject, codec.get().schema());
             return new AvroKafkaSerializer<>(topic, codec, keyOf, id);
         } catch (IllegalStateException | SchemaRegistryUnavailableException e) {
-            throw new IllegalArgumentException("Output topic " + topic + " cannot be written in the registry framing ("
-                    + SchemaRegistryConfig.OUTPUT_FRAMING + output + "): " + e.getMessage(), e);
+            throw new IllegalArgumentException("Output topic " + topic + " cannot be written in the registry framing"
+                    + " (schema-registry.output-framing." + output + "): " + e.getMessage(), e);
         }
     }
 
@@ -42,15 +41,15 @@ public final class OutputFraming {
      * Fails unless the configured registry answers (retried for {@code schema-registry.give-up-after}); a start-up
      * check, so a wrong URL is found before the first registry-framed record rather than at it.
      */
-    static void checkRegistryReachable(MeteringConfig config) {
-        if (!config.schemaRegistry().enabled()) {
+    static void checkRegistryReachable(SchemaRegistryConfig registry) {
+        if (!registry.enabled()) {
             return;
         }
         try {
-            new SchemaRegistryClient(config.schemaRegistry().settings()).checkReachable();
+            new SchemaRegistryClient(registry.settings()).checkReachable();
         } catch (SchemaRegistryUnavailableException e) {
             throw new IllegalArgumentException(
-                    "Configuration key '" + SchemaRegistryConfig.URL + "': " + e.getMessage(), e);
+                    "Configuration key 'schema-registry.url': " + e.getMessage(), e);
         }
     }
 }

@@ -1,11 +1,14 @@
 package io.tokenmeter.logic;
 
+import static io.tokenmeter.config.YamlBinding.require;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import io.tokenmeter.avro.Modality;
-import java.io.IOException;
-import java.io.Reader;
+import io.tokenmeter.config.YamlBinding;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
@@ -16,10 +19,6 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * The token packages on sale (config/packages.yaml, format in docs/packages.md): how usage converts to package
@@ -80,153 +79,153 @@ public record PackageCatalog(
         return units.get(modality);
     }
 
+    /** The one binding of catalog files; errors read {@code path: problem}. */
+    private static final YamlBinding BINDING = new YamlBinding(YamlBinding.DOCUMENT, new SimpleModule());
+
     /** Reads and validates {@code file}; local times in it are in {@code zone}. Errors name the offending path. */
     public static PackageCatalog load(Path file, ZoneId zone) {
-        Object root;
-        try (Reader reader = Files.newBufferedReader(file)) {
-            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read package catalog " + file, e);
-        }
+        JsonNode root = BINDING.readTree(file, "package catalog");
         try {
-            return parse(root, zone);
+            return fromDocument(root, zone);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("package catalog " + file + ": " + e.getMessage(), e);
         }
     }
 
-    /** Validates a parsed YAML document (see {@link #load}). */
-    public static PackageCatalog parse(Object root, ZoneId zone) {
-        Map<?, ?> doc = map(root, "(document)");
-        known(doc, "", Set.of("currency", "thresholds", "units", "packages"));
-        String currency = text(doc.get("currency"), "currency");
-        List<Integer> thresholds = new ArrayList<>();
-        if (doc.get("thresholds") == null) {
-            thresholds.addAll(DEFAULT_THRESHOLDS);
-        } else {
-            List<?> list = list(doc.get("thresholds"), "thresholds");
-            for (int i = 0; i < list.size(); i++) {
-                int t = (int) number(list.get(i), "thresholds[" + i + "]", 1, 1000);
-                check(!thresholds.contains(t), "thresholds[" + i + "]", "repeats " + t);
-                thresholds.add(t);
-            }
-            check(!thresholds.isEmpty(), "thresholds", "must name at least one percentage");
-        }
-        thresholds.sort(Comparator.naturalOrder());
+    /** Reads and validates the YAML {@code text} of a catalog (see {@link #load}). */
+    public static PackageCatalog parse(String text, ZoneId zone) {
+        return fromDocument(BINDING.readTree(text), zone);
+    }
 
-        Map<?, ?> unitsDoc = map(doc.get("units"), "units");
+    private static PackageCatalog fromDocument(JsonNode root, ZoneId zone) {
+        CatalogFile doc = BINDING.bind(root, CatalogFile.class);
         Map<Modality, UnitRates> units = new EnumMap<>(Modality.class);
-        for (Object key : unitsDoc.keySet()) {
+        doc.units().forEach((key, rates) -> {
             Modality modality;
             try {
-                modality = Modality.valueOf(String.valueOf(key));
+                modality = Modality.valueOf(key);
             } catch (IllegalArgumentException e) {
                 throw problem("units." + key, "is not a modality; expected one of " + List.of(Modality.values()));
             }
-            String path = "units." + key;
-            Map<?, ?> rates = map(unitsDoc.get(key), path);
-            known(rates, path + ".", Set.of("input", "output", "cached"));
-            units.put(modality, new UnitRates(number(rates.get("input"), path + ".input", 0, 1_000_000),
-                    number(rates.get("output"), path + ".output", 0, 1_000_000),
-                    number(rates.get("cached"), path + ".cached", 0, 1_000_000)));
-        }
+            units.put(modality, new UnitRates(rates.input(), rates.output(), rates.cached()));
+        });
         for (Modality modality : Modality.values()) {
             check(units.containsKey(modality), "units." + modality, "is missing: every modality needs unit rates");
         }
-
-        List<?> packageList = list(doc.get("packages"), "packages");
-        check(!packageList.isEmpty(), "packages", "must list at least one package");
         Map<String, Plan> packages = new LinkedHashMap<>();
-        for (int i = 0; i < packageList.size(); i++) {
-            Plan plan = plan(packageList.get(i), "packages[" + i + "]", zone);
+        for (int i = 0; i < doc.packages().size(); i++) {
+            PlanFile plan = doc.packages().get(i);
             check(!packages.containsKey(plan.id()), "packages[" + i + "].id", "repeats '" + plan.id() + "'");
-            packages.put(plan.id(), plan);
+            List<Tariff> tariffs = new ArrayList<>();
+            for (int t = 0; t < plan.tariffs().size(); t++) {
+                long effectiveFrom = plan.tariffs().get(t).effectiveFrom().atZone(zone).toInstant().toEpochMilli();
+                check(tariffs.isEmpty() || tariffs.get(tariffs.size() - 1).effectiveFrom() < effectiveFrom,
+                        "packages[" + i + "].tariffs[" + t + "].effective-from",
+                        "must be later than the tariff before it");
+                tariffs.add(new Tariff(effectiveFrom, plan.tariffs().get(t).overagePricePerMillion()));
+            }
+            packages.put(plan.id(), new Plan(plan.id(), plan.includedUnits(), plan.validityDays(),
+                    plan.priority().intValue(), plan.rolloverLimit(), List.copyOf(tariffs)));
         }
-        return new PackageCatalog(currency, thresholds, units, packages);
+        List<Integer> thresholds = new ArrayList<>(doc.thresholdPercentages());
+        thresholds.sort(Comparator.naturalOrder());
+        return new PackageCatalog(doc.currency(), thresholds, units, packages);
     }
 
-    private static Plan plan(Object node, String path, ZoneId zone) {
-        Map<?, ?> doc = map(node, path);
-        known(doc, path + ".", Set.of("id", "included-units", "validity", "priority", "rollover-limit", "tariffs"));
-        String id = text(doc.get("id"), path + ".id");
-        check(!id.contains("/"), path + ".id", "must not contain '/'");
-        long included = number(doc.get("included-units"), path + ".included-units", 1, Long.MAX_VALUE / 1000);
-        String validity = text(doc.get("validity"), path + ".validity").trim();
-        int days;
-        if (validity.equals("month")) {
-            days = 0;
-        } else if (validity.matches("[0-9]{1,3} days?")) {
-            days = Integer.parseInt(validity.split(" ")[0]);
-            check(days >= 1, path + ".validity", "must be at least 1 day");
-        } else {
-            throw problem(path + ".validity", "'" + validity + "' is neither 'month' nor 'N days'");
+    /** The catalog file as written; each record checks its own values, naming them relative to itself. */
+    private record CatalogFile(String currency, List<Long> thresholds, Map<String, RatesFile> units,
+            List<PlanFile> packages) {
+
+        CatalogFile {
+            require(currency != null && !currency.isBlank(), "currency", "is missing");
+            if (thresholds == null) {
+                thresholds = DEFAULT_THRESHOLDS.stream().map(Long::valueOf).toList();
+            }
+            for (int i = 0; i < thresholds.size(); i++) {
+                number(thresholds.get(i), "thresholds[" + i + "]", 1, 1000);
+                require(thresholds.indexOf(thresholds.get(i)) == i, "thresholds[" + i + "]",
+                        "repeats " + thresholds.get(i));
+            }
+            require(!thresholds.isEmpty(), "thresholds", "must name at least one percentage");
+            require(units != null, "units", "is missing");
+            require(packages != null, "packages", "is missing");
+            require(!packages.isEmpty(), "packages", "must list at least one package");
         }
-        int priority = (int) number(doc.get("priority"), path + ".priority", 0, 1000);
-        long rollover = doc.get("rollover-limit") == null
-                ? 0 : number(doc.get("rollover-limit"), path + ".rollover-limit", 0, included);
-        List<?> tariffList = list(doc.get("tariffs"), path + ".tariffs");
-        check(!tariffList.isEmpty(), path + ".tariffs", "must list at least one tariff");
-        List<Tariff> tariffs = new ArrayList<>();
-        for (int t = 0; t < tariffList.size(); t++) {
-            String tPath = path + ".tariffs[" + t + "]";
-            Map<?, ?> tariff = map(tariffList.get(t), tPath);
-            known(tariff, tPath + ".", Set.of("effective-from", "overage-price-per-million"));
-            String from = text(tariff.get("effective-from"), tPath + ".effective-from");
+
+        List<Integer> thresholdPercentages() {
+            return thresholds.stream().map(Long::intValue).toList();
+        }
+    }
+
+    private record RatesFile(Long input, Long output, Long cached) {
+
+        RatesFile {
+            number(input, "input", 0, 1_000_000);
+            number(output, "output", 0, 1_000_000);
+            number(cached, "cached", 0, 1_000_000);
+        }
+    }
+
+    private record PlanFile(String id, Long includedUnits, String validity, Long priority, Long rolloverLimit,
+            List<TariffFile> tariffs) {
+
+        PlanFile {
+            require(id != null && !id.isBlank(), "id", "is missing");
+            require(!id.contains("/"), "id", "must not contain '/'");
+            number(includedUnits, "included-units", 1, Long.MAX_VALUE / 1000);
+            require(validity != null && !validity.isBlank(), "validity", "is missing");
+            validity = validity.trim();
+            require(validity.equals("month") || validity.matches("[0-9]{1,3} days?"), "validity",
+                    "'" + validity + "' is neither 'month' nor 'N days'");
+            number(priority, "priority", 0, 1000);
+            if (rolloverLimit == null) {
+                rolloverLimit = 0L;
+            }
+            number(rolloverLimit, "rollover-limit", 0, includedUnits);
+            require(tariffs != null, "tariffs", "is missing");
+            require(!tariffs.isEmpty(), "tariffs", "must list at least one tariff");
+            require(days(validity) >= 1 || validity.equals("month"), "validity", "must be at least 1 day");
+        }
+
+        /** 0 for calendar months. */
+        int validityDays() {
+            return days(validity);
+        }
+
+        private static int days(String validity) {
+            return validity.equals("month") ? 0 : Integer.parseInt(validity.split(" ")[0]);
+        }
+    }
+
+    /** From {@code effectiveFrom}, a whole local hour, on. */
+    private record TariffFile(LocalDateTime effectiveFrom, Long overagePricePerMillion) {
+
+        @JsonCreator
+        TariffFile(@JsonProperty("effective-from") String effectiveFrom,
+                @JsonProperty("overage-price-per-million") Long overagePricePerMillion) {
+            this(localHour(effectiveFrom), overagePricePerMillion);
+            number(overagePricePerMillion, "overage-price-per-million", 0, 1_000_000_000);
+        }
+
+        private static LocalDateTime localHour(String text) {
+            require(text != null && !text.isBlank(), "effective-from", "is missing");
             LocalDateTime local;
             try {
-                local = LocalDateTime.parse(from);
+                local = LocalDateTime.parse(text);
             } catch (DateTimeParseException e) {
-                throw problem(tPath + ".effective-from", "'" + from + "' is not a local date-time like 2025-03-15T00:00");
+                throw new YamlBinding.InvalidValue("effective-from",
+                        "'" + text + "' is not a local date-time like 2025-03-15T00:00");
             }
             // Usage reaches the balances summed per local hour, so a tariff can only start on an hour.
-            check(local.getMinute() == 0 && local.getSecond() == 0 && local.getNano() == 0,
-                    tPath + ".effective-from", "must be a whole hour, was " + from);
-            long effectiveFrom = local.atZone(zone).toInstant().toEpochMilli();
-            check(tariffs.isEmpty() || tariffs.get(tariffs.size() - 1).effectiveFrom() < effectiveFrom,
-                    tPath + ".effective-from", "must be later than the tariff before it");
-            tariffs.add(new Tariff(effectiveFrom, number(tariff.get("overage-price-per-million"),
-                    tPath + ".overage-price-per-million", 0, 1_000_000_000)));
+            require(local.getMinute() == 0 && local.getSecond() == 0 && local.getNano() == 0, "effective-from",
+                    "must be a whole hour, was " + text);
+            return local;
         }
-        return new Plan(id, included, days, priority, rollover, List.copyOf(tariffs));
     }
 
-    private static Map<?, ?> map(Object node, String path) {
-        if (node instanceof Map<?, ?> m) {
-            return m;
-        }
-        throw problem(path, node == null ? "is missing" : "must be a mapping");
-    }
-
-    private static List<?> list(Object node, String path) {
-        if (node instanceof List<?> l) {
-            return l;
-        }
-        throw problem(path, node == null ? "is missing" : "must be a list");
-    }
-
-    private static String text(Object node, String path) {
-        if (node == null || String.valueOf(node).isBlank()) {
-            throw problem(path, "is missing");
-        }
-        return String.valueOf(node);
-    }
-
-    private static long number(Object node, String path, long min, long max) {
-        if (node == null) {
-            throw problem(path, "is missing");
-        }
-        if (!(node instanceof Integer || node instanceof Long)) {
-            throw problem(path, "must be a whole number, was '" + node + "'");
-        }
-        long value = ((Number) node).longValue();
-        check(value >= min && value <= max, path, "must be between " + min + " and " + max + ", was " + value);
-        return value;
-    }
-
-    private static void known(Map<?, ?> doc, String prefix, Set<String> keys) {
-        for (Object key : doc.keySet()) {
-            check(keys.contains(String.valueOf(key)), prefix + key, "is not a known key; known: " + keys);
-        }
+    private static void number(Long value, String key, long min, long max) {
+        require(value != null, key, "is missing");
+        require(value >= min && value <= max, key, "must be between " + min + " and " + max + ", was " + value);
     }
 
     private static void check(boolean ok, String path, String problem) {

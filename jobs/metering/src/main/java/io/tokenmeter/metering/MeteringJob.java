@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import javax.annotation.Nullable;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -114,19 +115,19 @@ public final class MeteringJob {
         /** The Kafka topics named in {@code config}, each written exactly once. */
         public static Outputs kafka(MeteringConfig config) {
             return new Outputs(
-                    KafkaEndpoints.billingSink(config),
-                    KafkaEndpoints.rejectedSink(config),
-                    KafkaEndpoints.accountUsageSink(config),
-                    KafkaEndpoints.regionalUsageSink(config),
-                    KafkaEndpoints.nationalUsageSink(config),
-                    config.warehouse().enabled()
-                            ? Optional.of(new WarehouseSinks(config.warehouse(),
-                                    config.transactionalIdPrefix() + "-warehouse"))
+                    KafkaEndpoints.billingSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.rejectedSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.accountUsageSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.regionalUsageSink(config.kafka(), config.schemaRegistry()),
+                    KafkaEndpoints.nationalUsageSink(config.kafka(), config.schemaRegistry()),
+                    config.warehouse().postgres().enabled()
+                            ? Optional.of(new WarehouseSinks(config.warehouse().postgres(),
+                                    config.kafka().transactionalIdPrefix() + "-warehouse"))
                             : Optional.empty(),
                     config.packagesEnabled()
-                            ? Optional.of(KafkaEndpoints.noticesSink(config))
+                            ? Optional.of(KafkaEndpoints.noticesSink(config.kafka(), config.schemaRegistry()))
                             : Optional.empty(),
-                    KafkaEndpoints.ledgerSink(config));
+                    KafkaEndpoints.ledgerSink(config.kafka(), config.schemaRegistry()));
         }
 
         /** These outputs with {@code ledger} as the ledger's sink. */
@@ -156,16 +157,39 @@ public final class MeteringJob {
         return new MeteringJob(config, KafkaEndpoints.rawUsageSource(config), Outputs.kafka(config));
     }
 
-    /** Adds the job's operators to {@code env}. */
+    /** Adds the job's operators to {@code env}, in the order the data flows. */
     public void build(StreamExecutionEnvironment env) {
         env.setMaxParallelism(config.maxParallelism());
-        BillingCalendar calendar = config.billingCalendar();
+        BillingCalendar calendar = config.billing().calendar();
 
-        // Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that
-        // keep moving through a live partition's quiet spells at the rate time passes, so days close at night too,
-        // and never move a replayed backlog on by the wall clock (I9).
-        Duration outOfOrderness = config.outOfOrderness();
-        Duration idleness = config.sourceIdleness();
+        SingleOutputStreamOperator<IngestedRecord> ingested = source(env);
+        SingleOutputStreamOperator<IngestedRecord> valid = ingested
+                .process(new SplitRejected())
+                .uid(OperatorIds.SPLIT_REJECTED)
+                .name("Split off rejected records");
+        SingleOutputStreamOperator<IngestedRecord> capped = capLineItems(valid, calendar);
+        SingleOutputStreamOperator<UsagePartial> unique = deduplicate(capped, calendar);
+        SingleOutputStreamOperator<UsagePartial> partials = preAggregate(unique);
+        RatedUsage rated = packages(env, partials.keyBy(usage -> usage.accountId), calendar);
+        SingleOutputStreamOperator<BillingRecord> billing = meter(rated.byAccount(), calendar);
+        DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
+        SingleOutputStreamOperator<AreaUsage> regional = regionalRollup(accountUsage, calendar);
+        SingleOutputStreamOperator<AreaUsage> national = nationalRollup(regional, calendar);
+        writeUsage(billing, accountUsage, regional, national);
+        SingleOutputStreamOperator<RejectedRecord> rejectedUsage =
+                writeRejected(valid, capped, unique, rated.rejectedSubscriptions());
+        writeLedger(ingested, unique, rejectedUsage);
+    }
+
+    /**
+     * Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that keep
+     * moving through a live partition's quiet spells at the rate time passes, so days close at night too, and never
+     * move a replayed backlog on by the wall clock (I9). The ledger behind I1 counts every record read right after
+     * the source (in the same task), and passes it on.
+     */
+    private SingleOutputStreamOperator<IngestedRecord> source(StreamExecutionEnvironment env) {
+        Duration outOfOrderness = config.eventTime().outOfOrderness();
+        Duration idleness = config.eventTime().sourceIdleness();
         WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
                 .<IngestedRecord>forGenerator(context -> new IdleAwareWatermarks<>(
                         outOfOrderness, idleness, context.getInputActivityClock(), System::currentTimeMillis))
@@ -175,95 +199,117 @@ public final class MeteringJob {
         SingleOutputStreamOperator<IngestedRecord> ingested = env
                 .fromSource(rawUsage, watermarks, "Raw usage events")
                 .uid(OperatorIds.RAW_USAGE_SOURCE);
-        ingested = FaultInjection.after(ingested, config); // inert unless faults.inject is set (fault suite)
-        // The ledger behind I1 counts every record read here, right after the source (in the same task), and
-        // passes it on.
-        ingested = ingested
+        ingested = FaultInjection.after(ingested, config.faults()); // inert unless faults.inject is set (fault suite)
+        return ingested
                 .transform("Ledger: count records read", ingested.getType(), LedgerCounter.recordsRead())
                 .uid(OperatorIds.LEDGER_COUNT_READ);
+    }
 
-        SingleOutputStreamOperator<IngestedRecord> valid = ingested
-                .process(new SplitRejected())
-                .uid(OperatorIds.SPLIT_REJECTED)
-                .name("Split off rejected records");
-
-        // Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
-        // exceeds it is rejected with them (I7, I10).
-        SingleOutputStreamOperator<IngestedRecord> capped = valid
+    /**
+     * Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
+     * exceeds it is rejected with them (I7, I10).
+     */
+    private SingleOutputStreamOperator<IngestedRecord> capLineItems(
+            SingleOutputStreamOperator<IngestedRecord> valid, BillingCalendar calendar) {
+        return valid
                 .keyBy(LineItemLimitFunction.KEY, Types.STRING)
                 .transform("Cap line items per account and day", INGESTED_RECORD, new WatermarkRememberingOperator<>(
-                        new LineItemLimitFunction(calendar, config.maxLineItemsPerDay())))
+                        new LineItemLimitFunction(calendar, config.validation().maxLineItemsPerDay())))
                 .uid(OperatorIds.LINE_ITEM_LIMIT);
+    }
 
-        // Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last
-        // operator holding the original bytes, so the last that can reject. It and the keyed operators after it
-        // that close by event time run in a WatermarkRememberingOperator: its watermark survives restores, so
-        // nothing closed before a checkpoint opens again after it (I8).
-        SingleOutputStreamOperator<UsagePartial> unique = capped
+    /**
+     * Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last operator
+     * holding the original bytes, so the last that can reject. It and the keyed operators after it that close by
+     * event time run in a WatermarkRememberingOperator: its watermark survives restores, so nothing closed before a
+     * checkpoint opens again after it (I8).
+     */
+    private SingleOutputStreamOperator<UsagePartial> deduplicate(
+            SingleOutputStreamOperator<IngestedRecord> capped, BillingCalendar calendar) {
+        return capped
                 .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
                 .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
-                        new DeduplicateFunction(config.dedupHorizon(), calendar)))
+                        new DeduplicateFunction(config.dedup().horizon(), calendar)))
                 .uid(OperatorIds.DEDUPLICATE);
+    }
 
-        // Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle.
-        SingleOutputStreamOperator<UsagePartial> partials = unique
+    /** Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle. */
+    private SingleOutputStreamOperator<UsagePartial> preAggregate(SingleOutputStreamOperator<UsagePartial> unique) {
+        return unique
                 .transform("Pre-aggregate usage per account, hour, model and modality", USAGE_PARTIAL,
                         new PreAggregateOperator<>(UsageBundle::new,
-                                config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                                config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
+    }
 
-        // Token packages (when a catalog is configured): live balances per account drawn down by usage as it
-        // arrives, threshold notices, and each partial rated (included and overage units, overage price).
-        KeyedStream<UsagePartial, String> byAccount = partials.keyBy(usage -> usage.accountId);
-        DataStream<RejectedRecord> rejectedSubscriptions = null;
-        if (config.packagesEnabled()) {
-            SingleOutputStreamOperator<SubscriptionEvent> subscriptions = env
-                    .fromSource(KafkaEndpoints.subscriptionsSource(config),
-                            WatermarkStrategy.forGenerator(context -> new AlwaysIdleWatermarks<>()),
-                            "Subscription events")
-                    .uid(OperatorIds.SUBSCRIPTIONS_SOURCE)
-                    .process(new SplitSubscriptions())
-                    .uid(OperatorIds.SPLIT_SUBSCRIPTIONS)
-                    .name("Split off rejected subscription events");
-            rejectedSubscriptions = subscriptions.getSideOutput(SplitSubscriptions.REJECTED);
-            SingleOutputStreamOperator<UsagePartial> balanced = byAccount
-                    .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
-                    .process(new PackageBalanceFunction(config.packages(), calendar))
-                    .uid(OperatorIds.PACKAGE_BALANCES)
-                    .name("Draw down token packages per account");
-            balanced.getSideOutput(PackageBalanceFunction.NOTICES)
-                    .sinkTo(outputs.notices().orElseThrow(() -> new IllegalArgumentException(
-                            MeteringConfig.PACKAGES_CATALOG + " is set, but the job was given no notices sink")))
-                    .uid(OperatorIds.NOTICES_SINK)
-                    .name("Package notices");
-            // Still partitioned by account: billing chains to the balances without a second shuffle.
-            byAccount = DataStreamUtils.reinterpretAsKeyedStream(balanced, usage -> usage.accountId, Types.STRING);
+    /** Usage keyed by account, rated against token packages when a catalog is configured. */
+    private record RatedUsage(
+            KeyedStream<UsagePartial, String> byAccount, @Nullable DataStream<RejectedRecord> rejectedSubscriptions) {}
+
+    /**
+     * Token packages (when a catalog is configured): live balances per account drawn down by usage as it arrives,
+     * threshold notices, and each partial rated (included and overage units, overage price).
+     */
+    private RatedUsage packages(StreamExecutionEnvironment env, KeyedStream<UsagePartial, String> byAccount,
+            BillingCalendar calendar) {
+        if (!config.packagesEnabled()) {
+            return new RatedUsage(byAccount, null);
         }
+        SingleOutputStreamOperator<SubscriptionEvent> subscriptions = env
+                .fromSource(KafkaEndpoints.subscriptionsSource(config),
+                        WatermarkStrategy.forGenerator(context -> new AlwaysIdleWatermarks<>()),
+                        "Subscription events")
+                .uid(OperatorIds.SUBSCRIPTIONS_SOURCE)
+                .process(new SplitSubscriptions())
+                .uid(OperatorIds.SPLIT_SUBSCRIPTIONS)
+                .name("Split off rejected subscription events");
+        SingleOutputStreamOperator<UsagePartial> balanced = byAccount
+                .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
+                .process(new PackageBalanceFunction(config.packageCatalog(), calendar))
+                .uid(OperatorIds.PACKAGE_BALANCES)
+                .name("Draw down token packages per account");
+        balanced.getSideOutput(PackageBalanceFunction.NOTICES)
+                .sinkTo(outputs.notices().orElseThrow(() -> new IllegalArgumentException(
+                        "packages.catalog is set, but the job was given no notices sink")))
+                .uid(OperatorIds.NOTICES_SINK)
+                .name("Package notices");
+        // Still partitioned by account: billing chains to the balances without a second shuffle.
+        return new RatedUsage(
+                DataStreamUtils.reinterpretAsKeyedStream(balanced, usage -> usage.accountId, Types.STRING),
+                subscriptions.getSideOutput(SplitSubscriptions.REJECTED));
+    }
 
-        // Per account, in event time: billing per billing day, usage rows per hour and per billing day.
-        SingleOutputStreamOperator<BillingRecord> billing = byAccount
+    /** Per account, in event time: billing per billing day, usage rows per hour and per billing day. */
+    private SingleOutputStreamOperator<BillingRecord> meter(KeyedStream<UsagePartial, String> byAccount,
+            BillingCalendar calendar) {
+        return byAccount
                 .transform("Bill and meter usage per account", BILLING_RECORD, new WatermarkRememberingOperator<>(
-                        new AccountMeteringFunction(calendar, config.metricLabels())))
+                        new AccountMeteringFunction(calendar, config.metrics().labels())))
                 .uid(OperatorIds.ACCOUNT_METERING);
+    }
 
-        DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
-
-        // Rollups: regional sums of account partials (pre-aggregated in the account task), national sums of
-        // regional partials.
-        SingleOutputStreamOperator<AreaUsage> regional = accountUsage
+    /** Regional sums of account partials (pre-aggregated in the account task). */
+    private SingleOutputStreamOperator<AreaUsage> regionalRollup(DataStream<AccountUsage> accountUsage,
+            BillingCalendar calendar) {
+        return accountUsage
                 .map(AreaRollups::regionalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.REGIONAL_PARTIALS)
                 .name("Account usage as regional partials")
                 .transform("Pre-aggregate regional usage", AREA_USAGE, new PreAggregateOperator<>(
                         () -> new AreaBundle(calendar),
-                        config.preAggregationMaxEntries(), config.preAggregationMaxDelay()))
+                        config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
                 .transform("Regional usage", AREA_USAGE,
                         new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
                 .uid(OperatorIds.REGIONAL_ROLLUP);
-        SingleOutputStreamOperator<AreaUsage> national = regional
+    }
+
+    /** National sums of regional partials. */
+    private static SingleOutputStreamOperator<AreaUsage> nationalRollup(SingleOutputStreamOperator<AreaUsage> regional,
+            BillingCalendar calendar) {
+        return regional
                 .map(AreaRollups::nationalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.NATIONAL_PARTIALS)
@@ -272,8 +318,11 @@ public final class MeteringJob {
                 .transform("National usage", AREA_USAGE,
                         new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
                 .uid(OperatorIds.NATIONAL_ROLLUP);
+    }
 
-        // Sinks
+    /** Billing records and usage rows to their sinks, and optionally the warehouse. */
+    private void writeUsage(SingleOutputStreamOperator<BillingRecord> billing, DataStream<AccountUsage> accountUsage,
+            SingleOutputStreamOperator<AreaUsage> regional, SingleOutputStreamOperator<AreaUsage> national) {
         billing.sinkTo(outputs.billing())
                 .uid(OperatorIds.BILLING_SINK)
                 .name("Billing records");
@@ -288,9 +337,15 @@ public final class MeteringJob {
                 .name("National usage rows");
         // Warehouse (optional): the same records upserted into PostgreSQL for analysts.
         outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
+    }
 
-        // Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
-        // events are not raw records, and not in the ledger).
+    /**
+     * Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
+     * events are not raw records, and not in the ledger). Returns the counted raw rejections.
+     */
+    private SingleOutputStreamOperator<RejectedRecord> writeRejected(SingleOutputStreamOperator<IngestedRecord> valid,
+            SingleOutputStreamOperator<IngestedRecord> capped, SingleOutputStreamOperator<UsagePartial> unique,
+            @Nullable DataStream<RejectedRecord> rejectedSubscriptions) {
         SingleOutputStreamOperator<RejectedRecord> rejectedUsage = valid.getSideOutput(SplitRejected.REJECTED)
                 .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
                         unique.getSideOutput(DeduplicateFunction.CONFLICTING),
@@ -307,9 +362,15 @@ public final class MeteringJob {
                 .sinkTo(outputs.rejected())
                 .uid(OperatorIds.REJECTED_SINK)
                 .name("Rejected records");
+        return rejectedUsage;
+    }
 
-        // The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the records
-        // they count. Duplicates are counted on their own side output of deduplication.
+    /**
+     * The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the records they
+     * count. Duplicates are counted on their own side output of deduplication.
+     */
+    private void writeLedger(SingleOutputStreamOperator<IngestedRecord> ingested,
+            SingleOutputStreamOperator<UsagePartial> unique, SingleOutputStreamOperator<RejectedRecord> rejectedUsage) {
         DataStream<LedgerEntry> duplicateEntries = unique.getSideOutput(DeduplicateFunction.DUPLICATES)
                 .transform("Ledger: count duplicates", INGESTED_RECORD, LedgerCounter.duplicates())
                 .uid(OperatorIds.LEDGER_COUNT_DUPLICATES)
@@ -329,8 +390,8 @@ public final class MeteringJob {
         // No function keeps or changes a record it was handed, so chained operators may share them uncopied. (The
         // one exception, package rating, changes usage that reached it through a shuffle and passes it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
-        flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
-        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointMinPause());
+        flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpoints().interval());
+        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpoints().minPause());
         flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         // Most state reads look for what is not there yet (a new dedup id, an account's first event of a day): a

@@ -1,16 +1,16 @@
 package io.tokenmeter.metering;
 
+import static io.tokenmeter.config.YamlBinding.require;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.tokenmeter.schema.Framing;
 import io.tokenmeter.schema.SchemaRegistrySettings;
 import java.io.Serializable;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import javax.annotation.Nullable;
-import org.apache.flink.util.TimeUtils;
 
 /**
  * The optional Confluent-compatible schema registry ({@code schema-registry.*} in {@code config/metering.yaml}).
@@ -19,21 +19,20 @@ import org.apache.flink.util.TimeUtils;
  * ({@code schema-registry.output-framing.<output>: registry}), its schema registered under {@code <topic>-value} at
  * start-up. Without one, records in the registry framing are rejected as UNKNOWN_SCHEMA and every output is
  * written in Avro single-object encoding.
+ *
+ * @param url base URL of the registry's Confluent API, without credentials; empty: no registry
+ * @param cacheSize schema ids (and their readers) kept per reader
+ * @param requestTimeout one HTTP request
+ * @param giveUpAfter while the registry cannot answer, retry this long, then fail the task
+ * @param outputFraming the framing of each output topic
  */
 public record SchemaRegistryConfig(
-        String url,
-        int cacheSize,
-        Duration requestTimeout,
-        Duration giveUpAfter,
-        Map<String, Framing> outputFraming)
+        @JsonProperty(defaultValue = "") String url,
+        @JsonProperty(defaultValue = "1000") int cacheSize,
+        @JsonProperty(defaultValue = "10 s") Duration requestTimeout,
+        @JsonProperty(defaultValue = "1 min") Duration giveUpAfter,
+        OutputFraming outputFraming)
         implements Serializable {
-
-    public static final String URL = "schema-registry.url";
-    public static final String CACHE_SIZE = "schema-registry.cache-size";
-    public static final String REQUEST_TIMEOUT = "schema-registry.request-timeout";
-    public static final String GIVE_UP_AFTER = "schema-registry.give-up-after";
-    /** Followed by an output's name: {@code schema-registry.output-framing.billing}. */
-    public static final String OUTPUT_FRAMING = "schema-registry.output-framing.";
 
     public static final String BILLING = "billing";
     public static final String REJECTED = "rejected";
@@ -46,32 +45,45 @@ public record SchemaRegistryConfig(
     public static final List<String> OUTPUTS =
             List.of(BILLING, REJECTED, ACCOUNT_USAGE, REGIONAL_USAGE, NATIONAL_USAGE, LEDGER, NOTICES);
 
-    static final Map<String, String> DEFAULTS = defaults();
+    /** The framing of each output topic: single-object (no registry needed) or registry (needs the URL). */
+    public record OutputFraming(
+            @JsonProperty(defaultValue = "single-object") Framing billing,
+            @JsonProperty(defaultValue = "single-object") Framing rejected,
+            @JsonProperty(defaultValue = "single-object") Framing accountUsage,
+            @JsonProperty(defaultValue = "single-object") Framing regionalUsage,
+            @JsonProperty(defaultValue = "single-object") Framing nationalUsage,
+            @JsonProperty(defaultValue = "single-object") Framing ledger,
+            @JsonProperty(defaultValue = "single-object") Framing notices)
+            implements Serializable {
 
-    private static Map<String, String> defaults() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put(URL, "");
-        d.put(CACHE_SIZE, "1000");
-        d.put(REQUEST_TIMEOUT, "10 s");
-        d.put(GIVE_UP_AFTER, "1 min");
-        for (String output : OUTPUTS) {
-            d.put(OUTPUT_FRAMING + output, Framing.SINGLE_OBJECT.configName());
+        /** The framing of {@code output}, one of {@link #OUTPUTS}. */
+        public Framing of(String output) {
+            return switch (output) {
+                case BILLING -> billing;
+                case REJECTED -> rejected;
+                case ACCOUNT_USAGE -> accountUsage;
+                case REGIONAL_USAGE -> regionalUsage;
+                case NATIONAL_USAGE -> nationalUsage;
+                case LEDGER -> ledger;
+                case NOTICES -> notices;
+                default -> throw new IllegalArgumentException(
+                        "no output is called '" + output + "'; outputs are " + OUTPUTS);
+            };
         }
-        return Map.copyOf(d);
     }
 
     public SchemaRegistryConfig {
-        outputFraming = Map.copyOf(outputFraming);
-        require(url.isEmpty() || isHttpUrl(url), URL,
+        url = url.trim();
+        require(url.isEmpty() || isHttpUrl(url), "url",
                 "must be empty (no registry) or the http:// or https:// base URL of the Confluent API");
         // Credentials in the URL would travel with it into the job graph, logs and every message naming it.
-        require(url.isEmpty() || URI.create(url).getRawUserInfo() == null, URL, "must not carry credentials");
-        require(cacheSize >= 1 && cacheSize <= 1_000_000, CACHE_SIZE, "must be between 1 and 1000000");
-        require(isPositive(requestTimeout), REQUEST_TIMEOUT, "must be positive");
-        require(!giveUpAfter.isNegative(), GIVE_UP_AFTER, "must not be negative");
+        require(url.isEmpty() || URI.create(url).getRawUserInfo() == null, "url", "must not carry credentials");
+        require(cacheSize >= 1 && cacheSize <= 1_000_000, "cache-size", "must be between 1 and 1000000");
+        require(!requestTimeout.isNegative() && !requestTimeout.isZero(), "request-timeout", "must be positive");
+        require(!giveUpAfter.isNegative(), "give-up-after", "must not be negative");
         for (String output : OUTPUTS) {
-            require(outputFraming.get(output) == Framing.SINGLE_OBJECT || !url.isEmpty(), OUTPUT_FRAMING + output,
-                    "is registry, which needs " + URL);
+            require(outputFraming.of(output) == Framing.SINGLE_OBJECT || !url.isEmpty(), "output-framing." + output,
+                    "is registry, which needs schema-registry.url");
         }
     }
 
@@ -88,41 +100,7 @@ public record SchemaRegistryConfig(
 
     /** The framing {@code output} (one of {@link #OUTPUTS}) is written in. */
     public Framing framing(String output) {
-        Framing framing = outputFraming.get(output);
-        if (framing == null) {
-            throw new IllegalArgumentException("no output is called '" + output + "'; outputs are " + OUTPUTS);
-        }
-        return framing;
-    }
-
-    static SchemaRegistryConfig fromMap(Map<String, String> values) {
-        Map<String, Framing> framing = new LinkedHashMap<>();
-        for (String output : OUTPUTS) {
-            String key = OUTPUT_FRAMING + output;
-            try {
-                framing.put(output, Framing.parse(values.get(key)));
-            } catch (IllegalArgumentException e) {
-                throw invalid(key, values.get(key), e);
-            }
-        }
-        return new SchemaRegistryConfig(
-                values.get(URL).trim(),
-                parseInt(values, CACHE_SIZE),
-                parseDuration(values, REQUEST_TIMEOUT),
-                parseDuration(values, GIVE_UP_AFTER),
-                framing);
-    }
-
-    Map<String, String> asMap() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put(URL, url);
-        m.put(CACHE_SIZE, Integer.toString(cacheSize));
-        m.put(REQUEST_TIMEOUT, requestTimeout.toMillis() + " ms");
-        m.put(GIVE_UP_AFTER, giveUpAfter.toMillis() + " ms");
-        for (String output : OUTPUTS) {
-            m.put(OUTPUT_FRAMING + output, outputFraming.get(output).configName());
-        }
-        return m;
+        return outputFraming.of(output);
     }
 
     private static boolean isHttpUrl(String text) {
@@ -131,37 +109,6 @@ public record SchemaRegistryConfig(
             return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null;
         } catch (URISyntaxException e) {
             return false;
-        }
-    }
-
-    private static boolean isPositive(Duration d) {
-        return !d.isNegative() && !d.isZero();
-    }
-
-    private static int parseInt(Map<String, String> values, String key) {
-        try {
-            return Integer.parseInt(values.get(key).trim());
-        } catch (NumberFormatException e) {
-            throw invalid(key, values.get(key), e);
-        }
-    }
-
-    private static Duration parseDuration(Map<String, String> values, String key) {
-        try {
-            return TimeUtils.parseDuration(values.get(key).trim());
-        } catch (IllegalArgumentException e) {
-            throw invalid(key, values.get(key), e);
-        }
-    }
-
-    private static IllegalArgumentException invalid(String key, String text, Exception e) {
-        return new IllegalArgumentException(
-                "Configuration key '" + key + "' has an invalid value '" + text + "': " + e.getMessage(), e);
-    }
-
-    private static void require(boolean ok, String key, String problem) {
-        if (!ok) {
-            throw new IllegalArgumentException("Configuration key '" + key + "' " + problem);
         }
     }
 }

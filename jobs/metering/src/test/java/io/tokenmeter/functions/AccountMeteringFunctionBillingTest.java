@@ -44,7 +44,7 @@ class AccountMeteringFunctionBillingTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = RememberingHarnesses.forFunction(
-                new AccountMeteringFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
+                new AccountMeteringFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metrics().labels()), r -> r.accountId, Types.STRING);
     }
 
     @AfterEach
@@ -307,7 +307,7 @@ class AccountMeteringFunctionBillingTest {
         // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(new AccountMeteringFunction(
-                        CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metricLabels())),
+                        CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metrics().labels())),
                 r -> r.accountId, Types.STRING);
         harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
         harness.open();

@@ -398,11 +398,11 @@ class AccountMeteringFunctionHourlyTest {
             BillingCalendar calendar, boolean rocksDb) throws Exception {
         if (!rocksDb) {
             return RememberingHarnesses.forFunction(
-                    new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels()), r -> r.accountId, Types.STRING);
+                    new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metrics().labels()), r -> r.accountId, Types.STRING);
         }
         KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new WatermarkRememberingOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
+                        new WatermarkRememberingOperator<>(new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metrics().labels())),
                         r -> r.accountId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         h.open();
@@ -416,7 +416,7 @@ class AccountMeteringFunctionHourlyTest {
             throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(
-                        new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metricLabels())),
+                        new AccountMeteringFunction(calendar, MeteringConfig.defaultConfig().metrics().labels())),
                 r -> r.accountId, Types.STRING, maxParallelism, parallelism, subtask);
     }
 

@@ -331,7 +331,7 @@ class ClosedStaysClosedAfterRestoreTest {
         Pipeline(@Nullable Snapshot restored, Outputs outputs) throws Exception {
             this.outputs = outputs;
             dedup = dedup(restored == null ? null : restored.dedup(), 1, 0);
-            account = harness(new AccountMeteringFunction(CALENDAR, MeteringConfig.defaultConfig().metricLabels()),
+            account = harness(new AccountMeteringFunction(CALENDAR, MeteringConfig.defaultConfig().metrics().labels()),
                     usage -> usage.accountId, Types.STRING, restored == null ? null : restored.account(), 1, 0);
             regional = rollup(restored == null ? null : restored.regional());
         }

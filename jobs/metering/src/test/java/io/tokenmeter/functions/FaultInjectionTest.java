@@ -3,7 +3,7 @@ package io.tokenmeter.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tokenmeter.functions.FaultInjection.Fault;
+import io.tokenmeter.metering.FaultConfig.Fault;
 import io.tokenmeter.metering.MeteringConfig;
 import java.util.Map;
 import org.apache.flink.streaming.api.operators.StreamMap;
@@ -46,8 +46,8 @@ class FaultInjectionTest {
     @Test
     void isInertByDefault() throws Exception {
         MeteringConfig config = MeteringConfig.defaultConfig();
-        assertThat(config.fault()).isEqualTo(Fault.NONE);
-        try (var harness = harness(config.fault(), config.faultAfterCheckpoints(), 0)) {
+        assertThat(config.faults().inject()).isEqualTo(Fault.NONE);
+        try (var harness = harness(config.faults().inject(), config.faults().afterCheckpoints(), 0)) {
             for (int checkpoint = 1; checkpoint <= 5; checkpoint++) {
                 harness.processElement(new StreamRecord<>("r" + checkpoint));
                 harness.snapshot(checkpoint, checkpoint);
@@ -60,15 +60,15 @@ class FaultInjectionTest {
     @Test
     void readsTheFaultFromConfigurationAndNamesTheKeyOfABadOne() {
         MeteringConfig config = MeteringConfig.fromMap(Map.of(
-                MeteringConfig.FAULTS_INJECT, "kill-after-checkpoint", MeteringConfig.FAULTS_AFTER_CHECKPOINTS, "3"));
-        assertThat(config.fault()).isEqualTo(Fault.KILL_AFTER_CHECKPOINT);
-        assertThat(config.faultAfterCheckpoints()).isEqualTo(3);
+                "faults.inject", "kill-after-checkpoint", "faults.after-checkpoints", "3"));
+        assertThat(config.faults().inject()).isEqualTo(Fault.KILL_AFTER_CHECKPOINT);
+        assertThat(config.faults().afterCheckpoints()).isEqualTo(3);
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
 
-        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(MeteringConfig.FAULTS_INJECT, "explode")))
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("faults.inject", "explode")))
                 .hasMessageContaining("'faults.inject'")
                 .hasMessageContaining("kill-during-snapshot");
-        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(MeteringConfig.FAULTS_AFTER_CHECKPOINTS, "0")))
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("faults.after-checkpoints", "0")))
                 .hasMessageContaining("'faults.after-checkpoints'");
     }
 

@@ -26,7 +26,6 @@ import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.apache.flink.types.PojoTestUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
 
 class PackageBalanceFunctionTest {
 
@@ -113,8 +112,8 @@ class PackageBalanceFunctionTest {
         harness.close();
 
         // when: the job restores with a catalog that no longer has the booster, and usage and a CANCEL arrive
-        PackageCatalog retired = PackageCatalog.parse(new Yaml().load(
-                Fixtures.PACKAGE_CATALOG.substring(0, Fixtures.PACKAGE_CATALOG.indexOf("  - id: booster"))), ZONE);
+        PackageCatalog retired = PackageCatalog.parse(
+                Fixtures.PACKAGE_CATALOG.substring(0, Fixtures.PACKAGE_CATALOG.indexOf("  - id: booster")), ZONE);
         harness = open(snapshot, retired);
         harness.processElement1(new StreamRecord<>(usage(70), 0));
         harness.processElement2(new StreamRecord<>(booster(2, SubscriptionAction.CANCEL), 0));

@@ -37,9 +37,9 @@ class KafkaClientPropertiesTest {
                 "kafka.producer.properties.sasl.mechanism", "PLAIN",
                 "kafka.admin.properties.default.api.timeout.ms", "90000"));
 
-        Properties consumer = config.kafkaClients().consumer("broker:9093");
-        Properties producer = config.kafkaClients().producer();
-        Properties admin = config.kafkaClients().admin();
+        Properties consumer = config.kafka().clients().consumer("broker:9093");
+        Properties producer = config.kafka().clients().producer();
+        Properties admin = config.kafka().clients().admin();
 
         assertThat(consumer).containsEntry("security.protocol", "SASL_SSL").containsEntry("fetch.max.bytes", "1048576")
                 .containsEntry("bootstrap.servers", "broker:9093").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
@@ -61,7 +61,7 @@ class KafkaClientPropertiesTest {
 
         MeteringConfig again = MeteringConfig.fromMap(config.asMap());
 
-        assertThat(again.kafkaClients()).isEqualTo(config.kafkaClients());
+        assertThat(again.kafka().clients()).isEqualTo(config.kafka().clients());
         assertThat(again).isEqualTo(config);
     }
 
@@ -122,7 +122,7 @@ class KafkaClientPropertiesTest {
         }
         Path uncommented = Files.write(dir.resolve("metering.yaml"), lines);
 
-        KafkaClientProperties clients = MeteringConfig.load(uncommented, java.util.List.of()).kafkaClients();
+        KafkaClientProperties clients = MeteringConfig.load(uncommented, java.util.List.of()).kafka().clients();
 
         assertThat(clients.consumer()).containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("fetch.max.bytes", "52428800")
@@ -151,9 +151,9 @@ class KafkaClientPropertiesTest {
 
         MeteringConfig config = MeteringConfig.load(null, overrides);
 
-        assertThat(config.kafkaClients().producer()).containsEntry("security.protocol", "SASL_SSL")
+        assertThat(config.kafka().clients().producer()).containsEntry("security.protocol", "SASL_SSL")
                 .containsKey("sasl.jaas.config");
-        assertThat(config.kafkaClients().producer().getProperty("sasl.jaas.config"))
+        assertThat(config.kafka().clients().producer().getProperty("sasl.jaas.config"))
                 .contains("password=\"${file:/etc/tokenmeter/kafka/client.properties:password}\"");
     }
 
@@ -177,21 +177,21 @@ class KafkaClientPropertiesTest {
                 "org.apache.kafka.common.config.provider.FileConfigProvider",
                 "kafka.properties.ssl.truststore.password", "${file:" + secrets + ":password}"));
 
-        assertThat(config.kafkaClients().producer()).containsEntry("ssl.truststore.password",
+        assertThat(config.kafka().clients().producer()).containsEntry("ssl.truststore.password",
                 "${file:" + secrets + ":password}");
         assertThat(config.toString()).doesNotContain("resolved-on-the-task-manager");
 
-        Properties producer = config.kafkaClients().producer("127.0.0.1:9092");
+        Properties producer = config.kafka().clients().producer("127.0.0.1:9092");
         producer.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
         producer.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
         Password resolved = new ProducerConfig(producer).getPassword("ssl.truststore.password");
         assertThat(resolved.value()).isEqualTo("resolved-on-the-task-manager");
-        Properties consumer = config.kafkaClients().consumer("127.0.0.1:9092");
+        Properties consumer = config.kafka().clients().consumer("127.0.0.1:9092");
         consumer.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         consumer.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         assertThat(new ConsumerConfig(consumer).getPassword("ssl.truststore.password").value())
                 .isEqualTo("resolved-on-the-task-manager");
-        assertThat(new AdminClientConfig(config.kafkaClients().admin("127.0.0.1:9092"))
+        assertThat(new AdminClientConfig(config.kafka().clients().admin("127.0.0.1:9092"))
                 .getPassword("ssl.truststore.password").value()).isEqualTo("resolved-on-the-task-manager");
     }
 }

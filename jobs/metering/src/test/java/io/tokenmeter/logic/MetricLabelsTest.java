@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** Metric labels must never carry an account or event id: every label value comes from a small fixed set. */
 class MetricLabelsTest {
 
-    private final MetricLabels labels = MeteringConfig.defaultConfig().metricLabels();
+    private final MetricLabels labels = MeteringConfig.defaultConfig().metrics().labels();
 
     @Test
     void foldsAnyRegionOrModelOutsideTheConfiguredListsIntoOther() {

@@ -11,7 +11,6 @@ import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
 
 class PackageCatalogTest {
 
@@ -46,34 +45,34 @@ class PackageCatalogTest {
     @Test
     void namesThePathOfAnInvalidValue() {
         String halfHour = TEST_CATALOG.replace("2025-03-15T00:00", "2025-03-15T00:30");
-        assertThatThrownBy(() -> PackageCatalog.parse(new Yaml().load(halfHour), ZONE))
+        assertThatThrownBy(() -> PackageCatalog.parse(halfHour, ZONE))
                 .hasMessage("packages[0].tariffs[1].effective-from: must be a whole hour, was 2025-03-15T00:30");
 
         String noVideo = TEST_CATALOG.replace("  VIDEO: {input: 1, output: 2, cached: 0}\n", "");
-        assertThatThrownBy(() -> PackageCatalog.parse(new Yaml().load(noVideo), ZONE))
+        assertThatThrownBy(() -> PackageCatalog.parse(noVideo, ZONE))
                 .hasMessageStartingWith("units.VIDEO: is missing");
 
         String typo = TEST_CATALOG.replace("rollover-limit: 300", "rollover-limimt: 300");
-        assertThatThrownBy(() -> PackageCatalog.parse(new Yaml().load(typo), ZONE))
+        assertThatThrownBy(() -> PackageCatalog.parse(typo, ZONE))
                 .hasMessageStartingWith("packages[0].rollover-limimt: is not a known key");
 
         String badValidity = TEST_CATALOG.replace("validity: 7 days", "validity: weekly");
-        assertThatThrownBy(() -> PackageCatalog.parse(new Yaml().load(badValidity), ZONE))
+        assertThatThrownBy(() -> PackageCatalog.parse(badValidity, ZONE))
                 .hasMessageStartingWith("packages[1].validity: 'weekly' is neither");
 
         String tooMuchRollover = TEST_CATALOG.replace("rollover-limit: 300", "rollover-limit: 3000");
-        assertThatThrownBy(() -> PackageCatalog.parse(new Yaml().load(tooMuchRollover), ZONE))
+        assertThatThrownBy(() -> PackageCatalog.parse(tooMuchRollover, ZONE))
                 .hasMessageStartingWith("packages[0].rollover-limit: must be between 0 and 1000");
     }
 
     @Test
     void aBadCatalogFailsTheConfigurationNamingItsKey() {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig()
-                .with(Map.of(MeteringConfig.PACKAGES_CATALOG, "no-such-catalog.yaml")))
+                .with(Map.of("packages.catalog", "no-such-catalog.yaml")))
                 .hasMessageStartingWith("Configuration key packages.catalog: ");
         assertThat(MeteringConfig.defaultConfig().packagesEnabled()).isFalse();
         assertThat(MeteringConfig.defaultConfig()
-                .with(Map.of(MeteringConfig.PACKAGES_CATALOG, "../../config/packages.yaml")).packagesEnabled())
+                .with(Map.of("packages.catalog", "../../config/packages.yaml")).packagesEnabled())
                 .isTrue();
     }
 

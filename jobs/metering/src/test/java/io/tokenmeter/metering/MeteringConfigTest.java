@@ -3,6 +3,7 @@ package io.tokenmeter.metering;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.tokenmeter.logic.ValidationLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,27 +24,27 @@ class MeteringConfigTest {
     void defaultsMatchDesign() {
         MeteringConfig config = MeteringConfig.defaultConfig();
 
-        assertThat(config.billingZone()).isEqualTo(ZoneId.of("Asia/Shanghai"));
-        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(15));
-        assertThat(config.correctionHorizon()).isEqualTo(Duration.ofDays(35));
-        assertThat(config.outOfOrderness()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(config.sourceIdleness()).isEqualTo(Duration.ofMinutes(1));
-        assertThat(config.transactionTimeout()).isGreaterThan(config.checkpointInterval());
-        assertThat(config.transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
+        assertThat(config.billing().timeZone()).isEqualTo(ZoneId.of("Asia/Shanghai"));
+        assertThat(config.billing().dayCloseGrace()).isEqualTo(Duration.ofMinutes(15));
+        assertThat(config.billing().correctionHorizon()).isEqualTo(Duration.ofDays(35));
+        assertThat(config.eventTime().outOfOrderness()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(config.eventTime().sourceIdleness()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.kafka().transactionTimeout()).isGreaterThan(config.checkpoints().interval());
+        assertThat(config.kafka().transactionTimeout()).isLessThanOrEqualTo(Duration.ofMinutes(15));
     }
 
     /** Issue #13 item 6: the dedup key is read on the TaskManagers from a file named by absolute path, or the environment. */
     @Test
     void dedupKeyComesFromAnAbsoluteKeyFileOrTheEnvironment() throws Exception {
-        assertThat(MeteringConfig.defaultConfig().dedupKey().toString())
+        assertThat(MeteringConfig.defaultConfig().dedup().key().toString())
                 .isEqualTo("environment variable TOKENMETER_DEDUP_KEY");
         Path key = Files.writeString(dir.resolve("dedup.key"), "0123456789abcdef0123456789abcdef\n");
 
-        MeteringConfig config = MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, key.toString()));
+        MeteringConfig config = MeteringConfig.fromMap(Map.of("dedup.key-file", key.toString()));
 
-        assertThat(config.dedupKey().read()).isEqualTo("0123456789abcdef0123456789abcdef");
-        assertThat(config.with(Map.of()).dedupKeyFile()).isEqualTo(key.toString());
-        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of(MeteringConfig.DEDUP_KEY_FILE, "dedup.key")))
+        assertThat(config.dedup().key().read()).isEqualTo("0123456789abcdef0123456789abcdef");
+        assertThat(config.with(Map.of()).dedup().keyFile()).isEqualTo(key.toString());
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("dedup.key-file", "dedup.key")))
                 .hasMessageContaining("'dedup.key-file'")
                 .hasMessageContaining("absolute");
     }
@@ -52,11 +53,11 @@ class MeteringConfigTest {
     void defaultsDedupAndValidationLimits() {
         MeteringConfig config = MeteringConfig.defaultConfig();
 
-        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofHours(24));
-        assertThat(config.maxTokensPerEvent()).isEqualTo(10_000_000L);
-        assertThat(config.futureSkew()).isEqualTo(Duration.ofMinutes(5));
-        assertThat(config.maxRecordBytes()).isEqualTo(65_536);
-        assertThat(config.validationLimits())
+        assertThat(config.dedup().horizon()).isEqualTo(Duration.ofHours(24));
+        assertThat(config.validation().maxTokensPerEvent()).isEqualTo(10_000_000L);
+        assertThat(config.validation().futureSkew()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.validation().maxRecordBytes()).isEqualTo(65_536);
+        assertThat(config.validation().limits())
                 .isEqualTo(new ValidationLimits(10_000_000L, Duration.ofMinutes(5).toMillis(), 65_536));
     }
 
@@ -73,11 +74,11 @@ class MeteringConfigTest {
 
         MeteringConfig config = MeteringConfig.load(yaml, List.of());
 
-        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofDays(35));
-        assertThat(config.maxTokensPerEvent()).isEqualTo(2_000_000L);
-        assertThat(config.futureSkew()).isZero();
-        assertThat(config.maxRecordBytes()).isEqualTo(64);
-        assertThat(config.validationLimits()).isEqualTo(new ValidationLimits(2_000_000L, 0L, 64));
+        assertThat(config.dedup().horizon()).isEqualTo(Duration.ofDays(35));
+        assertThat(config.validation().maxTokensPerEvent()).isEqualTo(2_000_000L);
+        assertThat(config.validation().futureSkew()).isZero();
+        assertThat(config.validation().maxRecordBytes()).isEqualTo(64);
+        assertThat(config.validation().limits()).isEqualTo(new ValidationLimits(2_000_000L, 0L, 64));
     }
 
     @Test
@@ -139,9 +140,9 @@ class MeteringConfigTest {
     void defaultsCapsThatFitTheDefaultProducerLimit() {
         MeteringConfig config = MeteringConfig.defaultConfig();
 
-        assertThat(config.validationLimits().maxModelBytes()).isEqualTo(128);
-        assertThat(config.maxLineItemsPerDay()).isEqualTo(1000);
-        assertThat(config.producerMaxRequestSize()).isEqualTo(1_048_576);
+        assertThat(config.validation().limits().maxModelBytes()).isEqualTo(128);
+        assertThat(config.validation().maxLineItemsPerDay()).isEqualTo(1000);
+        assertThat(config.kafka().producer().maxRequestSize()).isEqualTo(1_048_576);
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
     }
 
@@ -156,7 +157,7 @@ class MeteringConfigTest {
                 .hasMessageContaining("'validation.max-line-items-per-day'");
         // A larger producer limit makes room for them.
         assertThat(MeteringConfig.fromMap(Map.of("validation.max-line-items-per-day", "6000",
-                "kafka.producer.max-request-size", "4194304")).maxLineItemsPerDay()).isEqualTo(6000);
+                "kafka.producer.max-request-size", "4194304")).validation().maxLineItemsPerDay()).isEqualTo(6000);
     }
 
     @Test
@@ -209,15 +210,15 @@ class MeteringConfigTest {
 
         MeteringConfig config = MeteringConfig.load(yaml, List.of());
 
-        assertThat(config.bootstrapServers()).isEqualTo("broker-1:9092,broker-2:9092");
-        assertThat(config.rawTopic()).isEqualTo("usage.raw.test");
-        assertThat(config.stopAtLatestOffsets()).isTrue();
-        assertThat(config.billingZone()).isEqualTo(ZoneId.of("Europe/Berlin"));
-        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(config.kafka().bootstrapServers()).isEqualTo("broker-1:9092,broker-2:9092");
+        assertThat(config.kafka().topics().raw()).isEqualTo("usage.raw.test");
+        assertThat(config.kafka().stopAtLatestOffsets()).isTrue();
+        assertThat(config.billing().timeZone()).isEqualTo(ZoneId.of("Europe/Berlin"));
+        assertThat(config.billing().dayCloseGrace()).isEqualTo(Duration.ofMinutes(30));
         assertThat(config.maxParallelism()).isEqualTo(128);
         // Keys the file does not mention keep their defaults.
-        assertThat(config.billingTopic()).isEqualTo(MeteringConfig.defaultConfig().billingTopic());
-        assertThat(config.correctionHorizon()).isEqualTo(Duration.ofDays(35));
+        assertThat(config.kafka().topics().billing()).isEqualTo(MeteringConfig.defaultConfig().kafka().topics().billing());
+        assertThat(config.billing().correctionHorizon()).isEqualTo(Duration.ofDays(35));
     }
 
     @Test
@@ -233,15 +234,15 @@ class MeteringConfigTest {
         MeteringConfig config = MeteringConfig.load(yaml,
                 List.of("billing.day-close-grace=5 min", " kafka.topics.raw = from-cli "));
 
-        assertThat(config.dayCloseGrace()).isEqualTo(Duration.ofMinutes(5));
-        assertThat(config.rawTopic()).isEqualTo("from-cli");
+        assertThat(config.billing().dayCloseGrace()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.kafka().topics().raw()).isEqualTo("from-cli");
     }
 
     @Test
     void appliesOverridesWithoutYamlFile() {
         MeteringConfig config = MeteringConfig.load(null, List.of("event-time.out-of-orderness=30 s"));
 
-        assertThat(config.outOfOrderness()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.eventTime().outOfOrderness()).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test
@@ -254,6 +255,36 @@ class MeteringConfigTest {
         assertThatThrownBy(() -> MeteringConfig.load(yaml, List.of()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("billing.timezone");
+    }
+
+    @Test
+    void failsOnAKeyWithoutValueNamingIt() throws Exception {
+        Path yaml = write("""
+                schema-registry:
+                  url:
+                """);
+
+        assertThatThrownBy(() -> MeteringConfig.load(yaml, List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Configuration key 'schema-registry.url' has no value");
+    }
+
+    @Test
+    void readsDottedKeysInTheFileAsNestedOnes() throws Exception {
+        Path yaml = write("""
+                kafka.topics.raw: dotted
+                kafka:
+                  properties.security.protocol: SSL
+                  producer:
+                    properties:
+                      linger.ms: 5
+                """);
+
+        MeteringConfig config = MeteringConfig.load(yaml, List.of());
+
+        assertThat(config.kafka().topics().raw()).isEqualTo("dotted");
+        assertThat(config.kafka().clients().producer()).containsEntry("security.protocol", "SSL")
+                .containsEntry("linger.ms", "5");
     }
 
     @Test
@@ -316,7 +347,7 @@ class MeteringConfigTest {
                 "validation.max-record-bytes", "1024"));
 
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
-        assertThat(config.dedupHorizon()).isEqualTo(Duration.ofMinutes(90));
+        assertThat(config.dedup().horizon()).isEqualTo(Duration.ofMinutes(90));
     }
 
     @Test
@@ -325,6 +356,52 @@ class MeteringConfigTest {
                 .with(Map.of("billing.time-zone", "Europe/Berlin", "max-parallelism", "64"));
 
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
+    }
+
+    /** Issue 16: config/metering.yaml shows every setting, each at the default its section declares. */
+    @Test
+    void theShippedFileHoldsEverySettingAtItsDeclaredDefault() throws Exception {
+        Path shipped = Path.of("../../config/metering.yaml");
+
+        assertThat(MeteringConfig.load(shipped, List.of())).isEqualTo(MeteringConfig.defaultConfig());
+        Map<String, String> written = new YAMLMapper().readTree(shipped.toFile()).properties().stream()
+                .flatMap(section -> leaves(section.getKey(), section.getValue()).stream()).collect(
+                        java.util.stream.Collectors.toMap(key -> key, key -> ""));
+        assertThat(written.keySet())
+                .containsExactlyInAnyOrderElementsOf(MeteringConfig.defaultConfig().asMap().keySet());
+    }
+
+    @Test
+    void loadsTheShippedLocalConfiguration() {
+        // Its catalog path is relative to the repository root, where scripts/run-local.sh runs.
+        MeteringConfig local = MeteringConfig.load(Path.of("../../config/metering-local.yaml"),
+                List.of("packages.catalog=../../config/packages.yaml"));
+
+        assertThat(local.kafka().transactionalIdPrefix()).isEqualTo("tokenmeter-local");
+        assertThat(local.packagesEnabled()).isTrue();
+    }
+
+    @Test
+    void refusesTheCatalogItLoadsAsASettingNamingTheKey() {
+        assertThatThrownBy(() -> MeteringConfig.fromMap(Map.of("package-catalog", "x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Unknown configuration key(s) [package-catalog]");
+    }
+
+    @Test
+    void failsOnASectionGivenAsAValueNamingTheKey() {
+        assertThatThrownBy(() -> MeteringConfig.load(null, List.of("billing=Europe/Berlin")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'billing'");
+    }
+
+    /** The dotted keys of the leaves below {@code node}. */
+    private static List<String> leaves(String key, com.fasterxml.jackson.databind.JsonNode node) {
+        if (!node.isObject()) {
+            return List.of(key);
+        }
+        return node.properties().stream()
+                .flatMap(child -> leaves(key + "." + child.getKey(), child.getValue()).stream()).toList();
     }
 
     private Path write(String yaml) throws Exception {

@@ -51,8 +51,8 @@ class SchemaRegistryConfigTest {
     @Test
     void survivesTheRoundTripThroughItsKeys() {
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.URL, "https://registry:8081/apis/ccompat/v7",
-                SchemaRegistryConfig.OUTPUT_FRAMING + "ledger", "registry"));
+                "schema-registry.url", "https://registry:8081/apis/ccompat/v7",
+                "schema-registry.output-framing.ledger", "registry"));
 
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
     }
@@ -60,7 +60,7 @@ class SchemaRegistryConfigTest {
     @Test
     void refusesRegistryFramingWithoutARegistryNamingTheKey() {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.OUTPUT_FRAMING + "billing", "registry")))
+                "schema-registry.output-framing.billing", "registry")))
                 .hasMessageContaining("schema-registry.output-framing.billing")
                 .hasMessageContaining("schema-registry.url");
     }
@@ -68,7 +68,7 @@ class SchemaRegistryConfigTest {
     @Test
     void refusesAnUnknownFramingNamingTheKey() {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.OUTPUT_FRAMING + "rejected", "confluent")))
+                "schema-registry.output-framing.rejected", "confluent")))
                 .hasMessageContaining("schema-registry.output-framing.rejected")
                 .hasMessageContaining("single-object or registry");
     }
@@ -76,17 +76,17 @@ class SchemaRegistryConfigTest {
     @Test
     void refusesAnOutputThatDoesNotExist() {
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.OUTPUT_FRAMING + "raw", "registry")))
+                "schema-registry.output-framing.raw", "registry")))
                 .hasMessageContaining("Unknown configuration key")
                 .hasMessageContaining("schema-registry.output-framing.raw");
     }
 
     @Test
     void refusesAUrlThatIsNotHttpOrCarriesCredentials() {
-        assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(SchemaRegistryConfig.URL, "registry:8081")))
+        assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of("schema-registry.url", "registry:8081")))
                 .hasMessageContaining("schema-registry.url");
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.URL, "https://user:secret@registry:8081")))
+                "schema-registry.url", "https://user:secret@registry:8081")))
                 .hasMessageContaining("schema-registry.url")
                 .hasMessageContaining("must not carry credentials")
                 .hasMessageNotContaining("secret");
@@ -94,13 +94,13 @@ class SchemaRegistryConfigTest {
 
     @Test
     void refusesHostileNumbersNamingTheKey() {
-        assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(SchemaRegistryConfig.CACHE_SIZE, "0")))
+        assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of("schema-registry.cache-size", "0")))
                 .hasMessageContaining("schema-registry.cache-size");
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.CACHE_SIZE, "99999999999")))
+                "schema-registry.cache-size", "99999999999")))
                 .hasMessageContaining("schema-registry.cache-size");
         assertThatThrownBy(() -> MeteringConfig.defaultConfig().with(Map.of(
-                SchemaRegistryConfig.REQUEST_TIMEOUT, "0 s")))
+                "schema-registry.request-timeout", "0 s")))
                 .hasMessageContaining("schema-registry.request-timeout");
     }
 }

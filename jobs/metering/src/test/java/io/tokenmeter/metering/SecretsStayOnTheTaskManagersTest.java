@@ -53,11 +53,11 @@ class SecretsStayOnTheTaskManagersTest {
         Path kafkaSecrets = Files.writeString(dir.resolve("kafka.properties"), "password=" + KAFKA_PASSWORD + "\n");
         String jaasReference = "${file:" + kafkaSecrets + ":password}";
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
-                MeteringConfig.DEDUP_KEY_FILE, keyFile.toString(),
-                WarehouseConfig.URL, "jdbc:postgresql://127.0.0.1:5432/analytics",
-                WarehouseConfig.USER, "loader",
+                "dedup.key-file", keyFile.toString(),
+                "warehouse.postgres.url", "jdbc:postgresql://127.0.0.1:5432/analytics",
+                "warehouse.postgres.user", "loader",
                 WarehouseConfig.PASSWORD_FILE, passwordFile.toString(),
-                WarehouseConfig.EXACTLY_ONCE, Boolean.toString(exactlyOnce),
+                "warehouse.postgres.exactly-once", Boolean.toString(exactlyOnce),
                 "kafka.properties.config.providers", "file",
                 "kafka.properties.config.providers.file.class",
                 "org.apache.kafka.common.config.provider.FileConfigProvider",
@@ -80,7 +80,7 @@ class SecretsStayOnTheTaskManagersTest {
             assertThat(printed).contains(keyFile.toString()).contains(passwordFile.toString()).contains(jaasReference)
                     .doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
         }
-        assertThat(config.warehouse().toString()).contains(passwordFile.toString()).doesNotContain(PASSWORD);
+        assertThat(config.warehouse().postgres().toString()).contains(passwordFile.toString()).doesNotContain(PASSWORD);
         assertThat(logged()).doesNotContain(DEDUP_KEY).doesNotContain(PASSWORD).doesNotContain(KAFKA_PASSWORD);
     }
 
@@ -89,7 +89,7 @@ class SecretsStayOnTheTaskManagersTest {
     void sourceLogsTheKeyCheckValueNotTheKey() throws Exception {
         Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY);
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
-                MeteringConfig.DEDUP_KEY_FILE, keyFile.toString()));
+                "dedup.key-file", keyFile.toString()));
         UsageEvent event = UsageEvent.newBuilder()
                 .setEventId("evt-1").setSource("gateway-a").setAccountId("acct-1").setRegion("CN-GD")
                 .setModel("qwen-max").setModality(Modality.TEXT)
@@ -97,7 +97,7 @@ class SecretsStayOnTheTaskManagersTest {
                 .setEventTime(Instant.now().minusSeconds(60)) // on time by the real clock the source judges with
                 .build();
         UsageEventDeserializer deserializer =
-                new UsageEventDeserializer(config.validationLimits(), config.partitionClock(), config.dedupKey());
+                new UsageEventDeserializer(config.validation().limits(), config.partitionClock(), config.dedup().key());
         List<IngestedRecord> read = new ArrayList<>();
 
         deserializer.open(null);

@@ -18,7 +18,7 @@ class WarehouseConfigTest {
 
     @Test
     void warehouseIsOffByDefault() {
-        assertThat(MeteringConfig.defaultConfig().warehouse().enabled()).isFalse();
+        assertThat(MeteringConfig.defaultConfig().warehouse().postgres().enabled()).isFalse();
     }
 
     @Test
@@ -34,7 +34,7 @@ class WarehouseConfigTest {
 
         MeteringConfig config = MeteringConfig.load(yaml, List.of("warehouse.postgres.max-retries=5"));
 
-        WarehouseConfig warehouse = config.warehouse();
+        WarehouseConfig warehouse = config.warehouse().postgres();
         assertThat(warehouse.enabled()).isTrue();
         assertThat(warehouse.url()).isEqualTo("jdbc:postgresql://127.0.0.1:5432/analytics");
         assertThat(warehouse.user()).isEqualTo("loader");
@@ -43,24 +43,24 @@ class WarehouseConfigTest {
         assertThat(warehouse.batchSize()).isEqualTo(200);
         assertThat(warehouse.batchInterval()).isEqualTo(Duration.ofMillis(500));
         assertThat(warehouse.maxRetries()).isEqualTo(5);
-        assertThat(config.with(Map.of()).warehouse()).isEqualTo(warehouse);
+        assertThat(config.with(Map.of()).warehouse().postgres()).isEqualTo(warehouse);
     }
 
     @Test
     void badWarehouseSettingsFailNamingTheKey() {
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.URL, "postgres://db/analytics"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.url", "postgres://db/analytics"))
                 .hasMessageContaining("'warehouse.postgres.url'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.BATCH_SIZE, "0"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-size", "0"))
                 .hasMessageContaining("'warehouse.postgres.batch-size'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.BATCH_SIZE, "many"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-size", "many"))
                 .hasMessageContaining("'warehouse.postgres.batch-size' has an invalid value 'many'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.BATCH_INTERVAL, "soon"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-interval", "soon"))
                 .hasMessageContaining("'warehouse.postgres.batch-interval'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.EXACTLY_ONCE, "yes"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.exactly-once", "yes"))
                 .hasMessageContaining("'warehouse.postgres.exactly-once' has an invalid value 'yes'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.MAX_RETRIES, "-1"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.max-retries", "-1"))
                 .hasMessageContaining("'warehouse.postgres.max-retries'");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.PASSWORD_ENV, "my password"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.password-env", "my password"))
                 .hasMessageContaining("'warehouse.postgres.password-env'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.passwd", "x"))
                 .hasMessageContaining("Unknown configuration key(s) [warehouse.postgres.passwd]");
@@ -69,11 +69,11 @@ class WarehouseConfigTest {
     /** Issue #13 item 9: a password in the URL would travel into the job graph and every message naming the URL. */
     @Test
     void refusesAPasswordInTheUrlAndARelativePasswordFile() {
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.URL, "jdbc:postgresql://db/analytics?user=a&password=hunter2"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.url", "jdbc:postgresql://db/analytics?user=a&password=hunter2"))
                 .hasMessageContaining("'warehouse.postgres.url' must not carry a password")
                 .hasMessageContaining(WarehouseConfig.PASSWORD_FILE)
                 .hasMessageNotContaining("hunter2");
-        assertThatThrownBy(() -> withSetting(WarehouseConfig.URL, "jdbc:postgresql://db/analytics?PASSWORD=hunter2"))
+        assertThatThrownBy(() -> withSetting("warehouse.postgres.url", "jdbc:postgresql://db/analytics?PASSWORD=hunter2"))
                 .hasMessageContaining("'warehouse.postgres.url'");
         assertThatThrownBy(() -> withSetting(WarehouseConfig.PASSWORD_FILE, "secrets/warehouse"))
                 .hasMessageContaining("'warehouse.postgres.password-file'")
@@ -85,12 +85,12 @@ class WarehouseConfigTest {
         Path file = Files.writeString(dir.resolve("password"), "from-the-file\n");
 
         WarehouseConfig warehouse = MeteringConfig.fromMap(Map.of(
-                WarehouseConfig.URL, "jdbc:postgresql://db/analytics",
-                WarehouseConfig.PASSWORD_FILE, file.toString())).warehouse();
+                "warehouse.postgres.url", "jdbc:postgresql://db/analytics",
+                WarehouseConfig.PASSWORD_FILE, file.toString())).warehouse().postgres();
 
         assertThat(warehouse.password().read()).isEqualTo("from-the-file");
         assertThat(warehouse.toString()).contains(file.toString()).doesNotContain("from-the-file");
-        assertThat(MeteringConfig.defaultConfig().warehouse().password().toString())
+        assertThat(MeteringConfig.defaultConfig().warehouse().postgres().password().toString())
                 .isEqualTo("environment variable TOKENMETER_WAREHOUSE_PASSWORD");
     }
 

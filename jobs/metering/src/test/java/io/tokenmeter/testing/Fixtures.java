@@ -10,7 +10,6 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Instant;
 import java.time.ZoneId;
-import org.yaml.snakeyaml.Yaml;
 
 /** Small builders the metering tests share. */
 public final class Fixtures {
@@ -58,7 +57,7 @@ public final class Fixtures {
     }
 
     public static PackageCatalog packageCatalog(ZoneId zone) {
-        return PackageCatalog.parse(new Yaml().load(PACKAGE_CATALOG), zone);
+        return PackageCatalog.parse(PACKAGE_CATALOG, zone);
     }
 
     public static long millis(String instant) {

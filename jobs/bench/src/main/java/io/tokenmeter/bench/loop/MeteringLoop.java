@@ -127,15 +127,15 @@ public final class MeteringLoop {
         }
         this.batchSize = batchSize;
         this.scanner = new UsageEventScanner(
-                config.validationLimits(), config.partitionClock(() -> wallClockNow), config.dedupKey());
-        this.hasher = new EventHasher(config.dedupKey().require(EventFingerprints.MIN_KEY_CHARACTERS, "dedup key"));
+                config.validation().limits(), config.partitionClock(() -> wallClockNow), config.dedup().key());
+        this.hasher = new EventHasher(config.dedup().key().require(EventFingerprints.MIN_KEY_CHARACTERS, "dedup key"));
         this.ids = new DedupTable(expectedIds);
         this.accounts = new ByteInterner(expectedAccounts);
-        this.eventCalendar = config.billingCalendar();
-        this.expiryCalendar = config.billingCalendar();
-        this.closeCalendar = config.billingCalendar();
-        this.horizonMillis = config.dedupHorizon().toMillis();
-        this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
+        this.eventCalendar = config.billing().calendar();
+        this.expiryCalendar = config.billing().calendar();
+        this.closeCalendar = config.billing().calendar();
+        this.horizonMillis = config.dedup().horizon().toMillis();
+        this.outOfOrdernessMillis = config.eventTime().outOfOrderness().toMillis();
         // Hour tables start small and grow to what an hour holds: a compact table keeps the per-event probe in cache.
         this.hours = new Windows(1024);
         this.days = new Windows(Math.max(1024, expectedDayLines));

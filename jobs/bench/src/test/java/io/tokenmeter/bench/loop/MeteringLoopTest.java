@@ -56,15 +56,15 @@ class MeteringLoopTest {
 
     private MeteringConfig config(String horizon) throws Exception {
         Path key = SecretSource.writeRandom(dir.resolve("dedup-" + horizon.replace(' ', '-') + ".key"));
-        return MeteringConfig.load(null, List.of(MeteringConfig.DEDUP_HORIZON + "=" + horizon,
-                MeteringConfig.DEDUP_KEY_FILE + "=" + key));
+        return MeteringConfig.load(null, List.of("dedup.horizon=" + horizon,
+                "dedup.key-file=" + key));
     }
 
     private static WorkloadSpec spec(MeteringConfig config, long events, int accounts, int days, double duplicates,
             double late, double malformed) {
         Duration span = Duration.ofDays(days);
-        return new WorkloadSpec(events, accounts, 1.0, WorkloadSpec.defaultStart(config.billingZone(), span), span,
-                config.billingZone(), duplicates, late, malformed, 0, 42);
+        return new WorkloadSpec(events, accounts, 1.0, WorkloadSpec.defaultStart(config.billing().timeZone(), span), span,
+                config.billing().timeZone(), duplicates, late, malformed, 0, 42);
     }
 
     private static Map<String, Long> reference(WorkloadSpec spec, MeteringConfig config) {

@@ -92,11 +92,11 @@ final class ReferenceLoop {
 
         Loop(WorkloadSpec spec, MeteringConfig config, io.tokenmeter.logic.PartitionClock clock) {
             this.spec = spec;
-            this.calendar = config.billingCalendar();
-            this.horizonMillis = config.dedupHorizon().toMillis();
-            this.fingerprints = EventFingerprints.load(config.dedupKey());
-            this.outOfOrdernessMillis = config.outOfOrderness().toMillis();
-            this.deserializer = new UsageEventDeserializer(config.validationLimits(), clock, config.dedupKey());
+            this.calendar = config.billing().calendar();
+            this.horizonMillis = config.dedup().horizon().toMillis();
+            this.fingerprints = EventFingerprints.load(config.dedup().key());
+            this.outOfOrdernessMillis = config.eventTime().outOfOrderness().toMillis();
+            this.deserializer = new UsageEventDeserializer(config.validation().limits(), clock, config.dedup().key());
             deserializer.open(null);
         }
 

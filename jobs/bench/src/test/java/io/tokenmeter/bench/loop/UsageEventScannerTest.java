@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 class UsageEventScannerTest {
 
     private static final MeteringConfig CONFIG = MeteringConfig.load(null, List.of());
-    private static final ValidationLimits LIMITS = CONFIG.validationLimits();
+    private static final ValidationLimits LIMITS = CONFIG.validation().limits();
     private static final long NOW = System.currentTimeMillis();
     private static final long HOUR = 3_600_000L;
 
@@ -57,8 +57,8 @@ class UsageEventScannerTest {
 
     @Test
     void agreesOnTheGeneratorsValidLateDuplicateAndHostileRecords() {
-        WorkloadSpec spec = new WorkloadSpec(30_000, 500, 1.0, WorkloadSpec.defaultStart(CONFIG.billingZone(),
-                Duration.ofDays(2)), Duration.ofDays(2), CONFIG.billingZone(), 0.05, 0.05, 0.3, 0, 7);
+        WorkloadSpec spec = new WorkloadSpec(30_000, 500, 1.0, WorkloadSpec.defaultStart(CONFIG.billing().timeZone(),
+                Duration.ofDays(2)), Duration.ofDays(2), CONFIG.billing().timeZone(), 0.05, 0.05, 0.3, 0, 7);
         WorkloadGenerator generator = new WorkloadGenerator(spec);
         for (long i = 0; i < spec.events(); i++) {
             GeneratedRecord record = generator.record(i);
