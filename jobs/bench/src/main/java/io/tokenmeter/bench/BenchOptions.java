@@ -1,6 +1,6 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;

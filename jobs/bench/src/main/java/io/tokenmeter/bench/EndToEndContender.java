@@ -2,9 +2,9 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.local.BrokerProcess;
-import io.tokenmeter.local.KafkaTopics;
+import io.tokenmeter.testkit.KafkaTopics;
 import io.tokenmeter.local.LocalCli;
-import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.schema.AvroCodec;

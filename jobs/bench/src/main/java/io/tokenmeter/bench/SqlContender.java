@@ -2,7 +2,7 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.Usage;
-import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.KafkaTopics;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;

@@ -1,12 +1,23 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.EmbeddedKafkaBroker;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.OwnTopics;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.Reconciliation;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.functions.FaultInjection;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
@@ -770,18 +781,7 @@ final class FaultSuite implements Callable<Integer> {
     }
 
     private Map<String, String> baseSettings(String name) {
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put(MeteringConfig.BOOTSTRAP_SERVERS, "127.0.0.1:" + brokerPort);
-        String prefix = "faults." + name + ".";
-        s.put(MeteringConfig.RAW_TOPIC, prefix + "usage.raw");
-        s.put(MeteringConfig.BILLING_TOPIC, prefix + "billing.records");
-        s.put(MeteringConfig.REJECTED_TOPIC, prefix + "usage.rejected");
-        s.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, prefix + "usage.account");
-        s.put(MeteringConfig.REGIONAL_USAGE_TOPIC, prefix + "usage.regional");
-        s.put(MeteringConfig.NATIONAL_USAGE_TOPIC, prefix + "usage.national");
-        s.put(MeteringConfig.LEDGER_TOPIC, prefix + "ledger");
-        s.put(MeteringConfig.CONSUMER_GROUP, "faults-" + name);
-        s.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, "faults-" + name);
+        Map<String, String> s = OwnTopics.settings("127.0.0.1:" + brokerPort, "faults." + name);
         s.put(MeteringConfig.CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL.toSeconds() + " s");
         // Days close once the input has been quiet this long.
         s.put(MeteringConfig.SOURCE_IDLENESS, "5 s");
@@ -836,18 +836,13 @@ final class FaultSuite implements Callable<Integer> {
     /** Output partitions with a transaction still open, after a few checkpoints' grace for the last one. */
     private static List<String> awaitNoOpenTransactions(KafkaTopics kafka, MeteringConfig config)
             throws InterruptedException {
-        List<String> open = new ArrayList<>();
-        for (int attempt = 0; attempt < 10; attempt++) {
-            open.clear();
+        return Await.poll(CHECKPOINT_INTERVAL.multipliedBy(9), CHECKPOINT_INTERVAL, () -> {
+            List<String> open = new ArrayList<>();
             for (String topic : config.outputTopics()) {
                 kafka.partitionsWithOpenTransactions(topic).forEach(tp -> open.add(tp.toString()));
             }
-            if (open.isEmpty()) {
-                break;
-            }
-            Thread.sleep(CHECKPOINT_INTERVAL.toMillis());
-        }
-        return open;
+            return open;
+        }, List::isEmpty);
     }
 
     private void cancelIfRunning(String jobId) {

@@ -3,6 +3,7 @@ package io.tokenmeter.local;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tokenmeter.testkit.Await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import javax.annotation.Nullable;
 import picocli.CommandLine.Command;
@@ -397,15 +397,10 @@ final class FlinkCluster {
                 "job " + jobId + " to complete " + count + " checkpoints");
     }
 
-    static void await(BooleanSupplier condition, Duration timeout, String what)
+    /** Waits until {@code condition} holds, asking the cluster every {@link #POLL}. */
+    static void await(Await.Probe<Boolean> condition, Duration timeout, String what)
             throws TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new TimeoutException("gave up waiting " + timeout.toSeconds() + " s for " + what);
-            }
-            Thread.sleep(POLL.toMillis());
-        }
+        Await.until(timeout, POLL, condition, what);
     }
 
     /** A failure an operator can act on: the command line prints its message alone. */

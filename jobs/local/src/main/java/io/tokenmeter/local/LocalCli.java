@@ -1,5 +1,10 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.EmbeddedKafkaBroker;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.ExpectedTotals;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.ZoneId;

@@ -1,5 +1,15 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.EmbeddedKafkaBroker;
+import io.tokenmeter.testkit.BrokerSecurity;
+import io.tokenmeter.testkit.JobAcls;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.Reconciliation;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.io.KafkaClientProperties;
 import io.tokenmeter.metering.MeteringConfig;

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.KafkaTopics;
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;

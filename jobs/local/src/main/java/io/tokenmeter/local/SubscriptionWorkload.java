@@ -1,5 +1,7 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
 import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;

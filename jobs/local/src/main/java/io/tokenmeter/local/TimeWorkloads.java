@@ -1,7 +1,12 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.WarehouseConfig;
 import java.io.IOException;

@@ -1,5 +1,8 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.PartitionClock;

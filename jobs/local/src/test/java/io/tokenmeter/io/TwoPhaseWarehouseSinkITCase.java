@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import io.tokenmeter.local.PostgresExtension;
+import io.tokenmeter.testkit.PostgresExtension;
 import io.tokenmeter.local.Warehouse;
 import io.tokenmeter.logic.WarehouseRow;
 import io.tokenmeter.logic.WarehouseRows;

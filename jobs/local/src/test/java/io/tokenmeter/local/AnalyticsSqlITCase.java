@@ -1,5 +1,9 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.io.KafkaEndpoints;

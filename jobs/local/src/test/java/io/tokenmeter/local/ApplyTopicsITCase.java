@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.KafkaBrokerExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

@@ -1,5 +1,11 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,7 +18,7 @@ import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;

@@ -1,7 +1,15 @@
 package io.tokenmeter.local;
 
-import static io.tokenmeter.local.TestRuns.produce;
-import static io.tokenmeter.local.TestRuns.run;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import static io.tokenmeter.testkit.TestRuns.produce;
+import static io.tokenmeter.testkit.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.BillingRecord;
@@ -11,8 +19,8 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.WallClock;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
-import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;

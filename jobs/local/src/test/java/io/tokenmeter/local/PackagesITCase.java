@@ -1,5 +1,8 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 

@@ -1,5 +1,12 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.TcpGate;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.SchemaRegistryExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +18,7 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;

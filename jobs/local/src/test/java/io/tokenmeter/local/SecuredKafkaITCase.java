@@ -1,6 +1,17 @@
 package io.tokenmeter.local;
 
-import static io.tokenmeter.local.TestRuns.run;
+import io.tokenmeter.testkit.BrokerSecurity;
+import io.tokenmeter.testkit.LocalCertificates;
+import io.tokenmeter.testkit.JobAcls;
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import static io.tokenmeter.testkit.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.SubscriptionAction;

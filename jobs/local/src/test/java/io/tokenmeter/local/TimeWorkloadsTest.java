@@ -1,8 +1,10 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.GeneratedRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.LocalTime;

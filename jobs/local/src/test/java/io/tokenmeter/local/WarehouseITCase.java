@@ -1,8 +1,14 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.local.MeteringJobITCase.FailOnceDeserializer;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;

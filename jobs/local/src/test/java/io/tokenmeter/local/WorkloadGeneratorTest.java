@@ -1,5 +1,8 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.GeneratedRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

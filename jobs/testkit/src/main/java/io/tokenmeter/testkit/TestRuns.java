@@ -1,4 +1,6 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.WallClock;
@@ -10,7 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.JobExecutionResult;
@@ -23,12 +24,12 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 
 /** Running the metering job to the end of its input on the test's MiniCluster, over fresh topics of a broker. */
-final class TestRuns {
+public final class TestRuns {
 
-    static final int PARALLELISM = 2;
+    public static final int PARALLELISM = 2;
 
     /** The MiniCluster every ITCase runs its jobs on: one task manager with a slot per parallel task. */
-    static MiniClusterExtension miniCluster() {
+    public static MiniClusterExtension miniCluster() {
         return new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
                 .setNumberTaskManagers(1)
                 .setNumberSlotsPerTaskManager(PARALLELISM)
@@ -39,27 +40,14 @@ final class TestRuns {
      * A wall clock at the epoch, for workloads on fixed dates long past (the cookbook's, daylight-saving days):
      * lateness is then judged by the partitions' own events only, as if the run happened right after them.
      */
-    static final WallClock LONG_PAST = WallClock.fixed(0);
+    public static final WallClock LONG_PAST = WallClock.fixed(0);
 
     private TestRuns() {}
 
     /** A configuration whose topics, consumer group and transactional ids no other run uses; topics created. */
-    static MeteringConfig freshTopics(KafkaBrokerExtension kafka, Map<String, String> overrides)
+    public static MeteringConfig freshTopics(KafkaBrokerExtension kafka, Map<String, String> overrides)
             throws InterruptedException {
-        String run = kafka.freshTopic("run");
-        Map<String, String> settings = new HashMap<>();
-        settings.put(MeteringConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        settings.put(MeteringConfig.RAW_TOPIC, run + ".raw");
-        settings.put(MeteringConfig.BILLING_TOPIC, run + ".billing");
-        settings.put(MeteringConfig.REJECTED_TOPIC, run + ".rejected");
-        settings.put(MeteringConfig.ACCOUNT_USAGE_TOPIC, run + ".usage.account");
-        settings.put(MeteringConfig.REGIONAL_USAGE_TOPIC, run + ".usage.regional");
-        settings.put(MeteringConfig.NATIONAL_USAGE_TOPIC, run + ".usage.national");
-        settings.put(MeteringConfig.LEDGER_TOPIC, run + ".ledger");
-        settings.put(MeteringConfig.SUBSCRIPTIONS_TOPIC, run + ".subscriptions");
-        settings.put(MeteringConfig.NOTICES_TOPIC, run + ".notices");
-        settings.put(MeteringConfig.CONSUMER_GROUP, run);
-        settings.put(MeteringConfig.TRANSACTIONAL_ID_PREFIX, run);
+        Map<String, String> settings = OwnTopics.settings(kafka.bootstrapServers(), kafka.freshTopic("run"));
         settings.put(MeteringConfig.STOP_AT_LATEST, "true");
         settings.put(MeteringConfig.CHECKPOINT_INTERVAL, "200 ms");
         settings.put(MeteringConfig.DEDUP_KEY_FILE, dedupKeyFile().toString());
@@ -74,7 +62,7 @@ final class TestRuns {
     }
 
     /** One random dedup key per test JVM, in a file under java.io.tmpdir (the build folder). */
-    static synchronized Path dedupKeyFile() {
+    public static synchronized Path dedupKeyFile() {
         if (dedupKeyFile == null) {
             try {
                 dedupKeyFile = SecretSource.writeRandom(
@@ -88,21 +76,37 @@ final class TestRuns {
 
     private static Path dedupKeyFile;
 
-    static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
+    public static ExpectedTotals produce(WorkloadSpec spec, MeteringConfig config) {
         return WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafkaClients(), config.bootstrapServers(),
                 config.rawTopic(), false);
     }
 
     /** Runs the job with {@code source} to its end; with a restart strategy when {@code restartOnFailure}. */
-    static JobExecutionResult run(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
+    public static JobExecutionResult run(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
             throws Exception {
         return environment(config, source, restartOnFailure).execute("metering-it");
     }
 
     /** Starts the job with {@code source} and returns at once; for unbounded runs the test stops itself. */
-    static JobClient start(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
+    public static JobClient start(MeteringConfig config, Source<IngestedRecord, ?, ?> source, boolean restartOnFailure)
             throws Exception {
         return environment(config, source, restartOnFailure).executeAsync("metering-it");
+    }
+
+    /** The workload's expected totals, worked out from its records without writing them anywhere. */
+    public static ExpectedTotals expected(WorkloadSpec spec) {
+        ExpectedTotals expected = new ExpectedTotals(spec.billingZone());
+        WorkloadGenerator generator = new WorkloadGenerator(spec);
+        for (long i = 0; i < spec.events(); i++) {
+            expected.add(generator.record(i));
+        }
+        return expected;
+    }
+
+    /** Fails, with the whole report, unless the reconciliation ends in status=OK. */
+    public static void assertReconciled(Reconciliation reconciliation) {
+        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
+                .last().asString().endsWith("status=OK");
     }
 
     private static StreamExecutionEnvironment environment(
