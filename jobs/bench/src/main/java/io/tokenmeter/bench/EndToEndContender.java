@@ -2,12 +2,12 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.local.BrokerProcess;
-import io.tokenmeter.testkit.KafkaTopics;
 import io.tokenmeter.local.LocalCli;
-import io.tokenmeter.testkit.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.BufferedReader;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.KafkaTopics;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.KafkaTopics;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;

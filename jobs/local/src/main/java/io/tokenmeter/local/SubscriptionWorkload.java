@@ -1,13 +1,13 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.WorkloadSpec;
-import io.tokenmeter.testkit.WorkloadGenerator;
 import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
-import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.logic.PackageCatalog.Plan;
+import io.tokenmeter.logic.PackageCatalog;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;

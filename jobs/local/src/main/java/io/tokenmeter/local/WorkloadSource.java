@@ -1,14 +1,14 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.WorkloadSpec;
-import io.tokenmeter.testkit.WorkloadGenerator;
-import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.PartitionClock;
 import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.SourceReaderContext;

@@ -1,14 +1,14 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.WorkloadSpec;
-import io.tokenmeter.testkit.ExpectedTotals;
-import io.tokenmeter.testkit.KafkaBrokerExtension;
-import io.tokenmeter.testkit.TestRuns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.sql.SqlScripts;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;

@@ -1,8 +1,8 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.KafkaBrokerExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenmeter.testkit.KafkaBrokerExtension;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -1,16 +1,9 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.WorkloadSpec;
-import io.tokenmeter.testkit.GeneratedRecord;
-import io.tokenmeter.testkit.ExpectedTotals;
-import io.tokenmeter.testkit.MeteringOutcome;
-import io.tokenmeter.testkit.KafkaBrokerExtension;
-import io.tokenmeter.testkit.TestRuns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.SubscriptionAction;
@@ -18,10 +11,17 @@ import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -232,14 +232,11 @@ class HostileRecordsITCase {
     }
 
     private UsageEvent usage(String account, Instant time, Consumer<UsageEvent> change) {
-        UsageEvent event = UsageEvent.newBuilder()
+        UsageEvent event = Fixtures.usageEventBuilder()
                 .setEventId("hostile-" + ++eventIds)
                 .setSource("gw-hostile")
                 .setAccountId(account)
-                .setRegion("CN-GD")
                 .setModel("qwen3-max")
-                .setModality(Modality.TEXT)
-                .setInputTokens(10)
                 .setOutputTokens(5)
                 .setCachedTokens(0)
                 .setEventTime(time)

@@ -1,12 +1,5 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.testkit.WorkloadSpec;
-import io.tokenmeter.testkit.ExpectedTotals;
-import io.tokenmeter.testkit.MeteringOutcome;
-import io.tokenmeter.testkit.TcpGate;
-import io.tokenmeter.testkit.KafkaBrokerExtension;
-import io.tokenmeter.testkit.TestRuns;
-import io.tokenmeter.testkit.SchemaRegistryExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,13 +11,22 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
 import io.tokenmeter.sql.SqlScripts;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.SchemaRegistryExtension;
+import io.tokenmeter.testkit.TcpGate;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -123,10 +125,10 @@ class SchemaRegistryITCase {
             }
         }
         // and a record in the registry framing naming a schema id the registry does not have
-        byte[] unknownId = AvroCodec.usageEvents().encodeWithSchemaId(UsageEvent.newBuilder()
-                .setEventId("unknown-id").setSource("gw").setAccountId("acct-x").setRegion("CN-GD")
-                .setModel("qwen3-max").setModality(io.tokenmeter.avro.Modality.TEXT).setInputTokens(1)
-                .setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(), UNKNOWN_SCHEMA_ID);
+        byte[] unknownId = AvroCodec.usageEvents().encodeWithSchemaId(Fixtures.usageEventBuilder()
+                .setEventId("unknown-id").setSource("gw").setAccountId("acct-x").setModel("qwen3-max")
+                .setInputTokens(1).setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(),
+                UNKNOWN_SCHEMA_ID);
         try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
             raw.send(new ProducerRecord<>(config.rawTopic(), unknownId)).get();
         }
@@ -214,11 +216,8 @@ class SchemaRegistryITCase {
 
             // when: the job runs, with restarts allowed, and the registry comes back after its first failure
             JobClient job = TestRuns.start(config, source, true);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (failures(flink, job).isEmpty()) {
-                assertThat(System.nanoTime()).as("a failure within 60 s").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            Await.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> !failures(flink, job).isEmpty(),
+                    "a failure within 60 s");
             gate.open();
             job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 

@@ -2,8 +2,8 @@ package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package io.tokenmeter.testkit;
 
+import io.tokenmeter.io.KafkaClientProperties;
+import io.tokenmeter.metering.MeteringConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -9,8 +11,6 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import io.tokenmeter.io.KafkaClientProperties;
-import io.tokenmeter.metering.MeteringConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

@@ -2,9 +2,9 @@ package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
+import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.testkit.GeneratedRecord.Kind;
-import io.tokenmeter.logic.UsageTotals;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

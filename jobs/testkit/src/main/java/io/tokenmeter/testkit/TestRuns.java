@@ -3,10 +3,10 @@ package io.tokenmeter.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
-import io.tokenmeter.logic.SecretSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -2,8 +2,8 @@ package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Arrays;
