@@ -73,7 +73,7 @@ class AnalyticsSqlITCase {
     }
 
     /** A table session like the SQL client's: SET statements configure it, the others run in it. */
-    private static TableEnvironment session(List<String> statements) {
+    static TableEnvironment session(List<String> statements) {
         Configuration settings = new Configuration();
         List<String> definitions = new ArrayList<>();
         for (String statement : statements) {

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import static io.tokenmeter.testkit.TestRuns.assertReconciled;
 import static io.tokenmeter.testkit.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -94,9 +95,7 @@ class SecuredKafkaITCase {
         // then: exact billing, every record accounted for, and neither the SCRAM password nor the store password
         // appears in the logs (the clients logged their settings with the secrets hidden)
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
-        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
         assertThat(outcome.repeatedRecordIds()).isZero();
@@ -124,9 +123,7 @@ class SecuredKafkaITCase {
 
         // then
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
-        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
     }
 
     @Test

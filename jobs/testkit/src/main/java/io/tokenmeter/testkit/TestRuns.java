@@ -2,6 +2,8 @@ package io.tokenmeter.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.WallClock;
@@ -9,13 +11,19 @@ import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.client.program.rest.RestClusterClient;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -123,5 +131,20 @@ public final class TestRuns {
         env.setParallelism(PARALLELISM);
         new MeteringJob(config, source, MeteringJob.Outputs.kafka(config)).build(env);
         return env;
+    }
+
+    /** The stack traces of the job's exception history on the MiniCluster: one per failover. */
+    public static List<String> failures(RestClusterClient<?> flink, JobClient job) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(flink.getWebInterfaceURL() + "/jobs/" + job.getJobID() + "/exceptions")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        JsonNode history = new ObjectMapper().readTree(response.body()).path("exceptionHistory");
+        assertThat(history.isMissingNode()).as(response.body()).isFalse();
+        List<String> failures = new ArrayList<>();
+        for (JsonNode entry : history.path("entries")) {
+            failures.add(entry.path("stacktrace").asText());
+        }
+        return failures;
     }
 }
