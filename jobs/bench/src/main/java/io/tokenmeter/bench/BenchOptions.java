@@ -1,7 +1,7 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

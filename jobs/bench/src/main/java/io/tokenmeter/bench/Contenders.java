@@ -1,6 +1,6 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

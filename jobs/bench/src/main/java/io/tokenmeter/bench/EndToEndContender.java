@@ -2,12 +2,13 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.local.BrokerProcess;
-import io.tokenmeter.local.KafkaTopics;
 import io.tokenmeter.local.LocalCli;
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.BufferedReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -227,8 +228,12 @@ final class EndToEndContender implements Callable<Integer> {
         }
 
         void awaitEvents(long events, JobClient job, Duration timeout) throws Exception {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (Tally.get(ContenderResult.BILLED_EVENTS) < events) {
+            // the billing reader is catching up with the job
+            long billed = Await.poll(timeout, Duration.ofMillis(100), () -> {
+                long sofar = Tally.get(ContenderResult.BILLED_EVENTS);
+                if (sofar >= events) {
+                    return sofar;
+                }
                 if (failure.get() != null) {
                     throw new IllegalStateException("reading the billing topic failed", failure.get());
                 }
@@ -236,11 +241,11 @@ final class EndToEndContender implements Callable<Integer> {
                 if (status.isGloballyTerminalState() && status != JobStatus.FINISHED) {
                     throw new IllegalStateException("the metering job stopped: " + status);
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("billing incomplete after " + timeout + ": "
-                            + Tally.get(ContenderResult.BILLED_EVENTS) + " of " + events + " events billed");
-                }
-                Thread.sleep(100); // the billing reader is catching up with the job
+                return sofar;
+            }, sofar -> sofar >= events);
+            if (billed < events) {
+                throw new IllegalStateException("billing incomplete after " + timeout + ": " + billed + " of "
+                        + events + " events billed");
             }
         }
 

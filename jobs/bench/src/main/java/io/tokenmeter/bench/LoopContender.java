@@ -2,8 +2,8 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.bench.loop.MeteringLoop;
 import io.tokenmeter.bench.loop.WorkloadBytes;
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Locale;

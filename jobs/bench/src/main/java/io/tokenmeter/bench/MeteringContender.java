@@ -1,8 +1,8 @@
 package io.tokenmeter.bench;
 
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;

@@ -2,9 +2,9 @@ package io.tokenmeter.bench;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.Usage;
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;

@@ -5,6 +5,8 @@ import static io.tokenmeter.config.YamlBinding.require;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import io.tokenmeter.config.YamlBinding;
+import io.tokenmeter.testkit.KafkaTopics;
+import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.BrokerSecurity;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -6,11 +6,22 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.functions.FaultInjection;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.EmbeddedKafkaBroker;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.OwnTopics;
+import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -770,18 +781,7 @@ final class FaultSuite implements Callable<Integer> {
     }
 
     private Map<String, String> baseSettings(String name) {
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("kafka.bootstrap-servers", "127.0.0.1:" + brokerPort);
-        String prefix = "faults." + name + ".";
-        s.put("kafka.topics.raw", prefix + "usage.raw");
-        s.put("kafka.topics.billing", prefix + "billing.records");
-        s.put("kafka.topics.rejected", prefix + "usage.rejected");
-        s.put("kafka.topics.account-usage", prefix + "usage.account");
-        s.put("kafka.topics.regional-usage", prefix + "usage.regional");
-        s.put("kafka.topics.national-usage", prefix + "usage.national");
-        s.put("kafka.topics.ledger", prefix + "ledger");
-        s.put("kafka.consumer-group", "faults-" + name);
-        s.put("kafka.transactional-id-prefix", "faults-" + name);
+        Map<String, String> s = OwnTopics.settings("127.0.0.1:" + brokerPort, "faults." + name);
         s.put("checkpoints.interval", CHECKPOINT_INTERVAL.toSeconds() + " s");
         // Days close once the input has been quiet this long.
         s.put("event-time.source-idleness", "5 s");
@@ -836,18 +836,13 @@ final class FaultSuite implements Callable<Integer> {
     /** Output partitions with a transaction still open, after a few checkpoints' grace for the last one. */
     private static List<String> awaitNoOpenTransactions(KafkaTopics kafka, MeteringConfig config)
             throws InterruptedException {
-        List<String> open = new ArrayList<>();
-        for (int attempt = 0; attempt < 10; attempt++) {
-            open.clear();
+        return Await.poll(CHECKPOINT_INTERVAL.multipliedBy(9), CHECKPOINT_INTERVAL, () -> {
+            List<String> open = new ArrayList<>();
             for (String topic : config.outputTopics()) {
                 kafka.partitionsWithOpenTransactions(topic).forEach(tp -> open.add(tp.toString()));
             }
-            if (open.isEmpty()) {
-                break;
-            }
-            Thread.sleep(CHECKPOINT_INTERVAL.toMillis());
-        }
-        return open;
+            return open;
+        }, List::isEmpty);
     }
 
     private void cancelIfRunning(String jobId) {

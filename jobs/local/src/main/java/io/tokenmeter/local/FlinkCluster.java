@@ -3,6 +3,7 @@ package io.tokenmeter.local;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tokenmeter.testkit.Await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -19,8 +20,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import javax.annotation.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -138,24 +139,25 @@ final class FlinkCluster {
         }
         String trigger = send("POST", "/jobs/" + jobId + "/stop", json(body), REQUEST_TIMEOUT)
                 .path("request-id").asText();
-        long deadline = System.nanoTime() + Duration.ofSeconds(600).toNanos();
-        while (System.nanoTime() < deadline) {
-            JsonNode result = get("/jobs/" + jobId + "/savepoints/" + trigger);
-            if ("COMPLETED".equals(result.path("status").path("id").asText())) {
-                JsonNode operation = result.path("operation");
-                String location = operation.path("location").asText("");
-                if (location.isEmpty()) {
-                    JsonNode cause = operation.path("failure-cause").path("stack-trace");
-                    String why = cause.isMissingNode() ? operation.toString() : cause.asText();
-                    throw new Failure("stop-with-savepoint failed: " + firstLines(why, 20));
-                }
-                awaitJobState(jobId, "FINISHED", Duration.ofSeconds(120));
-                progress.accept("Job " + jobId + " stopped with savepoint " + location);
-                return location;
-            }
-            sleep(Duration.ofSeconds(1));
+        JsonNode result = poll(Duration.ofSeconds(600), Duration.ofSeconds(1),
+                () -> get("/jobs/" + jobId + "/savepoints/" + trigger), FlinkCluster::completed);
+        if (!completed(result)) {
+            throw new Failure("stop-with-savepoint of " + jobId + " did not complete within 600 s");
         }
-        throw new Failure("stop-with-savepoint of " + jobId + " did not complete within 600 s");
+        JsonNode operation = result.path("operation");
+        String location = operation.path("location").asText("");
+        if (location.isEmpty()) {
+            JsonNode cause = operation.path("failure-cause").path("stack-trace");
+            String why = cause.isMissingNode() ? operation.toString() : cause.asText();
+            throw new Failure("stop-with-savepoint failed: " + firstLines(why, 20));
+        }
+        awaitJobState(jobId, "FINISHED", Duration.ofSeconds(120));
+        progress.accept("Job " + jobId + " stopped with savepoint " + location);
+        return location;
+    }
+
+    private static boolean completed(JsonNode asynchronousOperation) {
+        return "COMPLETED".equals(asynchronousOperation.path("status").path("id").asText());
     }
 
     /** The path of the job's latest completed checkpoint. */
@@ -192,14 +194,9 @@ final class FlinkCluster {
     }
 
     private void awaitJobState(String jobId, String state, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (state.equals(jobState(jobId))) {
-                return;
-            }
-            sleep(Duration.ofSeconds(1));
+        if (!state.equals(poll(timeout, Duration.ofSeconds(1), () -> jobState(jobId), state::equals))) {
+            throw new Failure("job " + jobId + " did not reach " + state + " within " + timeout.toSeconds() + " s");
         }
-        throw new Failure("job " + jobId + " did not reach " + state + " within " + timeout.toSeconds() + " s");
     }
 
     private Path defaultJar() {
@@ -340,9 +337,10 @@ final class FlinkCluster {
         return text.lines().limit(lines).collect(java.util.stream.Collectors.joining("\n"));
     }
 
-    private static void sleep(Duration duration) {
+    /** {@link Await#poll}, an interrupt reported as a failure like every other of the commands. */
+    private static <T> T poll(Duration timeout, Duration interval, Await.Probe<T> probe, Predicate<? super T> done) {
         try {
-            Thread.sleep(duration.toMillis());
+            return Await.poll(timeout, interval, probe, done);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -397,15 +395,10 @@ final class FlinkCluster {
                 "job " + jobId + " to complete " + count + " checkpoints");
     }
 
-    static void await(BooleanSupplier condition, Duration timeout, String what)
+    /** Waits until {@code condition} holds, asking the cluster every {@link #POLL}. */
+    static void await(Await.Probe<Boolean> condition, Duration timeout, String what)
             throws TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new TimeoutException("gave up waiting " + timeout.toSeconds() + " s for " + what);
-            }
-            Thread.sleep(POLL.toMillis());
-        }
+        Await.until(timeout, POLL, condition, what);
     }
 
     /** A failure an operator can act on: the command line prints its message alone. */
@@ -604,8 +597,7 @@ final class FlinkCluster {
             @Override
             List<String> answer(FlinkCluster cluster) {
                 Path dir = cli.clusterDir;
-                long registered = 0;
-                for (int i = 0; i < timeoutSeconds && registered != taskManagers; i++) {
+                long registered = poll(Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(1), () -> {
                     if (!alive(dir.resolve("jobmanager.pid"))) {
                         throw new Failure("the JobManager exited; see " + dir.resolve("log/jobmanager.log")
                                 + " and .out");
@@ -617,14 +609,11 @@ final class FlinkCluster {
                         }
                     }
                     try {
-                        registered = cluster.get("/overview").path("taskmanagers").asLong();
+                        return cluster.get("/overview").path("taskmanagers").asLong();
                     } catch (Failure notYet) {
-                        registered = 0; // the REST endpoint is not up yet
+                        return 0L; // the REST endpoint is not up yet
                     }
-                    if (registered != taskManagers) {
-                        sleep(Duration.ofSeconds(1));
-                    }
-                }
+                }, n -> n == taskManagers);
                 if (registered != taskManagers) {
                     throw new Failure("only " + registered + " of " + taskManagers
                             + " TaskManagers registered; see " + dir.resolve("log"));

@@ -1,13 +1,18 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.EmbeddedKafkaBroker;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Tokenmeter on one machine: the embedded run, the workload generator and a stand-alone broker. */
 @Command(name = "tokenmeter-local", mixinStandardHelpOptions = true,

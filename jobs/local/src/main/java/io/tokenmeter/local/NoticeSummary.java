@@ -3,6 +3,7 @@ package io.tokenmeter.local;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.KafkaTopics;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;

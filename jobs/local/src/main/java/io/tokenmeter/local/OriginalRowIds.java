@@ -7,6 +7,7 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.KafkaTopics;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;

@@ -1,9 +1,14 @@
 package io.tokenmeter.local;
 
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,8 +1,8 @@
 package io.tokenmeter.local;
 
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.WarehouseConfig;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

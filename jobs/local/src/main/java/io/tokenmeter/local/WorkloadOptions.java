@@ -1,5 +1,6 @@
 package io.tokenmeter.local;
 
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.sql.SqlScripts;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -69,7 +73,7 @@ class AnalyticsSqlITCase {
     }
 
     /** A table session like the SQL client's: SET statements configure it, the others run in it. */
-    private static TableEnvironment session(List<String> statements) {
+    static TableEnvironment session(List<String> statements) {
         Configuration settings = new Configuration();
         List<String> definitions = new ArrayList<>();
         for (String statement : statements) {

@@ -2,6 +2,7 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenmeter.testkit.KafkaBrokerExtension;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

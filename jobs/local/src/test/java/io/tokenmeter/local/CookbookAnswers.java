@@ -3,7 +3,11 @@ package io.tokenmeter.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;

@@ -2,9 +2,6 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.SubscriptionAction;
@@ -12,21 +9,23 @@ import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,7 +99,7 @@ class HostileRecordsITCase {
         job.getJobExecutionResult().get(5, TimeUnit.MINUTES);
 
         // then: it never failed over
-        assertThat(failures(flink, job)).as("the job's exception history").isEmpty();
+        assertThat(TestRuns.failures(flink, job)).as("the job's exception history").isEmpty();
 
         // and every record it wrote fits the producer's limit (with room to spare: the line-item cap held)
         int largest = 0;
@@ -226,14 +225,11 @@ class HostileRecordsITCase {
     }
 
     private UsageEvent usage(String account, Instant time, Consumer<UsageEvent> change) {
-        UsageEvent event = UsageEvent.newBuilder()
+        UsageEvent event = Fixtures.usageEventBuilder()
                 .setEventId("hostile-" + ++eventIds)
                 .setSource("gw-hostile")
                 .setAccountId(account)
-                .setRegion("CN-GD")
                 .setModel("qwen3-max")
-                .setModality(Modality.TEXT)
-                .setInputTokens(10)
                 .setOutputTokens(5)
                 .setCachedTokens(0)
                 .setEventTime(time)
@@ -283,18 +279,4 @@ class HostileRecordsITCase {
         return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
-    /** The stack traces of the job's exception history: one per failover. */
-    private static List<String> failures(RestClusterClient<?> flink, JobClient job) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create(flink.getWebInterfaceURL() + "/jobs/" + job.getJobID() + "/exceptions")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        JsonNode history = new ObjectMapper().readTree(response.body()).path("exceptionHistory");
-        assertThat(history.isMissingNode()).as(response.body()).isFalse();
-        List<String> failures = new ArrayList<>();
-        for (JsonNode entry : history.path("entries")) {
-            failures.add(entry.path("stacktrace").asText());
-        }
-        return failures;
-    }
 }

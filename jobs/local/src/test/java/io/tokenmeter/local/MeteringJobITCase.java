@@ -1,7 +1,8 @@
 package io.tokenmeter.local;
 
-import static io.tokenmeter.local.TestRuns.produce;
-import static io.tokenmeter.local.TestRuns.run;
+import static io.tokenmeter.testkit.TestRuns.assertReconciled;
+import static io.tokenmeter.testkit.TestRuns.produce;
+import static io.tokenmeter.testkit.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.BillingRecord;
@@ -9,15 +10,23 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.io.UsageEventDeserializer;
-import io.tokenmeter.logic.WallClock;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
-import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
-import io.tokenmeter.metering.MeteringJob;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.FailingSource;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -29,23 +38,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.api.connector.source.Source;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.flink.util.Collector;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.flink.testutils.junit.SharedObjectsExtension;
+import org.apache.flink.testutils.junit.SharedReference;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The metering job on a MiniCluster at parallelism 2, through a real Kafka broker, reconciled with the workload. */
 class MeteringJobITCase {
-
-    private static final int PARALLELISM = TestRuns.PARALLELISM;
 
     @RegisterExtension
     @Order(1)
@@ -54,6 +56,9 @@ class MeteringJobITCase {
     @RegisterExtension
     @Order(2)
     static final MiniClusterExtension FLINK = TestRuns.miniCluster();
+
+    @RegisterExtension
+    final SharedObjectsExtension sharedObjects = SharedObjectsExtension.create();
 
     @Test
     void billsEachEventOnceWhileRejectingEveryKindOfPoisonRecord() throws Exception {
@@ -69,8 +74,7 @@ class MeteringJobITCase {
         // rejected with its reason
         MeteringOutcome outcome = readOutcome(config);
         Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(reconciliation);
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertThat(outcome.ledger().duplicates()).isEqualTo(expected.records(Kind.DUPLICATE)).isPositive();
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
@@ -91,17 +95,18 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 11).withRates(0.02, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        Source<IngestedRecord, ?, ?> failingSource = FailOnceDeserializer.source(config, spec.events() / 4 * 6 / 10, WallClock.system());
+        SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
+        Source<IngestedRecord, ?, ?> failingSource = FailingSource.bounded(config, WallClock.system(), failed,
+                FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
 
         // then: the failure happened, and billing is still exact with every record id once
-        assertThat(FailOnceDeserializer.FAILED).isTrue();
+        assertThat(failed.get()).isTrue();
         MeteringOutcome outcome = readOutcome(config);
         Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(reconciliation);
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
         assertThat(outcome.repeatedRecordIds()).isZero();
@@ -113,14 +118,16 @@ class MeteringJobITCase {
         WorkloadSpec spec = WorkloadSpec.clean(60_000, 1_000, 31).withRates(0.03, 0.005, 0.005);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        Source<IngestedRecord, ?, ?> failingSource = FailOnceDeserializer.source(config, spec.events() / 4 * 6 / 10, WallClock.system());
+        SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
+        Source<IngestedRecord, ?, ?> failingSource = FailingSource.bounded(config, WallClock.system(), failed,
+                FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
 
         // then: the job's own ledger, read from its topic, counts every record once, the restart notwithstanding:
         // what was counted before the failure and not committed is counted again, exactly once
-        assertThat(FailOnceDeserializer.FAILED).isTrue();
+        assertThat(failed.get()).isTrue();
         MeteringOutcome outcome = readOutcome(config);
         MeteringOutcome.Ledger ledger = outcome.ledger();
         assertThat(ledger.read()).as("records read").isEqualTo(spec.events());
@@ -137,11 +144,7 @@ class MeteringJobITCase {
         // conflicting duplicates need their original read first, and parallel readers share no order)
         WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 3).withRates(0.02, 0.01, 0);
         MeteringConfig config = freshTopics();
-        ExpectedTotals expected = new ExpectedTotals(spec.billingZone());
-        WorkloadGenerator generator = new WorkloadGenerator(spec);
-        for (long i = 0; i < spec.events(); i++) {
-            expected.add(generator.record(i));
-        }
+        ExpectedTotals expected = TestRuns.expected(spec);
 
         // when: the job reads it instead of the raw topic
         run(config, WorkloadSource.of(spec, config), false);
@@ -234,7 +237,7 @@ class MeteringJobITCase {
                 "billing.day-close-grace", "1 s",
                 "event-time.out-of-orderness", "5 s",
                 "event-time.source-idleness", "1 s"));
-        JobClient job = start(config);
+        JobClient job = TestRuns.start(config, KafkaEndpoints.rawUsageSource(config), false);
         try {
             ExpectedTotals expected = produce(spec, config);
 
@@ -257,28 +260,9 @@ class MeteringJobITCase {
 
     private static Map<AccountDay, UsageTotals> awaitBilling(MeteringConfig config, int accountDays)
             throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (true) {
-            Map<AccountDay, UsageTotals> billed = readOutcome(config).billedByAccountDay();
-            if (billed.size() >= accountDays || System.nanoTime() > deadline) {
-                return billed;
-            }
-            Thread.sleep(500); // polling the billing topic, not waiting for time to pass
-        }
-    }
-
-    private static JobClient start(MeteringConfig config) throws Exception {
-        Configuration flink = MeteringJob.flinkConfiguration(config);
-        flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
-        env.setParallelism(PARALLELISM);
-        MeteringJob.onKafka(config).build(env);
-        return env.executeAsync("metering-it-unbounded");
-    }
-
-    private static void assertReconciled(Reconciliation reconciliation) {
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        // polling the billing topic, not waiting for time to pass
+        return Await.poll(Duration.ofSeconds(90), Duration.ofMillis(500),
+                () -> readOutcome(config).billedByAccountDay(), billed -> billed.size() >= accountDays);
     }
 
     private static BillingRecord decode(AvroCodec<BillingRecord> codec, byte[] value) {
@@ -299,39 +283,5 @@ class MeteringJobITCase {
 
     private static MeteringOutcome readOutcome(MeteringConfig config) {
         return MeteringOutcome.read(KAFKA.topics(), config);
-    }
-
-    /** Decodes like the real source, but throws once when it reaches a given offset of partition 0. */
-    static final class FailOnceDeserializer extends UsageEventDeserializer {
-
-        static final AtomicBoolean FAILED = new AtomicBoolean();
-
-        private final long failAtOffset;
-
-        /** The raw topic, bounded, through a reader that fails once at {@code failAtOffset} of partition 0. */
-        static Source<IngestedRecord, ?, ?> source(MeteringConfig config, long failAtOffset, WallClock wallClock) {
-            FAILED.set(false);
-            return KafkaSource.<IngestedRecord>builder()
-                    .setBootstrapServers(config.kafka().bootstrapServers())
-                    .setTopics(config.kafka().topics().raw())
-                    .setGroupId(config.kafka().consumerGroup())
-                    .setStartingOffsets(OffsetsInitializer.earliest())
-                    .setBounded(OffsetsInitializer.latest())
-                    .setDeserializer(new FailOnceDeserializer(config, failAtOffset, wallClock))
-                    .build();
-        }
-
-        FailOnceDeserializer(MeteringConfig config, long failAtOffset, WallClock wallClock) {
-            super(config.validation().limits(), config.partitionClock(wallClock), config.dedup().key());
-            this.failAtOffset = failAtOffset;
-        }
-
-        @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
-            if (record.partition() == 0 && record.offset() == failAtOffset && FAILED.compareAndSet(false, true)) {
-                throw new IllegalStateException("injected failure at offset " + failAtOffset);
-            }
-            super.deserialize(record, out);
-        }
     }
 }

@@ -6,17 +6,20 @@ import static org.assertj.core.groups.Tuple.tuple;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.FailingSource;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.KafkaTopics;
+import io.tokenmeter.testkit.TestRuns;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,11 +35,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.flink.util.Collector;
+import org.apache.flink.testutils.junit.SharedObjectsExtension;
+import org.apache.flink.testutils.junit.SharedReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -70,6 +73,9 @@ class PackagesITCase {
     @Order(2)
     static final MiniClusterExtension FLINK = TestRuns.miniCluster();
 
+    private static final SharedObjectsExtension SHARED = SharedObjectsExtension.create();
+
+    private static AtomicBoolean failedOnce;
     private static List<PackageNotice> notices;
     private static List<BillingRecord> billing;
 
@@ -81,14 +87,16 @@ class PackagesITCase {
                 // Raw partitions without traffic must hold event time back until the drain at the end, not let
                 // it follow the wall clock (years after these events) while the test waits between phases.
                 "event-time.source-idleness", "30 min"));
-        FailOnceDeserializer.reset();
-        KafkaSource<IngestedRecord> failingSource = KafkaSource.<IngestedRecord>builder()
-                .setBootstrapServers(config.kafka().bootstrapServers())
-                .setTopics(config.kafka().topics().raw())
-                .setGroupId(config.kafka().consumerGroup())
-                .setStartingOffsets(OffsetsInitializer.earliest())
-                .setDeserializer(new FailOnceDeserializer(config))
-                .build();
+        // One job run serves every test of the class: its shared objects live through it, not through one test.
+        SHARED.beforeEach(null);
+        SharedReference<AtomicBoolean> failed = SHARED.add(new AtomicBoolean());
+        SharedReference<AtomicInteger> seen = SHARED.add(new AtomicInteger());
+        // The dates of this test are long past: lateness by the partitions' own events only. The reader throws once,
+        // on the failing account's second usage record.
+        KafkaSource<IngestedRecord> failingSource = FailingSource.unbounded(config, TestRuns.LONG_PAST, failed,
+                record -> record.key() != null
+                        && FAILING_ACCOUNT.equals(new String(record.key(), StandardCharsets.UTF_8))
+                        && seen.get().incrementAndGet() == 2);
         KafkaTopics topics = KAFKA.topics();
         try (Feed feed = new Feed(config)) {
             // Phase 0: every package is bought before its usage arrives.
@@ -137,13 +145,15 @@ class PackagesITCase {
             Path savepoints = Path.of(System.getProperty("java.io.tmpdir"), "packages-it-savepoints").toAbsolutePath();
             job.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL).get();
         }
+        failedOnce = new AtomicBoolean(failed.get().get());
+        SHARED.afterEach(null);
         notices = decodeAll(topics.readCommitted(config.kafka().topics().notices()), AvroCodec.packageNotices());
         billing = decodeAll(topics.readCommitted(config.kafka().topics().billing()), AvroCodec.billingRecords());
     }
 
     @Test
     void notifiesEachThresholdExactlyOnceAcrossATaskFailureAndRestart() {
-        assertThat(FailOnceDeserializer.FAILED).as("the source failed once, and the job restarted").isTrue();
+        assertThat(failedOnce).as("the source failed once, and the job restarted").isTrue();
         assertThat(noticesOf(FAILING_ACCOUNT)).containsExactly(tuple("s-1", 80, false), tuple("s-1", 100, false));
         // Two notices for each of the six accounts: a threshold notified twice would show as a repeated id.
         assertThat(notices).extracting(PackageNotice::getNoticeId).doesNotHaveDuplicates().hasSize(12);
@@ -272,13 +282,11 @@ class PackagesITCase {
         }
 
         void usage(String account, String localHour, long inputTokens) {
-            UsageEvent event = UsageEvent.newBuilder()
+            UsageEvent event = Fixtures.usageEventBuilder()
                     .setEventId("e-" + ++eventIds)
                     .setSource("gw-1")
                     .setAccountId(account)
-                    .setRegion("CN-GD")
                     .setModel("qwen3-max")
-                    .setModality(Modality.TEXT)
                     .setInputTokens(inputTokens)
                     .setOutputTokens(0)
                     .setCachedTokens(0)
@@ -298,33 +306,6 @@ class PackagesITCase {
         @Override
         public void close() {
             producer.close();
-        }
-    }
-
-    /** Decodes like the real source, but throws once on the failing account's second usage record. */
-    static final class FailOnceDeserializer extends UsageEventDeserializer {
-
-        static final AtomicBoolean FAILED = new AtomicBoolean();
-        private static final AtomicInteger SEEN = new AtomicInteger();
-
-        FailOnceDeserializer(MeteringConfig config) {
-            // The dates of this test are long past: lateness by the partitions' own events only.
-            super(config.validation().limits(), config.partitionClock(TestRuns.LONG_PAST), config.dedup().key());
-        }
-
-        static void reset() {
-            FAILED.set(false);
-            SEEN.set(0);
-        }
-
-        @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<IngestedRecord> out) {
-            boolean failing = record.key() != null
-                    && FAILING_ACCOUNT.equals(new String(record.key(), StandardCharsets.UTF_8));
-            if (failing && SEEN.incrementAndGet() == 2 && FAILED.compareAndSet(false, true)) {
-                throw new IllegalStateException("injected failure on " + FAILING_ACCOUNT + "'s second record");
-            }
-            super.deserialize(record, out);
         }
     }
 }

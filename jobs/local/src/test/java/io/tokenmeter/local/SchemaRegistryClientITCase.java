@@ -11,6 +11,7 @@ import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.schema.SchemaRegistryClient;
 import io.tokenmeter.schema.SchemaRegistrySettings;
 import io.tokenmeter.schema.SchemaRegistryUnavailableException;
+import io.tokenmeter.testkit.SchemaRegistryExtension;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.avro.Schema;

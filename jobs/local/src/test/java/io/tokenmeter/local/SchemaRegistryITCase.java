@@ -2,8 +2,6 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import io.tokenmeter.avro.RejectReason;
@@ -11,17 +9,22 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
 import io.tokenmeter.sql.SqlScripts;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.Await;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.SchemaRegistryExtension;
+import io.tokenmeter.testkit.TcpGate;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,14 +38,11 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.client.program.rest.RestClusterClient;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.test.junit5.InjectClusterClient;
@@ -76,7 +76,6 @@ class SchemaRegistryITCase {
     private static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
     private static final int FOREIGN_EVENTS = 200;
     private static final int UNKNOWN_SCHEMA_ID = 0x7F00_0001;
-    private static final Pattern SET = Pattern.compile("SET\\s+'([^']+)'\\s*=\\s*'([^']*)'");
 
     @RegisterExtension
     @Order(1)
@@ -116,10 +115,10 @@ class SchemaRegistryITCase {
             }
         }
         // and a record in the registry framing naming a schema id the registry does not have
-        byte[] unknownId = AvroCodec.usageEvents().encodeWithSchemaId(UsageEvent.newBuilder()
-                .setEventId("unknown-id").setSource("gw").setAccountId("acct-x").setRegion("CN-GD")
-                .setModel("qwen3-max").setModality(io.tokenmeter.avro.Modality.TEXT).setInputTokens(1)
-                .setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(), UNKNOWN_SCHEMA_ID);
+        byte[] unknownId = AvroCodec.usageEvents().encodeWithSchemaId(Fixtures.usageEventBuilder()
+                .setEventId("unknown-id").setSource("gw").setAccountId("acct-x").setModel("qwen3-max")
+                .setInputTokens(1).setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(),
+                UNKNOWN_SCHEMA_ID);
         try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
             raw.send(new ProducerRecord<>(config.kafka().topics().raw(), unknownId)).get();
         }
@@ -173,7 +172,8 @@ class SchemaRegistryITCase {
                 .isEqualTo(expected.values().stream().mapToLong(UsageTotals::totalTokens).sum());
 
         // and so does the analyst's SQL, through the shipped table definitions
-        TableEnvironment sql = session(SqlScripts.statements(AnalyticsSqlITCase.SQL_DEFINITIONS, config.asMap()));
+        TableEnvironment sql = AnalyticsSqlITCase.session(
+                SqlScripts.statements(AnalyticsSqlITCase.SQL_DEFINITIONS, config.asMap()));
         try (CloseableIterator<Row> rows = sql.executeSql(
                 "SELECT COUNT(*), SUM(total_tokens) FROM billing_records").collect()) {
             Row row = rows.next();
@@ -207,16 +207,13 @@ class SchemaRegistryITCase {
 
             // when: the job runs, with restarts allowed, and the registry comes back after its first failure
             JobClient job = TestRuns.start(config, source, true);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (failures(flink, job).isEmpty()) {
-                assertThat(System.nanoTime()).as("a failure within 60 s").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            Await.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> !TestRuns.failures(flink, job).isEmpty(),
+                    "a failure within 60 s");
             gate.open();
             job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
             // then: it failed because the registry did not answer, not because of a record
-            assertThat(failures(flink, job)).isNotEmpty()
+            assertThat(TestRuns.failures(flink, job)).isNotEmpty()
                     .allSatisfy(trace -> assertThat(trace).contains("until the schema registry answers"));
             // and nothing was rejected or lost: every event is billed once
             MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
@@ -225,19 +222,6 @@ class SchemaRegistryITCase {
             assertThat(outcome.ledger().read()).isEqualTo(50);
             assertThat(outcome.ledger().rejected()).isZero();
         }
-    }
-
-    /** The stack traces of the job's exception history: one per failover. */
-    private static List<String> failures(RestClusterClient<?> flink, JobClient job) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create(flink.getWebInterfaceURL() + "/jobs/" + job.getJobID() + "/exceptions")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        List<String> failures = new ArrayList<>();
-        for (JsonNode entry : new ObjectMapper().readTree(response.body()).path("exceptionHistory").path("entries")) {
-            failures.add(entry.path("stacktrace").asText());
-        }
-        return failures;
     }
 
     /** UsageEvent plus an optional field: what a producer that evolved the schema on its own writes. */
@@ -322,22 +306,5 @@ class SchemaRegistryITCase {
             }
         }
         return records;
-    }
-
-    /** A table session like the SQL client's: SET statements configure it, the others run in it. */
-    private static TableEnvironment session(List<String> statements) {
-        Configuration settings = new Configuration();
-        List<String> definitions = new ArrayList<>();
-        for (String statement : statements) {
-            Matcher set = SET.matcher(statement);
-            if (set.matches()) {
-                settings.setString(set.group(1), set.group(2));
-            } else {
-                definitions.add(statement);
-            }
-        }
-        TableEnvironment sql = TableEnvironment.create(settings);
-        definitions.forEach(sql::executeSql);
-        return sql;
     }
 }

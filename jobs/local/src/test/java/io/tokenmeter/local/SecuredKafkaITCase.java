@@ -1,12 +1,24 @@
 package io.tokenmeter.local;
 
-import static io.tokenmeter.local.TestRuns.run;
+import static io.tokenmeter.testkit.TestRuns.assertReconciled;
+import static io.tokenmeter.testkit.TestRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.io.KafkaClientProperties;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.BrokerSecurity;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.JobAcls;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.LocalCertificates;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,9 +95,7 @@ class SecuredKafkaITCase {
         // then: exact billing, every record accounted for, and neither the SCRAM password nor the store password
         // appears in the logs (the clients logged their settings with the secrets hidden)
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
-        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
         assertThat(outcome.repeatedRecordIds()).isZero();
@@ -113,9 +123,7 @@ class SecuredKafkaITCase {
 
         // then
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
-        Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.report()).as(String.join("\n", reconciliation.report()))
-                .last().asString().endsWith("status=OK");
+        assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
     }
 
     @Test

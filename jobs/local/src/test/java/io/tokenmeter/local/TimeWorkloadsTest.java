@@ -2,7 +2,9 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.local.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.LocalTime;

@@ -2,11 +2,17 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
-import io.tokenmeter.local.MeteringJobITCase.FailOnceDeserializer;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.WarehouseConfig;
+import io.tokenmeter.testing.PostgresExtension;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.FailingSource;
+import io.tokenmeter.testkit.KafkaBrokerExtension;
+import io.tokenmeter.testkit.MeteringOutcome;
+import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
@@ -16,7 +22,10 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.testutils.junit.SharedObjectsExtension;
+import org.apache.flink.testutils.junit.SharedReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -46,6 +55,9 @@ class WarehouseITCase {
     @Order(3)
     static final MiniClusterExtension FLINK = TestRuns.miniCluster();
 
+    @RegisterExtension
+    final SharedObjectsExtension sharedObjects = SharedObjectsExtension.create();
+
     @Test
     void warehouseHoldsExactlyTheBilledUsageAfterAFailureAndRestart() throws Exception {
         // given: retries, late events and poison records on the raw topic, and a warehouse with its tables
@@ -60,11 +72,12 @@ class WarehouseITCase {
 
         // when: the job fails part-way (after days have closed and rows reached the warehouse), restarts from its
         // last checkpoint and finishes
-        TestRuns.run(config, FailOnceDeserializer.source(
-                config, endOffsetOfPartitionZero(config) * 6 / 10, TestRuns.LONG_PAST), true);
+        SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
+        TestRuns.run(config, FailingSource.bounded(config, TestRuns.LONG_PAST, failed,
+                FailingSource.atOffsetOfPartitionZero(endOffsetOfPartitionZero(config) * 6 / 10)), true);
 
         // then: the tables hold the billed usage exactly, each billing record once
-        assertThat(FailOnceDeserializer.FAILED).isTrue();
+        assertThat(failed.get()).isTrue();
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
         assertExact(warehouse, expected, outcome);

@@ -2,6 +2,9 @@ package io.tokenmeter.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;

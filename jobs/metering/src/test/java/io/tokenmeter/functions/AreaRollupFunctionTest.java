@@ -1,8 +1,8 @@
 package io.tokenmeter.functions;
 
-import static io.tokenmeter.testing.Fixtures.usageLine;
 import static io.tokenmeter.testing.Fixtures.billingLine;
 import static io.tokenmeter.testing.Fixtures.millis;
+import static io.tokenmeter.testing.Fixtures.usageLine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
@@ -14,11 +14,11 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
-import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.BillingRecordIds;
 import io.tokenmeter.logic.UsageRows;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -357,9 +357,8 @@ class AreaRollupFunctionTest {
     /** The ADJUSTMENT row of one late event in {@link #HOUR_START}'s hour. */
     private static AccountUsage lateHourRow(String eventId, String account, String region, String model,
             Modality modality, long input, long output, long cached) {
-        UsageEvent event = UsageEvent.newBuilder()
+        UsageEvent event = Fixtures.usageEventBuilder()
                 .setEventId(eventId)
-                .setSource("gateway-a")
                 .setAccountId(account)
                 .setRegion(region)
                 .setModel(model)

@@ -2,7 +2,6 @@ package io.tokenmeter.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
@@ -689,13 +688,9 @@ class DeduplicateFunctionTest {
     }
 
     private static UsageEvent event(String source, String eventId, long inputTokens, String time) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(eventId)
                 .setSource(source)
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
                 .setInputTokens(inputTokens)
                 .setOutputTokens(5)
                 .setCachedTokens(0)

@@ -5,13 +5,13 @@ import static io.tokenmeter.testing.Fixtures.onTime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.AreaUsage;
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.AreaBundle;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsageBundle;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -177,13 +177,10 @@ class PreAggregateOperatorTest {
     }
 
     private static UsageEvent event(String account, long input) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(account + input)
-                .setSource("gateway-a")
                 .setAccountId(account)
-                .setRegion("CN-GD")
                 .setModel("m")
-                .setModality(Modality.TEXT)
                 .setInputTokens(input)
                 .setOutputTokens(0)
                 .setCachedTokens(0)

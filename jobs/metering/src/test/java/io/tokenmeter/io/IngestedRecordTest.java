@@ -2,10 +2,10 @@ package io.tokenmeter.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.testing.Fixtures;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.apache.flink.types.PojoTestUtils;
@@ -35,17 +35,10 @@ class IngestedRecordTest {
     }
 
     private static UsageEvent event() {
-        return UsageEvent.newBuilder()
-                .setEventId("evt-1")
-                .setSource("gateway-a")
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
+        return Fixtures.usageEventBuilder()
                 .setInputTokens(1)
                 .setOutputTokens(2)
                 .setCachedTokens(3)
-                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
                 .build();
     }
 }

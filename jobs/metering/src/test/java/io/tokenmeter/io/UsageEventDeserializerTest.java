@@ -2,7 +2,6 @@ package io.tokenmeter.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
@@ -445,13 +444,8 @@ class UsageEventDeserializerTest {
     }
 
     private static UsageEvent event(String id, long inputTokens, String eventTime) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(id)
-                .setSource("gateway-a")
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
                 .setInputTokens(inputTokens)
                 .setOutputTokens(5)
                 .setCachedTokens(0)

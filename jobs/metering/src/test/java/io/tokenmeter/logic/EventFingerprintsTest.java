@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
-import java.time.Instant;
+import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.testing.MurmurCollisions;
+import java.time.Instant;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
@@ -169,17 +170,7 @@ class EventFingerprintsTest {
     }
 
     private static UsageEvent event(Consumer<UsageEvent> change) {
-        UsageEvent event = UsageEvent.newBuilder()
-                .setEventId("evt-1")
-                .setSource("gateway-a")
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
-                .setInputTokens(10)
-                .setOutputTokens(20)
-                .setCachedTokens(30)
-                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"))
+        UsageEvent event = Fixtures.usageEventBuilder()
                 .build();
         change.accept(event);
         return event;

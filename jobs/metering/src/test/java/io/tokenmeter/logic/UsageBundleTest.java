@@ -7,6 +7,7 @@ import static org.assertj.core.groups.Tuple.tuple;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -79,11 +80,9 @@ class UsageBundleTest {
     }
 
     private static UsageEvent event(String account, String model, Modality modality, long input, String time) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(account + time + input)
-                .setSource("gateway-a")
                 .setAccountId(account)
-                .setRegion("CN-GD")
                 .setModel(model)
                 .setModality(modality)
                 .setInputTokens(input)

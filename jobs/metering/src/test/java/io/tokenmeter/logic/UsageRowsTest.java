@@ -1,8 +1,7 @@
 package io.tokenmeter.logic;
 
-import io.tokenmeter.testing.Fixtures;
-import static io.tokenmeter.testing.Fixtures.usageLine;
 import static io.tokenmeter.testing.Fixtures.billingLine;
+import static io.tokenmeter.testing.Fixtures.usageLine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.groups.Tuple.tuple;
@@ -15,6 +14,7 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -205,13 +205,9 @@ class UsageRowsTest {
     }
 
     private static UsageEvent event(String id, String source, long input, long output, long cached) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(id)
                 .setSource(source)
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
                 .setInputTokens(input)
                 .setOutputTokens(output)
                 .setCachedTokens(cached)

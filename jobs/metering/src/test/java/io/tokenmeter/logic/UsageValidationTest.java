@@ -2,9 +2,9 @@ package io.tokenmeter.logic;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.testing.Fixtures;
 import java.time.Instant;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -217,16 +217,7 @@ class UsageValidationTest {
     }
 
     private static UsageEvent event(Consumer<UsageEvent> change) {
-        UsageEvent event = UsageEvent.newBuilder()
-                .setEventId("evt-1")
-                .setSource("gateway-a")
-                .setAccountId("acct-1")
-                .setRegion("CN-GD")
-                .setModel("qwen-max")
-                .setModality(Modality.TEXT)
-                .setInputTokens(10)
-                .setOutputTokens(20)
-                .setCachedTokens(30)
+        UsageEvent event = Fixtures.usageEventBuilder()
                 .setEventTime(EVENT_TIME)
                 .build();
         change.accept(event);

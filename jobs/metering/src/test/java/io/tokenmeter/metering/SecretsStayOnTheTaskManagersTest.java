@@ -2,12 +2,12 @@ package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.logic.EventFingerprints;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,10 +90,8 @@ class SecretsStayOnTheTaskManagersTest {
         Path keyFile = Files.writeString(dir.resolve("dedup.key"), DEDUP_KEY);
         MeteringConfig config = MeteringConfig.defaultConfig().with(Map.of(
                 "dedup.key-file", keyFile.toString()));
-        UsageEvent event = UsageEvent.newBuilder()
-                .setEventId("evt-1").setSource("gateway-a").setAccountId("acct-1").setRegion("CN-GD")
-                .setModel("qwen-max").setModality(Modality.TEXT)
-                .setInputTokens(10).setOutputTokens(20).setCachedTokens(0)
+        UsageEvent event = Fixtures.usageEventBuilder()
+                .setCachedTokens(0)
                 .setEventTime(Instant.now().minusSeconds(60)) // on time by the real clock the source judges with
                 .build();
         UsageEventDeserializer deserializer =

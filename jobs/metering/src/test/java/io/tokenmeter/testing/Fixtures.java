@@ -64,14 +64,30 @@ public final class Fixtures {
         return Instant.parse(instant).toEpochMilli();
     }
 
+    /**
+     * The usage event every test starts from, to change what its case is about: evt-1 from gateway-a, account acct-1
+     * in region CN-GD, model qwen-max, TEXT, 10 input, 20 output and 30 cached tokens at 2026-03-10T01:00:00Z.
+     */
+    public static UsageEvent.Builder usageEventBuilder() {
+        return UsageEvent.newBuilder()
+                .setEventId("evt-1")
+                .setSource("gateway-a")
+                .setAccountId("acct-1")
+                .setRegion("CN-GD")
+                .setModel("qwen-max")
+                .setModality(Modality.TEXT)
+                .setInputTokens(10)
+                .setOutputTokens(20)
+                .setCachedTokens(30)
+                .setEventTime(Instant.parse("2026-03-10T01:00:00Z"));
+    }
+
     /** A usage event from gateway-a in region CN-GD. */
     public static UsageEvent usageEvent(String id, String account, String model, Modality modality,
             long input, long output, long cached, String time) {
-        return UsageEvent.newBuilder()
+        return usageEventBuilder()
                 .setEventId(id)
-                .setSource("gateway-a")
                 .setAccountId(account)
-                .setRegion("CN-GD")
                 .setModel(model)
                 .setModality(modality)
                 .setInputTokens(input)

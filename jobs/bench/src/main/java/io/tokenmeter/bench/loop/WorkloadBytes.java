@@ -1,8 +1,8 @@
 package io.tokenmeter.bench.loop;
 
-import io.tokenmeter.local.GeneratedRecord;
-import io.tokenmeter.local.WorkloadGenerator;
-import io.tokenmeter.local.WorkloadSpec;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;

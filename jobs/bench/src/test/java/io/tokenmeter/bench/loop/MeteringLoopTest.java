@@ -2,11 +2,11 @@ package io.tokenmeter.bench.loop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.local.GeneratedRecord;
-import io.tokenmeter.local.WorkloadGenerator;
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

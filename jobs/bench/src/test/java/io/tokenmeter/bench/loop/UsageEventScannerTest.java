@@ -7,13 +7,14 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
-import io.tokenmeter.local.GeneratedRecord;
-import io.tokenmeter.local.WorkloadGenerator;
-import io.tokenmeter.local.WorkloadSpec;
 import io.tokenmeter.logic.SecretSource;
 import io.tokenmeter.logic.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testing.Fixtures;
+import io.tokenmeter.testkit.GeneratedRecord;
+import io.tokenmeter.testkit.WorkloadGenerator;
+import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -250,11 +251,10 @@ class UsageEventScannerTest {
     }
 
     private static UsageEvent event(Random random) {
-        return UsageEvent.newBuilder()
+        return Fixtures.usageEventBuilder()
                 .setEventId(Long.toHexString(random.nextLong()))
                 .setSource("gateway-" + random.nextInt(12))
                 .setAccountId("acct-" + random.nextInt(1000))
-                .setRegion("CN-GD")
                 .setModel("qwen3-max")
                 .setModality(Modality.values()[random.nextInt(6)])
                 .setInputTokens(random.nextInt(5000))

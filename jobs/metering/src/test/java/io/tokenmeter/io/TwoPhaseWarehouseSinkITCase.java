@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import io.tokenmeter.local.PostgresExtension;
-import io.tokenmeter.local.Warehouse;
 import io.tokenmeter.logic.WarehouseRow;
 import io.tokenmeter.logic.WarehouseRows;
+import io.tokenmeter.testing.PostgresExtension;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -21,8 +21,8 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -32,15 +32,17 @@ import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.Order;
+import org.apache.flink.testutils.junit.SharedObjectsExtension;
+import org.apache.flink.testutils.junit.SharedReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -52,7 +54,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class TwoPhaseWarehouseSinkITCase {
 
-    private static final Path SCHEMA = Path.of("..", "..").resolve(Warehouse.SCHEMA);
+    private static final Path SCHEMA = Path.of("..", "..", "config", "sql", "postgres", "warehouse.sql");
     private static final LocalDate DAY = LocalDate.of(2026, 3, 2);
     private static final AtomicInteger DATABASES = new AtomicInteger();
 
@@ -68,6 +70,9 @@ class TwoPhaseWarehouseSinkITCase {
                     .setNumberSlotsPerTaskManager(2)
                     .build());
 
+    @RegisterExtension
+    final SharedObjectsExtension sharedObjects = SharedObjectsExtension.create();
+
     private final WarehouseTransactionIds ids = new WarehouseTransactionIds("it-job-warehouse");
     private final List<AutoCloseable> opened = new ArrayList<>();
     private TwoPhaseWarehouseSink.Endpoint endpoint;
@@ -80,9 +85,10 @@ class TwoPhaseWarehouseSinkITCase {
                 new io.tokenmeter.logic.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
         reader = DriverManager.getConnection(url);
         opened.add(reader);
-        try (Warehouse warehouse = Warehouse.connect(new io.tokenmeter.metering.WarehouseConfig(
-                url, "", "TOKENMETER_WAREHOUSE_PASSWORD", "", true, 10, Duration.ofSeconds(1), 3))) {
-            warehouse.prepare(SCHEMA, DAY, DAY.plusDays(1));
+        // The warehouse DDL and the day's partitions, as the local run's Warehouse.prepare applies them.
+        try (Statement statement = reader.createStatement()) {
+            statement.execute(Files.readString(SCHEMA));
+            statement.execute("SELECT tokenmeter_add_day_partitions(DATE '" + DAY + "', DATE '" + DAY.plusDays(1) + "')");
         }
     }
 
@@ -190,7 +196,7 @@ class TwoPhaseWarehouseSinkITCase {
     void aJobThatFailsAfterCheckpointsShowsEveryRowOnceAndNoneOfTheFailedAttempt() throws Exception {
         // given: a job whose rows carry the attempt that wrote them, failing once while taking a checkpoint
         int rows = 2_500;
-        FailOnceAfterCheckpoints.FAILED.set(false);
+        SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
         Configuration configuration = new Configuration();
         configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         configuration.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
@@ -200,7 +206,7 @@ class TwoPhaseWarehouseSinkITCase {
         env.enableCheckpointing(100);
         env.fromSource(new DataGeneratorSource<>(i -> i, rows, RateLimiterStrategy.perSecond(800), Types.LONG),
                         WatermarkStrategy.noWatermarks(), "Numbers")
-                .map(new FailOnceAfterCheckpoints())
+                .map(new FailOnceAfterCheckpoints(failed))
                 .sinkTo(new TwoPhaseWarehouseSink(endpoint, "job-it-warehouse", 50, Duration.ofMillis(200), 3));
 
         // when
@@ -208,7 +214,7 @@ class TwoPhaseWarehouseSinkITCase {
 
         // then: each number once (a failed attempt's visible row would be a second row for its number), none left
         // prepared, and the restarted attempt did write rows
-        assertThat(FailOnceAfterCheckpoints.FAILED).isTrue();
+        assertThat(failed.get()).isTrue();
         assertThat(number("SELECT count(*) FROM national_usage")).isEqualTo(rows);
         assertThat(number("SELECT count(DISTINCT total_tokens) FROM national_usage")).isEqualTo(rows);
         assertThat(number("SELECT count(*) FROM national_usage WHERE record_id LIKE 'attempt-1-%'")).isPositive();
@@ -323,9 +329,12 @@ class TwoPhaseWarehouseSinkITCase {
     static final class FailOnceAfterCheckpoints extends RichMapFunction<Long, WarehouseRow>
             implements CheckpointListener, CheckpointedFunction {
 
-        static final AtomicBoolean FAILED = new AtomicBoolean();
-
+        private final SharedReference<AtomicBoolean> failed;
         private int completed;
+
+        FailOnceAfterCheckpoints(SharedReference<AtomicBoolean> failed) {
+            this.failed = failed;
+        }
 
         @Override
         public WarehouseRow map(Long i) {
@@ -335,7 +344,7 @@ class TwoPhaseWarehouseSinkITCase {
         @Override
         public void snapshotState(FunctionSnapshotContext context) {
             if (getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && completed >= 2
-                    && FAILED.compareAndSet(false, true)) {
+                    && failed.get().compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure in checkpoint " + context.getCheckpointId());
             }
         }

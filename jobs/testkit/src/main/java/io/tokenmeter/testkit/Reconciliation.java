@@ -1,10 +1,10 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
-import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

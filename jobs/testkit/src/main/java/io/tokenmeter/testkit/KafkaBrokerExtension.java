@@ -1,15 +1,17 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real KRaft broker on loopback for one test class, with a fresh data folder, shut down afterwards; plaintext, or
- * {@link #secured()} (SASL_SSL, mTLS and ACLs, {@link BrokerSecurity}).
+ * {@link #secured()} (SASL_SSL, mTLS and ACLs, {@link BrokerSecurity}). After each test it checks that the test and
+ * its jobs closed every Kafka producer they opened ({@link ProducerLeaks}).
  */
-public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCallback {
+public final class KafkaBrokerExtension implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
 
     private final AtomicInteger topicCounter = new AtomicInteger();
     private final boolean secured;
@@ -31,6 +33,11 @@ public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCa
     @Override
     public void beforeAll(ExtensionContext context) {
         broker = secured ? EmbeddedKafkaBroker.startSecuredTemporary() : EmbeddedKafkaBroker.startTemporary();
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) throws InterruptedException {
+        ProducerLeaks.check();
     }
 
     @Override

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -36,7 +36,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * days. It signs the broker's certificate (for 127.0.0.1 and localhost, so clients verify the host name) and client
  * certificates whose common name is the Kafka principal (mTLS). Keys are EC P-256; stores are PKCS12.
  */
-final class LocalCertificates {
+public final class LocalCertificates {
 
     private static final Duration VALIDITY = Duration.ofDays(7);
     private static final String SIGNATURE = "SHA256withECDSA";
@@ -61,7 +61,7 @@ final class LocalCertificates {
     }
 
     /** A new authority; {@code commonName} tells it apart from others in error messages. */
-    static LocalCertificates newAuthority(String commonName) {
+    public static LocalCertificates newAuthority(String commonName) {
         try {
             return new LocalCertificates(commonName);
         } catch (GeneralSecurityException e) {
@@ -70,7 +70,7 @@ final class LocalCertificates {
     }
 
     /** Writes a truststore holding only this authority's certificate. */
-    void writeTruststore(Path file, char[] password) throws IOException {
+    public void writeTruststore(Path file, char[] password) throws IOException {
         try {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
@@ -85,7 +85,7 @@ final class LocalCertificates {
      * Writes a keystore with a new key and a certificate for {@code commonName}, signed by this authority, usable
      * as a server certificate for 127.0.0.1/localhost and as a client certificate.
      */
-    void writeKeystore(Path file, String commonName, char[] password) throws IOException {
+    public void writeKeystore(Path file, String commonName, char[] password) throws IOException {
         try {
             KeyPair keys = newKeyPair();
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(caName, serial(), notBefore(),

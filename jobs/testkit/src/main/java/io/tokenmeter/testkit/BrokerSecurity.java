@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.io.KafkaClientProperties;
 import java.io.IOException;
@@ -39,11 +39,11 @@ public final class BrokerSecurity {
     /** A principal with no ACLs at all, for tests that it can do nothing (SCRAM user and client certificate). */
     public static final String OUTSIDER = "outsider";
 
-    static final String SECRETS_FILE = "secrets.properties";
+    public static final String SECRETS_FILE = "secrets.properties";
     static final String LISTENERS_FILE = "listeners.properties";
     static final String TRUSTSTORE = "truststore.p12";
-    static final String STORE_PASSWORD = "store.password";
-    static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+    public static final String STORE_PASSWORD = "store.password";
+    public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
 
     private static final List<String> SCRAM_USERS = List.of(JOB, OUTSIDER);
     private static final List<String> CERTIFICATE_PRINCIPALS = List.of(BROKER, ADMIN, JOB, OUTSIDER);
@@ -85,7 +85,7 @@ public final class BrokerSecurity {
         return open(dir);
     }
 
-    /** The security of a secured broker that keeps it in {@code dir} (e.g. one started by {@link BrokerProcess}). */
+    /** The security of a secured broker that keeps it in {@code dir} (e.g. one started by {@code io.tokenmeter.local.BrokerProcess}). */
     public static BrokerSecurity open(Path dir) {
         Properties listeners = new Properties();
         try (Reader r = Files.newBufferedReader(dir.resolve(LISTENERS_FILE))) {

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,7 +22,7 @@ import org.apache.kafka.common.utils.Time;
 /**
  * A real single-node Kafka broker (KRaft: broker and controller in one), listening on loopback only, with its
  * data in a folder of its own. Started in-process by tests, and as a child process by the local run
- * ({@link BrokerProcess}).
+ * ({@code io.tokenmeter.local.BrokerProcess}).
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -190,7 +190,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return Uuid.randomUuid().toString();
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

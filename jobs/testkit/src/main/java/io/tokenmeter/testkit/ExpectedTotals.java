@@ -1,9 +1,9 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;

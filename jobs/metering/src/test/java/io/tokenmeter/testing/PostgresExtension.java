@@ -1,7 +1,9 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testing;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -36,7 +38,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     public void beforeAll(ExtensionContext context) throws Exception {
         bin = findBinaries();
         dir = Files.createTempDirectory("postgres-");
-        port = EmbeddedKafkaBroker.freePort();
+        port = freePort();
         asServerUser(dir);
         run(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", USER, "--auth=trust",
                 "-E", "UTF8", "--no-sync");
@@ -87,6 +89,12 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
                 .findFirst()
                 .orElseThrow(() -> new IllegalStateException("No PostgreSQL server binaries (initdb, pg_ctl) on the "
                         + "PATH, in /usr/local/bin or /usr/lib/postgresql/*/bin: install Debian's package postgresql"));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     private static boolean isRoot() {

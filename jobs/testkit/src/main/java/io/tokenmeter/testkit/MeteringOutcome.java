@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.AccountUsage;
 import io.tokenmeter.avro.AreaUsage;
@@ -9,12 +9,12 @@ import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageGranularity;
-import io.tokenmeter.local.ExpectedTotals.AccountDay;
 import io.tokenmeter.logic.AreaRollups;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;

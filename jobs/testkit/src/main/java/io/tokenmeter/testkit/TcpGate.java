@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
  * ones included) is dropped, as when the server is unreachable; the server itself keeps its state. Tests use it to
  * take a real schema registry away from the job for a while.
  */
-final class TcpGate implements AutoCloseable {
+public final class TcpGate implements AutoCloseable {
 
     private final int targetPort;
     private final ServerSocket server;
@@ -28,26 +28,26 @@ final class TcpGate implements AutoCloseable {
     });
     private volatile boolean open = true;
 
-    TcpGate(int targetPort) throws IOException {
+    public TcpGate(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         threads.execute(this::acceptLoop);
     }
 
     /** The base URL of the gate, standing for the server's {@code http://127.0.0.1:PORT}. */
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getLocalPort();
     }
 
     /** From now on every connection is dropped at once, and so are the open ones. */
-    void shut() {
+    public void shut() {
         open = false;
         for (Socket socket : sockets) {
             closeQuietly(socket);
         }
     }
 
-    void open() {
+    public void open() {
         open = true;
     }
 

@@ -1,5 +1,7 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
+import io.tokenmeter.io.KafkaClientProperties;
+import io.tokenmeter.metering.MeteringConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -9,8 +11,6 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import io.tokenmeter.io.KafkaClientProperties;
-import io.tokenmeter.metering.MeteringConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -73,26 +73,26 @@ public final class KafkaTopics {
      * still being created can have its first batch refused and then loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its
      * delivery timeout (seen with Kafka 4.2).
      */
-    static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
-        for (int attempt = 1; ; attempt++) {
+    public static void awaitLeaders(Admin admin, Collection<String> topics) throws InterruptedException {
+        boolean ready = Await.poll(LEADERS_TIMEOUT, Duration.ofMillis(500), () -> {
             try {
-                boolean ready = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                return admin.describeTopics(topics).allTopicNames().get().values().stream()
                         .flatMap(description -> description.partitions().stream())
                         .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
-                if (ready) {
-                    return;
-                }
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
                     throw new IllegalStateException("cannot describe topics " + topics, e.getCause());
                 }
+                return false;
             }
-            if (attempt == 120) {
-                throw new IllegalStateException("topics " + topics + " still lack partition leaders after 60 s");
-            }
-            Thread.sleep(500);
+        }, Boolean::booleanValue);
+        if (!ready) {
+            throw new IllegalStateException("topics " + topics + " still lack partition leaders after "
+                    + LEADERS_TIMEOUT.toSeconds() + " s");
         }
     }
+
+    private static final Duration LEADERS_TIMEOUT = Duration.ofSeconds(60);
 
     /**
      * Waits until consumer group {@code group} has committed, for every partition of {@code topic} that holds
@@ -101,27 +101,26 @@ public final class KafkaTopics {
      */
     public void awaitConsumed(String group, String topic, Duration timeout) throws InterruptedException {
         Map<TopicPartition, Long> end = endOffsets(topic, "read_committed");
-        long deadline = System.nanoTime() + timeout.toNanos();
         try (Admin admin = admin()) {
-            while (true) {
-                Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed;
-                try {
-                    committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("cannot read the offsets of group " + group, e.getCause());
-                }
-                boolean consumed = end.entrySet().stream().allMatch(e -> e.getValue() == 0
-                        || (committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue()));
-                if (consumed) {
-                    return;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("group " + group + " has not consumed " + topic + " within "
-                            + timeout + ": end offsets " + end + ", committed " + committed);
-                }
-                Thread.sleep(100);
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+                    Await.poll(timeout, Duration.ofMillis(100), () -> {
+                        try {
+                            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                        } catch (ExecutionException e) {
+                            throw new IllegalStateException("cannot read the offsets of group " + group, e.getCause());
+                        }
+                    }, c -> consumed(end, c));
+            if (!consumed(end, committed)) {
+                throw new IllegalStateException("group " + group + " has not consumed " + topic + " within "
+                        + timeout + ": end offsets " + end + ", committed " + committed);
             }
         }
+    }
+
+    private static boolean consumed(Map<TopicPartition, Long> end,
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed) {
+        return end.entrySet().stream().allMatch(e -> e.getValue() == 0
+                || (committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue()));
     }
 
     /** How many records {@code topic} holds now (end offsets minus start offsets, over all partitions). */

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.io.KafkaClientProperties;
 import java.nio.charset.StandardCharsets;
@@ -78,7 +78,7 @@ public final class WorkloadProducer {
     }
 
     /** An idempotent, batching producer's settings: every record written once, in order per partition. */
-    static Properties producerProperties(String bootstrapServers, KafkaClientProperties clients) {
+    public static Properties producerProperties(String bootstrapServers, KafkaClientProperties clients) {
         Properties props = clients.producer(bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");

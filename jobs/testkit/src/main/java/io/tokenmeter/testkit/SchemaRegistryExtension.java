@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import java.io.IOException;
 import java.net.URI;
@@ -106,22 +106,21 @@ public final class SchemaRegistryExtension implements BeforeAllCallback, AfterAl
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest subjects = HttpRequest.newBuilder(URI.create(confluentApiUrl() + "/subjects"))
                 .timeout(Duration.ofSeconds(5)).build();
-        long deadline = System.nanoTime() + READY_WITHIN.toNanos();
-        while (System.nanoTime() < deadline) {
+        boolean ready = Await.poll(READY_WITHIN, Duration.ofMillis(200), () -> {
             if (!process.isAlive()) {
                 throw new IllegalStateException("The schema registry exited with " + process.exitValue() + ":\n"
                         + logTail());
             }
             try {
-                if (http.send(subjects, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
+                return http.send(subjects, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
             } catch (IOException notYet) {
-                // still starting
+                return false; // still starting
             }
-            Thread.sleep(200);
+        }, Boolean::booleanValue);
+        if (!ready) {
+            throw new IllegalStateException("The schema registry was not ready within " + READY_WITHIN + ":\n"
+                    + logTail());
         }
-        throw new IllegalStateException("The schema registry was not ready within " + READY_WITHIN + ":\n" + logTail());
     }
 
     private String logTail() throws IOException {

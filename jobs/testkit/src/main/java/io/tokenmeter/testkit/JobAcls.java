@@ -1,6 +1,7 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.metering.MeteringConfig;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -48,14 +49,12 @@ public final class JobAcls {
             // The controller has committed them; a broker's authorizer applies them when it replays the metadata
             // log, a moment later. Until then the principal's first request can be refused ("Topic authorization
             // failed"), so wait until the broker lists every one of them.
-            long deadline = System.nanoTime() + ACLS_APPLIED_TIMEOUT.toNanos();
             for (AclBinding binding : bindings) {
-                while (admin.describeAcls(binding.toFilter()).values().get().isEmpty()) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("the broker did not apply ACL " + binding + " within "
-                                + ACLS_APPLIED_TIMEOUT.toSeconds() + " s");
-                    }
-                    Thread.sleep(20);
+                boolean applied = Await.poll(ACLS_APPLIED_TIMEOUT, Duration.ofMillis(20),
+                        () -> !admin.describeAcls(binding.toFilter()).values().get().isEmpty(), Boolean::booleanValue);
+                if (!applied) {
+                    throw new IllegalStateException("the broker did not apply ACL " + binding + " within "
+                            + ACLS_APPLIED_TIMEOUT.toSeconds() + " s");
                 }
             }
         } catch (ExecutionException e) {
@@ -63,7 +62,7 @@ public final class JobAcls {
         }
     }
 
-    private static final java.time.Duration ACLS_APPLIED_TIMEOUT = java.time.Duration.ofSeconds(30);
+    private static final Duration ACLS_APPLIED_TIMEOUT = Duration.ofSeconds(30);
 
     private static AclBinding allow(String principal, ResourceType type, String name, PatternType pattern,
             AclOperation operation) {

@@ -1,9 +1,9 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.local.GeneratedRecord.Kind;
 import io.tokenmeter.schema.AvroCodec;
+import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Arrays;
@@ -259,7 +259,7 @@ public final class WorkloadGenerator {
     }
 
     /** "acct-" and the account's rank, zero-padded so that ids sort by rank. */
-    String accountId(int rank) {
+    public String accountId(int rank) {
         String digits = Integer.toString(rank);
         return "acct-" + "0".repeat(accountDigits - digits.length()) + digits;
     }
@@ -309,7 +309,7 @@ public final class WorkloadGenerator {
     }
 
     /** The SplitMix64 finaliser: spreads consecutive seeds over the whole 64-bit range. */
-    static long mix(long z) {
+    public static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
