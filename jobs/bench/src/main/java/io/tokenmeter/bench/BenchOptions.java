@@ -69,7 +69,7 @@ final class BenchOptions {
     private Path dedupKeyFile() {
         Path file = workDir.toAbsolutePath().resolve("dedup.key");
         try {
-            return Files.exists(file) ? file : io.tokenmeter.logic.SecretSource.writeRandom(file);
+            return Files.exists(file) ? file : io.tokenmeter.logic.ingest.SecretSource.writeRandom(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the benchmark's dedup key " + file, e);
         }

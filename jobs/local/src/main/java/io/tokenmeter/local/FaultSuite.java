@@ -212,7 +212,7 @@ final class FaultSuite implements Callable<Integer> {
         FileUtils.deleteDirectory(work.toFile());
         brokerDir = Files.createDirectories(work.resolve("kafka"));
         // The TaskManagers run on this machine as this user: they read the key file the jobs' settings name.
-        dedupKeyFile = io.tokenmeter.logic.SecretSource.writeRandom(work.resolve("dedup.key"));
+        dedupKeyFile = io.tokenmeter.logic.ingest.SecretSource.writeRandom(work.resolve("dedup.key"));
         brokerPort = EmbeddedKafkaBroker.freePort();
 
         List<Scenario> selected = scenarios().stream()

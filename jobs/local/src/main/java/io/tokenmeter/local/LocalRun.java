@@ -232,7 +232,7 @@ final class LocalRun implements Callable<Integer> {
         if (config.dedup().key().read() != null) {
             return config;
         }
-        Path key = io.tokenmeter.logic.SecretSource.writeRandom(work.resolve("dedup.key"));
+        Path key = io.tokenmeter.logic.ingest.SecretSource.writeRandom(work.resolve("dedup.key"));
         System.out.println("Dedup key: a new random one in " + key);
         return config.with(Map.of("dedup.key-file", key.toString()));
     }

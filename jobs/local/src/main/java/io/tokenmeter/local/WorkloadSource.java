@@ -2,9 +2,9 @@ package io.tokenmeter.local;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
-import io.tokenmeter.logic.PartitionClock;
-import io.tokenmeter.logic.SecretSource;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.ingest.PartitionClock;
+import io.tokenmeter.logic.ingest.SecretSource;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.testkit.WorkloadGenerator;

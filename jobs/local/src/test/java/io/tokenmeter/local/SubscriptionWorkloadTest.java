@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
-import io.tokenmeter.logic.PackageCatalog;
+import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.util.HashMap;

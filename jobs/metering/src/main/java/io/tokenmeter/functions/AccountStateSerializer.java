@@ -39,7 +39,7 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
 
     @Override
     public AccountState createInstance() {
-        return io.tokenmeter.logic.AccountBilling.emptyState();
+        return io.tokenmeter.logic.billing.AccountBilling.emptyState();
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.tokenmeter.functions;
 
 import io.tokenmeter.avro.AreaUsage;
-import io.tokenmeter.logic.AreaRollups;
+import io.tokenmeter.logic.rollups.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;

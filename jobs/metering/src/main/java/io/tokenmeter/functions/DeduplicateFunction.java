@@ -4,7 +4,7 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;

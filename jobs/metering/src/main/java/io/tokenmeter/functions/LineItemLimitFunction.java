@@ -4,7 +4,7 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.LineItemLimits;
+import io.tokenmeter.logic.billing.LineItemLimits;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.metering.ValidationConfig;
 import java.time.Instant;

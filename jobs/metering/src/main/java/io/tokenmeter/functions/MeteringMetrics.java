@@ -3,7 +3,7 @@ package io.tokenmeter.functions;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.logic.MetricLabels;
+import io.tokenmeter.logic.ingest.MetricLabels;
 import io.tokenmeter.logic.UsagePartial;
 import java.util.EnumMap;
 import java.util.HashMap;

@@ -3,8 +3,8 @@ package io.tokenmeter.io;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.logic.EventFingerprints;
-import io.tokenmeter.logic.Rejections;
+import io.tokenmeter.logic.ingest.EventFingerprints;
+import io.tokenmeter.logic.ingest.Rejections;
 import io.tokenmeter.logic.Usage;
 import javax.annotation.Nullable;
 
@@ -28,7 +28,7 @@ public class IngestedRecord {
     /** Read after its billing day closed (by its partition's clock): billed in an ADJUSTMENT. */
     public boolean late;
     /**
-     * Its partition's clock when it was read ({@link io.tokenmeter.logic.PartitionClock}): any window that ended
+     * Its partition's clock when it was read ({@link io.tokenmeter.logic.ingest.PartitionClock}): any window that ended
      * before it was closed for this event. Long.MIN_VALUE when unknown.
      */
     public long clockAtRead = Long.MIN_VALUE;

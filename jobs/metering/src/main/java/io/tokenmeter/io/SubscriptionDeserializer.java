@@ -2,10 +2,10 @@ package io.tokenmeter.io;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.SubscriptionEvent;
-import io.tokenmeter.logic.PackageCatalog;
-import io.tokenmeter.logic.Rejections;
-import io.tokenmeter.logic.SubscriptionLimits;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.packages.PackageCatalog;
+import io.tokenmeter.logic.ingest.Rejections;
+import io.tokenmeter.logic.packages.SubscriptionLimits;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import org.apache.flink.api.common.serialization.DeserializationSchema;

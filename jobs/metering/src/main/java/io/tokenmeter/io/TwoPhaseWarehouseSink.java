@@ -1,7 +1,7 @@
 package io.tokenmeter.io;
 
-import io.tokenmeter.logic.SecretSource;
-import io.tokenmeter.logic.WarehouseRow;
+import io.tokenmeter.logic.ingest.SecretSource;
+import io.tokenmeter.logic.warehouse.WarehouseRow;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;

@@ -1,6 +1,6 @@
 package io.tokenmeter.io;
 
-import io.tokenmeter.logic.WarehouseRow;
+import io.tokenmeter.logic.warehouse.WarehouseRow;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -2,12 +2,12 @@ package io.tokenmeter.io;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.logic.EventFingerprints;
-import io.tokenmeter.logic.PartitionClock;
-import io.tokenmeter.logic.Rejections;
-import io.tokenmeter.logic.SecretSource;
-import io.tokenmeter.logic.UsageValidation;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.ingest.EventFingerprints;
+import io.tokenmeter.logic.ingest.PartitionClock;
+import io.tokenmeter.logic.ingest.Rejections;
+import io.tokenmeter.logic.ingest.SecretSource;
+import io.tokenmeter.logic.ingest.UsageValidation;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.schema.RegistryWriterSchemas;

@@ -127,7 +127,7 @@ public final class BillingCalendar implements Serializable {
     }
 
     /** {@code a + b}, saturated at Long.MIN_VALUE and Long.MAX_VALUE instead of wrapping around. */
-    static long saturatedAdd(long a, long b) {
+    public static long saturatedAdd(long a, long b) {
         long sum = a + b;
         if (((a ^ sum) & (b ^ sum)) < 0) {
             return b > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;

@@ -2,6 +2,7 @@ package io.tokenmeter.logic;
 
 import io.tokenmeter.avro.Modality;
 import javax.annotation.Nullable;
+import io.tokenmeter.logic.billing.UsageRows;
 
 /**
  * Usage of one account, billing day, local hour, model and modality, summed over one or more unique events that
@@ -80,7 +81,7 @@ public class UsagePartial {
     }
 
     /** Adds {@code other}'s tokens and events, which must be of the same account, hour, model and modality. */
-    void add(UsagePartial other) {
+    public void add(UsagePartial other) {
         inputTokens = Math.addExact(inputTokens, other.inputTokens);
         outputTokens = Math.addExact(outputTokens, other.outputTokens);
         cachedTokens = Math.addExact(cachedTokens, other.cachedTokens);

@@ -3,7 +3,7 @@ package io.tokenmeter.metering;
 import static io.tokenmeter.config.YamlBinding.require;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.tokenmeter.logic.SecretSource;
+import io.tokenmeter.logic.ingest.SecretSource;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;

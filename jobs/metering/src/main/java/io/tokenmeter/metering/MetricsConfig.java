@@ -5,7 +5,7 @@ import static io.tokenmeter.config.YamlBinding.require;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.tokenmeter.config.TextList;
-import io.tokenmeter.logic.MetricLabels;
+import io.tokenmeter.logic.ingest.MetricLabels;
 import java.io.Serializable;
 import java.util.HashSet;
 import java.util.List;

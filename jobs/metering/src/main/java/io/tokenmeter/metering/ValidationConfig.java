@@ -3,7 +3,7 @@ package io.tokenmeter.metering;
 import static io.tokenmeter.config.YamlBinding.require;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import java.io.Serializable;
 import java.time.Duration;
 

@@ -11,7 +11,7 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.BillingRecordIds;
+import io.tokenmeter.logic.billing.BillingRecordIds;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;

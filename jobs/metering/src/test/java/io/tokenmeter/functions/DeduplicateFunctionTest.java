@@ -256,13 +256,13 @@ class DeduplicateFunctionTest {
         List<UsagePartial> billed = harness.extractOutputValues();
         assertThat(billed).hasSize(2).allSatisfy(p -> assertThat(p.hourCorrectionId).isNotNull());
         List<io.tokenmeter.avro.AccountUsage> accountRows = billed.stream()
-                .map(p -> io.tokenmeter.logic.UsageRows.hourCorrection(p, CALENDAR)).toList();
+                .map(p -> io.tokenmeter.logic.billing.UsageRows.hourCorrection(p, CALENDAR)).toList();
         List<io.tokenmeter.avro.AreaUsage> regionalRows = accountRows.stream()
-                .map(io.tokenmeter.logic.AreaRollups::regionalPartial)
-                .map(io.tokenmeter.logic.AreaRollups::correction).toList();
+                .map(io.tokenmeter.logic.rollups.AreaRollups::regionalPartial)
+                .map(io.tokenmeter.logic.rollups.AreaRollups::correction).toList();
         List<io.tokenmeter.avro.AreaUsage> nationalRows = regionalRows.stream()
-                .map(io.tokenmeter.logic.AreaRollups::nationalPartial)
-                .map(io.tokenmeter.logic.AreaRollups::correction).toList();
+                .map(io.tokenmeter.logic.rollups.AreaRollups::nationalPartial)
+                .map(io.tokenmeter.logic.rollups.AreaRollups::correction).toList();
         List<String> ids = new java.util.ArrayList<>();
         accountRows.forEach(row -> ids.add(row.getRecordId()));
         regionalRows.forEach(row -> ids.add(row.getRecordId()));

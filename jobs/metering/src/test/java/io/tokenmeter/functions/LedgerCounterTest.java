@@ -6,7 +6,7 @@ import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.logic.Rejections;
+import io.tokenmeter.logic.ingest.Rejections;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;

@@ -9,7 +9,7 @@ import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.io.SubscriptionRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.PackageCatalog;
+import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;

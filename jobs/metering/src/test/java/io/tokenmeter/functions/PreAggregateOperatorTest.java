@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.UsageEvent;
-import io.tokenmeter.logic.AreaBundle;
-import io.tokenmeter.logic.AreaRollups;
+import io.tokenmeter.logic.rollups.AreaBundle;
+import io.tokenmeter.logic.rollups.AreaRollups;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.UsageBundle;
+import io.tokenmeter.logic.billing.UsageBundle;
 import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
@@ -143,7 +143,7 @@ class PreAggregateOperatorTest {
     void passesPartialsOfClosedWindowsOnUnsummedAlsoAfterARestore() throws Exception {
         OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> area = areaHarness(null);
         AreaUsage partial = AreaRollups.regionalPartial(
-                io.tokenmeter.logic.UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
+                io.tokenmeter.logic.billing.UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
         long hourEnd = partial.getWindowEnd().toEpochMilli();
         area.processElement(new StreamRecord<>(partial));
         area.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));

@@ -6,7 +6,7 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
-import io.tokenmeter.logic.SubscriptionLimits;
+import io.tokenmeter.logic.packages.SubscriptionLimits;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Instant;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import io.tokenmeter.logic.WarehouseRow;
-import io.tokenmeter.logic.WarehouseRows;
+import io.tokenmeter.logic.warehouse.WarehouseRow;
+import io.tokenmeter.logic.warehouse.WarehouseRows;
 import io.tokenmeter.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +82,7 @@ class TwoPhaseWarehouseSinkITCase {
     void warehouse() throws Exception {
         String url = POSTGRES.createDatabase("two_phase_" + DATABASES.incrementAndGet());
         endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "",
-                new io.tokenmeter.logic.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
+                new io.tokenmeter.logic.ingest.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
         reader = DriverManager.getConnection(url);
         opened.add(reader);
         // The warehouse DDL and the day's partitions, as the local run's Warehouse.prepare applies them.

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.testing.Fixtures;
 import java.nio.charset.StandardCharsets;

@@ -5,7 +5,7 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.UsageLineState;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.PackageCatalog;
+import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Instant;
@@ -45,7 +45,7 @@ public final class Fixtures {
     public static final String DEDUP_KEY_TEXT = "test-dedup-key-0123456789abcdef0123456789";
 
     /** Where the tests' dedup key is: an environment of their own holding {@link #DEDUP_KEY_TEXT}. */
-    public static final io.tokenmeter.logic.SecretSource DEDUP_KEY = new io.tokenmeter.logic.SecretSource(
+    public static final io.tokenmeter.logic.ingest.SecretSource DEDUP_KEY = new io.tokenmeter.logic.ingest.SecretSource(
             "", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
             (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> DEDUP_KEY_TEXT);
 
@@ -53,7 +53,7 @@ public final class Fixtures {
 
     /** {@code record} with the dedup key the source gives it under {@link #DEDUP_KEY_TEXT}. */
     public static io.tokenmeter.io.IngestedRecord fingerprinted(io.tokenmeter.io.IngestedRecord record) {
-        return record.fingerprint(new io.tokenmeter.logic.EventFingerprints(DEDUP_KEY_TEXT));
+        return record.fingerprint(new io.tokenmeter.logic.ingest.EventFingerprints(DEDUP_KEY_TEXT));
     }
 
     public static PackageCatalog packageCatalog(ZoneId zone) {

@@ -9,7 +9,7 @@ import io.tokenmeter.avro.LedgerEntry;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.UsageGranularity;
-import io.tokenmeter.logic.AreaRollups;
+import io.tokenmeter.logic.rollups.AreaRollups;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;

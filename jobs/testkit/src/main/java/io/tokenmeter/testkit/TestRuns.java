@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.logic.SecretSource;
+import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.logic.WallClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.MeteringJob;

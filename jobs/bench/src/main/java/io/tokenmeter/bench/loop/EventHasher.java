@@ -1,6 +1,6 @@
 package io.tokenmeter.bench.loop;
 
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;

@@ -2,7 +2,7 @@ package io.tokenmeter.bench.loop;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.metering.MeteringConfig;
 import java.util.Arrays;
 import java.util.Map;

@@ -5,10 +5,10 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
-import io.tokenmeter.logic.PartitionClock;
-import io.tokenmeter.logic.SecretSource;
+import io.tokenmeter.logic.ingest.PartitionClock;
+import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.logic.Usage;
-import io.tokenmeter.logic.ValidationLimits;
+import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.schema.Framing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -23,7 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * Decodes and validates one raw usage record the way the job's {@link UsageEventDeserializer} does, without
  * creating an object: the Avro body of {@link UsageEvent} is read field by field straight from the payload, strings
- * stay where they are (offset and length), and the checks of {@link io.tokenmeter.logic.UsageValidation} run on
+ * stay where they are (offset and length), and the checks of {@link io.tokenmeter.logic.ingest.UsageValidation} run on
  * the bytes. The outcome is the job's for every input — the same reject reason, the same accepted values — and
  * {@code UsageEventScannerTest} holds it to that on valid and hostile records.
  *

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

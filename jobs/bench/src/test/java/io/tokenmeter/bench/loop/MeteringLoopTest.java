@@ -2,7 +2,7 @@ package io.tokenmeter.bench.loop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenmeter.logic.SecretSource;
+import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.testkit.WorkloadGenerator;

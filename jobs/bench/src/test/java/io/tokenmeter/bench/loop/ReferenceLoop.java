@@ -5,7 +5,7 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.local.WorkloadSource;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.EventFingerprints;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.MeteringConfig;
@@ -90,7 +90,7 @@ final class ReferenceLoop {
             this(spec, config, config.partitionClock());
         }
 
-        Loop(WorkloadSpec spec, MeteringConfig config, io.tokenmeter.logic.PartitionClock clock) {
+        Loop(WorkloadSpec spec, MeteringConfig config, io.tokenmeter.logic.ingest.PartitionClock clock) {
             this.spec = spec;
             this.calendar = config.billing().calendar();
             this.horizonMillis = config.dedup().horizon().toMillis();
