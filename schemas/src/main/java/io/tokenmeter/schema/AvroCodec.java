@@ -26,6 +26,7 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
+import java.util.LinkedHashMap;
 
 /**
  * Encodes and decodes one record type in Avro single-object encoding: the two marker bytes {@code C3 01}, the
@@ -112,7 +113,7 @@ public final class AvroCodec<T extends SpecificRecord> {
     public AvroCodec<T> withRegistry(RegistryWriterSchemas registry, int cacheSize) {
         this.registry = registry;
         this.maxRegistryReaders = cacheSize;
-        this.readersBySchemaId = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        this.readersBySchemaId = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Integer, SpecificDatumReader<T>> eldest) {
                 return size() > maxRegistryReaders;

@@ -26,6 +26,10 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.junit.jupiter.api.Test;
+import com.sun.management.ThreadMXBean;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import org.apache.avro.SchemaNormalization;
 
 class AvroCodecTest {
 
@@ -93,9 +97,9 @@ class AvroCodecTest {
 
         assertThat(payload[0]).isEqualTo((byte) 0xC3);
         assertThat(payload[1]).isEqualTo((byte) 0x01);
-        long fingerprint = ByteBuffer.wrap(payload, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        long fingerprint = ByteBuffer.wrap(payload, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertThat(fingerprint)
-                .isEqualTo(org.apache.avro.SchemaNormalization.parsingFingerprint64(UsageEvent.getClassSchema()));
+                .isEqualTo(SchemaNormalization.parsingFingerprint64(UsageEvent.getClassSchema()));
     }
 
     @Test
@@ -160,7 +164,7 @@ class AvroCodecTest {
 
     @Test
     void rejectsGarbageAsMalformed() {
-        byte[] garbage = "this is not avro at all".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] garbage = "this is not avro at all".getBytes(StandardCharsets.UTF_8);
 
         assertMalformed(garbage);
     }
@@ -197,7 +201,7 @@ class AvroCodecTest {
     void rejectsHugeDeclaredStringLengthWithoutAllocatingIt() {
         byte[] payload = usageEventWithDeclaredIdLength(2_000_000_000L);
 
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long threadId = Thread.currentThread().getId();
         long allocatedBefore = threads.getThreadAllocatedBytes(threadId);
 

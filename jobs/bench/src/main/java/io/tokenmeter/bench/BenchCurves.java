@@ -11,6 +11,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 
 /**
  * Scaling curves from the runs of {@code scripts/bench.sh --curves}: one folder per point, named
@@ -73,7 +75,7 @@ final class BenchCurves implements Callable<Integer> {
     static String render(List<Point> points, String command) {
         StringBuilder md = new StringBuilder();
         md.append("Run: `").append(command).append("` on ")
-                .append(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).withNano(0)).append(".\n");
+                .append(ZonedDateTime.now(ZoneOffset.UTC).withNano(0)).append(".\n");
         for (String curve : List.of("accounts", "horizon", "parallelism")) {
             List<Point> line = points.stream().filter(p -> p.curve().equals(curve))
                     .sorted(Comparator.comparingDouble(p -> order(p.value()))).toList();

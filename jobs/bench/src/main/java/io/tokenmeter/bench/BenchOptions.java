@@ -14,6 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.local.WorkloadSource;
+import io.tokenmeter.logic.ingest.SecretSource;
+import java.time.OffsetDateTime;
+import org.apache.flink.api.connector.source.Source;
 
 /** The options every contender shares: the workload, the job's settings and where results go. */
 final class BenchOptions {
@@ -29,7 +34,7 @@ final class BenchOptions {
 
     @Option(names = "--start", description = "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
             + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
-    java.time.OffsetDateTime start;
+    OffsetDateTime start;
 
     @Option(names = "--duplicate-rate", defaultValue = "0.02",
             description = "Share of records that repeat an earlier event (default ${DEFAULT-VALUE}).")
@@ -69,7 +74,7 @@ final class BenchOptions {
     private Path dedupKeyFile() {
         Path file = workDir.toAbsolutePath().resolve("dedup.key");
         try {
-            return Files.exists(file) ? file : io.tokenmeter.logic.ingest.SecretSource.writeRandom(file);
+            return Files.exists(file) ? file : SecretSource.writeRandom(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the benchmark's dedup key " + file, e);
         }
@@ -91,9 +96,9 @@ final class BenchOptions {
     }
 
     /** The workload as an in-memory Flink source. */
-    org.apache.flink.api.connector.source.Source<io.tokenmeter.io.IngestedRecord, ?, ?> source(
+    Source<IngestedRecord, ?, ?> source(
             WorkloadSpec spec, MeteringConfig config) {
-        return io.tokenmeter.local.WorkloadSource.of(spec, config);
+        return WorkloadSource.of(spec, config);
     }
 
     /** How far back the generator draws a retry from: WorkloadGenerator's DUPLICATE_LOOKBACK records. */

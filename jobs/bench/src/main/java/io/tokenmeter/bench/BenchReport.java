@@ -12,6 +12,8 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 
 /**
  * Compares the contenders' results: checks that they billed the same, renders the table into
@@ -167,7 +169,7 @@ final class BenchReport implements Callable<Integer> {
             String machine, String command) {
         StringBuilder md = new StringBuilder();
         ContenderResult first = results.values().iterator().next();
-        md.append("Run: `").append(command).append("` on ").append(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
+        md.append("Run: `").append(command).append("` on ").append(ZonedDateTime.now(ZoneOffset.UTC)
                 .withNano(0)).append(" — ").append(String.format(Locale.ROOT, "%,d", first.events()))
                 .append(" events, ").append(first.settings().getOrDefault("accounts", "?")).append(" accounts, ")
                 .append(first.settings().getOrDefault("duplicate-rate", "?")).append(" duplicates, dedup horizon ")

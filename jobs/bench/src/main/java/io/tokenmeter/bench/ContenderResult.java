@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.Locale;
 
 /**
  * What one contender measured, and the totals it billed so the contenders can be checked against each other.
@@ -107,7 +108,7 @@ public record ContenderResult(
 
     /** One line for the console. */
     public String summary() {
-        return String.format(java.util.Locale.ROOT,
+        return String.format(Locale.ROOT,
                 "RESULT contender=%s events=%d wall_s=%.2f eps=%.0f cpu_s=%.2f cpu_eps=%.0f peak_rss_mb=%d "
                         + "rocksdb_mb=%.1f checkpoint_mb=%.1f billed_tokens=%d",
                 contender, events, wallSeconds, eventsPerSecond(), cpuSeconds, eventsPerCpuSecond(),

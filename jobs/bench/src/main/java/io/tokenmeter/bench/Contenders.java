@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.flink.util.FileUtils;
+import java.time.Duration;
 
 /** What every contender does before and after its run. */
 final class Contenders {
@@ -23,7 +24,7 @@ final class Contenders {
         System.out.printf("%s: %,d events over %,d accounts (%.0f%% duplicates, seed %d), dedup horizon %s, "
                         + "parallelism %d%n", contender, spec.events(), spec.accounts(), spec.duplicateRate() * 100,
                 spec.seed(), options.dedupHorizon, options.parallelism);
-        java.time.Duration reach = BenchOptions.retryReach(spec);
+        Duration reach = BenchOptions.retryReach(spec);
         if (reach.compareTo(options.config().dedup().horizon()) > 0) {
             System.out.printf("WARNING: retries reach back up to %d min of event time, beyond the dedup horizon (%s): "
                     + "totals may differ between contenders; use more events or a longer horizon%n",

@@ -32,6 +32,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import java.io.IOException;
+import java.util.Locale;
 
 /**
  * The metering job as deployed ({@link MeteringJob#onKafka}): Avro from a real Kafka broker, every output written
@@ -123,7 +125,7 @@ final class EndToEndContender implements Callable<Integer> {
                     totals.put("expected.billed.tokens", expected[1]);
                     Map<String, String> settings = options.settings();
                     settings.put("partitions", Integer.toString(partitions));
-                    settings.put("producer-seconds", String.format(java.util.Locale.ROOT, "%.1f", producerSeconds));
+                    settings.put("producer-seconds", String.format(Locale.ROOT, "%.1f", producerSeconds));
                     settings.put("checkpoints", Long.toString(sampler.checkpoints()));
                     settings.put("source", "kafka");
                     ContenderResult result = new ContenderResult("e2e", spec.events(), wall, cpu,
@@ -150,7 +152,7 @@ final class EndToEndContender implements Callable<Integer> {
 
     /** The workload producer (LocalCli generate) in a JVM of its own, on this JVM's classpath. */
     private Process startProducer(MeteringConfig config, WorkloadSpec spec, Path expectedCsv, Path work)
-            throws java.io.IOException {
+            throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dtokenmeter.log.dir=" + work,
@@ -179,7 +181,7 @@ final class EndToEndContender implements Callable<Integer> {
     }
 
     /** Billed events and tokens of the workload, from the CSV the producer wrote (see ExpectedTotals#writeCsv). */
-    static long[] expectedBilledEventsAndTokens(Path csv) throws java.io.IOException {
+    static long[] expectedBilledEventsAndTokens(Path csv) throws IOException {
         long events = 0;
         long tokens = 0;
         try (BufferedReader in = Files.newBufferedReader(csv)) {

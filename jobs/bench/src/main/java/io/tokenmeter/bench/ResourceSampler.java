@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import java.util.Comparator;
+import java.util.Optional;
 
 /**
  * Samples, twice a second while a contender runs, what only shows while it runs: the RocksDB working folder
@@ -105,15 +107,15 @@ public final class ResourceSampler implements AutoCloseable {
     }
 
     /** The completed checkpoint ({@code <job id>/chk-N} holding {@code _metadata}) with the highest N. */
-    static java.util.Optional<Path> newestCheckpoint(Path checkpoints) {
+    static Optional<Path> newestCheckpoint(Path checkpoints) {
         try (Stream<Path> jobs = Files.list(checkpoints)) {
             return jobs.flatMap(ResourceSampler::listQuietly)
                     .filter(p -> p.getFileName().toString().matches("chk-\\d+"))
                     .filter(p -> Files.exists(p.resolve("_metadata")))
-                    .max(java.util.Comparator.comparingLong(
+                    .max(Comparator.comparingLong(
                             p -> Long.parseLong(p.getFileName().toString().substring(4))));
         } catch (NoSuchFileException e) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -28,6 +28,10 @@ import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.flink.types.Row;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import org.apache.flink.table.api.DataTypes;
 
 /**
  * The metering job's aggregations the way a data engineer would write them in Flink SQL, on the same generated
@@ -83,7 +87,7 @@ final class SqlContender implements Callable<Integer> {
 
     @picocli.CommandLine.Option(names = "--table-set", paramLabel = "KEY=VALUE",
             description = "Overrides one Flink table setting (e.g. table.optimizer.agg-phase-strategy=ONE_PHASE).")
-    Map<String, String> tableOverrides = new java.util.LinkedHashMap<>();
+    Map<String, String> tableOverrides = new LinkedHashMap<>();
 
     @picocli.CommandLine.Option(names = "--explain", description = "Prints the optimized plan first.")
     boolean explain;
@@ -130,7 +134,7 @@ final class SqlContender implements Callable<Integer> {
                 .returns(Types.ROW_NAMED(COLUMNS, TYPES))
                 .name("Events as rows");
         tables.createTemporaryView("usage_events", tables.fromDataStream(events, Schema.newBuilder()
-                .columnByMetadata("event_time", org.apache.flink.table.api.DataTypes.TIMESTAMP_LTZ(3), "rowtime")
+                .columnByMetadata("event_time", DataTypes.TIMESTAMP_LTZ(3), "rowtime")
                 .columnByExpression("proc_time", "PROCTIME()")
                 .watermark("event_time", "SOURCE_WATERMARK()")
                 .build()));
@@ -176,9 +180,9 @@ final class SqlContender implements Callable<Integer> {
     }
 
     /** The zone's offset from UTC, which must not change within the workload. */
-    static Duration fixedOffset(java.time.ZoneId zone, WorkloadSpec spec) {
-        java.time.ZoneOffset first = zone.getRules().getOffset(spec.start());
-        java.time.ZoneOffset last = zone.getRules().getOffset(spec.start().plus(spec.span()));
+    static Duration fixedOffset(ZoneId zone, WorkloadSpec spec) {
+        ZoneOffset first = zone.getRules().getOffset(spec.start());
+        ZoneOffset last = zone.getRules().getOffset(spec.start().plus(spec.span()));
         if (!first.equals(last)) {
             throw new IllegalArgumentException("The SQL contender needs a billing zone whose offset does not change "
                     + "within the workload, and " + zone + " (billing.time-zone) does");

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.HashMap;
+import java.util.TreeMap;
 
 class BenchReportTest {
 
@@ -56,7 +58,7 @@ class BenchReportTest {
 
     @Test
     void explainsAMismatchWhenRetriesReachBeyondTheHorizon() {
-        Map<String, String> shortHorizon = new java.util.HashMap<>(WORKLOAD);
+        Map<String, String> shortHorizon = new HashMap<>(WORKLOAD);
         shortHorizon.put("dedup-horizon-minutes", "60");
         shortHorizon.put("retry-reach-minutes", "288");
         Map<String, ContenderResult> results = new LinkedHashMap<>();
@@ -108,7 +110,7 @@ class BenchReportTest {
         ContenderResult read = ContenderResult.read(dir.resolve("loop.properties"));
 
         assertThat(read).isEqualTo(new ContenderResult("loop", 1_000_000, 2.5, 3.25, 1L << 30, 0, 0,
-                new java.util.TreeMap<>(WORKLOAD), new java.util.TreeMap<>(billed(100, 200))));
+                new TreeMap<>(WORKLOAD), new TreeMap<>(billed(100, 200))));
         assertThat(read.billedTokensByDay()).containsExactly(Map.entry("2026-11-01", 100L), Map.entry("2026-11-02", 200L));
     }
 

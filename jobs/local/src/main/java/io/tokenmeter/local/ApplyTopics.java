@@ -30,6 +30,7 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import io.tokenmeter.metering.MeteringConfig;
 
 /**
  * Makes a Kafka cluster's topics match {@code config/topics.yaml}: creates the missing ones, raises partition counts,
@@ -67,7 +68,7 @@ final class ApplyTopics implements Callable<Integer> {
     public Integer call() throws Exception {
         List<TopicDefinition> wanted = read(file, replicationFactor);
         Properties props = jobConfig == null ? new Properties()
-                : io.tokenmeter.metering.MeteringConfig.load(jobConfig, List.of()).kafka().clients().admin();
+                : MeteringConfig.load(jobConfig, List.of()).kafka().clients().admin();
         if (commandConfig != null) {
             try (Reader reader = Files.newBufferedReader(commandConfig)) {
                 props.load(reader);

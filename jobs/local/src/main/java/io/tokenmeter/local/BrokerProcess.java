@@ -11,6 +11,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.concurrent.ExecutionException;
+import javax.annotation.Nullable;
 
 /**
  * The embedded broker as a separate background JVM, the way a real broker runs beside the job: started from this
@@ -23,9 +27,9 @@ public final class BrokerProcess implements AutoCloseable {
 
     private final Process process;
     private final String bootstrapServers;
-    @javax.annotation.Nullable private final BrokerSecurity security;
+    @Nullable private final BrokerSecurity security;
 
-    private BrokerProcess(Process process, String bootstrapServers, @javax.annotation.Nullable BrokerSecurity security) {
+    private BrokerProcess(Process process, String bootstrapServers, @Nullable BrokerSecurity security) {
         this.process = process;
         this.bootstrapServers = bootstrapServers;
         this.security = security;
@@ -55,7 +59,7 @@ public final class BrokerProcess implements AutoCloseable {
 
     private static BrokerProcess start(Path dataDir, int port, boolean secured)
             throws IOException, InterruptedException, TimeoutException {
-        List<String> command = new java.util.ArrayList<>(List.of(
+        List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
                 "-Dlog4j2.configurationFile=log4j2-broker.properties",
@@ -73,7 +77,7 @@ public final class BrokerProcess implements AutoCloseable {
             String bootstrap = ready.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             return new BrokerProcess(process, bootstrap,
                     secured ? BrokerSecurity.open(LocalCli.Broker.securityDir(dataDir)) : null);
-        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             process.destroyForcibly();
             throw new TimeoutException("Kafka broker did not start within " + START_TIMEOUT + "; see "
                     + dataDir.resolve("broker.stderr.log") + " and " + dataDir.resolve("broker.log"));
@@ -92,7 +96,7 @@ public final class BrokerProcess implements AutoCloseable {
             }
             throw new IllegalStateException("broker process exited with " + process.waitFor());
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -104,7 +108,7 @@ public final class BrokerProcess implements AutoCloseable {
     }
 
     /** The security of a secured broker process; null for a plaintext one. */
-    @javax.annotation.Nullable
+    @Nullable
     public BrokerSecurity security() {
         return security;
     }

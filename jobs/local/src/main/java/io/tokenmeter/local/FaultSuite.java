@@ -48,6 +48,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import io.tokenmeter.logic.ingest.SecretSource;
+import java.time.LocalTime;
+import org.apache.kafka.clients.admin.Admin;
 
 /**
  * I4 under the faults a cluster sees: the metering job on a real multi-process Flink cluster, against a Kafka broker
@@ -167,7 +170,7 @@ final class FaultSuite implements Callable<Integer> {
         }
 
         void log(String line) {
-            System.out.println("   " + java.time.LocalTime.now().withNano(0) + " " + line);
+            System.out.println("   " + LocalTime.now().withNano(0) + " " + line);
         }
     }
 
@@ -212,7 +215,7 @@ final class FaultSuite implements Callable<Integer> {
         FileUtils.deleteDirectory(work.toFile());
         brokerDir = Files.createDirectories(work.resolve("kafka"));
         // The TaskManagers run on this machine as this user: they read the key file the jobs' settings name.
-        dedupKeyFile = io.tokenmeter.logic.ingest.SecretSource.writeRandom(work.resolve("dedup.key"));
+        dedupKeyFile = SecretSource.writeRandom(work.resolve("dedup.key"));
         brokerPort = EmbeddedKafkaBroker.freePort();
 
         List<Scenario> selected = scenarios().stream()
@@ -644,7 +647,7 @@ final class FaultSuite implements Callable<Integer> {
                     + run.restarts());
             // A broker back from a stop takes up its partitions one by one; an idempotent producer writing to one
             // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
-            try (org.apache.kafka.clients.admin.Admin admin = KafkaTopics.of(config).admin()) {
+            try (Admin admin = KafkaTopics.of(config).admin()) {
                 KafkaTopics.awaitLeaders(admin, List.of(config.kafka().topics().raw()));
             }
             TimeWorkloads.write(backlog.secondPart(), -1, config, expected);

@@ -28,6 +28,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import java.io.InputStream;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
 
 /**
  * A Flink session cluster as an operator sees it, through its REST API: the jobs half of {@code scripts/cluster.sh}
@@ -246,7 +249,7 @@ final class FlinkCluster {
         try {
             Process process = new ProcessBuilder(command).start();
             process.getOutputStream().close();
-            var stderr = java.util.concurrent.CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+            var stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
             String stdout = readAll(process.getInputStream());
             int exit = process.waitFor();
             return new Result(exit, stdout, stderr.join());
@@ -258,7 +261,7 @@ final class FlinkCluster {
         }
     }
 
-    private static String readAll(java.io.InputStream in) {
+    private static String readAll(InputStream in) {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -334,7 +337,7 @@ final class FlinkCluster {
     }
 
     private static String firstLines(String text, int lines) {
-        return text.lines().limit(lines).collect(java.util.stream.Collectors.joining("\n"));
+        return text.lines().limit(lines).collect(Collectors.joining("\n"));
     }
 
     /** {@link Await#poll}, an interrupt reported as a failure like every other of the commands. */

@@ -13,6 +13,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
+import io.tokenmeter.io.KafkaClientProperties;
+import io.tokenmeter.metering.MeteringConfig;
+import java.util.List;
 
 /** Tokenmeter on one machine: the embedded run, the workload generator and a stand-alone broker. */
 @Command(name = "tokenmeter-local", mixinStandardHelpOptions = true,
@@ -61,9 +64,9 @@ public final class LocalCli {
         @Override
         public Integer call() throws IOException {
             WorkloadSpec spec = workload.spec(billingZone);
-            io.tokenmeter.io.KafkaClientProperties clients = config == null
-                    ? io.tokenmeter.io.KafkaClientProperties.none()
-                    : io.tokenmeter.metering.MeteringConfig.load(config, java.util.List.of()).kafka().clients();
+            KafkaClientProperties clients = config == null
+                    ? KafkaClientProperties.none()
+                    : MeteringConfig.load(config, List.of()).kafka().clients();
             ExpectedTotals expected =
                     WorkloadProducer.produce(new WorkloadGenerator(spec), clients, bootstrapServers, topic, true);
             if (expectedOut != null) {

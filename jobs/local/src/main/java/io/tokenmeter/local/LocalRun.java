@@ -38,6 +38,12 @@ import org.apache.flink.util.FileUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import io.tokenmeter.logic.ingest.SecretSource;
+import java.io.IOException;
+import java.util.HashMap;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.resource.PatternType;
 
 /**
  * The embedded default: a real Kafka broker in a background process, the metering job running live on a local
@@ -118,7 +124,7 @@ final class LocalRun implements Callable<Integer> {
             System.out.println("Kafka broker (KRaft, pid " + broker.pid() + ") at " + broker.bootstrapServers());
             // scripts/sql.sh connects to the broker of the running local run through this file.
             Files.writeString(work.resolve("bootstrap-servers"), broker.bootstrapServers());
-            Map<String, String> brokerSettings = new java.util.HashMap<>();
+            Map<String, String> brokerSettings = new HashMap<>();
             brokerSettings.put("kafka.bootstrap-servers", broker.bootstrapServers());
             BrokerSecurity security = broker.security();
             if (security != null) {
@@ -205,8 +211,8 @@ final class LocalRun implements Callable<Integer> {
     private static void describeSecurity(BrokerSecurity security, MeteringConfig config, KafkaTopics kafka)
             throws InterruptedException {
         String principal = "User:" + BrokerSecurity.JOB;
-        List<org.apache.kafka.common.acl.AclBinding> acls = JobAcls.bindings(config, principal);
-        try (org.apache.kafka.clients.admin.Admin admin = kafka.admin()) {
+        List<AclBinding> acls = JobAcls.bindings(config, principal);
+        try (Admin admin = kafka.admin()) {
             JobAcls.grant(admin, acls);
         }
         System.out.println("Secured broker: TLS (throwaway CA), StandardAuthorizer; certificates and secrets in "
@@ -217,10 +223,10 @@ final class LocalRun implements Callable<Integer> {
         System.out.println("  tools: client certificate CN=" + BrokerSecurity.ADMIN + " (super user) over mTLS at "
                 + security.mtlsBootstrap());
         System.out.println("  ACLs of " + principal + " (nothing else is allowed):");
-        for (org.apache.kafka.common.acl.AclBinding acl : acls) {
+        for (AclBinding acl : acls) {
             System.out.println("    " + acl.entry().operation() + " " + acl.pattern().resourceType() + " "
                     + acl.pattern().name() + (acl.pattern().patternType()
-                            == org.apache.kafka.common.resource.PatternType.PREFIXED ? "*" : ""));
+                            == PatternType.PREFIXED ? "*" : ""));
         }
     }
 
@@ -228,11 +234,11 @@ final class LocalRun implements Callable<Integer> {
      * The configuration with a dedup key: the one it names, the environment's, or else a new random key in the work
      * folder (the run is on this machine; its ids need to be remembered by this run only).
      */
-    static MeteringConfig withDedupKey(MeteringConfig config, Path work) throws java.io.IOException {
+    static MeteringConfig withDedupKey(MeteringConfig config, Path work) throws IOException {
         if (config.dedup().key().read() != null) {
             return config;
         }
-        Path key = io.tokenmeter.logic.ingest.SecretSource.writeRandom(work.resolve("dedup.key"));
+        Path key = SecretSource.writeRandom(work.resolve("dedup.key"));
         System.out.println("Dedup key: a new random one in " + key);
         return config.with(Map.of("dedup.key-file", key.toString()));
     }

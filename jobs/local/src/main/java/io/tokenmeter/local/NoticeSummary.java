@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.ArrayList;
 
 /**
  * The package notices a run committed: how many per threshold, how many late, whether any was repeated, and the
@@ -24,7 +25,7 @@ record NoticeSummary(Map<Integer, Long> byThreshold, long late, long repeatedIds
         Set<String> ids = new HashSet<>();
         long[] late = {0};
         long[] repeated = {0};
-        List<Long> latencies = new java.util.ArrayList<>();
+        List<Long> latencies = new ArrayList<>();
         kafka.readCommitted(topic, record -> {
             PackageNotice notice;
             try {

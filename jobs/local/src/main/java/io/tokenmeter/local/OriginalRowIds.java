@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * ORIGINAL rows whose id an earlier ORIGINAL row of the same topic already carried, on every output topic that
@@ -76,7 +77,7 @@ record OriginalRowIds(Map<String, Long> repeatedByTopic, List<String> samples) {
         repeated.put(topic, count[0]);
     }
 
-    private static <T extends org.apache.avro.specific.SpecificRecord> T decode(AvroCodec<T> codec, byte[] value) {
+    private static <T extends SpecificRecord> T decode(AvroCodec<T> codec, byte[] value) {
         try {
             return codec.decode(value);
         } catch (DecodeException e) {

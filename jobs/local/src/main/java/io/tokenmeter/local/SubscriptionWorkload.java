@@ -24,6 +24,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import io.tokenmeter.io.KafkaClientProperties;
+import java.util.concurrent.Future;
 
 /**
  * The subscriptions that go with a workload, seeded like it: which accounts bought which packages, and the
@@ -100,11 +102,11 @@ public final class SubscriptionWorkload {
     /** Writes {@code events} to the compacted subscriptions topic, keyed by account/subscription. */
     public static void produce(List<SubscriptionEvent> events, String bootstrapServers, String topic)
             throws InterruptedException {
-        produce(events, io.tokenmeter.io.KafkaClientProperties.none(), bootstrapServers, topic);
+        produce(events, KafkaClientProperties.none(), bootstrapServers, topic);
     }
 
     /** As {@link #produce(List, String, String)}, with the pass-through {@code clients}. */
-    public static void produce(List<SubscriptionEvent> events, io.tokenmeter.io.KafkaClientProperties clients,
+    public static void produce(List<SubscriptionEvent> events, KafkaClientProperties clients,
             String bootstrapServers, String topic) throws InterruptedException {
         Properties props = clients.producer(bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -112,12 +114,12 @@ public final class SubscriptionWorkload {
         AvroCodec<SubscriptionEvent> codec = AvroCodec.subscriptionEvents();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            List<Future<?>> sent = new ArrayList<>();
             for (SubscriptionEvent event : events) {
                 byte[] key = (event.getAccountId() + "/" + event.getSubscriptionId()).getBytes(StandardCharsets.UTF_8);
                 sent.add(producer.send(new ProducerRecord<>(topic, key, codec.encode(event))));
             }
-            for (java.util.concurrent.Future<?> future : sent) {
+            for (Future<?> future : sent) {
                 future.get();
             }
         } catch (ExecutionException e) {

@@ -25,6 +25,9 @@ import org.apache.commons.rng.core.source64.SplitMix64;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import java.time.ZoneId;
+import java.util.TreeMap;
+import java.util.concurrent.Future;
 
 /**
  * The workloads of the two event-time faults of the fault suite: a live one whose billing day ends a minute after
@@ -144,12 +147,12 @@ final class TimeWorkloads {
         final List<GeneratedRecord> records = new ArrayList<>();
         long retries;
 
-        Backlog(long events, int accounts, long seed, java.time.ZoneId zone) {
+        Backlog(long events, int accounts, long seed, ZoneId zone) {
             Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(SPAN).minus(Duration.ofDays(1));
             spec = WorkloadSpec.clean(events, accounts, seed).withRates(0.01, 0.005, 0.005).during(start, SPAN, zone);
             WorkloadGenerator generator = new WorkloadGenerator(spec);
             // Retries due at each position of the workload, keyed by the position after which they are written.
-            java.util.TreeMap<Long, List<GeneratedRecord>> due = new java.util.TreeMap<>();
+            TreeMap<Long, List<GeneratedRecord>> due = new TreeMap<>();
             SplitMix64 rng = new SplitMix64(seed ^ 0x5DEECE66DL);
             double perHour = (double) events / SPAN.toHours();
             for (long i = 0; i < events; i++) {
@@ -237,7 +240,7 @@ final class TimeWorkloads {
         Properties props = WorkloadProducer.producerProperties(config.kafka().bootstrapServers(), config.kafka().clients());
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            List<Future<?>> sent = new ArrayList<>();
             for (GeneratedRecord record : records) {
                 byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
                 sent.add(producer.send(partition < 0
@@ -246,7 +249,7 @@ final class TimeWorkloads {
                 expected.add(record);
             }
             producer.flush();
-            for (java.util.concurrent.Future<?> f : sent) {
+            for (Future<?> f : sent) {
                 f.get();
             }
         } catch (ExecutionException e) {

@@ -45,6 +45,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import io.tokenmeter.schema.DecodeException;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * I7 and I10 through the real broker: every hostile record of issue #13 items 3–5 — strings far beyond their caps,
@@ -127,9 +133,9 @@ class HostileRecordsITCase {
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
         Map<AccountDay, UsageTotals> billed = new HashMap<>(outcome.billedByAccountDay());
         UsageTotals manyLines = billed.remove(new AccountDay(MANY_LINES, LocalDate.ofInstant(day, ZONE)));
-        Map<AccountDay, String> differences = new java.util.TreeMap<>();
+        Map<AccountDay, String> differences = new TreeMap<>();
         for (AccountDay key : union(billed.keySet(), expected.billedByAccountDay().keySet())) {
-            if (!java.util.Objects.equals(billed.get(key), expected.billedByAccountDay().get(key))) {
+            if (!Objects.equals(billed.get(key), expected.billedByAccountDay().get(key))) {
                 differences.put(key, "billed " + billed.get(key) + ", expected " + expected.billedByAccountDay().get(key));
             }
         }
@@ -154,13 +160,13 @@ class HostileRecordsITCase {
     private static RejectedRecord decodeRejected(byte[] value) {
         try {
             return AvroCodec.rejectedRecords().decode(value);
-        } catch (io.tokenmeter.schema.DecodeException e) {
+        } catch (DecodeException e) {
             throw new AssertionError(e);
         }
     }
 
-    private static java.util.Set<AccountDay> union(java.util.Set<AccountDay> a, java.util.Set<AccountDay> b) {
-        java.util.Set<AccountDay> all = new java.util.TreeSet<>(a);
+    private static Set<AccountDay> union(Set<AccountDay> a, Set<AccountDay> b) {
+        Set<AccountDay> all = new TreeSet<>(a);
         all.addAll(b);
         return all;
     }
@@ -263,7 +269,7 @@ class HostileRecordsITCase {
 
     /** The rejected envelope holds the bytes as read, cut to validation.max-record-bytes when they were larger. */
     private void expectRejected(byte[] value, RejectReason reason) {
-        byte[] kept = reason == RejectReason.OVERSIZED ? java.util.Arrays.copyOf(value, 65_536) : value;
+        byte[] kept = reason == RejectReason.OVERSIZED ? Arrays.copyOf(value, 65_536) : value;
         hostile.put(ByteBuffer.wrap(kept), reason);
     }
 

@@ -49,6 +49,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.Comparator;
+import org.apache.avro.specific.SpecificRecord;
+import org.assertj.core.groups.Tuple;
 
 /**
  * Token packages through the real broker, on a MiniCluster at parallelism 2: one job run, fed in phases so that
@@ -221,10 +224,10 @@ class PackagesITCase {
     }
 
     /** (subscription, threshold, late) of an account's notices, in period and threshold order. */
-    private static List<org.assertj.core.groups.Tuple> noticesOf(String account) {
+    private static List<Tuple> noticesOf(String account) {
         return notices.stream()
                 .filter(n -> n.getAccountId().equals(account))
-                .sorted(java.util.Comparator.comparing(PackageNotice::getPeriodStart)
+                .sorted(Comparator.comparing(PackageNotice::getPeriodStart)
                         .thenComparing(PackageNotice::getThresholdPercent))
                 .map(n -> tuple(n.getSubscriptionId(), n.getThresholdPercent(), n.getLate()))
                 .collect(Collectors.toList());
@@ -234,7 +237,7 @@ class PackagesITCase {
         return LocalDateTime.parse(localDateTime).atZone(ZONE).toInstant();
     }
 
-    private static <T extends org.apache.avro.specific.SpecificRecord> List<T> decodeAll(
+    private static <T extends SpecificRecord> List<T> decodeAll(
             List<ConsumerRecord<byte[], byte[]>> records, AvroCodec<T> codec) {
         List<T> decoded = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {

@@ -61,6 +61,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import io.tokenmeter.schema.SchemaRegistryClient;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Issue 15 item 4 end to end, through a real broker and a real Confluent-compatible schema registry: the raw topic
@@ -138,7 +140,7 @@ class SchemaRegistryITCase {
         Map<RejectReason, Long> reasons = new EnumMap<>(RejectReason.class);
         List<RejectedRecord> unknown = new ArrayList<>();
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords()
-                .withRegistry(new io.tokenmeter.schema.SchemaRegistryClient(config.schemaRegistry().settings()), 10);
+                .withRegistry(new SchemaRegistryClient(config.schemaRegistry().settings()), 10);
         for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.kafka().topics().rejected())) {
             assertThat(Framing.isRegistryFramed(record.value())).as("in the registry framing").isTrue();
             RejectedRecord rejected = rejectedCodec.decode(record.value());
@@ -294,11 +296,11 @@ class SchemaRegistryITCase {
         List<GenericRecord> records = new ArrayList<>();
         try (KafkaConsumer<String, GenericRecord> consumer =
                 new KafkaConsumer<>(props, new StringDeserializer(), deserializer)) {
-            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
                 assertThat(System.nanoTime()).as("read %s to its end within 60 s", topic).isLessThan(deadline);

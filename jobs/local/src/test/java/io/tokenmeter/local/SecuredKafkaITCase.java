@@ -52,6 +52,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.event.Level;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * Issue #15 items 2 and 3: the metering job against a secured broker — TLS with a throwaway CA, SCRAM-SHA-512 users
@@ -296,14 +299,14 @@ class SecuredKafkaITCase {
             job.getJobExecutionResult().get(FAILS_WITHIN.toSeconds(), TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             return e;
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             job.cancel().get();
             throw new AssertionError("the job still ran after " + FAILS_WITHIN + " instead of failing", e);
         }
         throw new AssertionError("the job finished instead of failing");
     }
 
-    private static java.util.function.Consumer<Throwable> hasCause(Class<? extends Throwable> type, String message) {
+    private static Consumer<Throwable> hasCause(Class<? extends Throwable> type, String message) {
         Predicate<Throwable> matches = t -> type.isInstance(t) && t.getMessage() != null
                 && t.getMessage().contains(message);
         return failure -> assertThat(ExceptionUtils.findThrowable(failure, matches))
@@ -322,7 +325,7 @@ class SecuredKafkaITCase {
 
     private String logged() {
         StringBuilder all = new StringBuilder();
-        java.util.stream.Stream.concat(logs.getEvents().stream(), kafkaLogs.getEvents().stream()).forEach(e -> {
+        Stream.concat(logs.getEvents().stream(), kafkaLogs.getEvents().stream()).forEach(e -> {
             all.append(e.getMessage().getFormattedMessage()).append('\n');
             if (e.getThrown() != null) {
                 all.append(ExceptionUtils.stringifyException(e.getThrown())).append('\n');

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import java.time.Instant;
 
 class TimeWorkloadsTest {
 
@@ -23,7 +24,7 @@ class TimeWorkloadsTest {
         TimeWorkloads.Live live = new TimeWorkloads.Live(EVENTS, 500, 7);
 
         assertThat(live.midnight.atZone(live.zone).toLocalTime()).isEqualTo(LocalTime.MIDNIGHT);
-        assertThat(live.midnight).isAfter(java.time.Instant.now());
+        assertThat(live.midnight).isAfter(Instant.now());
         WorkloadGenerator generator = new WorkloadGenerator(live.spec);
         long previousDay = 0;
         for (long i = 0; i < EVENTS; i++) {

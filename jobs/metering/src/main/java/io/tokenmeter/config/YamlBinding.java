@@ -32,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.lang.annotation.Annotation;
+import java.time.DateTimeException;
 
 /**
  * The one way Tokenmeter reads its YAML files (the job configuration, the package catalog, the topic definitions):
@@ -108,7 +110,7 @@ public final class YamlBinding {
                 }
                 try {
                     return parse.apply(text.trim());
-                } catch (IllegalArgumentException | java.time.DateTimeException e) {
+                } catch (IllegalArgumentException | DateTimeException e) {
                     throw InvalidFormatException.from(p, e.getMessage(), text, type);
                 }
             }
@@ -253,7 +255,7 @@ public final class YamlBinding {
         }
     }
 
-    private static <A extends java.lang.annotation.Annotation> A annotation(Class<?> type, RecordComponent component,
+    private static <A extends Annotation> A annotation(Class<?> type, RecordComponent component,
             Class<A> annotationType) {
         try {
             // JsonProperty and JsonIgnore do not target record components; Java copies them to the field.

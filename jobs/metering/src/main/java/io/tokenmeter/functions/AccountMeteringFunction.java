@@ -23,6 +23,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import java.time.LocalDate;
 
 /**
  * Meters each account in event time: bills its usage per billing day, and reports its usage per local hour and
@@ -194,7 +195,7 @@ public class AccountMeteringFunction extends WatermarkRememberingFunction<String
         long now = System.currentTimeMillis();
         if (now >= todayEnd) {
             // Not the calendar's cached methods: the gauge below runs on the metrics reporter's thread.
-            java.time.LocalDate today = java.time.LocalDate.now(calendar.zone());
+            LocalDate today = LocalDate.now(calendar.zone());
             todayStart = today.atStartOfDay(calendar.zone()).toInstant().toEpochMilli();
             todayTokens = 0;
             todayEnd = today.plusDays(1).atStartOfDay(calendar.zone()).toInstant().toEpochMilli();

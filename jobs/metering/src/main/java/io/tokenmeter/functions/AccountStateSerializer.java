@@ -14,6 +14,7 @@ import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
+import io.tokenmeter.logic.billing.AccountBilling;
 
 /**
  * The account operator's state, {@link AccountState}, written field by field: the account's state is read and
@@ -39,7 +40,7 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
 
     @Override
     public AccountState createInstance() {
-        return io.tokenmeter.logic.billing.AccountBilling.emptyState();
+        return AccountBilling.emptyState();
     }
 
     @Override

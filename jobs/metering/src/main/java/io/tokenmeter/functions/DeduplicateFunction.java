@@ -27,6 +27,7 @@ import org.apache.flink.runtime.state.ttl.TtlValue;
 import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.apache.flink.metrics.Counter;
 
 /**
  * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
@@ -85,7 +86,7 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     private final BillingCalendar calendar;
 
     private transient ValueState<TtlValue<Long>> seenIds;
-    private transient org.apache.flink.metrics.Counter duplicatesMetric;
+    private transient Counter duplicatesMetric;
     /** The compaction filter's clock on RocksDB; null on other backends, which sweep. */
     @Nullable private transient EventTimeCompactionFilter compactionClock;
     /** Sweeps only: the watermark at which the next one runs (after a start or restore: at the first one). */

@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.utils.AppInfoParser;
 
 /**
  * The Kafka client settings an operator passes through to every Kafka client the job and its tools create:
@@ -129,7 +130,7 @@ public final class KafkaClientProperties implements Serializable {
                             + " of client goes under " + CONSUMER_PREFIX + ", " + PRODUCER_PREFIX + " or "
                             + ADMIN_PREFIX
                     : "is not a setting the Kafka " + section(prefix) + " knows (kafka-clients "
-                            + org.apache.kafka.common.utils.AppInfoParser.getVersion() + ")");
+                            + AppInfoParser.getVersion() + ")");
         }
         if (isPassword(clientKey) && !REFERENCE.matcher(value).find()) {
             throw invalid(key, "is a secret and must not be written in the configuration: give a config-provider"

@@ -13,6 +13,8 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import io.tokenmeter.avro.RejectedRecord;
+import java.util.Arrays;
 
 /**
  * Decodes subscription events inside the Kafka source. A record that is too large, does not decode, breaks the
@@ -53,7 +55,7 @@ public class SubscriptionDeserializer implements KafkaRecordDeserializationSchem
             out.collect(SubscriptionRecord.rejected(Rejections.reject(RejectReason.OVERSIZED,
                     record.value().length + " bytes exceed the limit of " + limits.maxRecordBytes()
                             + "; the payload holds the first " + limits.maxRecordBytes() + " bytes",
-                    java.util.Arrays.copyOf(record.value(), limits.maxRecordBytes()), record.topic(),
+                    Arrays.copyOf(record.value(), limits.maxRecordBytes()), record.topic(),
                     record.partition(), record.offset(), record.timestamp(), System.currentTimeMillis())));
             return;
         }
@@ -79,7 +81,7 @@ public class SubscriptionDeserializer implements KafkaRecordDeserializationSchem
         }
     }
 
-    private static io.tokenmeter.avro.RejectedRecord reject(
+    private static RejectedRecord reject(
             ConsumerRecord<byte[], byte[]> record, RejectReason reason, String message) {
         return Rejections.reject(reason, message, record.value(), record.topic(), record.partition(),
                 record.offset(), record.timestamp(), System.currentTimeMillis());

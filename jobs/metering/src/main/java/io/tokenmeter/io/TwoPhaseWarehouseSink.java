@@ -18,6 +18,7 @@ import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import java.io.Serializable;
 
 /**
  * The exactly-once warehouse sink: each writer subtask upserts a checkpoint's rows in one PostgreSQL transaction,
@@ -84,7 +85,7 @@ public final class TwoPhaseWarehouseSink
      * password is never part of the sink that travels in the job graph. No password (neither file nor variable
      * set) means trust or .pgpass authentication.
      */
-    public record Endpoint(String url, String user, SecretSource password) implements java.io.Serializable {
+    public record Endpoint(String url, String user, SecretSource password) implements Serializable {
 
         Connection connect(boolean autoCommit) throws SQLException {
             Properties properties = new Properties();

@@ -23,6 +23,8 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.tokenmeter.avro.RejectedRecord;
+import java.util.Arrays;
 
 /**
  * Decodes and validates raw usage records inside the Kafka source, so that a record that cannot be billed never
@@ -93,7 +95,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
             out.collect(IngestedRecord.rejected(Rejections.reject(RejectReason.OVERSIZED,
                     payload.length + " bytes exceed the limit of " + limits.maxRecordBytes()
                             + "; the payload holds the first " + limits.maxRecordBytes() + " bytes",
-                    java.util.Arrays.copyOf(payload, limits.maxRecordBytes()), record.topic(), record.partition(),
+                    Arrays.copyOf(payload, limits.maxRecordBytes()), record.topic(), record.partition(),
                     record.offset(), record.timestamp(), System.currentTimeMillis())));
             return;
         }
@@ -133,7 +135,7 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         out.collect(valid.fingerprint(fingerprints));
     }
 
-    private static io.tokenmeter.avro.RejectedRecord reject(
+    private static RejectedRecord reject(
             ConsumerRecord<byte[], byte[]> record, RejectReason reason, String message) {
         return Rejections.reject(reason, message, record.value(), record.topic(), record.partition(),
                 record.offset(), record.timestamp(), System.currentTimeMillis());

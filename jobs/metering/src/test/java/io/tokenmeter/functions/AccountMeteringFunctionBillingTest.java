@@ -25,6 +25,11 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import io.tokenmeter.metering.MeteringConfig;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
+import org.assertj.core.groups.Tuple;
 
 class AccountMeteringFunctionBillingTest {
 
@@ -44,7 +49,7 @@ class AccountMeteringFunctionBillingTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = RememberingHarnesses.forFunction(
-                new AccountMeteringFunction(CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metrics().labels()), r -> r.accountId, Types.STRING);
+                new AccountMeteringFunction(CALENDAR, MeteringConfig.defaultConfig().metrics().labels()), r -> r.accountId, Types.STRING);
     }
 
     @AfterEach
@@ -91,8 +96,8 @@ class AccountMeteringFunctionBillingTest {
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getAccountId, BillingRecord::getTotalTokens)
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("acct-1", 10L),
-                        org.assertj.core.groups.Tuple.tuple("acct-2", 7L));
+                        Tuple.tuple("acct-1", 10L),
+                        Tuple.tuple("acct-2", 7L));
     }
 
     @Test
@@ -152,9 +157,9 @@ class AccountMeteringFunctionBillingTest {
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getVersion, BillingRecord::getTotalTokens)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(1, 1L),
-                        org.assertj.core.groups.Tuple.tuple(2, 2L),
-                        org.assertj.core.groups.Tuple.tuple(3, 3L));
+                        Tuple.tuple(1, 1L),
+                        Tuple.tuple(2, 2L),
+                        Tuple.tuple(3, 3L));
     }
 
     /** A day first seen after it closed has no on-time usage: an empty ORIGINAL, then its usage as version 2. */
@@ -244,8 +249,8 @@ class AccountMeteringFunctionBillingTest {
         assertThat(harness.extractOutputValues())
                 .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L),
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L));
+                        Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L),
+                        Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L));
     }
 
     @Test
@@ -307,12 +312,12 @@ class AccountMeteringFunctionBillingTest {
         // Not RememberingHarnesses: it opens the harness, after which a state backend is ignored.
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(new AccountMeteringFunction(
-                        CALENDAR, io.tokenmeter.metering.MeteringConfig.defaultConfig().metrics().labels())),
+                        CALENDAR, MeteringConfig.defaultConfig().metrics().labels())),
                 r -> r.accountId, Types.STRING);
-        harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        harness.setStateBackend(new EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
-                .isInstanceOf(org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class);
+                .isInstanceOf(RocksDBKeyedStateBackend.class);
         process(event("acct-1", "m", Modality.TEXT, 1, 0, 0, "2026-03-10T02:00:00Z"));
         advanceWatermark(millis("2026-03-10T03:00:00Z"));
         process(event("acct-1", "m", Modality.TEXT, 10, 0, 0, "2026-03-09T10:00:00Z")); // late, day before
@@ -326,15 +331,15 @@ class AccountMeteringFunctionBillingTest {
                 .extracting(BillingRecord::getBillingDay, BillingRecord::getKind, BillingRecord::getVersion,
                         BillingRecord::getTotalTokens)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ORIGINAL, 1, 0L),
-                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 2, 10L),
-                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 3, 100L),
-                        org.assertj.core.groups.Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 4, 1000L),
-                        org.assertj.core.groups.Tuple.tuple(DAY, BillingRecordKind.ORIGINAL, 1, 1L));
+                        Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ORIGINAL, 1, 0L),
+                        Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 2, 10L),
+                        Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 3, 100L),
+                        Tuple.tuple(DAY.minusDays(1), BillingRecordKind.ADJUSTMENT, 4, 1000L),
+                        Tuple.tuple(DAY, BillingRecordKind.ORIGINAL, 1, 1L));
         assertThat(billed.get(0).getLineItems()).isEmpty();
         // numKeyedStateEntries() only works on the heap backend: ask RocksDB for the keys holding state instead.
         try (var keys = harness.getOperator().<String>getKeyedStateBackend()
-                .getKeys("account-state", org.apache.flink.runtime.state.VoidNamespace.INSTANCE)) {
+                .getKeys("account-state", VoidNamespace.INSTANCE)) {
             assertThat(keys).isEmpty();
         }
         assertThat(harness.numEventTimeTimers()).isZero();

@@ -29,6 +29,10 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.ArrayList;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.assertj.core.api.Assertions;
 
 class AccountMeteringFunctionHourlyTest {
 
@@ -189,7 +193,7 @@ class AccountMeteringFunctionHourlyTest {
                 usageEvent("e1", "acct-1", "qwen-max", Modality.TEXT, 4, 0, 0, "2026-03-10T02:50:00Z")),
                 "raw", 0, 1L, false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
+        Assertions.assertThatThrownBy(() -> harness.processElement(new StreamRecord<>(unjudged)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("without a correction id");
     }
@@ -268,18 +272,18 @@ class AccountMeteringFunctionHourlyTest {
         harness.close();
 
         // when: restored into two subtasks, more usage arrives for each account's open hour, and the hour closes
-        java.util.List<AccountUsage> rows = new java.util.ArrayList<>();
+        List<AccountUsage> rows = new ArrayList<>();
         for (int subtask = 0; subtask < 2; subtask++) {
-            var repartitioned = org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness
+            var repartitioned = AbstractStreamOperatorTestHarness
                     .repartitionOperatorState(snapshot, MAX_PARALLELISM, 1, 2, subtask);
             harness = newHarness(SHANGHAI, false, MAX_PARALLELISM, 2, subtask);
             harness.initializeState(repartitioned);
             harness.open();
             watermark = Long.MIN_VALUE; // each subtask starts from the snapshot, before the hour's end
             for (String account : new String[] {"acct-1", "acct-2", "acct-3"}) {
-                int keyGroup = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                int keyGroup = KeyGroupRangeAssignment.assignToKeyGroup(
                         account, MAX_PARALLELISM);
-                if (org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(
+                if (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(
                         MAX_PARALLELISM, 2, keyGroup) == subtask) {
                     process(usageEvent(account + "-more", account, account.equals("acct-1") ? "qwen-max" : "wanx",
                             account.equals("acct-1") ? Modality.TEXT : Modality.IMAGE, 100, 0, 0,

@@ -42,6 +42,9 @@ import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.Test;
+import java.time.ZoneId;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.assertj.core.api.Assertions;
 
 /**
  * I8, closed stays closed: hours, days, correction deadlines and rollup windows closed by watermarks alone — a quiet
@@ -52,7 +55,7 @@ import org.junit.jupiter.api.Test;
 class ClosedStaysClosedAfterRestoreTest {
 
     private static final BillingCalendar CALENDAR =
-            new BillingCalendar(java.time.ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final Duration HORIZON = Duration.ofHours(24);
     private static final int MAX_PARALLELISM = 128;
     private static final AvroCodec<UsageEvent> CODEC = AvroCodec.usageEvents();
@@ -279,13 +282,13 @@ class ClosedStaysClosedAfterRestoreTest {
     @Test
     void failsLoudlyWhenRunOutsideTheRememberingOperator() throws Exception {
         try (var plain = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new AreaRollupFunction(CALENDAR)),
+                new KeyedProcessOperator<>(new AreaRollupFunction(CALENDAR)),
                 AreaRollupFunction.KEY, Types.STRING)) {
             plain.open();
             AreaUsage partial = AreaRollups.regionalPartial(UsageRows.hourOriginal("acct-1", "CN-GD", HOUR_START,
                     usageLine("m", Modality.TEXT, 10, 0, 0, 1), CALENDAR));
 
-            org.assertj.core.api.Assertions.assertThatThrownBy(
+            Assertions.assertThatThrownBy(
                             () -> plain.processElement(new StreamRecord<>(partial, HOUR_START)))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("WatermarkRememberingOperator");

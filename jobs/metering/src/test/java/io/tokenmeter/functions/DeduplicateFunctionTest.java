@@ -36,6 +36,18 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.rocksdb.FlinkCompactionFilter;
+import io.tokenmeter.avro.AccountUsage;
+import io.tokenmeter.avro.AreaUsage;
+import io.tokenmeter.logic.RecordIds;
+import io.tokenmeter.logic.billing.UsageRows;
+import io.tokenmeter.logic.rollups.AreaRollups;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.util.OutputTag;
+import org.assertj.core.groups.Tuple;
 
 class DeduplicateFunctionTest {
 
@@ -93,8 +105,8 @@ class DeduplicateFunctionTest {
         assertThat(duplicatesCounted()).isEqualTo(2L);
         assertThat(duplicates()).as("each retry goes to the ledger as it was read")
                 .extracting(r -> r.topic, r -> r.partition, r -> r.offset)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(TOPIC, 0, retry1),
-                        org.assertj.core.groups.Tuple.tuple(TOPIC, 0, retry2));
+                .containsExactly(Tuple.tuple(TOPIC, 0, retry1),
+                        Tuple.tuple(TOPIC, 0, retry2));
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         assertThat(harness.numEventTimeTimers()).as("no timer per id").isZero();
     }
@@ -255,15 +267,15 @@ class DeduplicateFunctionTest {
 
         List<UsagePartial> billed = harness.extractOutputValues();
         assertThat(billed).hasSize(2).allSatisfy(p -> assertThat(p.hourCorrectionId).isNotNull());
-        List<io.tokenmeter.avro.AccountUsage> accountRows = billed.stream()
-                .map(p -> io.tokenmeter.logic.billing.UsageRows.hourCorrection(p, CALENDAR)).toList();
-        List<io.tokenmeter.avro.AreaUsage> regionalRows = accountRows.stream()
-                .map(io.tokenmeter.logic.rollups.AreaRollups::regionalPartial)
-                .map(io.tokenmeter.logic.rollups.AreaRollups::correction).toList();
-        List<io.tokenmeter.avro.AreaUsage> nationalRows = regionalRows.stream()
-                .map(io.tokenmeter.logic.rollups.AreaRollups::nationalPartial)
-                .map(io.tokenmeter.logic.rollups.AreaRollups::correction).toList();
-        List<String> ids = new java.util.ArrayList<>();
+        List<AccountUsage> accountRows = billed.stream()
+                .map(p -> UsageRows.hourCorrection(p, CALENDAR)).toList();
+        List<AreaUsage> regionalRows = accountRows.stream()
+                .map(AreaRollups::regionalPartial)
+                .map(AreaRollups::correction).toList();
+        List<AreaUsage> nationalRows = regionalRows.stream()
+                .map(AreaRollups::nationalPartial)
+                .map(AreaRollups::correction).toList();
+        List<String> ids = new ArrayList<>();
         accountRows.forEach(row -> ids.add(row.getRecordId()));
         regionalRows.forEach(row -> ids.add(row.getRecordId()));
         nationalRows.forEach(row -> ids.add(row.getRecordId()));
@@ -297,7 +309,7 @@ class DeduplicateFunctionTest {
         assertThat(harness.extractOutputValues()).singleElement().satisfies(r -> {
             assertThat(r.late).isTrue();
             assertThat(r.hourCorrectionId).isEqualTo(
-                    io.tokenmeter.logic.RecordIds.of("account-usage/hour-correction", TOPIC, 0, 100L));
+                    RecordIds.of("account-usage/hour-correction", TOPIC, 0, 100L));
         });
     }
 
@@ -357,10 +369,10 @@ class DeduplicateFunctionTest {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
                 DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE);
-        harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        harness.setStateBackend(new EmbeddedRocksDBStateBackend());
         harness.open();
         assertThat(harness.getOperator().getKeyedStateBackend())
-                .isInstanceOf(org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend.class);
+                .isInstanceOf(RocksDBKeyedStateBackend.class);
 
         process(event("gateway-a", "evt-1", 10, T));
         process(event("gateway-b", "evt-1", 10, T));
@@ -391,7 +403,7 @@ class DeduplicateFunctionTest {
     void remembersIdsAcrossARestoreAtAnotherParallelismForTheirHorizon(boolean onRocksDb) throws Exception {
         harness.close();
         harness = harness(onRocksDb, null, 1, 0);
-        List<UsageEvent> events = new java.util.ArrayList<>();
+        List<UsageEvent> events = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             events.add(event("gateway-" + (i % 3), "evt-" + i, 10 + i, T));
         }
@@ -403,7 +415,7 @@ class DeduplicateFunctionTest {
         harness.close();
 
         List<KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial>> subtasks =
-                new java.util.ArrayList<>();
+                new ArrayList<>();
         try {
             for (int subtask = 0; subtask < 2; subtask++) {
                 subtasks.add(harness(onRocksDb, AbstractStreamOperatorTestHarness.repartitionOperatorState(
@@ -570,14 +582,14 @@ class DeduplicateFunctionTest {
      * measurement gave 55).
      */
     @Test
-    void checkpointsAtMostFortyBytesPerLiveId(@TempDir java.nio.file.Path checkpoints) throws Exception {
+    void checkpointsAtMostFortyBytesPerLiveId(@TempDir Path checkpoints) throws Exception {
         harness.close();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
                 DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE, MAX_PARALLELISM, 1, 0);
-        harness.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        harness.setStateBackend(new EmbeddedRocksDBStateBackend());
         harness.setCheckpointStorage(
-                new org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage(checkpoints.toUri()));
+                new FileSystemCheckpointStorage(checkpoints.toUri()));
         harness.open();
         int ids = 20_000;
         for (int i = 0; i < ids; i++) {
@@ -599,7 +611,7 @@ class DeduplicateFunctionTest {
                 new WatermarkRememberingOperator<>(new DeduplicateFunction(HORIZON, CALENDAR)),
                 DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE, MAX_PARALLELISM, parallelism, subtask);
         if (onRocksDb) {
-            h.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+            h.setStateBackend(new EmbeddedRocksDBStateBackend());
         }
         if (restored != null) {
             h.initializeState(restored);
@@ -613,7 +625,7 @@ class DeduplicateFunctionTest {
             subtasks, UsageEvent event) throws Exception {
         IngestedRecord record = Fixtures.fingerprinted(
                 IngestedRecord.valid(event, TOPIC, 0, offsets.getAndIncrement(), 0L, CODEC.encode(event)));
-        int owner = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+        int owner = KeyGroupRangeAssignment.assignKeyToParallelOperator(
                 DeduplicateFunction.KEY.getKey(record), MAX_PARALLELISM, subtasks.size());
         subtasks.get(owner).processElement(new StreamRecord<>(record, event.getEventTime().toEpochMilli()));
     }
@@ -623,7 +635,7 @@ class DeduplicateFunctionTest {
             UsagePartial> h) {
         try {
             DeduplicateFunction function = dedup(h);
-            if (h.getOperator().getKeyedStateBackend() instanceof org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend) {
+            if (h.getOperator().getKeyedStateBackend() instanceof RocksDBKeyedStateBackend) {
                 function.compactIds();
             }
             try (Stream<Tuple2<Long, Long>> keys = h.getOperator().<Tuple2<Long, Long>>getKeyedStateBackend()
@@ -646,7 +658,7 @@ class DeduplicateFunctionTest {
 
     private static <T> List<T> sideOutput(
             KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, IngestedRecord, UsagePartial> h,
-            org.apache.flink.util.OutputTag<T> tag) {
+            OutputTag<T> tag) {
         var side = h.getSideOutput(tag);
         return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
     }

@@ -15,6 +15,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.assertj.core.groups.Tuple;
 
 class LedgerCounterTest {
 
@@ -51,8 +52,8 @@ class LedgerCounterTest {
         harness.prepareSnapshotPreBarrier(1);
 
         assertThat(entries()).extracting(LedgerEntry::getSourcePartition, LedgerEntry::getRecordsRead)
-                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple(0, 2L),
-                        org.assertj.core.groups.Tuple.tuple(1, 1L));
+                .containsExactlyInAnyOrder(Tuple.tuple(0, 2L),
+                        Tuple.tuple(1, 1L));
         harness.getSideOutput(LedgerCounter.ENTRIES).clear();
 
         read(0, 102, T);

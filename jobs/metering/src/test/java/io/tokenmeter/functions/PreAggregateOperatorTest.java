@@ -23,6 +23,8 @@ import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import io.tokenmeter.logic.billing.UsageRows;
+import org.assertj.core.groups.Tuple;
 
 class PreAggregateOperatorTest {
 
@@ -98,9 +100,9 @@ class PreAggregateOperatorTest {
 
         assertThat(harness.extractOutputValues()).extracting(p -> p.accountId, p -> p.events)
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("a", 2L),
-                        org.assertj.core.groups.Tuple.tuple("b", 1L),
-                        org.assertj.core.groups.Tuple.tuple("c", 1L));
+                        Tuple.tuple("a", 2L),
+                        Tuple.tuple("b", 1L),
+                        Tuple.tuple("c", 1L));
     }
 
     @Test
@@ -121,8 +123,8 @@ class PreAggregateOperatorTest {
 
         assertThat(harness.extractOutputValues()).extracting(p -> p.inputTokens, p -> p.hourCorrectionId)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(1L, null),
-                        org.assertj.core.groups.Tuple.tuple(5L, correction.hourCorrectionId));
+                        Tuple.tuple(1L, null),
+                        Tuple.tuple(5L, correction.hourCorrectionId));
     }
 
     @Test
@@ -143,7 +145,7 @@ class PreAggregateOperatorTest {
     void passesPartialsOfClosedWindowsOnUnsummedAlsoAfterARestore() throws Exception {
         OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> area = areaHarness(null);
         AreaUsage partial = AreaRollups.regionalPartial(
-                io.tokenmeter.logic.billing.UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
+                UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
         long hourEnd = partial.getWindowEnd().toEpochMilli();
         area.processElement(new StreamRecord<>(partial));
         area.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));

@@ -9,6 +9,7 @@ import io.tokenmeter.schema.AvroCodec;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
+import java.util.Arrays;
 
 class AvroKafkaSerializerTest {
 
@@ -36,7 +37,7 @@ class AvroKafkaSerializerTest {
 
         byte[] value = serializer.serialize(REJECTED, null, 5L).value();
 
-        assertThat(java.util.Arrays.copyOf(value, 5)).containsExactly(0, 0x00, 0xAB, 0xCD, 0xEF);
+        assertThat(Arrays.copyOf(value, 5)).containsExactly(0, 0x00, 0xAB, 0xCD, 0xEF);
         assertThat(AvroCodec.rejectedRecords()
                 .withRegistry(id -> RejectedRecord.getClassSchema(), 1)
                 .decode(value)).isEqualTo(REJECTED);

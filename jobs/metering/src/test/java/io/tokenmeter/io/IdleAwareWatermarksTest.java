@@ -10,6 +10,7 @@ import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.util.clock.RelativeClock;
 import org.junit.jupiter.api.Test;
+import java.time.Instant;
 
 class IdleAwareWatermarksTest {
 
@@ -111,8 +112,8 @@ class IdleAwareWatermarksTest {
     /** Traffic stops at 23:50 in Shanghai; the day (closing at 00:15) closes at night, not when traffic resumes. */
     @Test
     void closesTheDayAtNightOnceLiveTrafficStops() {
-        long lastEvent = java.time.Instant.parse("2026-03-10T15:50:00Z").toEpochMilli(); // 23:50 local
-        long dayClose = java.time.Instant.parse("2026-03-10T16:15:00Z").toEpochMilli(); // 00:15 local
+        long lastEvent = Instant.parse("2026-03-10T15:50:00Z").toEpochMilli(); // 23:50 local
+        long dayClose = Instant.parse("2026-03-10T16:15:00Z").toEpochMilli(); // 00:15 local
         wall.set(lastEvent - MINUTE);
         for (long t = lastEvent - MINUTE; t <= lastEvent; t += 1_000) {
             generator.onEvent("a", t, output);
@@ -208,7 +209,7 @@ class IdleAwareWatermarksTest {
 
         static Replay run(long stallMillis) {
             AtomicLong activity = new AtomicLong();
-            AtomicLong wall = new AtomicLong(java.time.Instant.parse("2026-03-13T12:00:00Z").toEpochMilli());
+            AtomicLong wall = new AtomicLong(Instant.parse("2026-03-13T12:00:00Z").toEpochMilli());
             long backlogStart = wall.get() - 3 * 24 * 60 * MINUTE;
             RelativeClock clock = clockOf(activity);
             IdleAwareWatermarks<String> generator =

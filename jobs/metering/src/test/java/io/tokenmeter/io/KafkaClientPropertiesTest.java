@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import java.util.ArrayList;
+import java.util.List;
+import org.yaml.snakeyaml.Yaml;
 
 /** Issue #15 item 1: Kafka client settings passed through to every client, the job's own refused, secrets referenced. */
 class KafkaClientPropertiesTest {
@@ -112,7 +115,7 @@ class KafkaClientPropertiesTest {
 
     @Test
     void theExampleInConfigMeteringYamlLoadsWhenUncommented() throws Exception {
-        java.util.List<String> lines = Files.readAllLines(Path.of("../../config/metering.yaml"));
+        List<String> lines = Files.readAllLines(Path.of("../../config/metering.yaml"));
         int from = lines.indexOf("  # properties:");
         int to = lines.indexOf("  #     fetch.max.bytes: 52428800");
         assertThat(from).as("the example's first line").isPositive();
@@ -122,7 +125,7 @@ class KafkaClientPropertiesTest {
         }
         Path uncommented = Files.write(dir.resolve("metering.yaml"), lines);
 
-        KafkaClientProperties clients = MeteringConfig.load(uncommented, java.util.List.of()).kafka().clients();
+        KafkaClientProperties clients = MeteringConfig.load(uncommented, List.of()).kafka().clients();
 
         assertThat(clients.consumer()).containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("fetch.max.bytes", "52428800")
@@ -138,11 +141,11 @@ class KafkaClientPropertiesTest {
     void theKubernetesManifestsSettingsAreValidAndCarryOnlyReferences() throws Exception {
         Map<String, Object> manifest;
         try (var reader = Files.newBufferedReader(Path.of("../../config/kubernetes/flinkdeployment.yaml"))) {
-            manifest = new org.yaml.snakeyaml.Yaml().load(reader);
+            manifest = new Yaml().load(reader);
         }
-        java.util.List<String> args = (java.util.List<String>) ((Map<String, Object>) ((Map<String, Object>)
+        List<String> args = (List<String>) ((Map<String, Object>) ((Map<String, Object>)
                 manifest.get("spec")).get("job")).get("args");
-        java.util.List<String> overrides = new java.util.ArrayList<>();
+        List<String> overrides = new ArrayList<>();
         for (int i = 0; i + 1 < args.size(); i++) {
             if (args.get(i).equals("--set")) {
                 overrides.add(args.get(i + 1));

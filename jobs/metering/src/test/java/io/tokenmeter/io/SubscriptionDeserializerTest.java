@@ -17,6 +17,8 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.Collections;
+import java.util.function.Consumer;
 
 class SubscriptionDeserializerTest {
 
@@ -109,7 +111,7 @@ class SubscriptionDeserializerTest {
                 with(s -> s.setSubscriptionId("s".repeat(SubscriptionLimits.MAX_ID_BYTES + 1))))), collector);
         deserializer.deserialize(record(AvroCodec.subscriptionEvents().encode(
                 with(s -> s.setAccountId("a".repeat(129))))), collector);
-        byte[] huge = AvroCodec.subscriptionEvents().encode(with(s -> s.setTopUps(java.util.Collections.nCopies(
+        byte[] huge = AvroCodec.subscriptionEvents().encode(with(s -> s.setTopUps(Collections.nCopies(
                 10_000, new TopUp("t", 1L, Instant.parse("2025-03-02T00:00:00Z"))))));
         deserializer.deserialize(record(huge), collector);
 
@@ -150,7 +152,7 @@ class SubscriptionDeserializerTest {
         return new ConsumerRecord<>(TOPIC, 1, 7L, "acct-1/s-1".getBytes(), value);
     }
 
-    private static SubscriptionEvent with(java.util.function.Consumer<SubscriptionEvent> change) {
+    private static SubscriptionEvent with(Consumer<SubscriptionEvent> change) {
         SubscriptionEvent event = subscription("monthly");
         change.accept(event);
         return event;

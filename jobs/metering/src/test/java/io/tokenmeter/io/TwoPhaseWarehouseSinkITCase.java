@@ -45,6 +45,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import io.tokenmeter.logic.ingest.SecretSource;
+import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.metering.WarehouseConfig;
+import java.util.Map;
+import org.apache.flink.api.common.functions.MapFunction;
 
 /**
  * The exactly-once warehouse sink's writer and committer against a real PostgreSQL server: prepared rows stay
@@ -82,7 +87,7 @@ class TwoPhaseWarehouseSinkITCase {
     void warehouse() throws Exception {
         String url = POSTGRES.createDatabase("two_phase_" + DATABASES.incrementAndGet());
         endpoint = new TwoPhaseWarehouseSink.Endpoint(url, "",
-                new io.tokenmeter.logic.ingest.SecretSource("", "", io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE));
+                new SecretSource("", "", WarehouseConfig.PASSWORD_FILE));
         reader = DriverManager.getConnection(url);
         opened.add(reader);
         // The warehouse DDL and the day's partitions, as the local run's Warehouse.prepare applies them.
@@ -229,11 +234,11 @@ class TwoPhaseWarehouseSinkITCase {
     void theAtLeastOnceSinkConnectsInTheTaskWithThePasswordFileItNames() throws Exception {
         // given: the warehouse settings of a job writing at least once, the password in a file (the test server
         // trusts loopback, so any password is accepted: what counts is that the sink reads the file and connects)
-        Path passwordFile = java.nio.file.Files.writeString(
-                java.nio.file.Files.createTempDirectory("warehouse-it").resolve("password"), "not-checked-by-trust");
-        io.tokenmeter.metering.WarehouseConfig config = io.tokenmeter.metering.MeteringConfig.fromMap(java.util.Map.of(
+        Path passwordFile = Files.writeString(
+                Files.createTempDirectory("warehouse-it").resolve("password"), "not-checked-by-trust");
+        WarehouseConfig config = MeteringConfig.fromMap(Map.of(
                 "warehouse.postgres.url", reader.getMetaData().getURL(),
-                io.tokenmeter.metering.WarehouseConfig.PASSWORD_FILE, passwordFile.toAbsolutePath().toString(),
+                WarehouseConfig.PASSWORD_FILE, passwordFile.toAbsolutePath().toString(),
                 "warehouse.postgres.exactly-once", "false",
                 "warehouse.postgres.batch-size", "7")).warehouse().postgres();
         int rows = 100;
@@ -252,7 +257,7 @@ class TwoPhaseWarehouseSinkITCase {
                 .isEqualTo(rows * (rows + 1) / 2);
     }
 
-    static final class NumberedRows implements org.apache.flink.api.common.functions.MapFunction<Long, WarehouseRow> {
+    static final class NumberedRows implements MapFunction<Long, WarehouseRow> {
         @Override
         public WarehouseRow map(Long i) {
             return row("alo-" + i, i + 1);

@@ -28,6 +28,16 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import io.tokenmeter.schema.SchemaRegistrySettings;
+import io.tokenmeter.schema.SchemaRegistryUnavailableException;
+import java.io.Serializable;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Arrays;
+import java.util.function.UnaryOperator;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.assertj.core.api.Assertions;
+import org.assertj.core.groups.Tuple;
 
 class UsageEventDeserializerTest {
 
@@ -126,18 +136,18 @@ class UsageEventDeserializerTest {
     @Test
     void failsRatherThanRejectsWhenTheRegistryCannotBeReached() throws Exception {
         int closedPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
         UsageEventDeserializer withRegistry = new UsageEventDeserializer(LIMITS, clock, Fixtures.DEDUP_KEY,
-                new io.tokenmeter.schema.SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
+                new SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
                         Duration.ofSeconds(1), Duration.ofMillis(300)));
         withRegistry.open(null);
         byte[] payload = AvroCodec.usageEvents().encodeWithSchemaId(event("evt-1", 10), 17);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+        Assertions.assertThatThrownBy(() ->
                         withRegistry.deserialize(new ConsumerRecord<>(TOPIC, 1, 9L, null, payload), out))
-                .isInstanceOf(io.tokenmeter.schema.SchemaRegistryUnavailableException.class)
+                .isInstanceOf(SchemaRegistryUnavailableException.class)
                 .hasMessageContaining(TOPIC + "-1@9")
                 .hasMessageContaining("until the schema registry answers");
         assertThat(out.records).as("neither billed nor rejected: read again after the restart").isEmpty();
@@ -168,7 +178,7 @@ class UsageEventDeserializerTest {
         assertThat(rejected.getMessage())
                 .contains(payload.length + " bytes")
                 .contains("limit of " + (payload.length - 1));
-        assertThat(bytes(rejected.getPayload())).isEqualTo(java.util.Arrays.copyOf(payload, payload.length - 1));
+        assertThat(bytes(rejected.getPayload())).isEqualTo(Arrays.copyOf(payload, payload.length - 1));
         assertThat(rejected.getSourceTopic()).isEqualTo(TOPIC);
         assertThat(rejected.getSourcePartition()).isEqualTo(4);
         assertThat(rejected.getSourceOffset()).isEqualTo(77L);
@@ -190,13 +200,13 @@ class UsageEventDeserializerTest {
     @Test
     void rejectsOversizedGarbageAsOversizedNotMalformed() throws Exception {
         byte[] garbage = new byte[LIMITS.maxRecordBytes() + 1];
-        java.util.Arrays.fill(garbage, (byte) 0x7f);
+        Arrays.fill(garbage, (byte) 0x7f);
 
         deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, 3L, null, garbage), out);
 
         RejectedRecord rejected = singleRejection();
         assertThat(rejected.getReason()).isEqualTo(RejectReason.OVERSIZED);
-        assertThat(bytes(rejected.getPayload())).isEqualTo(java.util.Arrays.copyOf(garbage, LIMITS.maxRecordBytes()));
+        assertThat(bytes(rejected.getPayload())).isEqualTo(Arrays.copyOf(garbage, LIMITS.maxRecordBytes()));
     }
 
     @Test
@@ -267,8 +277,8 @@ class UsageEventDeserializerTest {
                 AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"))), out);
 
         assertThat(out.records).extracting(r -> r.isRejected(), r -> r.late).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(false, false),
-                org.assertj.core.groups.Tuple.tuple(false, false));
+                Tuple.tuple(false, false),
+                Tuple.tuple(false, false));
     }
 
     /** Day 2026-03-10 takes corrections until 2026-04-14T16:00Z: past that (+ 2 min + 1 ms) its events are rejected. */
@@ -314,9 +324,9 @@ class UsageEventDeserializerTest {
         deserializer.deserialize(record(2, 2L, 1_000L, old), out);
 
         assertThat(out.records).extracting(r -> r.partition, IngestedRecord::isRejected, r -> r.late).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(2, false, false),
-                org.assertj.core.groups.Tuple.tuple(5, false, false),
-                org.assertj.core.groups.Tuple.tuple(2, true, false));
+                Tuple.tuple(2, false, false),
+                Tuple.tuple(5, false, false),
+                Tuple.tuple(2, true, false));
     }
 
     /** Only valid events move a partition's clock: a rejected record's event time is not to be trusted. */
@@ -330,9 +340,9 @@ class UsageEventDeserializerTest {
                 AvroCodec.usageEvents().encode(event("evt-old", 10, "2026-03-10T01:00:00Z"))), out);
 
         assertThat(out.records).extracting(IngestedRecord::isRejected, r -> r.late).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(false, false),
-                org.assertj.core.groups.Tuple.tuple(true, false),
-                org.assertj.core.groups.Tuple.tuple(false, false));
+                Tuple.tuple(false, false),
+                Tuple.tuple(true, false),
+                Tuple.tuple(false, false));
         assertThat(out.records.get(1).rejected.getReason()).isEqualTo(RejectReason.TOKENS_OUT_OF_RANGE);
     }
 
@@ -389,19 +399,19 @@ class UsageEventDeserializerTest {
         long[] firstKey = fingerprints.dedupKey(first.getSource(), "evt-1");
         long[] otherKey = fingerprints.dedupKey("gateway-b", "evt-2");
         assertThat(out.records).extracting(r -> r.dedupKeyHigh, r -> r.dedupKeyLow).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(firstKey[0], firstKey[1]),
-                org.assertj.core.groups.Tuple.tuple(otherKey[0], otherKey[1]));
+                Tuple.tuple(firstKey[0], firstKey[1]),
+                Tuple.tuple(otherKey[0], otherKey[1]));
     }
 
     /** The source reads the key where it runs, when it opens: a job without one fails at start-up, for good. */
     @Test
     void failsAtOpenWithoutADedupKeyNamingTheSettings() {
         SecretSource none = new SecretSource("", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
-                (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> null);
+                (UnaryOperator<String> & Serializable) name -> null);
         UsageEventDeserializer keyless = new UsageEventDeserializer(LIMITS, clock, none);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> keyless.open(null))
-                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+        Assertions.assertThatThrownBy(() -> keyless.open(null))
+                .isInstanceOf(SuppressRestartsException.class)
                 .hasStackTraceContaining("dedup.key-file")
                 .hasStackTraceContaining("TOKENMETER_DEDUP_KEY");
     }

@@ -13,6 +13,8 @@ import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import java.time.temporal.ChronoUnit;
+import java.util.Random;
 
 class BillingCalendarTest {
 
@@ -160,7 +162,7 @@ class BillingCalendarTest {
 
     @Test
     void startsHoursAtLocalHourBoundariesInEveryKindOfZone() {
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (String zoneId : List.of("Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York",
                 "Europe/Berlin", "Australia/Lord_Howe")) {
             ZoneId zone = ZoneId.of(zoneId);
@@ -169,7 +171,7 @@ class BillingCalendarTest {
             for (int i = 0; i < 20_000; i++) {
                 long t = from + (long) (random.nextDouble() * 366 * 86_400_000L);
                 long expected = Instant.ofEpochMilli(t).atZone(zone)
-                        .truncatedTo(java.time.temporal.ChronoUnit.HOURS).toInstant().toEpochMilli();
+                        .truncatedTo(ChronoUnit.HOURS).toInstant().toEpochMilli();
                 assertThat(calendar.hourStart(t)).as("%s at %s", zoneId, Instant.ofEpochMilli(t)).isEqualTo(expected);
             }
         }

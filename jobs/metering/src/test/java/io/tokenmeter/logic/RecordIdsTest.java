@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import io.tokenmeter.avro.Modality;
 
 class RecordIdsTest {
 
@@ -58,7 +59,7 @@ class RecordIdsTest {
 
     @Test
     void identifiesPartsByTheirText() {
-        assertThat(RecordIds.of("ns", 42L, io.tokenmeter.avro.Modality.TEXT))
+        assertThat(RecordIds.of("ns", 42L, Modality.TEXT))
                 .isEqualTo(RecordIds.of("ns", "42", "TEXT"));
     }
 }

@@ -14,6 +14,8 @@ import java.util.Map;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.stream.Collectors;
 
 class MeteringConfigTest {
 
@@ -366,7 +368,7 @@ class MeteringConfigTest {
         assertThat(MeteringConfig.load(shipped, List.of())).isEqualTo(MeteringConfig.defaultConfig());
         Map<String, String> written = new YAMLMapper().readTree(shipped.toFile()).properties().stream()
                 .flatMap(section -> leaves(section.getKey(), section.getValue()).stream()).collect(
-                        java.util.stream.Collectors.toMap(key -> key, key -> ""));
+                        Collectors.toMap(key -> key, key -> ""));
         assertThat(written.keySet())
                 .containsExactlyInAnyOrderElementsOf(MeteringConfig.defaultConfig().asMap().keySet());
     }
@@ -396,7 +398,7 @@ class MeteringConfigTest {
     }
 
     /** The dotted keys of the leaves below {@code node}. */
-    private static List<String> leaves(String key, com.fasterxml.jackson.databind.JsonNode node) {
+    private static List<String> leaves(String key, JsonNode node) {
         if (!node.isObject()) {
             return List.of(key);
         }

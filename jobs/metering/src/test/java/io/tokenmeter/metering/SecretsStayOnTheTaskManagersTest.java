@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.event.Level;
+import org.apache.flink.util.ExceptionUtils;
 
 /**
  * Issue #13 items 6 and 9, issue #15 item 1: the dedup key, the warehouse password and the Kafka client secrets are
@@ -114,7 +115,7 @@ class SecretsStayOnTheTaskManagersTest {
         logs.getEvents().forEach(e -> {
             all.append(e.getMessage().getFormattedMessage()).append('\n');
             if (e.getThrown() != null) {
-                all.append(org.apache.flink.util.ExceptionUtils.stringifyException(e.getThrown())).append('\n');
+                all.append(ExceptionUtils.stringifyException(e.getThrown())).append('\n');
             }
         });
         return all.toString();

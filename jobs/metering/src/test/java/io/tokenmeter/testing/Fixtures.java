@@ -10,6 +10,11 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
 import java.time.Instant;
 import java.time.ZoneId;
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.logic.ingest.EventFingerprints;
+import io.tokenmeter.logic.ingest.SecretSource;
+import java.io.Serializable;
+import java.util.function.UnaryOperator;
 
 /** Small builders the metering tests share. */
 public final class Fixtures {
@@ -45,15 +50,15 @@ public final class Fixtures {
     public static final String DEDUP_KEY_TEXT = "test-dedup-key-0123456789abcdef0123456789";
 
     /** Where the tests' dedup key is: an environment of their own holding {@link #DEDUP_KEY_TEXT}. */
-    public static final io.tokenmeter.logic.ingest.SecretSource DEDUP_KEY = new io.tokenmeter.logic.ingest.SecretSource(
+    public static final SecretSource DEDUP_KEY = new SecretSource(
             "", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
-            (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> DEDUP_KEY_TEXT);
+            (UnaryOperator<String> & Serializable) name -> DEDUP_KEY_TEXT);
 
     private Fixtures() {}
 
     /** {@code record} with the dedup key the source gives it under {@link #DEDUP_KEY_TEXT}. */
-    public static io.tokenmeter.io.IngestedRecord fingerprinted(io.tokenmeter.io.IngestedRecord record) {
-        return record.fingerprint(new io.tokenmeter.logic.ingest.EventFingerprints(DEDUP_KEY_TEXT));
+    public static IngestedRecord fingerprinted(IngestedRecord record) {
+        return record.fingerprint(new EventFingerprints(DEDUP_KEY_TEXT));
     }
 
     public static PackageCatalog packageCatalog(ZoneId zone) {

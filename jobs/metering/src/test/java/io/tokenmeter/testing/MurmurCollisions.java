@@ -3,6 +3,10 @@ package io.tokenmeter.testing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
  * Builds two printable event ids of one source whose MurmurHash3_x64_128 (seed 0) dedup keys are equal, by the
@@ -33,7 +37,7 @@ public final class MurmurCollisions {
         byte[] e = eventId.getBytes(StandardCharsets.UTF_8);
         ByteBuffer buffer = ByteBuffer.allocate(8 + s.length + e.length);
         buffer.putInt(s.length).put(s).putInt(e.length).put(e);
-        return org.apache.commons.codec.digest.MurmurHash3.hash128x64(buffer.array());
+        return MurmurHash3.hash128x64(buffer.array());
     }
 
     /**
@@ -42,7 +46,7 @@ public final class MurmurCollisions {
      */
     public static final String[] GATEWAY_A_PAIR = {"aaaaaaaaaaaaaaabbbbbbbbbbbbbbbb", "1(j6           ?Qub`Dy%Da)pbMp?"};
 
-    private static final java.util.Map<String, String[]> PAIRS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<String, String[]> PAIRS = new ConcurrentHashMap<>();
 
     /** Two distinct printable ASCII ids with equal old dedup keys for {@code source}; the same ones every time. */
     public static String[] printablePair(String source) {
@@ -59,11 +63,11 @@ public final class MurmurCollisions {
         int idLength = xLength + 16;
         byte[] x1 = new byte[xLength];
         byte[] y1 = new byte[16];
-        java.util.Arrays.fill(x1, (byte) 'a');
-        java.util.Arrays.fill(y1, (byte) 'b');
+        Arrays.fill(x1, (byte) 'a');
+        Arrays.fill(y1, (byte) 'b');
         long[] target = state(s, idLength, x1, y1);
         byte[] x2 = new byte[xLength];
-        java.util.Arrays.fill(x2, (byte) 'c');
+        Arrays.fill(x2, (byte) 'c');
         byte[] y2 = new byte[16];
         for (long attempt = 0; ; attempt++) {
             spell(attempt, x2);

@@ -18,6 +18,7 @@ import org.apache.flink.util.FileUtils;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import java.util.Comparator;
 
 /**
  * A real PostgreSQL server for one test class: initdb into a fresh folder under java.io.tmpdir, pg_ctl start on a
@@ -81,7 +82,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         Path debian = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(debian)) {
             try (Stream<Path> versions = Files.list(debian)) {
-                versions.sorted(java.util.Comparator.reverseOrder()).forEach(v -> candidates.add(v.resolve("bin")));
+                versions.sorted(Comparator.reverseOrder()).forEach(v -> candidates.add(v.resolve("bin")));
             }
         }
         return candidates.stream()

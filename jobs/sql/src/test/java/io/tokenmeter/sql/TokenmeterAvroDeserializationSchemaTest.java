@@ -36,6 +36,10 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.logical.RowType;
 import org.junit.jupiter.api.Test;
+import io.tokenmeter.schema.SchemaRegistrySettings;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
 
 class TokenmeterAvroDeserializationSchemaTest {
 
@@ -151,13 +155,13 @@ class TokenmeterAvroDeserializationSchemaTest {
     @Test
     void failsWhenTheRegistryCannotAnswerEvenWhenToldToSkipParseErrors() throws Exception {
         int closedPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
         TokenmeterAvroDeserializationSchema skipping = new TokenmeterAvroDeserializationSchema("BillingRecord",
                 (RowType) BILLING_COLUMNS.getLogicalType(), TypeInformation.of(RowData.class), true,
-                new io.tokenmeter.schema.SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
-                        java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(200)));
+                new SchemaRegistrySettings("http://127.0.0.1:" + closedPort, 10,
+                        Duration.ofSeconds(1), Duration.ofMillis(200)));
         skipping.open(null);
         byte[] bytes = AvroCodec.billingRecords().encodeWithSchemaId(billingRecord(), 12);
 

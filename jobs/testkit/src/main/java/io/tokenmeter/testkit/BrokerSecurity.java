@@ -14,6 +14,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 
 /**
  * The security of a local secured broker, kept in a folder of its own: a throwaway CA's truststore, PKCS12
@@ -143,18 +149,18 @@ public final class BrokerSecurity {
 
     /** Creates the SCRAM-SHA-512 users through the admin API, as the admin principal. */
     void createScramUsers() {
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        try (Admin admin = Admin.create(
                 admin().admin(mtlsBootstrap))) {
             Properties secrets = secrets();
-            List<org.apache.kafka.clients.admin.UserScramCredentialAlteration> users = SCRAM_USERS.stream()
-                    .<org.apache.kafka.clients.admin.UserScramCredentialAlteration>map(user ->
-                            new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
-                                    new org.apache.kafka.clients.admin.ScramCredentialInfo(
-                                            org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_512, 8192),
+            List<UserScramCredentialAlteration> users = SCRAM_USERS.stream()
+                    .<UserScramCredentialAlteration>map(user ->
+                            new UserScramCredentialUpsertion(user,
+                                    new ScramCredentialInfo(
+                                            ScramMechanism.SCRAM_SHA_512, 8192),
                                     secrets.getProperty(passwordKey(user))))
                     .toList();
             admin.alterUserScramCredentials(users).all().get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw new IllegalStateException("cannot create the SCRAM users " + SCRAM_USERS, e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

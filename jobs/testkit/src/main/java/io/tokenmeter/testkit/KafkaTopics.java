@@ -19,6 +19,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import java.util.Comparator;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * Topic administration and reading a topic to its end, as the local run and the tests need them; every client it
@@ -80,7 +83,7 @@ public final class KafkaTopics {
                         .flatMap(description -> description.partitions().stream())
                         .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
                     throw new IllegalStateException("cannot describe topics " + topics, e.getCause());
                 }
                 return false;
@@ -102,7 +105,7 @@ public final class KafkaTopics {
     public void awaitConsumed(String group, String topic, Duration timeout) throws InterruptedException {
         Map<TopicPartition, Long> end = endOffsets(topic, "read_committed");
         try (Admin admin = admin()) {
-            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+            Map<TopicPartition, OffsetAndMetadata> committed =
                     Await.poll(timeout, Duration.ofMillis(100), () -> {
                         try {
                             return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
@@ -118,7 +121,7 @@ public final class KafkaTopics {
     }
 
     private static boolean consumed(Map<TopicPartition, Long> end,
-            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed) {
+            Map<TopicPartition, OffsetAndMetadata> committed) {
         return end.entrySet().stream().allMatch(e -> e.getValue() == 0
                 || (committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue()));
     }
@@ -148,7 +151,7 @@ public final class KafkaTopics {
         return stable.entrySet().stream()
                 .filter(e -> e.getValue() < written.get(e.getKey()))
                 .map(Map.Entry::getKey)
-                .sorted(java.util.Comparator.comparingInt(TopicPartition::partition))
+                .sorted(Comparator.comparingInt(TopicPartition::partition))
                 .collect(Collectors.toList());
     }
 

@@ -22,6 +22,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.tokenmeter.schema.RegistryWriterSchemas;
+import io.tokenmeter.schema.SchemaRegistryClient;
+import org.apache.avro.specific.SpecificRecord;
 
 /** What the metering job wrote, read back from its output topics the way a billing system would. */
 public final class MeteringOutcome {
@@ -62,9 +65,9 @@ public final class MeteringOutcome {
      */
     public static MeteringOutcome read(KafkaTopics kafka, MeteringConfig config) {
         MeteringOutcome outcome = new MeteringOutcome();
-        io.tokenmeter.schema.RegistryWriterSchemas registry = config.schemaRegistry().enabled()
-                ? new io.tokenmeter.schema.SchemaRegistryClient(config.schemaRegistry().settings())
-                : io.tokenmeter.schema.RegistryWriterSchemas.notConfigured("schema-registry.url is empty");
+        RegistryWriterSchemas registry = config.schemaRegistry().enabled()
+                ? new SchemaRegistryClient(config.schemaRegistry().settings())
+                : RegistryWriterSchemas.notConfigured("schema-registry.url is empty");
         AvroCodec<BillingRecord> billingCodec = AvroCodec.billingRecords().withRegistry(registry, 100);
         AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords().withRegistry(registry, 100);
         AvroCodec<AccountUsage> accountCodec = AvroCodec.accountUsage().withRegistry(registry, 100);
@@ -173,7 +176,7 @@ public final class MeteringOutcome {
         return new Ledger(ledgerRead, ledgerDuplicates, ledgerRejected, ledgerEntries);
     }
 
-    private static <T extends org.apache.avro.specific.SpecificRecord> T decode(
+    private static <T extends SpecificRecord> T decode(
             AvroCodec<T> codec, byte[] value, String topic) {
         try {
             return codec.decode(value);

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Checks a run's output against the workload's expected totals: conservation (I1), exactness per account and
@@ -33,7 +35,7 @@ public record Reconciliation(
         keys.addAll(outcome.billedByAccountDay().keySet());
         long differing = 0;
         List<String> samples = new ArrayList<>();
-        for (AccountDay key : new java.util.TreeSet<>(keys)) {
+        for (AccountDay key : new TreeSet<>(keys)) {
             UsageTotals want = expected.billedByAccountDay().getOrDefault(key, new UsageTotals());
             UsageTotals got = outcome.billedByAccountDay().getOrDefault(key, new UsageTotals());
             if (!want.equals(got)) {
@@ -137,7 +139,7 @@ public record Reconciliation(
     }
 
     private static String byReason(Map<RejectReason, Long> reasons) {
-        return new java.util.TreeMap<>(reasons).entrySet().stream()
+        return new TreeMap<>(reasons).entrySet().stream()
                 .map(e -> e.getKey() + " " + String.format("%,d", e.getValue()))
                 .collect(Collectors.joining(" · "));
     }

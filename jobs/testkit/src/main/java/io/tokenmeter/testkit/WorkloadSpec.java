@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.io.Serializable;
 
 /**
  * What the workload generator produces. Rates are fractions of all records produced.
@@ -30,7 +31,7 @@ public record WorkloadSpec(
         double malformedRate,
         double hotAccountShare,
         long seed)
-        implements java.io.Serializable {
+        implements Serializable {
 
     /**
      * The default start of a workload covering {@code span}: local midnight in {@code zone}, as many whole days

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import io.tokenmeter.logic.ingest.PartitionClock;
 
 /**
  * The loop contender as it was before the rewrite (commit 94a0c25): the job's deserializer, records and hash maps.
@@ -90,7 +91,7 @@ final class ReferenceLoop {
             this(spec, config, config.partitionClock());
         }
 
-        Loop(WorkloadSpec spec, MeteringConfig config, io.tokenmeter.logic.ingest.PartitionClock clock) {
+        Loop(WorkloadSpec spec, MeteringConfig config, PartitionClock clock) {
             this.spec = spec;
             this.calendar = config.billing().calendar();
             this.horizonMillis = config.dedup().horizon().toMillis();

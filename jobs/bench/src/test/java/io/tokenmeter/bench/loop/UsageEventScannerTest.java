@@ -29,6 +29,8 @@ import java.util.function.Consumer;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
+import java.io.Serializable;
+import java.util.function.UnaryOperator;
 
 /**
  * The field-by-field scanner must judge every record as the job's {@link UsageEventDeserializer} does: the same
@@ -44,7 +46,7 @@ class UsageEventScannerTest {
 
     /** Both key valid events; which key does not matter here. */
     private static final SecretSource DEDUP_KEY = new SecretSource("", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
-            (java.util.function.UnaryOperator<String> & java.io.Serializable) name -> "scanner-test-key-0123456789abcdef");
+            (UnaryOperator<String> & Serializable) name -> "scanner-test-key-0123456789abcdef");
 
     private final UsageEventScanner scanner = new UsageEventScanner(LIMITS, CONFIG.partitionClock(), DEDUP_KEY);
     private final UsageEventDeserializer job = new UsageEventDeserializer(LIMITS, CONFIG.partitionClock(), DEDUP_KEY);

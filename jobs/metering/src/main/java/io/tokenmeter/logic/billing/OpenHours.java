@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.avro.Modality;
 
 /**
  * The hours not closed yet of the accounts one subtask meters, with their usage per model and modality, in memory:
@@ -121,7 +122,7 @@ public final class OpenHours {
     }
 
     private void addLine(String accountId, String region, long hourStart, String model,
-            io.tokenmeter.avro.Modality modality, long inputTokens, long outputTokens, long cachedTokens,
+            Modality modality, long inputTokens, long outputTokens, long cachedTokens,
             long events) {
         Map<String, List<UsageLineState>> hour = hours.computeIfAbsent(hourStart, start -> new LinkedHashMap<>());
         OpenAccount account = accounts.computeIfAbsent(accountId, id -> new OpenAccount());

@@ -3,6 +3,7 @@ package io.tokenmeter.logic.ingest;
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import java.time.Instant;
+import java.nio.ByteBuffer;
 
 /** Builds the rejected-record envelope: the reason, a readable message and the original record, untouched. */
 public final class Rejections {
@@ -27,7 +28,7 @@ public final class Rejections {
         return RejectedRecord.newBuilder()
                 .setReason(reason)
                 .setMessage(bounded(message))
-                .setPayload(payload == null ? null : java.nio.ByteBuffer.wrap(payload))
+                .setPayload(payload == null ? null : ByteBuffer.wrap(payload))
                 .setSourceTopic(topic)
                 .setSourcePartition(partition)
                 .setSourceOffset(offset)

@@ -21,6 +21,7 @@ import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsagePartial;
+import org.assertj.core.groups.Tuple;
 
 /**
  * The billing rules on one account's state. Between steps the state goes through Avro binary, as it does in
@@ -56,8 +57,8 @@ class AccountBillingTest {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
             assertThat(r.getLineItems()).extracting(BillingLineItem::getModel, BillingLineItem::getInputTokens,
                     BillingLineItem::getEvents).containsExactly(
-                            org.assertj.core.groups.Tuple.tuple("m", 15L, 2L),
-                            org.assertj.core.groups.Tuple.tuple("n", 1L, 1L));
+                            Tuple.tuple("m", 15L, 2L),
+                            Tuple.tuple("n", 1L, 1L));
         });
         state = roundTrip(state);
         assertThat(BILLING.billDue(state, "a", CALENDAR.closeTime(NOV_1))).isEmpty();
@@ -130,7 +131,7 @@ class AccountBillingTest {
             assertThat(r.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
             assertThat(r.getVersion()).isEqualTo(1);
             assertThat(r.getLineItems()).extracting(BillingLineItem::getModel, BillingLineItem::getInputTokens,
-                    BillingLineItem::getEvents).containsExactly(org.assertj.core.groups.Tuple.tuple("m", 10L, 1L));
+                    BillingLineItem::getEvents).containsExactly(Tuple.tuple("m", 10L, 1L));
             assertThat(r.getTotalTokens()).isEqualTo(13);
             assertThat(r.getEvents()).isEqualTo(1);
         });
@@ -140,8 +141,8 @@ class AccountBillingTest {
             assertThat(r.getCorrectsRecordId()).isEqualTo(records.get(0).getRecordId());
             assertThat(r.getLineItems()).extracting(BillingLineItem::getModel, BillingLineItem::getModality,
                     BillingLineItem::getInputTokens, BillingLineItem::getEvents).containsExactly(
-                            org.assertj.core.groups.Tuple.tuple("m", Modality.TEXT, 4L, 1L),
-                            org.assertj.core.groups.Tuple.tuple("n", Modality.IMAGE, 100L, 1L));
+                            Tuple.tuple("m", Modality.TEXT, 4L, 1L),
+                            Tuple.tuple("n", Modality.IMAGE, 100L, 1L));
             assertThat(r.getTotalTokens()).isEqualTo(104);
             assertThat(r.getEvents()).isEqualTo(2);
         });
@@ -158,8 +159,8 @@ class AccountBillingTest {
 
         assertThat(records).extracting(BillingRecord::getKind, BillingRecord::getVersion,
                 BillingRecord::getTotalTokens, BillingRecord::getEvents).containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L, 0L),
-                        org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L, 1L));
+                        Tuple.tuple(BillingRecordKind.ORIGINAL, 1, 0L, 0L),
+                        Tuple.tuple(BillingRecordKind.ADJUSTMENT, 2, 8L, 1L));
         assertThat(records.get(0).getLineItems()).isEmpty();
         assertThat(records.get(0).getCorrectsRecordId()).isNull();
         assertThat(records.get(1).getCorrectsRecordId()).isEqualTo(records.get(0).getRecordId());
@@ -169,7 +170,7 @@ class AccountBillingTest {
         BILLING.addUsage(state, usage(NOV_1, "m", Modality.TEXT, 5, 0, 0), true);
         assertThat(BILLING.billDue(roundTrip(state), "a", CALENDAR.closeTime(NOV_1) + 7_200_000))
                 .extracting(BillingRecord::getKind, BillingRecord::getVersion, BillingRecord::getTotalTokens)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 5L));
+                .containsExactly(Tuple.tuple(BillingRecordKind.ADJUSTMENT, 3, 5L));
     }
 
     @Test
@@ -183,9 +184,9 @@ class AccountBillingTest {
                 .extracting(r -> r.getBillingDay().getDayOfMonth(), BillingRecord::getVersion,
                         BillingRecord::getTotalTokens)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(1, 1, 0L),
-                        org.assertj.core.groups.Tuple.tuple(1, 2, 3L),
-                        org.assertj.core.groups.Tuple.tuple(2, 1, 7L));
+                        Tuple.tuple(1, 1, 0L),
+                        Tuple.tuple(1, 2, 3L),
+                        Tuple.tuple(2, 1, 7L));
     }
 
     /** On-time usage of a day already billed cannot go into its ORIGINAL any more: it is a correction too. */

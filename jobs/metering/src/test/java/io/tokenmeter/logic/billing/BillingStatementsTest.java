@@ -19,6 +19,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsagePartial;
+import org.assertj.core.groups.Tuple;
 
 class BillingStatementsTest {
 
@@ -39,8 +40,8 @@ class BillingStatementsTest {
                 .extracting(BillingLineItem::getModel, BillingLineItem::getIncludedUnits,
                         BillingLineItem::getOverageUnits, BillingLineItem::getOverageAmount)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple("glm-4.6", 0L, 1_000L, 3L),
-                        org.assertj.core.groups.Tuple.tuple("qwen3-max", 800L, 200L, 1L));
+                        Tuple.tuple("glm-4.6", 0L, 1_000L, 3L),
+                        Tuple.tuple("qwen3-max", 800L, 200L, 1L));
     }
 
     @Test
@@ -77,9 +78,9 @@ class BillingStatementsTest {
         assertThat(record.getLineItems())
                 .extracting(BillingLineItem::getModel, BillingLineItem::getModality)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple("alpha", Modality.TEXT),
-                        org.assertj.core.groups.Tuple.tuple("alpha", Modality.IMAGE),
-                        org.assertj.core.groups.Tuple.tuple("beta", Modality.CODE));
+                        Tuple.tuple("alpha", Modality.TEXT),
+                        Tuple.tuple("alpha", Modality.IMAGE),
+                        Tuple.tuple("beta", Modality.CODE));
     }
 
     @Test

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
+import org.apache.flink.types.PojoTestUtils;
 
 class UsageBundleTest {
 
@@ -26,8 +27,8 @@ class UsageBundleTest {
 
     @Test
     void partialsAndUsageTravelAsPojosWithoutKryo() {
-        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(UsagePartial.class);
-        org.apache.flink.types.PojoTestUtils.assertSerializedAsPojoWithoutKryo(Usage.class);
+        PojoTestUtils.assertSerializedAsPojoWithoutKryo(UsagePartial.class);
+        PojoTestUtils.assertSerializedAsPojoWithoutKryo(Usage.class);
     }
 
     @Test

@@ -10,6 +10,12 @@ import java.time.Instant;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import io.tokenmeter.logic.Usage;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.assertj.core.api.Assertions;
 
 class EventFingerprintsTest {
 
@@ -75,17 +81,17 @@ class EventFingerprintsTest {
     /** HMAC-SHA-256 of the length-prefixed (source, event_id), first 16 bytes: anyone holding the key can recompute it. */
     @Test
     void dedupKeyIsTruncatedHmacSha256() throws Exception {
-        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-        mac.init(new javax.crypto.spec.SecretKeySpec(KEY.getBytes(java.nio.charset.StandardCharsets.UTF_8), "HmacSHA256"));
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(KEY.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         byte[] digest = mac.doFinal(new byte[] {0, 0, 0, 1, 's', 0, 0, 0, 2, 'i', 'd'});
-        java.nio.ByteBuffer expected = java.nio.ByteBuffer.wrap(digest);
+        ByteBuffer expected = ByteBuffer.wrap(digest);
 
         assertThat(dedupKey("s", "id")).containsExactly(expected.getLong(0), expected.getLong(8));
     }
 
     @Test
     void refusesShortKeys() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new EventFingerprints("too-short"))
+        Assertions.assertThatThrownBy(() -> new EventFingerprints("too-short"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("32 characters")
                 .hasMessageNotContaining("too-short");
@@ -96,7 +102,7 @@ class EventFingerprintsTest {
     void dedupKeyCostsAboutAMicrosecond() {
         String[] ids = new String[1024];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = "req-" + java.util.UUID.nameUUIDFromBytes(new byte[] {(byte) i, (byte) (i >> 8)});
+            ids[i] = "req-" + UUID.nameUUIDFromBytes(new byte[] {(byte) i, (byte) (i >> 8)});
         }
         long sink = 0;
         int rounds = 500;

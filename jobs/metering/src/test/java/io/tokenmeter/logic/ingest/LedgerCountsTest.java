@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.assertj.core.groups.Tuple;
 
 class LedgerCountsTest {
 
@@ -28,10 +29,10 @@ class LedgerCountsTest {
                         LedgerEntry::getSourceTopic, LedgerEntry::getSourcePartition, e -> e.getHourStart().toEpochMilli(),
                         LedgerEntry::getRecordsRead, LedgerEntry::getDuplicates, LedgerEntry::getRejected)
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("raw", 0, T, 2L, 1L, 0L),
-                        org.assertj.core.groups.Tuple.tuple("raw", 1, T, 1L, 0L, 0L),
-                        org.assertj.core.groups.Tuple.tuple("raw", 0, T + HOUR, 0L, 0L, 1L),
-                        org.assertj.core.groups.Tuple.tuple("other", 0, T, 1L, 0L, 0L));
+                        Tuple.tuple("raw", 0, T, 2L, 1L, 0L),
+                        Tuple.tuple("raw", 1, T, 1L, 0L, 0L),
+                        Tuple.tuple("raw", 0, T + HOUR, 0L, 0L, 1L),
+                        Tuple.tuple("other", 0, T, 1L, 0L, 0L));
     }
 
     @Test

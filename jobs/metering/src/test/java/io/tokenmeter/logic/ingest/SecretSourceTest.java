@@ -12,6 +12,7 @@ import java.util.function.UnaryOperator;
 import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.charset.StandardCharsets;
 
 class SecretSourceTest {
 
@@ -53,7 +54,7 @@ class SecretSourceTest {
         SecretSource copy = InstantiationUtil.clone(fromFile);
 
         assertThat(copy.read()).isEqualTo(SECRET);
-        assertThat(new String(InstantiationUtil.serializeObject(fromFile), java.nio.charset.StandardCharsets.ISO_8859_1))
+        assertThat(new String(InstantiationUtil.serializeObject(fromFile), StandardCharsets.ISO_8859_1))
                 .contains(file.toString())
                 .doesNotContain(SECRET);
         assertThat(fromFile.toString()).contains(file.toString()).doesNotContain(SECRET);

@@ -17,6 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsagePartial;
+import org.assertj.core.groups.Tuple;
 
 class PackageBalancesTest {
 
@@ -47,8 +48,8 @@ class PackageBalancesTest {
         assertThat(period("s-booster").getConsumedUnits()).isEqualTo(200);
         assertThat(period("s-monthly").getConsumedUnits()).isEqualTo(50);
         assertThat(secondNotices).extracting(PackageNotice::getSubscriptionId, PackageNotice::getThresholdPercent)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("s-booster", 80),
-                        org.assertj.core.groups.Tuple.tuple("s-booster", 100));
+                .containsExactly(Tuple.tuple("s-booster", 80),
+                        Tuple.tuple("s-booster", 100));
         assertThat(period("s-booster").getPeriodStart()).isEqualTo(local("2025-03-03T00:00"));
         assertThat(period("s-booster").getPeriodEnd()).isEqualTo(local("2025-03-10T00:00"));
     }
@@ -131,7 +132,7 @@ class PackageBalancesTest {
         // then: 80% of 1,100 is 880
         assertThat(period("s-1", local("2025-03-01T00:00")).getRolloverUnits()).isEqualTo(100);
         assertThat(march).extracting(PackageNotice::getAllowanceUnits, PackageNotice::getThresholdPercent)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(1_100L, 80));
+                .containsExactly(Tuple.tuple(1_100L, 80));
         assertThat(other.getPeriods()).filteredOn(p -> p.getPeriodStart() == local("2025-03-01T00:00"))
                 .extracting(PackagePeriodState::getRolloverUnits).containsExactly(300L);
     }
@@ -149,9 +150,9 @@ class PackageBalancesTest {
         List<PackageNotice> byVerdict = balances.rate(state, lateOnLastDay, NO_WATERMARK, 0).notices();
 
         assertThat(byWatermark).extracting(PackageNotice::getThresholdPercent, PackageNotice::getLate)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(80, true));
+                .containsExactly(Tuple.tuple(80, true));
         assertThat(byVerdict).extracting(PackageNotice::getThresholdPercent, PackageNotice::getLate)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(100, true));
+                .containsExactly(Tuple.tuple(100, true));
     }
 
     @Test
