@@ -10,9 +10,11 @@ import java.time.Duration;
  *     {@code http://apicurio:8080/apis/ccompat/v7} (Apicurio)
  * @param cacheSize writer schemas (and their readers) kept per reader, by id
  * @param requestTimeout how long one HTTP request may take
- * @param giveUpAfter how long to retry, with backoff, while the registry cannot answer, before failing
+ * @param giveUpAfter how long to retry, with backoff, while the registry cannot answer, before
+ *     failing
  */
-public record SchemaRegistrySettings(String url, int cacheSize, Duration requestTimeout, Duration giveUpAfter)
+public record SchemaRegistrySettings(
+        String url, int cacheSize, Duration requestTimeout, Duration giveUpAfter)
         implements Serializable {
 
     public SchemaRegistrySettings {

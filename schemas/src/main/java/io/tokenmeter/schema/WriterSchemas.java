@@ -18,28 +18,31 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 
 /**
- * Every writer schema a Tokenmeter record may have been written with, by record name and fingerprint: the
- * current schemas from {@code schemas/src/main/avro}, and the retired versions under
- * {@code io/tokenmeter/schema/retired/} beside this class.
+ * Every writer schema a Tokenmeter record may have been written with, by record name and
+ * fingerprint: the current schemas from {@code schemas/src/main/avro}, and the retired versions
+ * under {@code io/tokenmeter/schema/retired/} beside this class.
  *
- * <p>The single-object header names the writer schema only by its CRC-64-AVRO fingerprint, so a reader can decode
- * a record only if it knows that schema. When a schema changes, the version it replaces goes into {@link #RETIRED}
- * (see docs/analytics.md, "Adding a field"), so records already on the topics stay readable: by the SQL format,
- * and by {@link AvroCodec}, which knows the retired schemas of its record from the start.
+ * <p>The single-object header names the writer schema only by its CRC-64-AVRO fingerprint, so a
+ * reader can decode a record only if it knows that schema. When a schema changes, the version it
+ * replaces goes into {@link #RETIRED} (see docs/analytics.md, "Adding a field"), so records already
+ * on the topics stay readable: by the SQL format, and by {@link AvroCodec}, which knows the retired
+ * schemas of its record from the start.
  */
 public final class WriterSchemas {
 
     /** Retired writer schemas, as resources beside this class; each one is self-contained. */
-    static final List<String> RETIRED = List.of("retired/BillingRecord-1.avsc", "retired/BillingRecord-2.avsc");
+    static final List<String> RETIRED =
+            List.of("retired/BillingRecord-1.avsc", "retired/BillingRecord-2.avsc");
 
-    private static final List<Schema> CURRENT = List.of(
-            UsageEvent.getClassSchema(),
-            BillingRecord.getClassSchema(),
-            RejectedRecord.getClassSchema(),
-            AccountUsage.getClassSchema(),
-            AreaUsage.getClassSchema(),
-            PackageNotice.getClassSchema(),
-            LedgerEntry.getClassSchema());
+    private static final List<Schema> CURRENT =
+            List.of(
+                    UsageEvent.getClassSchema(),
+                    BillingRecord.getClassSchema(),
+                    RejectedRecord.getClassSchema(),
+                    AccountUsage.getClassSchema(),
+                    AreaUsage.getClassSchema(),
+                    PackageNotice.getClassSchema(),
+                    LedgerEntry.getClassSchema());
 
     private WriterSchemas() {}
 
@@ -48,11 +51,19 @@ public final class WriterSchemas {
         return CURRENT.stream()
                 .filter(s -> s.getFullName().equals(name) || s.getName().equals(name))
                 .findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no Tokenmeter record is called '" + name
-                        + "'; known records are " + CURRENT.stream().map(Schema::getName).toList()));
+                .orElseThrow(
+                        () ->
+                                new IllegalArgumentException(
+                                        "no Tokenmeter record is called '"
+                                                + name
+                                                + "'; known records are "
+                                                + CURRENT.stream().map(Schema::getName).toList()));
     }
 
-    /** Every known writer schema of the record called {@code name}, by fingerprint; the current one included. */
+    /**
+     * Every known writer schema of the record called {@code name}, by fingerprint; the current one
+     * included.
+     */
     public static Map<Long, Schema> byFingerprint(String name) {
         Schema current = current(name);
         Map<Long, Schema> schemas = new LinkedHashMap<>();
@@ -63,7 +74,10 @@ public final class WriterSchemas {
         return schemas;
     }
 
-    /** The retired writer schemas of the record whose full name is {@code fullName}; none for most records. */
+    /**
+     * The retired writer schemas of the record whose full name is {@code fullName}; none for most
+     * records.
+     */
     static List<Schema> retired(String fullName) {
         return Retired.SCHEMAS.stream().filter(s -> s.getFullName().equals(fullName)).toList();
     }
@@ -71,13 +85,16 @@ public final class WriterSchemas {
     /** The retired schemas, parsed once, when first asked for. */
     private static final class Retired {
         static final List<Schema> SCHEMAS =
-                RETIRED.stream().map(WriterSchemas::parseResource).collect(Collectors.toUnmodifiableList());
+                RETIRED.stream()
+                        .map(WriterSchemas::parseResource)
+                        .collect(Collectors.toUnmodifiableList());
     }
 
     private static Schema parseResource(String resource) {
         try (InputStream in = WriterSchemas.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("retired schema " + resource + " is missing from the classpath");
+                throw new IllegalStateException(
+                        "retired schema " + resource + " is missing from the classpath");
             }
             return new Schema.Parser().parse(in);
         } catch (IOException e) {

@@ -26,9 +26,9 @@ import org.apache.avro.io.EncoderFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * The schema registry framing ({@code 00}, 4-byte big-endian schema id, body) beside single-object encoding: the
- * writer schema comes from a registry by id, here an in-memory one (the real server: the registry ITCases of
- * jobs/local).
+ * The schema registry framing ({@code 00}, 4-byte big-endian schema id, body) beside single-object
+ * encoding: the writer schema comes from a registry by id, here an in-memory one (the real server:
+ * the registry ITCases of jobs/local).
  */
 class AvroCodecRegistryFramingTest {
 
@@ -37,18 +37,22 @@ class AvroCodecRegistryFramingTest {
 
     private final Map<Integer, Schema> registered = new HashMap<>();
     private final List<Integer> lookups = new ArrayList<>();
-    private final RegistryWriterSchemas registry = id -> {
-        lookups.add(id);
-        Schema schema = registered.get(id);
-        if (schema == null) {
-            throw new DecodeException(DecodeException.Failure.UNKNOWN_SCHEMA, "schema id " + id + " is not known");
-        }
-        return schema;
-    };
+    private final RegistryWriterSchemas registry =
+            id -> {
+                lookups.add(id);
+                Schema schema = registered.get(id);
+                if (schema == null) {
+                    throw new DecodeException(
+                            DecodeException.Failure.UNKNOWN_SCHEMA,
+                            "schema id " + id + " is not known");
+                }
+                return schema;
+            };
 
     @Test
     void writesMagicByteAndBigEndianSchemaIdBeforeTheBody() {
-        byte[] payload = AvroCodec.usageEvents().encodeWithSchemaId(usageEvent("evt-1"), 0x01020304);
+        byte[] payload =
+                AvroCodec.usageEvents().encodeWithSchemaId(usageEvent("evt-1"), 0x01020304);
 
         assertThat(Arrays.copyOf(payload, 5)).containsExactly(0, 1, 2, 3, 4);
         assertThat(Framing.isRegistryFramed(payload)).isTrue();
@@ -103,7 +107,9 @@ class AvroCodecRegistryFramingTest {
             codec.decode(codec.encodeWithSchemaId(usageEvent("evt"), id));
         }
 
-        assertThat(lookups).as("id 1 was evicted by id 3 and looked up again").containsExactly(1, 2, 3, 1);
+        assertThat(lookups)
+                .as("id 1 was evicted by id 3 and looked up again")
+                .containsExactly(1, 2, 3, 1);
     }
 
     @Test
@@ -112,27 +118,42 @@ class AvroCodecRegistryFramingTest {
         byte[] payload = codec.encodeWithSchemaId(usageEvent("evt-1"), 99);
 
         assertThatThrownBy(() -> codec.decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class, e -> {
-                    assertThat(e.failure()).isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
-                    assertThat(e.getMessage()).contains("99");
-                });
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
+                        e -> {
+                            assertThat(e.failure())
+                                    .isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
+                            assertThat(e.getMessage()).contains("99");
+                        });
     }
 
     @Test
     void rejectsRegistryFramingAsUnknownSchemaWhenNoRegistryIsConfigured() {
-        AvroCodec<UsageEvent> codec = AvroCodec.usageEvents()
-                .withRegistry(RegistryWriterSchemas.notConfigured("schema-registry.url is empty"), 10);
+        AvroCodec<UsageEvent> codec =
+                AvroCodec.usageEvents()
+                        .withRegistry(
+                                RegistryWriterSchemas.notConfigured("schema-registry.url is empty"),
+                                10);
         byte[] payload = codec.encodeWithSchemaId(usageEvent("evt-1"), 5);
 
         assertThatThrownBy(() -> codec.decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class, e -> {
-                    assertThat(e.failure()).isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
-                    assertThat(e.getMessage()).contains("schema id 5", "no schema registry is configured",
-                            "schema-registry.url is empty");
-                });
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
+                        e -> {
+                            assertThat(e.failure())
+                                    .isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
+                            assertThat(e.getMessage())
+                                    .contains(
+                                            "schema id 5",
+                                            "no schema registry is configured",
+                                            "schema-registry.url is empty");
+                        });
         assertThatThrownBy(() -> AvroCodec.usageEvents().decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class,
-                        e -> assertThat(e.getMessage()).contains("no schema registry is configured"));
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
+                        e ->
+                                assertThat(e.getMessage())
+                                        .contains("no schema registry is configured"));
     }
 
     @Test
@@ -142,20 +163,30 @@ class AvroCodecRegistryFramingTest {
         byte[] payload = codec.encodeWithSchemaId(usageEvent("evt-1"), 3);
 
         assertThatThrownBy(() -> codec.decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class, e -> {
-                    assertThat(e.failure()).isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
-                    assertThat(e.getMessage()).contains("schema id 3", "BillingRecord", "cannot be read as");
-                });
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
+                        e -> {
+                            assertThat(e.failure())
+                                    .isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA);
+                            assertThat(e.getMessage())
+                                    .contains("schema id 3", "BillingRecord", "cannot be read as");
+                        });
     }
 
     @Test
     void letsAnUnavailableRegistryThroughRatherThanJudgingTheRecord() {
-        AvroCodec<UsageEvent> codec = AvroCodec.usageEvents().withRegistry(id -> {
-            throw new SchemaRegistryUnavailableException("registry down", null);
-        }, 10);
+        AvroCodec<UsageEvent> codec =
+                AvroCodec.usageEvents()
+                        .withRegistry(
+                                id -> {
+                                    throw new SchemaRegistryUnavailableException(
+                                            "registry down", null);
+                                },
+                                10);
         byte[] payload = codec.encodeWithSchemaId(usageEvent("evt-1"), 5);
 
-        assertThatThrownBy(() -> codec.decode(payload)).isInstanceOf(SchemaRegistryUnavailableException.class);
+        assertThatThrownBy(() -> codec.decode(payload))
+                .isInstanceOf(SchemaRegistryUnavailableException.class);
     }
 
     @Test
@@ -167,8 +198,11 @@ class AvroCodecRegistryFramingTest {
         for (int length : new int[] {1, 4, 5, payload.length - 1}) {
             assertThatThrownBy(() -> codec.decode(Arrays.copyOf(payload, length)))
                     .as("%d of %d bytes", length, payload.length)
-                    .isInstanceOfSatisfying(DecodeException.class,
-                            e -> assertThat(e.failure()).isEqualTo(DecodeException.Failure.MALFORMED));
+                    .isInstanceOfSatisfying(
+                            DecodeException.class,
+                            e ->
+                                    assertThat(e.failure())
+                                            .isEqualTo(DecodeException.Failure.MALFORMED));
         }
     }
 
@@ -177,8 +211,11 @@ class AvroCodecRegistryFramingTest {
         registered.put(1, UsageEvent.getClassSchema());
         registered.put(2, EVOLVED_USAGE_EVENT);
         AvroCodec<UsageEvent> codec = AvroCodec.usageEvents().withRegistry(registry, 10);
-        List<byte[]> samples = List.of(codec.encodeWithSchemaId(usageEvent("evt-1"), 1),
-                registryFramed(2, evolvedEvent("evt-2", "team-b")), registryFramed(2, evolvedEvent("evt-3", null)));
+        List<byte[]> samples =
+                List.of(
+                        codec.encodeWithSchemaId(usageEvent("evt-1"), 1),
+                        registryFramed(2, evolvedEvent("evt-2", "team-b")),
+                        registryFramed(2, evolvedEvent("evt-3", null)));
         Random random = new Random(20261207L);
         int decoded = 0;
         for (int i = 0; i < 20_000; i++) {
@@ -195,7 +232,14 @@ class AvroCodecRegistryFramingTest {
             } catch (DecodeException expected) {
                 assertThat(expected.failure()).isNotNull();
             } catch (Throwable t) {
-                fail("iteration " + i + " threw " + t + " for payload " + HexFormat.of().formatHex(mutated), t);
+                fail(
+                        "iteration "
+                                + i
+                                + " threw "
+                                + t
+                                + " for payload "
+                                + HexFormat.of().formatHex(mutated),
+                        t);
             }
         }
         assertThat(decoded).isPositive();
@@ -207,9 +251,15 @@ class AvroCodecRegistryFramingTest {
         for (Schema.Field field : current.getFields()) {
             fields.add(new Schema.Field(field, field.schema()));
         }
-        fields.add(new Schema.Field("tenant", Schema.createUnion(Schema.create(Schema.Type.NULL),
-                Schema.create(Schema.Type.STRING)), "A field producers added later.", Schema.Field.NULL_DEFAULT_VALUE));
-        return Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false, fields);
+        fields.add(
+                new Schema.Field(
+                        "tenant",
+                        Schema.createUnion(
+                                Schema.create(Schema.Type.NULL), Schema.create(Schema.Type.STRING)),
+                        "A field producers added later.",
+                        Schema.Field.NULL_DEFAULT_VALUE));
+        return Schema.createRecord(
+                current.getName(), current.getDoc(), current.getNamespace(), false, fields);
     }
 
     static GenericRecord evolvedEvent(String eventId, String tenant) {
@@ -220,7 +270,9 @@ class AvroCodecRegistryFramingTest {
         record.put("account_id", "acct-1");
         record.put("region", "CN-GD");
         record.put("model", "qwen3-max");
-        record.put("modality", new GenericData.EnumSymbol(schema.getField("modality").schema(), "TEXT"));
+        record.put(
+                "modality",
+                new GenericData.EnumSymbol(schema.getField("modality").schema(), "TEXT"));
         record.put("input_tokens", 100L);
         record.put("output_tokens", 20L);
         record.put("cached_tokens", 5L);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import com.sun.management.ThreadMXBean;
 import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
@@ -14,6 +15,8 @@ import io.tokenmeter.avro.UsageEvent;
 import java.io.ByteArrayOutputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Arrays;
@@ -21,20 +24,20 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.junit.jupiter.api.Test;
-import com.sun.management.ThreadMXBean;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import org.apache.avro.SchemaNormalization;
 
 class AvroCodecTest {
 
-    /** UsageEvent as a producer built before {@code cached_tokens} existed would have written it. */
-    private static final String USAGE_EVENT_WITHOUT_CACHED_TOKENS = """
+    /**
+     * UsageEvent as a producer built before {@code cached_tokens} existed would have written it.
+     */
+    private static final String USAGE_EVENT_WITHOUT_CACHED_TOKENS =
+            """
             {"type": "record", "name": "UsageEvent", "namespace": "io.tokenmeter.avro", "fields": [
               {"name": "event_id", "type": "string"},
               {"name": "source", "type": "string"},
@@ -74,16 +77,17 @@ class AvroCodecTest {
     @Test
     void roundTripsRejectedRecordWithItsPayload() throws Exception {
         AvroCodec<RejectedRecord> codec = AvroCodec.rejectedRecords();
-        RejectedRecord record = RejectedRecord.newBuilder()
-                .setReason(RejectReason.MALFORMED)
-                .setMessage("cannot decode")
-                .setPayload(ByteBuffer.wrap(new byte[] {1, 2, 3, (byte) 0xFF}))
-                .setSourceTopic("tokenmeter.usage.raw")
-                .setSourcePartition(7)
-                .setSourceOffset(123_456_789_012L)
-                .setSourceTimestamp(Instant.parse("2026-03-10T01:02:03.004Z"))
-                .setRejectedAt(Instant.parse("2026-03-10T01:02:05.006Z"))
-                .build();
+        RejectedRecord record =
+                RejectedRecord.newBuilder()
+                        .setReason(RejectReason.MALFORMED)
+                        .setMessage("cannot decode")
+                        .setPayload(ByteBuffer.wrap(new byte[] {1, 2, 3, (byte) 0xFF}))
+                        .setSourceTopic("tokenmeter.usage.raw")
+                        .setSourcePartition(7)
+                        .setSourceOffset(123_456_789_012L)
+                        .setSourceTimestamp(Instant.parse("2026-03-10T01:02:03.004Z"))
+                        .setRejectedAt(Instant.parse("2026-03-10T01:02:05.006Z"))
+                        .build();
 
         RejectedRecord decoded = codec.decode(codec.encode(record));
 
@@ -121,24 +125,41 @@ class AvroCodecTest {
     @Test
     void readsBillingRecordsOfARetiredWriterSchemaWithoutBeingToldAboutIt() throws Exception {
         // given: a billing record as the job wrote it before BillingRecord had a region
-        Schema retired = WriterSchemas.byFingerprint("BillingRecord").values().stream()
-                .filter(s -> s.getField("region") == null)
-                .findFirst().orElseThrow();
+        Schema retired =
+                WriterSchemas.byFingerprint("BillingRecord").values().stream()
+                        .filter(s -> s.getField("region") == null)
+                        .findFirst()
+                        .orElseThrow();
         Schema lineSchema = retired.getField("line_items").schema().getElementType();
-        GenericRecord line = new GenericRecordBuilder(lineSchema)
-                .set("model", "glm-4.6")
-                .set("modality", new GenericData.EnumSymbol(lineSchema.getField("modality").schema(), "CODE"))
-                .set("input_tokens", 1L).set("output_tokens", 2L).set("cached_tokens", 0L).set("events", 1L).build();
-        GenericRecord old = new GenericRecordBuilder(retired)
-                .set("record_id", "bill-old")
-                .set("kind", new GenericData.EnumSymbol(retired.getField("kind").schema(), "ORIGINAL"))
-                .set("version", 1).set("account_id", "acct-1")
-                .set("billing_day", (int) LocalDate.of(2026, 3, 10).toEpochDay())
-                .set("time_zone", "Asia/Shanghai")
-                .set("day_start", Instant.parse("2026-03-09T16:00:00Z").toEpochMilli())
-                .set("day_end", Instant.parse("2026-03-10T16:00:00Z").toEpochMilli())
-                .set("line_items", List.of(line))
-                .set("total_tokens", 3L).set("events", 1L).build();
+        GenericRecord line =
+                new GenericRecordBuilder(lineSchema)
+                        .set("model", "glm-4.6")
+                        .set(
+                                "modality",
+                                new GenericData.EnumSymbol(
+                                        lineSchema.getField("modality").schema(), "CODE"))
+                        .set("input_tokens", 1L)
+                        .set("output_tokens", 2L)
+                        .set("cached_tokens", 0L)
+                        .set("events", 1L)
+                        .build();
+        GenericRecord old =
+                new GenericRecordBuilder(retired)
+                        .set("record_id", "bill-old")
+                        .set(
+                                "kind",
+                                new GenericData.EnumSymbol(
+                                        retired.getField("kind").schema(), "ORIGINAL"))
+                        .set("version", 1)
+                        .set("account_id", "acct-1")
+                        .set("billing_day", (int) LocalDate.of(2026, 3, 10).toEpochDay())
+                        .set("time_zone", "Asia/Shanghai")
+                        .set("day_start", Instant.parse("2026-03-09T16:00:00Z").toEpochMilli())
+                        .set("day_end", Instant.parse("2026-03-10T16:00:00Z").toEpochMilli())
+                        .set("line_items", List.of(line))
+                        .set("total_tokens", 3L)
+                        .set("events", 1L)
+                        .build();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         new BinaryMessageEncoder<GenericRecord>(GenericData.get(), retired).encode(old, bytes);
 
@@ -148,18 +169,23 @@ class AvroCodecTest {
         // then: the field the old writer did not have reads as its default
         assertThat(decoded.getRecordId()).isEqualTo("bill-old");
         assertThat(decoded.getRegion()).isEmpty();
-        assertThat(decoded.getLineItems()).singleElement()
+        assertThat(decoded.getLineItems())
+                .singleElement()
                 .satisfies(l -> assertThat(l.getModality()).isEqualTo(Modality.CODE));
         assertThat(decoded.getTotalTokens()).isEqualTo(3);
     }
 
     @Test
     void rejectsOlderWriterSchemaItWasNotToldAboutAsUnknownSchema() throws Exception {
-        byte[] payload = encodeWithOldSchema(new Schema.Parser().parse(USAGE_EVENT_WITHOUT_CACHED_TOKENS));
+        byte[] payload =
+                encodeWithOldSchema(new Schema.Parser().parse(USAGE_EVENT_WITHOUT_CACHED_TOKENS));
 
         assertThatThrownBy(() -> AvroCodec.usageEvents().decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class,
-                        e -> assertThat(e.failure()).isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA));
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
+                        e ->
+                                assertThat(e.failure())
+                                        .isEqualTo(DecodeException.Failure.UNKNOWN_SCHEMA));
     }
 
     @Test
@@ -184,7 +210,8 @@ class AvroCodecTest {
         assertMalformed(new byte[0]);
         assertMalformed(Arrays.copyOf(payload, 5)); // inside the header
         assertMalformed(Arrays.copyOf(payload, HEADER_LENGTH)); // header only, no body
-        assertMalformed(Arrays.copyOf(payload, payload.length - 1)); // last byte of the body missing
+        assertMalformed(
+                Arrays.copyOf(payload, payload.length - 1)); // last byte of the body missing
     }
 
     @Test
@@ -193,9 +220,9 @@ class AvroCodecTest {
     }
 
     /**
-     * A hostile body that declares a ~2 GB string must be rejected without allocating anything near that size,
-     * or one bad record could take a task manager down with an OutOfMemoryError.
-     * (Avro's reader allocates a declared length before reading it; the codec walks the body first.)
+     * A hostile body that declares a ~2 GB string must be rejected without allocating anything near
+     * that size, or one bad record could take a task manager down with an OutOfMemoryError. (Avro's
+     * reader allocates a declared length before reading it; the codec walks the body first.)
      */
     @Test
     void rejectsHugeDeclaredStringLengthWithoutAllocatingIt() {
@@ -212,8 +239,8 @@ class AvroCodecTest {
     }
 
     /**
-     * A declared length above Java's array limit makes Avro throw UnsupportedOperationException; it must come out as
-     * MALFORMED, never escape and fail the job.
+     * A declared length above Java's array limit makes Avro throw UnsupportedOperationException; it
+     * must come out as MALFORMED, never escape and fail the job.
      */
     @Test
     void rejectsDeclaredStringLengthBeyondJavaArrayLimitAsMalformed() {
@@ -221,26 +248,33 @@ class AvroCodecTest {
     }
 
     /**
-     * Mutated length varints can exceed Java's array limit (seed 20260310 hits one at iteration 11217); whatever
-     * the bytes, only DecodeException may come out.
+     * Mutated length varints can exceed Java's array limit (seed 20260310 hits one at iteration
+     * 11217); whatever the bytes, only DecodeException may come out.
      */
     @Test
     void neverThrowsAnythingButDecodeExceptionOnMutatedUsageEvents() {
         AvroCodec<UsageEvent> usage = AvroCodec.usageEvents();
-        List<byte[]> samples = List.of(
-                usage.encode(usageEvent("evt-1", 1_200, 345, 67)),
-                usage.encode(usageEvent("", 0, 0, 0)),
-                usage.encode(usageEvent("evt-with-a-much-longer-id-0123456789", Long.MAX_VALUE, -1, 1L << 40)));
+        List<byte[]> samples =
+                List.of(
+                        usage.encode(usageEvent("evt-1", 1_200, 345, 67)),
+                        usage.encode(usageEvent("", 0, 0, 0)),
+                        usage.encode(
+                                usageEvent(
+                                        "evt-with-a-much-longer-id-0123456789",
+                                        Long.MAX_VALUE,
+                                        -1,
+                                        1L << 40)));
 
         int decoded = fuzz(20260310L, 20_000, samples, usage);
 
-        // Many single-byte changes inside token counts still decode: the fuzz must not be all rejections.
+        // Many single-byte changes inside token counts still decode: the fuzz must not be all
+        // rejections.
         assertThat(decoded).isPositive();
     }
 
     /**
-     * A mutated array count can exceed Avro's collection limit (seed 20260310, iteration 21); only DecodeException
-     * may come out.
+     * A mutated array count can exceed Avro's collection limit (seed 20260310, iteration 21); only
+     * DecodeException may come out.
      */
     @Test
     void neverThrowsAnythingButDecodeExceptionOnMutatedBillingRecords() {
@@ -251,29 +285,44 @@ class AvroCodecTest {
         assertThat(decoded).isPositive();
     }
 
-    /** Decodes {@code iterations} random one-byte mutations or truncations; returns how many still decoded. */
+    /**
+     * Decodes {@code iterations} random one-byte mutations or truncations; returns how many still
+     * decoded.
+     */
     private static int fuzz(long seed, int iterations, List<byte[]> samples, AvroCodec<?> codec) {
         Random random = new Random(seed);
         int decoded = 0;
         for (int i = 0; i < iterations; i++) {
             byte[] original = samples.get(random.nextInt(samples.size()));
-            byte[] mutated = random.nextInt(5) == 0
-                    ? Arrays.copyOf(original, random.nextInt(original.length))
-                    : mutateOneByte(original, random);
+            byte[] mutated =
+                    random.nextInt(5) == 0
+                            ? Arrays.copyOf(original, random.nextInt(original.length))
+                            : mutateOneByte(original, random);
             try {
                 codec.decode(mutated);
                 decoded++;
             } catch (DecodeException expected) {
                 assertThat(expected.failure()).isNotNull();
             } catch (Throwable t) {
-                fail("iteration " + i + " (seed " + seed + ") threw " + t + " for payload "
-                        + HexFormat.of().formatHex(mutated), t);
+                fail(
+                        "iteration "
+                                + i
+                                + " (seed "
+                                + seed
+                                + ") threw "
+                                + t
+                                + " for payload "
+                                + HexFormat.of().formatHex(mutated),
+                        t);
             }
         }
         return decoded;
     }
 
-    /** A valid UsageEvent header, then an event_id whose declared length is {@code length}, then 4 bytes. */
+    /**
+     * A valid UsageEvent header, then an event_id whose declared length is {@code length}, then 4
+     * bytes.
+     */
     private static byte[] usageEventWithDeclaredIdLength(long length) {
         byte[] valid = AvroCodec.usageEvents().encode(usageEvent("evt-1", 1, 2, 3));
         ByteArrayOutputStream crafted = new ByteArrayOutputStream();
@@ -296,7 +345,8 @@ class AvroCodecTest {
 
     private static void assertMalformed(byte[] payload) {
         assertThatThrownBy(() -> AvroCodec.usageEvents().decode(payload))
-                .isInstanceOfSatisfying(DecodeException.class,
+                .isInstanceOfSatisfying(
+                        DecodeException.class,
                         e -> assertThat(e.failure()).isEqualTo(DecodeException.Failure.MALFORMED));
     }
 
@@ -307,7 +357,8 @@ class AvroCodecTest {
         record.put("account_id", "acct-9");
         record.put("region", "CN-GD");
         record.put("model", "qwen-max");
-        record.put("modality", new GenericData.EnumSymbol(old.getField("modality").schema(), "CODE"));
+        record.put(
+                "modality", new GenericData.EnumSymbol(old.getField("modality").schema(), "CODE"));
         record.put("input_tokens", 100L);
         record.put("output_tokens", 20L);
         record.put("event_time", Instant.parse("2026-03-10T00:00:00Z").toEpochMilli());
@@ -357,11 +408,24 @@ class AvroCodecTest {
                 .setTimeZone("Asia/Shanghai")
                 .setDayStart(Instant.parse("2026-03-09T16:00:00Z"))
                 .setDayEnd(Instant.parse("2026-03-10T16:00:00Z"))
-                .setLineItems(List.of(
-                        BillingLineItem.newBuilder().setModel("a").setModality(Modality.TEXT).setInputTokens(1)
-                                .setOutputTokens(2).setCachedTokens(3).setEvents(1).build(),
-                        BillingLineItem.newBuilder().setModel("b").setModality(Modality.IMAGE).setInputTokens(10)
-                                .setOutputTokens(20).setCachedTokens(30).setEvents(2).build()))
+                .setLineItems(
+                        List.of(
+                                BillingLineItem.newBuilder()
+                                        .setModel("a")
+                                        .setModality(Modality.TEXT)
+                                        .setInputTokens(1)
+                                        .setOutputTokens(2)
+                                        .setCachedTokens(3)
+                                        .setEvents(1)
+                                        .build(),
+                                BillingLineItem.newBuilder()
+                                        .setModel("b")
+                                        .setModality(Modality.IMAGE)
+                                        .setInputTokens(10)
+                                        .setOutputTokens(20)
+                                        .setCachedTokens(30)
+                                        .setEvents(2)
+                                        .build()))
                 .setTotalTokens(66)
                 .setEvents(3)
                 .build();

@@ -12,10 +12,21 @@ class FramingTest {
 
     @Test
     void readsTheSingleObjectHeaderAnywhereInABuffer() {
-        byte[] record = AvroCodec.usageEvents().encode(UsageEvent.newBuilder()
-                .setEventId("evt-1").setSource("gw").setAccountId("acct-1").setRegion("CN-GD").setModel("m").setModality(Modality.TEXT)
-                .setInputTokens(1).setOutputTokens(2).setCachedTokens(0)
-                .setEventTime(Instant.parse("2026-03-10T00:00:00Z")).build());
+        byte[] record =
+                AvroCodec.usageEvents()
+                        .encode(
+                                UsageEvent.newBuilder()
+                                        .setEventId("evt-1")
+                                        .setSource("gw")
+                                        .setAccountId("acct-1")
+                                        .setRegion("CN-GD")
+                                        .setModel("m")
+                                        .setModality(Modality.TEXT)
+                                        .setInputTokens(1)
+                                        .setOutputTokens(2)
+                                        .setCachedTokens(0)
+                                        .setEventTime(Instant.parse("2026-03-10T00:00:00Z"))
+                                        .build());
         byte[] buffer = new byte[record.length + 3];
         System.arraycopy(record, 0, buffer, 3, record.length);
 
@@ -29,9 +40,12 @@ class FramingTest {
 
     @Test
     void needsTheMarkerAndAWholeFingerprint() {
-        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7})).isFalse();
-        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x02, 1, 2, 3, 4, 5, 6, 7, 8})).isFalse();
+        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7}))
+                .isFalse();
+        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x02, 1, 2, 3, 4, 5, 6, 7, 8}))
+                .isFalse();
         assertThat(Framing.isSingleObject(new byte[] {0, 0, 0, 0, 7, 1, 2, 3, 4, 5})).isFalse();
-        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8})).isTrue();
+        assertThat(Framing.isSingleObject(new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8}))
+                .isTrue();
     }
 }

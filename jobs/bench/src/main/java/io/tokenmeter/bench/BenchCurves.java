@@ -3,6 +3,8 @@ package io.tokenmeter.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -11,32 +13,44 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 
 /**
  * Scaling curves from the runs of {@code scripts/bench.sh --curves}: one folder per point, named
- * {@code <curve>-<value>} (accounts-1000, horizon-6h, parallelism-1), each with the metering job's result and the
- * loop's (whose hash maps count the state entries exactly: live dedup ids, account-days, account-hour lines).
- * The state cost per entry is the least-squares slope of the checkpoint size over the entry count along a curve.
+ * {@code <curve>-<value>} (accounts-1000, horizon-6h, parallelism-1), each with the metering job's
+ * result and the loop's (whose hash maps count the state entries exactly: live dedup ids,
+ * account-days, account-hour lines). The state cost per entry is the least-squares slope of the
+ * checkpoint size over the entry count along a curve.
  */
-@Command(name = "curves", mixinStandardHelpOptions = true,
+@Command(
+        name = "curves",
+        mixinStandardHelpOptions = true,
         description = "Renders the scaling curves and the per-entry state costs into the doc.")
 final class BenchCurves implements Callable<Integer> {
 
     static final String BEGIN = "<!-- BEGIN GENERATED: scripts/bench.sh --curves -->";
     static final String END = "<!-- END GENERATED: scripts/bench.sh --curves -->";
 
-    @Option(names = "--work-dir", required = true, description = "Folder holding one folder per curve point.")
+    @Option(
+            names = "--work-dir",
+            required = true,
+            description = "Folder holding one folder per curve point.")
     Path workDir;
 
-    @Option(names = "--doc", description = "Markdown file whose generated curves section is replaced.")
+    @Option(
+            names = "--doc",
+            description = "Markdown file whose generated curves section is replaced.")
     Path doc;
 
-    @Option(names = "--command", defaultValue = "scripts/bench.sh --curves", description = "The command line, for the doc.")
+    @Option(
+            names = "--command",
+            defaultValue = "scripts/bench.sh --curves",
+            description = "The command line, for the doc.")
     String command;
 
-    /** One point of a curve: the metering job's result and the loop's entry counts for the same workload. */
+    /**
+     * One point of a curve: the metering job's result and the loop's entry counts for the same
+     * workload.
+     */
     record Point(String curve, String value, ContenderResult metering, ContenderResult loop) {
 
         long total(String key) {
@@ -56,8 +70,12 @@ final class BenchCurves implements Callable<Integer> {
                     continue;
                 }
                 Path loop = dir.resolve("loop.properties");
-                points.add(new Point(name.substring(0, dash), name.substring(dash + 1), ContenderResult.read(metering),
-                        Files.exists(loop) ? ContenderResult.read(loop) : null));
+                points.add(
+                        new Point(
+                                name.substring(0, dash),
+                                name.substring(dash + 1),
+                                ContenderResult.read(metering),
+                                Files.exists(loop) ? ContenderResult.read(loop) : null));
             }
         }
         if (points.isEmpty()) {
@@ -74,44 +92,84 @@ final class BenchCurves implements Callable<Integer> {
 
     static String render(List<Point> points, String command) {
         StringBuilder md = new StringBuilder();
-        md.append("Run: `").append(command).append("` on ")
-                .append(ZonedDateTime.now(ZoneOffset.UTC).withNano(0)).append(".\n");
+        md.append("Run: `")
+                .append(command)
+                .append("` on ")
+                .append(ZonedDateTime.now(ZoneOffset.UTC).withNano(0))
+                .append(".\n");
         for (String curve : List.of("accounts", "horizon", "parallelism")) {
-            List<Point> line = points.stream().filter(p -> p.curve().equals(curve))
-                    .sorted(Comparator.comparingDouble(p -> order(p.value()))).toList();
+            List<Point> line =
+                    points.stream()
+                            .filter(p -> p.curve().equals(curve))
+                            .sorted(Comparator.comparingDouble(p -> order(p.value())))
+                            .toList();
             if (line.isEmpty()) {
                 continue;
             }
             ContenderResult any = line.get(0).metering();
-            md.append(String.format(Locale.ROOT, "%n**%s** (%,d events per point)%n%n", curve, any.events()));
-            md.append("| ").append(curve).append(" | events/s | events per CPU-s | checkpoint MiB (max) | RocksDB dir MiB (max) "
-                    + "| peak RSS MiB | live dedup ids (max) | account-days | account-hour lines |\n");
+            md.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%n**%s** (%,d events per point)%n%n",
+                            curve,
+                            any.events()));
+            md.append("| ")
+                    .append(curve)
+                    .append(
+                            " | events/s | events per CPU-s | checkpoint MiB (max) | RocksDB dir MiB (max) "
+                                    + "| peak RSS MiB | live dedup ids (max) | account-days | account-hour lines |\n");
             md.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
             for (Point p : line) {
                 ContenderResult m = p.metering();
-                md.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.1f | %.1f | %,d | %,d | %,d | %,d |%n",
-                        p.value(), m.eventsPerSecond(), m.eventsPerCpuSecond(), m.checkpointBytes() / 1048576.0,
-                        m.rocksDbBytes() / 1048576.0, m.peakRssBytes() >> 20, p.total("state.dedup-ids.max"),
-                        p.total("state.account-days"), p.total("state.account-hour-lines")));
+                md.append(
+                        String.format(
+                                Locale.ROOT,
+                                "| %s | %,.0f | %,.0f | %.1f | %.1f | %,d | %,d | %,d | %,d |%n",
+                                p.value(),
+                                m.eventsPerSecond(),
+                                m.eventsPerCpuSecond(),
+                                m.checkpointBytes() / 1048576.0,
+                                m.rocksDbBytes() / 1048576.0,
+                                m.peakRssBytes() >> 20,
+                                p.total("state.dedup-ids.max"),
+                                p.total("state.account-days"),
+                                p.total("state.account-hour-lines")));
             }
         }
-        md.append("\nState cost per entry (least-squares slope of the largest checkpoint over the loop's exact entry count):\n\n");
+        md.append(
+                "\nState cost per entry (least-squares slope of the largest checkpoint over the loop's exact entry count):\n\n");
         double perId = slope(points, "horizon", "state.dedup-ids.max");
         double perAccountDay = slope(points, "accounts", "state.account-days");
-        md.append(String.format(Locale.ROOT, "- `state_bytes_per_dedup_id` = %s (along the horizon curve)%n", bytes(perId)));
-        md.append(String.format(Locale.ROOT, "- `state_bytes_per_account_day` = %s (along the accounts curve; includes the "
-                + "account-day's hourly lines and its share of dedup ids' key-group overhead)%n", bytes(perAccountDay)));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "- `state_bytes_per_dedup_id` = %s (along the horizon curve)%n",
+                        bytes(perId)));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "- `state_bytes_per_account_day` = %s (along the accounts curve; includes the "
+                                + "account-day's hourly lines and its share of dedup ids' key-group overhead)%n",
+                        bytes(perAccountDay)));
         return md.toString();
     }
 
     private static String bytes(double b) {
-        return Double.isNaN(b) ? "n/a (fewer than two points)" : String.format(Locale.ROOT, "%.0f B", b);
+        return Double.isNaN(b)
+                ? "n/a (fewer than two points)"
+                : String.format(Locale.ROOT, "%.0f B", b);
     }
 
-    /** The slope of checkpoint bytes over {@code countKey} along one curve, NaN with fewer than two distinct x. */
+    /**
+     * The slope of checkpoint bytes over {@code countKey} along one curve, NaN with fewer than two
+     * distinct x.
+     */
     static double slope(List<Point> points, String curve, String countKey) {
-        List<double[]> xy = points.stream().filter(p -> p.curve().equals(curve) && p.loop() != null)
-                .map(p -> new double[] {p.total(countKey), p.metering().checkpointBytes()}).toList();
+        List<double[]> xy =
+                points.stream()
+                        .filter(p -> p.curve().equals(curve) && p.loop() != null)
+                        .map(p -> new double[] {p.total(countKey), p.metering().checkpointBytes()})
+                        .toList();
         return leastSquaresSlope(xy);
     }
 

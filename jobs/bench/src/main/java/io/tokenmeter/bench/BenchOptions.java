@@ -1,5 +1,8 @@
 package io.tokenmeter.bench;
 
+import io.tokenmeter.io.IngestedRecord;
+import io.tokenmeter.local.WorkloadSource;
+import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
@@ -8,60 +11,89 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import picocli.CommandLine.Option;
-import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.local.WorkloadSource;
-import io.tokenmeter.logic.ingest.SecretSource;
-import java.time.OffsetDateTime;
 import org.apache.flink.api.connector.source.Source;
+import picocli.CommandLine.Option;
 
 /** The options every contender shares: the workload, the job's settings and where results go. */
 final class BenchOptions {
 
-    @Option(names = "--events", defaultValue = "10000000", description = "Records to process, duplicates included (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--events",
+            defaultValue = "10000000",
+            description = "Records to process, duplicates included (default ${DEFAULT-VALUE}).")
     long events;
 
-    @Option(names = "--accounts", defaultValue = "1000000", description = "Distinct accounts, Zipf-skewed (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--accounts",
+            defaultValue = "1000000",
+            description = "Distinct accounts, Zipf-skewed (default ${DEFAULT-VALUE}).")
     int accounts;
 
-    @Option(names = "--days", defaultValue = "2", description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--days",
+            defaultValue = "2",
+            description = "Event-time span of the workload in days (default ${DEFAULT-VALUE}).")
     double days;
 
-    @Option(names = "--start", description = "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
-            + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
+    @Option(
+            names = "--start",
+            description =
+                    "Event time of the first record, e.g. 2026-11-01T00:00:00+08:00"
+                            + " (default: local midnight in the billing zone --days + 1 days ago, so every day is past and still correctable).")
     OffsetDateTime start;
 
-    @Option(names = "--duplicate-rate", defaultValue = "0.02",
-            description = "Share of records that repeat an earlier event (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--duplicate-rate",
+            defaultValue = "0.02",
+            description =
+                    "Share of records that repeat an earlier event (default ${DEFAULT-VALUE}).")
     double duplicateRate;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
+            description = "Workload seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--dedup-horizon", defaultValue = "24 h",
-            description = "How long an event id is remembered (job key dedup.horizon; default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--dedup-horizon",
+            defaultValue = "24 h",
+            description =
+                    "How long an event id is remembered (job key dedup.horizon; default ${DEFAULT-VALUE}).")
     String dedupHorizon;
 
-    @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--parallelism",
+            defaultValue = "2",
+            description = "Flink parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
 
-    @Option(names = "--work-dir", defaultValue = "target/bench", description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--work-dir",
+            defaultValue = "target/bench",
+            description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
     Path workDir;
 
-    @Option(names = "--result-file", description = "Where to write the result (default: <work-dir>/<contender>.properties).")
+    @Option(
+            names = "--result-file",
+            description = "Where to write the result (default: <work-dir>/<contender>.properties).")
     Path resultFile;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one metering job configuration key.")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "Overrides one metering job configuration key.")
     List<String> overrides = new ArrayList<>();
 
     /**
-     * The job configuration: defaults (config/metering.yaml), the dedup horizon, a dedup key file in the work folder
-     * (one key for every contender, made on first use), then the overrides.
+     * The job configuration: defaults (config/metering.yaml), the dedup horizon, a dedup key file
+     * in the work folder (one key for every contender, made on first use), then the overrides.
      */
     MeteringConfig config() {
         List<String> all = new ArrayList<>();
@@ -81,35 +113,52 @@ final class BenchOptions {
     }
 
     /**
-     * The benchmark workload: retries but no late or poison records, so that every contender (the SQL one drops
-     * late rows; the in-memory source is exact only without poison) must bill exactly the same.
+     * The benchmark workload: retries but no late or poison records, so that every contender (the
+     * SQL one drops late rows; the in-memory source is exact only without poison) must bill exactly
+     * the same.
      */
     WorkloadSpec spec(ZoneId billingZone) {
         Duration span = Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis()));
-        return spec(billingZone, start == null ? WorkloadSpec.defaultStart(billingZone, span) : start.toInstant());
+        return spec(
+                billingZone,
+                start == null ? WorkloadSpec.defaultStart(billingZone, span) : start.toInstant());
     }
 
     WorkloadSpec spec(ZoneId billingZone, Instant start) {
-        return new WorkloadSpec(events, accounts, 1.0, start,
-                Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())), billingZone,
-                duplicateRate, 0, 0, 0, seed);
+        return new WorkloadSpec(
+                events,
+                accounts,
+                1.0,
+                start,
+                Duration.ofMillis(Math.round(days * Duration.ofDays(1).toMillis())),
+                billingZone,
+                duplicateRate,
+                0,
+                0,
+                0,
+                seed);
     }
 
     /** The workload as an in-memory Flink source. */
-    Source<IngestedRecord, ?, ?> source(
-            WorkloadSpec spec, MeteringConfig config) {
+    Source<IngestedRecord, ?, ?> source(WorkloadSpec spec, MeteringConfig config) {
         return WorkloadSource.of(spec, config);
     }
 
-    /** How far back the generator draws a retry from: WorkloadGenerator's DUPLICATE_LOOKBACK records. */
+    /**
+     * How far back the generator draws a retry from: WorkloadGenerator's DUPLICATE_LOOKBACK
+     * records.
+     */
     static final long RETRY_LOOKBACK_RECORDS = 10_000;
 
     /**
-     * The event time a retry can lie behind its original. Beyond the dedup horizon a retry may find its id already
-     * forgotten, and whether it does depends on the watermark: the contenders may then bill differently.
+     * The event time a retry can lie behind its original. Beyond the dedup horizon a retry may find
+     * its id already forgotten, and whether it does depends on the watermark: the contenders may
+     * then bill differently.
      */
     static Duration retryReach(WorkloadSpec spec) {
-        return spec.span().multipliedBy(Math.min(spec.events(), RETRY_LOOKBACK_RECORDS)).dividedBy(spec.events());
+        return spec.span()
+                .multipliedBy(Math.min(spec.events(), RETRY_LOOKBACK_RECORDS))
+                .dividedBy(spec.events());
     }
 
     Path resultFile(String contender) {
@@ -131,7 +180,9 @@ final class BenchOptions {
         s.put("source", "interleaved");
         MeteringConfig config = config();
         s.put("dedup-horizon-minutes", Long.toString(config.dedup().horizon().toMinutes()));
-        s.put("retry-reach-minutes", Long.toString(retryReach(spec(config.billing().timeZone())).toMinutes()));
+        s.put(
+                "retry-reach-minutes",
+                Long.toString(retryReach(spec(config.billing().timeZone())).toMinutes()));
         return s;
     }
 }

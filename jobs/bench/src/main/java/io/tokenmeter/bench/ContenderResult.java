@@ -6,14 +6,14 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.Locale;
 
 /**
- * What one contender measured, and the totals it billed so the contenders can be checked against each other.
- * Written by the contender's JVM as a properties file, read back by the report.
+ * What one contender measured, and the totals it billed so the contenders can be checked against
+ * each other. Written by the contender's JVM as a properties file, read back by the report.
  *
  * @param contender metering, sql, loop or e2e
  * @param events input records, duplicates included
@@ -38,6 +38,7 @@ public record ContenderResult(
 
     public static final String BILLED_TOKENS = "billed.tokens";
     public static final String BILLED_EVENTS = "billed.events";
+
     /** Prefix of the billed tokens of one billing day: billed.tokens.day.2026-11-01. */
     public static final String BILLED_TOKENS_DAY = "billed.tokens.day.";
 
@@ -98,28 +99,39 @@ public record ContenderResult(
     /** The billed tokens per billing day, in day order. */
     public Map<String, Long> billedTokensByDay() {
         Map<String, Long> byDay = new LinkedHashMap<>();
-        new TreeMap<>(totals).forEach((k, v) -> {
-            if (k.startsWith(BILLED_TOKENS_DAY)) {
-                byDay.put(k.substring(BILLED_TOKENS_DAY.length()), v);
-            }
-        });
+        new TreeMap<>(totals)
+                .forEach(
+                        (k, v) -> {
+                            if (k.startsWith(BILLED_TOKENS_DAY)) {
+                                byDay.put(k.substring(BILLED_TOKENS_DAY.length()), v);
+                            }
+                        });
         return byDay;
     }
 
     /** One line for the console. */
     public String summary() {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "RESULT contender=%s events=%d wall_s=%.2f eps=%.0f cpu_s=%.2f cpu_eps=%.0f peak_rss_mb=%d "
                         + "rocksdb_mb=%.1f checkpoint_mb=%.1f billed_tokens=%d",
-                contender, events, wallSeconds, eventsPerSecond(), cpuSeconds, eventsPerCpuSecond(),
-                peakRssBytes >> 20, rocksDbBytes / 1048576.0, checkpointBytes / 1048576.0,
+                contender,
+                events,
+                wallSeconds,
+                eventsPerSecond(),
+                cpuSeconds,
+                eventsPerCpuSecond(),
+                peakRssBytes >> 20,
+                rocksDbBytes / 1048576.0,
+                checkpointBytes / 1048576.0,
                 totals.getOrDefault(BILLED_TOKENS, 0L));
     }
 
     private static String required(Properties p, String key, Path file) {
         String value = p.getProperty(key);
         if (value == null) {
-            throw new IllegalArgumentException(file + " has no '" + key + "': not a contender result");
+            throw new IllegalArgumentException(
+                    file + " has no '" + key + "': not a contender result");
         }
         return value;
     }

@@ -4,8 +4,8 @@ import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.flink.util.FileUtils;
 import java.time.Duration;
+import org.apache.flink.util.FileUtils;
 
 /** What every contender does before and after its run. */
 final class Contenders {
@@ -21,13 +21,21 @@ final class Contenders {
     }
 
     static void announce(String contender, WorkloadSpec spec, BenchOptions options) {
-        System.out.printf("%s: %,d events over %,d accounts (%.0f%% duplicates, seed %d), dedup horizon %s, "
-                        + "parallelism %d%n", contender, spec.events(), spec.accounts(), spec.duplicateRate() * 100,
-                spec.seed(), options.dedupHorizon, options.parallelism);
+        System.out.printf(
+                "%s: %,d events over %,d accounts (%.0f%% duplicates, seed %d), dedup horizon %s, "
+                        + "parallelism %d%n",
+                contender,
+                spec.events(),
+                spec.accounts(),
+                spec.duplicateRate() * 100,
+                spec.seed(),
+                options.dedupHorizon,
+                options.parallelism);
         Duration reach = BenchOptions.retryReach(spec);
         if (reach.compareTo(options.config().dedup().horizon()) > 0) {
-            System.out.printf("WARNING: retries reach back up to %d min of event time, beyond the dedup horizon (%s): "
-                    + "totals may differ between contenders; use more events or a longer horizon%n",
+            System.out.printf(
+                    "WARNING: retries reach back up to %d min of event time, beyond the dedup horizon (%s): "
+                            + "totals may differ between contenders; use more events or a longer horizon%n",
                     reach.toMinutes(), options.dedupHorizon);
         }
     }

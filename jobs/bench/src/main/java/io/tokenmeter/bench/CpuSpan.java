@@ -3,8 +3,9 @@ package io.tokenmeter.bench;
 import java.util.Arrays;
 
 /**
- * Wall time and CPU time of a span of work. CPU is that of this JVM (with the children it has reaped) plus that
- * of other processes named at the start, as long as they are still running when the span stops.
+ * Wall time and CPU time of a span of work. CPU is that of this JVM (with the children it has
+ * reaped) plus that of other processes named at the start, as long as they are still running when
+ * the span stops.
  */
 final class CpuSpan {
 

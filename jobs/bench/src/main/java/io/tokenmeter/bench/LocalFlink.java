@@ -9,16 +9,22 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 
-/** The MiniCluster every Flink contender runs on: one task manager with a slot per parallel task. */
+/**
+ * The MiniCluster every Flink contender runs on: one task manager with a slot per parallel task.
+ */
 final class LocalFlink {
 
     /** Where RocksDB keeps its working files, relative to the contender's work folder. */
     static final String ROCKSDB_DIR = "rocksdb";
+
     static final String CHECKPOINT_DIR = "checkpoints";
 
     private LocalFlink() {}
 
-    /** {@code jobSettings} plus the cluster: parallelism, memory, folders; no restarts (the tally would double). */
+    /**
+     * {@code jobSettings} plus the cluster: parallelism, memory, folders; no restarts (the tally
+     * would double).
+     */
     static Configuration configure(Configuration jobSettings, int parallelism, Path work) {
         Configuration flink = new Configuration(jobSettings);
         flink.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
@@ -26,7 +32,9 @@ final class LocalFlink {
         // The same RocksDB memory for every Flink contender: 256 MB per slot at parallelism 2.
         flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(512));
         flink.set(RestOptions.BIND_PORT, "0");
-        flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve(CHECKPOINT_DIR).toUri().toString());
+        flink.set(
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                work.resolve(CHECKPOINT_DIR).toUri().toString());
         flink.setString("state.backend.rocksdb.localdir", work.resolve(ROCKSDB_DIR).toString());
         flink.setString("io.tmp.dirs", work.resolve("tmp").toString());
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");

@@ -5,11 +5,15 @@ import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.metering.MeteringJob;
 
-/** How the metering job's outputs add up in the {@link Tally}, whether they come from sinks or from Kafka. */
+/**
+ * How the metering job's outputs add up in the {@link Tally}, whether they come from sinks or from
+ * Kafka.
+ */
 final class OutputTallies {
 
     static final String BILLING_RECORDS = "billing.records";
     static final String REJECTED = "rejected";
+
     /** Duplicates dropped, from the job's ledger. */
     static final String DUPLICATES = "duplicates";
 
@@ -18,11 +22,11 @@ final class OutputTallies {
     /** The metering job's five outputs and its ledger, each only tallied. */
     static MeteringJob.Outputs outputs() {
         return new MeteringJob.Outputs(
-                Tally.sink(OutputTallies::billing),
-                Tally.sink(rejected -> Tally.add(REJECTED, 1)),
-                Tally.sink(OutputTallies::accountUsage),
-                Tally.sink(usage -> area("regional", usage)),
-                Tally.sink(usage -> area("national", usage)))
+                        Tally.sink(OutputTallies::billing),
+                        Tally.sink(rejected -> Tally.add(REJECTED, 1)),
+                        Tally.sink(OutputTallies::accountUsage),
+                        Tally.sink(usage -> area("regional", usage)),
+                        Tally.sink(usage -> area("national", usage)))
                 .withLedger(Tally.sink(entry -> Tally.add(DUPLICATES, entry.getDuplicates())));
     }
 

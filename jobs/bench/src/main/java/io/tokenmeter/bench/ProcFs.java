@@ -9,13 +9,17 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * CPU time and memory of processes, as Linux reports them in {@code /proc/<pid>/stat} and {@code /proc/<pid>/status}.
- * CPU is counted in clock ticks: utime + stime of the process, plus cutime + cstime of the children it has waited
- * for, so a child's CPU lands in its parent's count once the parent has reaped it.
+ * CPU time and memory of processes, as Linux reports them in {@code /proc/<pid>/stat} and {@code
+ * /proc/<pid>/status}. CPU is counted in clock ticks: utime + stime of the process, plus cutime +
+ * cstime of the children it has waited for, so a child's CPU lands in its parent's count once the
+ * parent has reaped it.
  */
 public final class ProcFs {
 
-    /** Clock ticks per second (USER_HZ); 100 on every mainstream Linux, asked of getconf once to be sure. */
+    /**
+     * Clock ticks per second (USER_HZ); 100 on every mainstream Linux, asked of getconf once to be
+     * sure.
+     */
     public static final long TICKS_PER_SECOND = ticksPerSecond();
 
     private ProcFs() {}
@@ -52,7 +56,8 @@ public final class ProcFs {
 
     static long statusKilobytes(long pid, String field) {
         try {
-            return parseStatusKilobytes(Files.readString(Path.of("/proc", Long.toString(pid), "status")), field);
+            return parseStatusKilobytes(
+                    Files.readString(Path.of("/proc", Long.toString(pid), "status")), field);
         } catch (NoSuchFileException e) {
             return 0;
         } catch (IOException e) {
@@ -61,8 +66,8 @@ public final class ProcFs {
     }
 
     /**
-     * Parses a {@code /proc/<pid>/stat} line. The command name (field 2) is in parentheses and may itself hold
-     * spaces and parentheses, so the fields are counted from the last ')'.
+     * Parses a {@code /proc/<pid>/stat} line. The command name (field 2) is in parentheses and may
+     * itself hold spaces and parentheses, so the fields are counted from the last ')'.
      */
     static CpuTicks parseStat(String line) {
         int close = line.lastIndexOf(')');
@@ -71,10 +76,14 @@ public final class ProcFs {
         }
         // After ") ": field 3 (state) is index 0, so field n is index n - 3; utime is field 14.
         String[] f = line.substring(close + 2).trim().split(" +");
-        return new CpuTicks(Long.parseLong(f[11]), Long.parseLong(f[12]), Long.parseLong(f[13]), Long.parseLong(f[14]));
+        return new CpuTicks(
+                Long.parseLong(f[11]),
+                Long.parseLong(f[12]),
+                Long.parseLong(f[13]),
+                Long.parseLong(f[14]));
     }
 
-    /** The value of a "Name:   1234 kB" line of {@code /proc/<pid>/status}, in kB; 0 when absent. */
+    /** The value of a "Name: 1234 kB" line of {@code /proc/<pid>/status}, in kB; 0 when absent. */
     static long parseStatusKilobytes(String status, String field) {
         for (String line : status.split("\n")) {
             if (line.startsWith(field)) {
@@ -96,8 +105,11 @@ public final class ProcFs {
 
     private static long ticksPerSecond() {
         try {
-            Process getconf = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
-            String out = new String(getconf.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            Process getconf =
+                    new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out =
+                    new String(getconf.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)
+                            .trim();
             if (getconf.waitFor(5, TimeUnit.SECONDS) && getconf.exitValue() == 0) {
                 return Long.parseLong(out);
             }

@@ -5,15 +5,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
-import java.util.Comparator;
-import java.util.Optional;
 
 /**
- * Samples, twice a second while a contender runs, what only shows while it runs: the RocksDB working folder
- * (gone once the job ends), the newest completed checkpoint, and the resident memory of the processes involved.
+ * Samples, twice a second while a contender runs, what only shows while it runs: the RocksDB
+ * working folder (gone once the job ends), the newest completed checkpoint, and the resident memory
+ * of the processes involved.
  */
 public final class ResourceSampler implements AutoCloseable {
 
@@ -57,22 +58,29 @@ public final class ResourceSampler implements AutoCloseable {
 
     private synchronized void sample() {
         for (Long pid : peakRssByPid.keySet()) {
-            // VmHWM is the kernel's own peak; sampling it keeps the peak of a process that has exited by the end.
+            // VmHWM is the kernel's own peak; sampling it keeps the peak of a process that has
+            // exited by the end.
             peakRssByPid.merge(pid, ProcFs.peakRssBytes(pid), Math::max);
         }
         if (rocksDbDir != null) {
             maxRocksDbBytes = Math.max(maxRocksDbBytes, sizeOf(rocksDbDir));
         }
         if (checkpointDir != null) {
-            newestCheckpoint(checkpointDir).ifPresent(chk -> {
-                long id = Long.parseLong(chk.getFileName().toString().substring("chk-".length()));
-                if (id != lastCheckpointId) {
-                    long size = sizeOf(chk);
-                    lastCheckpointId = id;
-                    lastCheckpointBytes = size;
-                    maxCheckpointBytes = Math.max(maxCheckpointBytes, size);
-                }
-            });
+            newestCheckpoint(checkpointDir)
+                    .ifPresent(
+                            chk -> {
+                                long id =
+                                        Long.parseLong(
+                                                chk.getFileName()
+                                                        .toString()
+                                                        .substring("chk-".length()));
+                                if (id != lastCheckpointId) {
+                                    long size = sizeOf(chk);
+                                    lastCheckpointId = id;
+                                    lastCheckpointBytes = size;
+                                    maxCheckpointBytes = Math.max(maxCheckpointBytes, size);
+                                }
+                            });
         }
     }
 
@@ -101,19 +109,26 @@ public final class ResourceSampler implements AutoCloseable {
         return lastCheckpointId;
     }
 
-    /** The sum over the watched processes of each one's peak resident memory (an upper bound of their joint peak). */
+    /**
+     * The sum over the watched processes of each one's peak resident memory (an upper bound of
+     * their joint peak).
+     */
     public long peakRssBytes() {
         return peakRssByPid.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /** The completed checkpoint ({@code <job id>/chk-N} holding {@code _metadata}) with the highest N. */
+    /**
+     * The completed checkpoint ({@code <job id>/chk-N} holding {@code _metadata}) with the highest
+     * N.
+     */
     static Optional<Path> newestCheckpoint(Path checkpoints) {
         try (Stream<Path> jobs = Files.list(checkpoints)) {
             return jobs.flatMap(ResourceSampler::listQuietly)
                     .filter(p -> p.getFileName().toString().matches("chk-\\d+"))
                     .filter(p -> Files.exists(p.resolve("_metadata")))
-                    .max(Comparator.comparingLong(
-                            p -> Long.parseLong(p.getFileName().toString().substring(4))));
+                    .max(
+                            Comparator.comparingLong(
+                                    p -> Long.parseLong(p.getFileName().toString().substring(4))));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -121,7 +136,10 @@ public final class ResourceSampler implements AutoCloseable {
         }
     }
 
-    /** Bytes of all files under {@code dir}; files that vanish while counting (RocksDB compacts) count as 0. */
+    /**
+     * Bytes of all files under {@code dir}; files that vanish while counting (RocksDB compacts)
+     * count as 0.
+     */
     static long sizeOf(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             return files.mapToLong(ResourceSampler::sizeQuietly).sum();

@@ -10,8 +10,9 @@ import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 
 /**
- * Named sums that a contender's outputs add to, checked afterwards against the other contenders. The sinks run in
- * the MiniCluster inside the contender's own JVM, so they add to this JVM's one tally directly.
+ * Named sums that a contender's outputs add to, checked afterwards against the other contenders.
+ * The sinks run in the MiniCluster inside the contender's own JVM, so they add to this JVM's one
+ * tally directly.
  */
 public final class Tally {
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tokenmeter.testkit.Await;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,49 +20,57 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import javax.annotation.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
-import java.io.InputStream;
-import java.util.concurrent.CompletableFuture;
-import java.util.stream.Collectors;
 
 /**
- * A Flink session cluster as an operator sees it, through its REST API: the jobs half of {@code scripts/cluster.sh}
- * ({@link Cli}: status, list, submit, resume, cancel, stop-with-savepoint, checkpoint) and the fault suite's
- * observations. The local processes (start, stop, TaskManagers) are the script's own; the fault suite kills and
- * starts TaskManagers through it, exactly as docs/operations.md does.
+ * A Flink session cluster as an operator sees it, through its REST API: the jobs half of {@code
+ * scripts/cluster.sh} ({@link Cli}: status, list, submit, resume, cancel, stop-with-savepoint,
+ * checkpoint) and the fault suite's observations. The local processes (start, stop, TaskManagers)
+ * are the script's own; the fault suite kills and starts TaskManagers through it, exactly as
+ * docs/operations.md does.
  */
 final class FlinkCluster {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
     /** An upload sends the whole job jar. */
     private static final Duration UPLOAD_TIMEOUT = Duration.ofMinutes(5);
+
     private static final String ENTRY_CLASS = "io.tokenmeter.metering.MeteringJob";
 
     @Nullable private final Path script;
     private final Path root;
     private final String address;
     private final String base;
+
     /** Where progress lines go: standard error for an operator, nowhere for the fault suite. */
     private final Consumer<String> progress;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10)).build();
+
+    private final HttpClient http =
+            HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(10))
+                    .build();
 
     /** A cluster whose local TaskManagers {@code script} (scripts/cluster.sh) manages. */
     FlinkCluster(Path script, String address) {
         this(script, script.toAbsolutePath().getParent().getParent(), address, line -> {});
     }
 
-    private FlinkCluster(@Nullable Path script, Path root, String address, Consumer<String> progress) {
+    private FlinkCluster(
+            @Nullable Path script, Path root, String address, Consumer<String> progress) {
         this.script = script;
         this.root = root;
         this.address = address;
@@ -81,40 +90,61 @@ final class FlinkCluster {
     }
 
     /**
-     * Uploads {@code jar} (null: the metering job jar of this repository's build), runs it and deletes the upload.
+     * Uploads {@code jar} (null: the metering job jar of this repository's build), runs it and
+     * deletes the upload.
      *
      * @param parallelism the job's parallelism, 0 for the cluster's default
      * @return the job id
      */
-    String submit(@Nullable Path jar, int parallelism, @Nullable String savepoint, boolean allowNonRestoredState,
+    String submit(
+            @Nullable Path jar,
+            int parallelism,
+            @Nullable String savepoint,
+            boolean allowNonRestoredState,
             List<String> jobArgs) {
         Path jarFile = jar != null ? jar : defaultJar();
         if (!Files.isRegularFile(jarFile)) {
             throw new Failure("no such jar: " + jarFile);
         }
-        String uploaded = Path.of(upload(jarFile).path("filename").asText()).getFileName().toString();
+        String uploaded =
+                Path.of(upload(jarFile).path("filename").asText()).getFileName().toString();
         ObjectNode body = JSON.createObjectNode().put("entryClass", ENTRY_CLASS);
         jobArgs.forEach(body.putArray("programArgsList")::add);
         if (parallelism > 0) {
             body.put("parallelism", parallelism);
         }
         if (savepoint != null) {
-            body.put("savepointPath", savepoint).put("allowNonRestoredState", allowNonRestoredState);
+            body.put("savepointPath", savepoint)
+                    .put("allowNonRestoredState", allowNonRestoredState);
         }
-        String jobId = send("POST", "/jars/" + uploaded + "/run", json(body), REQUEST_TIMEOUT).path("jobid").asText();
+        String jobId =
+                send("POST", "/jars/" + uploaded + "/run", json(body), REQUEST_TIMEOUT)
+                        .path("jobid")
+                        .asText();
         try {
-            send("DELETE", "/jars/" + uploaded, HttpRequest.BodyPublishers.noBody(), REQUEST_TIMEOUT);
+            send(
+                    "DELETE",
+                    "/jars/" + uploaded,
+                    HttpRequest.BodyPublishers.noBody(),
+                    REQUEST_TIMEOUT);
         } catch (RuntimeException e) {
             // the job runs; an upload left behind only takes disk space on the JobManager
         }
-        progress.accept("Submitted job " + jobId + (savepoint != null ? " from " + savepoint : "")
-                + (parallelism > 0 ? " at parallelism " + parallelism : ""));
+        progress.accept(
+                "Submitted job "
+                        + jobId
+                        + (savepoint != null ? " from " + savepoint : "")
+                        + (parallelism > 0 ? " at parallelism " + parallelism : ""));
         return jobId;
     }
 
     /** Cancels the job (its last checkpoints are retained) and waits until it is. */
     void cancel(String jobId) {
-        send("PATCH", "/jobs/" + jobId + "?mode=cancel", HttpRequest.BodyPublishers.noBody(), REQUEST_TIMEOUT);
+        send(
+                "PATCH",
+                "/jobs/" + jobId + "?mode=cancel",
+                HttpRequest.BodyPublishers.noBody(),
+                REQUEST_TIMEOUT);
         awaitJobState(jobId, "CANCELED", Duration.ofSeconds(120));
         progress.accept("Job " + jobId + " cancelled");
     }
@@ -124,7 +154,10 @@ final class FlinkCluster {
         return stopWithSavepoint(jobId, null, false);
     }
 
-    /** Stops the job with a drained savepoint: the end of the input, which closes every open hour and day. */
+    /**
+     * Stops the job with a drained savepoint: the end of the input, which closes every open hour
+     * and day.
+     */
     String drain(String jobId) {
         return stopWithSavepoint(jobId, null, true);
     }
@@ -136,14 +169,21 @@ final class FlinkCluster {
      * @param drain end event time first (closes every open hour and day)
      */
     String stopWithSavepoint(String jobId, @Nullable String directory, boolean drain) {
-        ObjectNode body = JSON.createObjectNode().put("drain", drain).put("formatType", "CANONICAL");
+        ObjectNode body =
+                JSON.createObjectNode().put("drain", drain).put("formatType", "CANONICAL");
         if (directory != null) {
             body.put("targetDirectory", directory);
         }
-        String trigger = send("POST", "/jobs/" + jobId + "/stop", json(body), REQUEST_TIMEOUT)
-                .path("request-id").asText();
-        JsonNode result = poll(Duration.ofSeconds(600), Duration.ofSeconds(1),
-                () -> get("/jobs/" + jobId + "/savepoints/" + trigger), FlinkCluster::completed);
+        String trigger =
+                send("POST", "/jobs/" + jobId + "/stop", json(body), REQUEST_TIMEOUT)
+                        .path("request-id")
+                        .asText();
+        JsonNode result =
+                poll(
+                        Duration.ofSeconds(600),
+                        Duration.ofSeconds(1),
+                        () -> get("/jobs/" + jobId + "/savepoints/" + trigger),
+                        FlinkCluster::completed);
         if (!completed(result)) {
             throw new Failure("stop-with-savepoint of " + jobId + " did not complete within 600 s");
         }
@@ -165,8 +205,12 @@ final class FlinkCluster {
 
     /** The path of the job's latest completed checkpoint. */
     String latestCheckpoint(String jobId) {
-        String path = get("/jobs/" + jobId + "/checkpoints").path("latest").path("completed")
-                .path("external_path").asText("");
+        String path =
+                get("/jobs/" + jobId + "/checkpoints")
+                        .path("latest")
+                        .path("completed")
+                        .path("external_path")
+                        .asText("");
         if (path.isEmpty()) {
             throw new Failure("job " + jobId + " has no completed checkpoint");
         }
@@ -176,29 +220,59 @@ final class FlinkCluster {
     /** One line on the cluster: its version, TaskManagers, slots and jobs by state. */
     String status() {
         JsonNode o = get("/overview");
-        return "Flink " + o.path("flink-version").asText() + " at " + base + ": " + o.path("taskmanagers").asText()
-                + " TaskManagers, " + o.path("slots-available").asText() + "/" + o.path("slots-total").asText()
-                + " slots free, jobs: " + o.path("jobs-running").asText() + " running, "
-                + o.path("jobs-finished").asText() + " finished, " + o.path("jobs-cancelled").asText()
-                + " cancelled, " + o.path("jobs-failed").asText() + " failed";
+        return "Flink "
+                + o.path("flink-version").asText()
+                + " at "
+                + base
+                + ": "
+                + o.path("taskmanagers").asText()
+                + " TaskManagers, "
+                + o.path("slots-available").asText()
+                + "/"
+                + o.path("slots-total").asText()
+                + " slots free, jobs: "
+                + o.path("jobs-running").asText()
+                + " running, "
+                + o.path("jobs-finished").asText()
+                + " finished, "
+                + o.path("jobs-cancelled").asText()
+                + " cancelled, "
+                + o.path("jobs-failed").asText()
+                + " failed";
     }
 
     /** The jobs, newest first: id, state, tasks and name. */
     List<String> jobs() {
         List<JsonNode> jobs = new ArrayList<>();
         get("/jobs/overview").path("jobs").forEach(jobs::add);
-        jobs.sort(Comparator.comparingLong((JsonNode job) -> job.path("start-time").asLong()).reversed());
+        jobs.sort(
+                Comparator.comparingLong((JsonNode job) -> job.path("start-time").asLong())
+                        .reversed());
         List<String> lines = new ArrayList<>();
         for (JsonNode job : jobs) {
-            lines.add(job.path("jid").asText() + "  " + job.path("state").asText() + "  parallelism-tasks "
-                    + job.path("tasks").path("total").asText() + "  " + job.path("name").asText());
+            lines.add(
+                    job.path("jid").asText()
+                            + "  "
+                            + job.path("state").asText()
+                            + "  parallelism-tasks "
+                            + job.path("tasks").path("total").asText()
+                            + "  "
+                            + job.path("name").asText());
         }
         return lines;
     }
 
     private void awaitJobState(String jobId, String state, Duration timeout) {
-        if (!state.equals(poll(timeout, Duration.ofSeconds(1), () -> jobState(jobId), state::equals))) {
-            throw new Failure("job " + jobId + " did not reach " + state + " within " + timeout.toSeconds() + " s");
+        if (!state.equals(
+                poll(timeout, Duration.ofSeconds(1), () -> jobState(jobId), state::equals))) {
+            throw new Failure(
+                    "job "
+                            + jobId
+                            + " did not reach "
+                            + state
+                            + " within "
+                            + timeout.toSeconds()
+                            + " s");
         }
     }
 
@@ -211,7 +285,8 @@ final class FlinkCluster {
         } catch (IOException e) {
             // no build folder: no jar
         }
-        throw new Failure("no job jar; build it with: mvn -B package -DskipTests -pl jobs/metering -am");
+        throw new Failure(
+                "no job jar; build it with: mvn -B package -DskipTests -pl jobs/metering -am");
     }
 
     // ---- local TaskManagers, through the script ----
@@ -232,8 +307,13 @@ final class FlinkCluster {
     private String run(List<String> args) {
         Result result = exec(args);
         if (result.exitCode != 0) {
-            throw new IllegalStateException("scripts/cluster.sh " + String.join(" ", args) + " failed ("
-                    + result.exitCode + "): " + result.stderr.strip());
+            throw new IllegalStateException(
+                    "scripts/cluster.sh "
+                            + String.join(" ", args)
+                            + " failed ("
+                            + result.exitCode
+                            + "): "
+                            + result.stderr.strip());
         }
         return result.stdout.strip();
     }
@@ -242,7 +322,8 @@ final class FlinkCluster {
 
     private Result exec(List<String> args) {
         if (script == null) {
-            throw new IllegalStateException("no scripts/cluster.sh to manage local TaskManagers with");
+            throw new IllegalStateException(
+                    "no scripts/cluster.sh to manage local TaskManagers with");
         }
         List<String> command = new ArrayList<>(List.of(script.toString(), "--address", address));
         command.addAll(args);
@@ -275,10 +356,19 @@ final class FlinkCluster {
         return send("GET", path, HttpRequest.BodyPublishers.noBody(), REQUEST_TIMEOUT);
     }
 
-    /** The JSON answer of a request; a {@link Failure} with Flink's own error messages on an HTTP error. */
-    private JsonNode send(String method, String path, HttpRequest.BodyPublisher body, Duration timeout) {
-        return send(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).method(method, body)
-                .header("Content-Type", "application/json").build(), method + " " + path);
+    /**
+     * The JSON answer of a request; a {@link Failure} with Flink's own error messages on an HTTP
+     * error.
+     */
+    private JsonNode send(
+            String method, String path, HttpRequest.BodyPublisher body, Duration timeout) {
+        return send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(timeout)
+                        .method(method, body)
+                        .header("Content-Type", "application/json")
+                        .build(),
+                method + " " + path);
     }
 
     private JsonNode send(HttpRequest request, String what) {
@@ -293,7 +383,10 @@ final class FlinkCluster {
         }
         JsonNode answer;
         try {
-            answer = response.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(response.body());
+            answer =
+                    response.body().isBlank()
+                            ? JSON.createObjectNode()
+                            : JSON.readTree(response.body());
         } catch (IOException e) {
             answer = null;
         }
@@ -303,8 +396,12 @@ final class FlinkCluster {
                 answer.path("errors").forEach(error -> messages.add(error.asText()));
             }
             String errors = answer == null ? response.body() : String.join("; ", messages);
-            throw new Failure(what + ": HTTP " + response.statusCode() + " "
-                    + errors.substring(0, Math.min(2000, errors.length())));
+            throw new Failure(
+                    what
+                            + ": HTTP "
+                            + response.statusCode()
+                            + " "
+                            + errors.substring(0, Math.min(2000, errors.length())));
         }
         if (answer == null) {
             throw new Failure(what + ": not JSON: " + firstLines(response.body(), 5));
@@ -312,23 +409,35 @@ final class FlinkCluster {
         return answer;
     }
 
-    /** Uploads a jar as Flink's web monitor takes it: a multipart form with the field {@code jarfile}. */
+    /**
+     * Uploads a jar as Flink's web monitor takes it: a multipart form with the field {@code
+     * jarfile}.
+     */
     private JsonNode upload(Path jar) {
         String boundary = "tokenmeter-" + UUID.randomUUID();
-        String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n";
+        String head =
+                "--"
+                        + boundary
+                        + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                        + jar.getFileName()
+                        + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n";
         String tail = "\r\n--" + boundary + "--\r\n";
         HttpRequest.BodyPublisher body;
         try {
-            body = HttpRequest.BodyPublishers.concat(
-                    HttpRequest.BodyPublishers.ofString(head),
-                    HttpRequest.BodyPublishers.ofFile(jar),
-                    HttpRequest.BodyPublishers.ofString(tail));
+            body =
+                    HttpRequest.BodyPublishers.concat(
+                            HttpRequest.BodyPublishers.ofString(head),
+                            HttpRequest.BodyPublishers.ofFile(jar),
+                            HttpRequest.BodyPublishers.ofString(tail));
         } catch (IOException e) {
             throw new Failure("cannot read " + jar + ": " + e, e);
         }
-        return send(HttpRequest.newBuilder(URI.create(base + "/jars/upload")).timeout(UPLOAD_TIMEOUT)
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary).POST(body).build(),
+        return send(
+                HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
+                        .timeout(UPLOAD_TIMEOUT)
+                        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                        .POST(body)
+                        .build(),
                 "POST /jars/upload");
     }
 
@@ -341,7 +450,8 @@ final class FlinkCluster {
     }
 
     /** {@link Await#poll}, an interrupt reported as a failure like every other of the commands. */
-    private static <T> T poll(Duration timeout, Duration interval, Await.Probe<T> probe, Predicate<? super T> done) {
+    private static <T> T poll(
+            Duration timeout, Duration interval, Await.Probe<T> probe, Predicate<? super T> done) {
         try {
             return Await.poll(timeout, interval, probe, done);
         } catch (InterruptedException e) {
@@ -364,17 +474,25 @@ final class FlinkCluster {
         for (JsonNode value : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
             metric = value.path("value").asLong();
         }
-        // The metric alone is not enough: after a TaskManager halted in the middle of a checkpoint the web monitor
-        // served no job metric at all for minutes, and then numRestarts = 0 for a job that had restarted twice.
-        // The exception history comes from the JobMaster itself, one entry per failure that restarted the job.
-        long failures = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
+        // The metric alone is not enough: after a TaskManager halted in the middle of a checkpoint
+        // the web monitor
+        // served no job metric at all for minutes, and then numRestarts = 0 for a job that had
+        // restarted twice.
+        // The exception history comes from the JobMaster itself, one entry per failure that
+        // restarted the job.
+        long failures =
+                get("/jobs/" + jobId + "/exceptions")
+                        .path("exceptionHistory")
+                        .path("entries")
+                        .size();
         return Math.max(metric, failures);
     }
 
     /** The stack traces in the job's exception history, newest first. */
     List<String> failures(String jobId) {
         List<String> failures = new ArrayList<>();
-        for (JsonNode entry : get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries")) {
+        for (JsonNode entry :
+                get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries")) {
             failures.add(entry.path("stacktrace").asText());
         }
         return failures;
@@ -385,16 +503,22 @@ final class FlinkCluster {
         List<Integer> busy = new ArrayList<>();
         for (JsonNode tm : get("/taskmanagers").path("taskmanagers")) {
             String id = tm.path("id").asText();
-            if (id.startsWith("taskmanager-") && tm.path("freeSlots").asInt() < tm.path("slotsNumber").asInt()) {
+            if (id.startsWith("taskmanager-")
+                    && tm.path("freeSlots").asInt() < tm.path("slotsNumber").asInt()) {
                 busy.add(Integer.parseInt(id.substring("taskmanager-".length())));
             }
         }
         return busy;
     }
 
-    /** Waits until the job has completed at least {@code count} checkpoints since it was submitted. */
-    void awaitCheckpoints(String jobId, long count, Duration timeout) throws TimeoutException, InterruptedException {
-        await(() -> completedCheckpoints(jobId) >= count, timeout,
+    /**
+     * Waits until the job has completed at least {@code count} checkpoints since it was submitted.
+     */
+    void awaitCheckpoints(String jobId, long count, Duration timeout)
+            throws TimeoutException, InterruptedException {
+        await(
+                () -> completedCheckpoints(jobId) >= count,
+                timeout,
                 "job " + jobId + " to complete " + count + " checkpoints");
     }
 
@@ -417,24 +541,40 @@ final class FlinkCluster {
     }
 
     /**
-     * The REST half of {@code scripts/cluster.sh}, for any Flink 2.x cluster. The address is {@code --address},
-     * else {@code FLINK_REST_ADDRESS}, else the local cluster's ({@code CLUSTER_DIR/rest-address}), else
-     * localhost:8081. Answers go to standard output, progress to standard error; a failure prints
-     * {@code cluster.sh: <why>} and exits 1.
+     * The REST half of {@code scripts/cluster.sh}, for any Flink 2.x cluster. The address is {@code
+     * --address}, else {@code FLINK_REST_ADDRESS}, else the local cluster's ({@code
+     * CLUSTER_DIR/rest-address}), else localhost:8081. Answers go to standard output, progress to
+     * standard error; a failure prints {@code cluster.sh: <why>} and exits 1.
      */
-    @Command(name = "cluster", mixinStandardHelpOptions = true,
-            description = "The jobs of a Flink 2.x cluster through its REST API (scripts/cluster.sh).",
-            subcommands = {Cli.Status.class, Cli.Jobs.class, Cli.Submit.class, Cli.Resume.class, Cli.Cancel.class,
-                Cli.StopWithSavepoint.class, Cli.Checkpoint.class, Cli.AwaitTaskManagers.class})
+    @Command(
+            name = "cluster",
+            mixinStandardHelpOptions = true,
+            description =
+                    "The jobs of a Flink 2.x cluster through its REST API (scripts/cluster.sh).",
+            subcommands = {
+                Cli.Status.class,
+                Cli.Jobs.class,
+                Cli.Submit.class,
+                Cli.Resume.class,
+                Cli.Cancel.class,
+                Cli.StopWithSavepoint.class,
+                Cli.Checkpoint.class,
+                Cli.AwaitTaskManagers.class
+            })
     static final class Cli {
 
         @Option(names = "--address", description = "REST address HOST:PORT or a URL.")
         String address;
 
-        @Option(names = "--cluster-dir", description = "The local cluster's folder, whose rest-address is the default.")
+        @Option(
+                names = "--cluster-dir",
+                description = "The local cluster's folder, whose rest-address is the default.")
         Path clusterDir;
 
-        @Option(names = "--root", defaultValue = ".", description = "The repository, for the default job jar.")
+        @Option(
+                names = "--root",
+                defaultValue = ".",
+                description = "The repository, for the default job jar.")
         Path root;
 
         FlinkCluster cluster() {
@@ -442,19 +582,25 @@ final class FlinkCluster {
             if (a == null || a.isEmpty()) {
                 a = System.getenv("FLINK_REST_ADDRESS");
             }
-            if ((a == null || a.isEmpty()) && clusterDir != null && Files.isRegularFile(clusterDir.resolve("rest-address"))) {
+            if ((a == null || a.isEmpty())
+                    && clusterDir != null
+                    && Files.isRegularFile(clusterDir.resolve("rest-address"))) {
                 try {
                     a = Files.readString(clusterDir.resolve("rest-address")).strip();
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }
-            return new FlinkCluster(null, root, a == null || a.isEmpty() ? "localhost:8081" : a, System.err::println);
+            return new FlinkCluster(
+                    null,
+                    root,
+                    a == null || a.isEmpty() ? "localhost:8081" : a,
+                    System.err::println);
         }
 
         /**
-         * One command: its answer goes to standard output; a {@link Failure} is reported the way the script always
-         * reported its own, {@code cluster.sh: <why>} and exit status 1.
+         * One command: its answer goes to standard output; a {@link Failure} is reported the way
+         * the script always reported its own, {@code cluster.sh: <why>} and exit status 1.
          */
         abstract static class Action implements Callable<Integer> {
             @ParentCommand Cli cli;
@@ -474,7 +620,9 @@ final class FlinkCluster {
             }
         }
 
-        @Command(name = "status", mixinStandardHelpOptions = true,
+        @Command(
+                name = "status",
+                mixinStandardHelpOptions = true,
                 description = "TaskManagers, slots and jobs.")
         static final class Status extends Action {
             @Override
@@ -485,7 +633,9 @@ final class FlinkCluster {
             }
         }
 
-        @Command(name = "list", mixinStandardHelpOptions = true,
+        @Command(
+                name = "list",
+                mixinStandardHelpOptions = true,
                 description = "Jobs with their state.")
         static final class Jobs extends Action {
             @Override
@@ -494,7 +644,9 @@ final class FlinkCluster {
             }
         }
 
-        @Command(name = "submit", mixinStandardHelpOptions = true,
+        @Command(
+                name = "submit",
+                mixinStandardHelpOptions = true,
                 description = "Uploads the job jar and runs it; prints the job id.")
         static final class Submit extends Action {
             @Mixin JobOptions job;
@@ -507,13 +659,21 @@ final class FlinkCluster {
 
             @Override
             List<String> answer(FlinkCluster cluster) {
-                return List.of(cluster.submit(job.jar, job.parallelism, savepoint, job.allowNonRestoredState, jobArgs));
+                return List.of(
+                        cluster.submit(
+                                job.jar,
+                                job.parallelism,
+                                savepoint,
+                                job.allowNonRestoredState,
+                                jobArgs));
             }
         }
 
         /** What submit and resume share. */
         static final class JobOptions {
-            @Option(names = "--jar", description = "Default: jobs/metering/target/tokenmeter-metering-*-job.jar.")
+            @Option(
+                    names = "--jar",
+                    description = "Default: jobs/metering/target/tokenmeter-metering-*-job.jar.")
             Path jar;
 
             @Option(names = "--parallelism", description = "Default: the cluster's.")
@@ -523,25 +683,39 @@ final class FlinkCluster {
             boolean allowNonRestoredState;
         }
 
-        @Command(name = "resume", mixinStandardHelpOptions = true,
-                description = "Submits from a savepoint or retained checkpoint, e.g. at another "
-                        + "parallelism: resume PATH --parallelism N [-- JOB ARGS...].")
+        @Command(
+                name = "resume",
+                mixinStandardHelpOptions = true,
+                description =
+                        "Submits from a savepoint or retained checkpoint, e.g. at another "
+                                + "parallelism: resume PATH --parallelism N [-- JOB ARGS...].")
         static final class Resume extends Action {
             @Parameters(index = "0", paramLabel = "PATH")
             String path;
 
             @Mixin JobOptions job;
 
-            @Parameters(index = "1..*", paramLabel = "JOB_ARGS", description = "After --: the job's arguments.")
+            @Parameters(
+                    index = "1..*",
+                    paramLabel = "JOB_ARGS",
+                    description = "After --: the job's arguments.")
             List<String> jobArgs = new ArrayList<>();
 
             @Override
             List<String> answer(FlinkCluster cluster) {
-                return List.of(cluster.submit(job.jar, job.parallelism, path, job.allowNonRestoredState, jobArgs));
+                return List.of(
+                        cluster.submit(
+                                job.jar,
+                                job.parallelism,
+                                path,
+                                job.allowNonRestoredState,
+                                jobArgs));
             }
         }
 
-        @Command(name = "cancel", mixinStandardHelpOptions = true,
+        @Command(
+                name = "cancel",
+                mixinStandardHelpOptions = true,
                 description = "Cancels a job (its last checkpoints are retained).")
         static final class Cancel extends Action {
             @Parameters(paramLabel = "JOB_ID")
@@ -554,7 +728,9 @@ final class FlinkCluster {
             }
         }
 
-        @Command(name = "stop-with-savepoint", mixinStandardHelpOptions = true,
+        @Command(
+                name = "stop-with-savepoint",
+                mixinStandardHelpOptions = true,
                 description = "Takes a savepoint and stops the job; prints its path.")
         static final class StopWithSavepoint extends Action {
             @Parameters(paramLabel = "JOB_ID")
@@ -563,8 +739,11 @@ final class FlinkCluster {
             @Option(names = "--savepoint-dir", paramLabel = "DIR")
             String directory;
 
-            @Option(names = "--drain", description = "Ends event time first: for the end of an input, never before a"
-                    + " restore.")
+            @Option(
+                    names = "--drain",
+                    description =
+                            "Ends event time first: for the end of an input, never before a"
+                                    + " restore.")
             boolean drain;
 
             @Override
@@ -573,7 +752,9 @@ final class FlinkCluster {
             }
         }
 
-        @Command(name = "checkpoint", mixinStandardHelpOptions = true,
+        @Command(
+                name = "checkpoint",
+                mixinStandardHelpOptions = true,
                 description = "Path of the job's latest completed checkpoint.")
         static final class Checkpoint extends Action {
             @Parameters(paramLabel = "JOB_ID")
@@ -586,8 +767,9 @@ final class FlinkCluster {
         }
 
         /**
-         * For {@code scripts/cluster.sh start}: waits until every TaskManager has registered, failing as soon as one
-         * of the local processes (their pid files in the cluster folder) has exited.
+         * For {@code scripts/cluster.sh start}: waits until every TaskManager has registered,
+         * failing as soon as one of the local processes (their pid files in the cluster folder) has
+         * exited.
          */
         @Command(name = "await-taskmanagers", hidden = true)
         static final class AwaitTaskManagers extends Action {
@@ -600,26 +782,47 @@ final class FlinkCluster {
             @Override
             List<String> answer(FlinkCluster cluster) {
                 Path dir = cli.clusterDir;
-                long registered = poll(Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(1), () -> {
-                    if (!alive(dir.resolve("jobmanager.pid"))) {
-                        throw new Failure("the JobManager exited; see " + dir.resolve("log/jobmanager.log")
-                                + " and .out");
-                    }
-                    for (int tm = 1; tm <= taskManagers; tm++) {
-                        if (!alive(dir.resolve("taskmanager-" + tm + ".pid"))) {
-                            throw new Failure("TaskManager " + tm + " exited; see "
-                                    + dir.resolve("log/taskmanager-" + tm + ".log") + " and .out");
-                        }
-                    }
-                    try {
-                        return cluster.get("/overview").path("taskmanagers").asLong();
-                    } catch (Failure notYet) {
-                        return 0L; // the REST endpoint is not up yet
-                    }
-                }, n -> n == taskManagers);
+                long registered =
+                        poll(
+                                Duration.ofSeconds(timeoutSeconds),
+                                Duration.ofSeconds(1),
+                                () -> {
+                                    if (!alive(dir.resolve("jobmanager.pid"))) {
+                                        throw new Failure(
+                                                "the JobManager exited; see "
+                                                        + dir.resolve("log/jobmanager.log")
+                                                        + " and .out");
+                                    }
+                                    for (int tm = 1; tm <= taskManagers; tm++) {
+                                        if (!alive(dir.resolve("taskmanager-" + tm + ".pid"))) {
+                                            throw new Failure(
+                                                    "TaskManager "
+                                                            + tm
+                                                            + " exited; see "
+                                                            + dir.resolve(
+                                                                    "log/taskmanager-"
+                                                                            + tm
+                                                                            + ".log")
+                                                            + " and .out");
+                                        }
+                                    }
+                                    try {
+                                        return cluster.get("/overview")
+                                                .path("taskmanagers")
+                                                .asLong();
+                                    } catch (Failure notYet) {
+                                        return 0L; // the REST endpoint is not up yet
+                                    }
+                                },
+                                n -> n == taskManagers);
                 if (registered != taskManagers) {
-                    throw new Failure("only " + registered + " of " + taskManagers
-                            + " TaskManagers registered; see " + dir.resolve("log"));
+                    throw new Failure(
+                            "only "
+                                    + registered
+                                    + " of "
+                                    + taskManagers
+                                    + " TaskManagers registered; see "
+                                    + dir.resolve("log"));
                 }
                 return List.of();
             }

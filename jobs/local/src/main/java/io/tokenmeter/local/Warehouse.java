@@ -17,7 +17,10 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 
-/** The PostgreSQL warehouse as the local run and the tests see it: set up its tables, read back what was billed. */
+/**
+ * The PostgreSQL warehouse as the local run and the tests see it: set up its tables, read back what
+ * was billed.
+ */
 public final class Warehouse implements AutoCloseable {
 
     /** The warehouse DDL, relative to the repository root. */
@@ -29,7 +32,10 @@ public final class Warehouse implements AutoCloseable {
         this.connection = connection;
     }
 
-    /** Connects as the job would, with the user and password (file or environment) that {@code config} names. */
+    /**
+     * Connects as the job would, with the user and password (file or environment) that {@code
+     * config} names.
+     */
     public static Warehouse connect(WarehouseConfig config) throws SQLException {
         Properties props = new Properties();
         if (!config.user().isEmpty()) {
@@ -42,12 +48,17 @@ public final class Warehouse implements AutoCloseable {
         return new Warehouse(DriverManager.getConnection(config.url(), props));
     }
 
-    /** Applies the warehouse DDL (idempotent) and creates the daily partitions from {@code first} to {@code last}. */
-    public void prepare(Path schemaFile, LocalDate first, LocalDate last) throws SQLException, IOException {
+    /**
+     * Applies the warehouse DDL (idempotent) and creates the daily partitions from {@code first} to
+     * {@code last}.
+     */
+    public void prepare(Path schemaFile, LocalDate first, LocalDate last)
+            throws SQLException, IOException {
         try (Statement statement = connection.createStatement()) {
             statement.execute(Files.readString(schemaFile));
         }
-        try (PreparedStatement partitions = connection.prepareStatement("SELECT tokenmeter_add_day_partitions(?, ?)")) {
+        try (PreparedStatement partitions =
+                connection.prepareStatement("SELECT tokenmeter_add_day_partitions(?, ?)")) {
             partitions.setObject(1, first);
             partitions.setObject(2, last);
             partitions.execute();
@@ -67,12 +78,20 @@ public final class Warehouse implements AutoCloseable {
     private Map<AccountDay, UsageTotals> usageByAccountDay(String table) throws SQLException {
         Map<AccountDay, UsageTotals> usage = new HashMap<>();
         try (Statement statement = connection.createStatement();
-                ResultSet rows = statement.executeQuery("SELECT account_id, billing_day, sum(input_tokens),"
-                        + " sum(output_tokens), sum(cached_tokens), sum(events) FROM " + table
-                        + " GROUP BY account_id, billing_day")) {
+                ResultSet rows =
+                        statement.executeQuery(
+                                "SELECT account_id, billing_day, sum(input_tokens),"
+                                        + " sum(output_tokens), sum(cached_tokens), sum(events) FROM "
+                                        + table
+                                        + " GROUP BY account_id, billing_day")) {
             while (rows.next()) {
-                usage.put(new AccountDay(rows.getString(1), rows.getObject(2, LocalDate.class)),
-                        new UsageTotals(rows.getLong(3), rows.getLong(4), rows.getLong(5), rows.getLong(6)));
+                usage.put(
+                        new AccountDay(rows.getString(1), rows.getObject(2, LocalDate.class)),
+                        new UsageTotals(
+                                rows.getLong(3),
+                                rows.getLong(4),
+                                rows.getLong(5),
+                                rows.getLong(6)));
             }
         }
         return usage;
@@ -80,7 +99,8 @@ public final class Warehouse implements AutoCloseable {
 
     /** A single number from {@code sql}, e.g. a count or a sum. */
     public long number(String sql) throws SQLException {
-        try (Statement statement = connection.createStatement(); ResultSet rows = statement.executeQuery(sql)) {
+        try (Statement statement = connection.createStatement();
+                ResultSet rows = statement.executeQuery(sql)) {
             rows.next();
             return rows.getLong(1);
         }

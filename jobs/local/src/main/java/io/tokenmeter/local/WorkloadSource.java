@@ -18,14 +18,15 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * The workload as an in-memory Flink source, for benchmarks without a broker: each record is generated, then
- * decoded and validated by the same {@link UsageEventDeserializer} the Kafka source uses, so the job does the
- * same work per record. The records are the ones {@link WorkloadProducer} would write. Parallel readers move
- * through event time side by side, like the partitions of a Kafka topic: reader i of p reads records i, i + p,
- * i + 2p, ... (with contiguous shares, at parallelism 2 one reader would start a day ahead, hold a day of windows
- * and dedup ids back behind the slower reader's watermark, and find its first records late if it started late).
- * Across readers there is no order, so a conflicting duplicate may be read before the event whose id it reuses:
- * the expected totals hold exactly for workloads without poison records.
+ * The workload as an in-memory Flink source, for benchmarks without a broker: each record is
+ * generated, then decoded and validated by the same {@link UsageEventDeserializer} the Kafka source
+ * uses, so the job does the same work per record. The records are the ones {@link WorkloadProducer}
+ * would write. Parallel readers move through event time side by side, like the partitions of a
+ * Kafka topic: reader i of p reads records i, i + p, i + 2p, ... (with contiguous shares, at
+ * parallelism 2 one reader would start a day ahead, hold a day of windows and dedup ids back behind
+ * the slower reader's watermark, and find its first records late if it started late). Across
+ * readers there is no order, so a conflicting duplicate may be read before the event whose id it
+ * reuses: the expected totals hold exactly for workloads without poison records.
  */
 public final class WorkloadSource {
 
@@ -35,16 +36,22 @@ public final class WorkloadSource {
     private WorkloadSource() {}
 
     public static DataGeneratorSource<IngestedRecord> of(WorkloadSpec spec, MeteringConfig config) {
-        return new DataGeneratorSource<>(new GenerateAndDecode(
-                spec, config.validation().limits(), config.partitionClock(), config.dedup().key()),
-                spec.events(), TypeInformation.of(IngestedRecord.class));
+        return new DataGeneratorSource<>(
+                new GenerateAndDecode(
+                        spec,
+                        config.validation().limits(),
+                        config.partitionClock(),
+                        config.dedup().key()),
+                spec.events(),
+                TypeInformation.of(IngestedRecord.class));
     }
 
     /**
-     * The workload index for the {@code value}-th number of the generator's sequence {@code [0, events)}, which
-     * Flink cuts into {@code parallelism} contiguous splits, the first {@code events % parallelism} one longer
-     * (NumberSequenceIterator#split). Number o of split i becomes index o * parallelism + i: a bijection of
-     * [0, events) whatever the splits really are, and an interleaving when they are as described.
+     * The workload index for the {@code value}-th number of the generator's sequence {@code [0,
+     * events)}, which Flink cuts into {@code parallelism} contiguous splits, the first {@code
+     * events % parallelism} one longer (NumberSequenceIterator#split). Number o of split i becomes
+     * index o * parallelism + i: a bijection of [0, events) whatever the splits really are, and an
+     * interleaving when they are as described.
      */
     static long interleave(long value, long events, int parallelism) {
         long base = events / parallelism;
@@ -73,7 +80,11 @@ public final class WorkloadSource {
         private transient UsageEventDeserializer deserializer;
         private transient SingleRecord decoded;
 
-        GenerateAndDecode(WorkloadSpec spec, ValidationLimits limits, PartitionClock clock, SecretSource dedupKey) {
+        GenerateAndDecode(
+                WorkloadSpec spec,
+                ValidationLimits limits,
+                PartitionClock clock,
+                SecretSource dedupKey) {
             this.spec = spec;
             this.limits = limits;
             this.clock = clock;
@@ -91,10 +102,15 @@ public final class WorkloadSource {
 
         @Override
         public IngestedRecord map(Long value) {
-            long index = spec.events() < parallelism ? value : interleave(value, spec.events(), parallelism);
+            long index =
+                    spec.events() < parallelism
+                            ? value
+                            : interleave(value, spec.events(), parallelism);
             GeneratedRecord record = generator.record(index);
-            byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
-            deserializer.deserialize(new ConsumerRecord<>(TOPIC, 0, index, key, record.value()), decoded);
+            byte[] key =
+                    record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+            deserializer.deserialize(
+                    new ConsumerRecord<>(TOPIC, 0, index, key, record.value()), decoded);
             return decoded.take();
         }
     }

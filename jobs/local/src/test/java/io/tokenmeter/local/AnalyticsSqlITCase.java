@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The analyst's view: the shipped table definitions (config/sql) and every Flink SQL query of the cookbook
- * (docs/analytics.md), exactly as written, over the topics of a real run through a real broker; each answer checked
- * against what the workload generator says it must be.
+ * The analyst's view: the shipped table definitions (config/sql) and every Flink SQL query of the
+ * cookbook (docs/analytics.md), exactly as written, over the topics of a real run through a real
+ * broker; each answer checked against what the workload generator says it must be.
  */
 class AnalyticsSqlITCase {
 
@@ -50,8 +50,13 @@ class AnalyticsSqlITCase {
     @Test
     void cookbookQueriesAnswerWhatTheWorkloadHolds() throws Exception {
         // given: a metered workload with retries, late events and poison records of every kind
-        WorkloadSpec spec = WorkloadSpec.clean(30_000, 500, 29).withRates(0.02, 0.01, 0.02)
-                .during(CookbookAnswers.START, Duration.ofDays(2), ZoneId.of("Asia/Shanghai"));
+        WorkloadSpec spec =
+                WorkloadSpec.clean(30_000, 500, 29)
+                        .withRates(0.02, 0.01, 0.02)
+                        .during(
+                                CookbookAnswers.START,
+                                Duration.ofDays(2),
+                                ZoneId.of("Asia/Shanghai"));
         MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of());
         ExpectedTotals expected = TestRuns.produce(spec, config);
         TestRuns.run(config, KafkaEndpoints.rawUsageSource(config, TestRuns.LONG_PAST), false);
@@ -62,14 +67,18 @@ class AnalyticsSqlITCase {
 
         // then: every cookbook query runs as written and gives the workload's answer
         Map<String, String> queries = Cookbook.queries("flink");
-        assertThat(queries.keySet()).as("the cookbook's Flink SQL questions").hasSizeGreaterThanOrEqualTo(8);
+        assertThat(queries.keySet())
+                .as("the cookbook's Flink SQL questions")
+                .hasSizeGreaterThanOrEqualTo(8);
         Map<String, Integer> answered = new HashMap<>();
         for (Map.Entry<String, String> query : queries.entrySet()) {
             List<List<String>> rows = rows(sql.executeSql(query.getValue()));
             answers.check(query.getKey(), rows);
             answered.put(query.getKey(), rows.size());
         }
-        assertThat(answered).as("rows per query").allSatisfy((query, rows) -> assertThat(rows).isPositive());
+        assertThat(answered)
+                .as("rows per query")
+                .allSatisfy((query, rows) -> assertThat(rows).isPositive());
     }
 
     /** A table session like the SQL client's: SET statements configure it, the others run in it. */
@@ -94,7 +103,10 @@ class AnalyticsSqlITCase {
         try (CloseableIterator<Row> it = result.collect()) {
             while (it.hasNext()) {
                 Row row = it.next();
-                rows.add(IntStream.range(0, row.getArity()).mapToObj(i -> String.valueOf(row.getField(i))).toList());
+                rows.add(
+                        IntStream.range(0, row.getArity())
+                                .mapToObj(i -> String.valueOf(row.getField(i)))
+                                .toList());
             }
         }
         return rows;

@@ -9,15 +9,17 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The queries of docs/analytics.md, exactly as written there. Each query's code fence follows a marker comment
- * {@code <!-- flink: NAME -->} or {@code <!-- postgres: NAME -->}; NAME ties it to the check of its answer.
+ * The queries of docs/analytics.md, exactly as written there. Each query's code fence follows a
+ * marker comment {@code <!-- flink: NAME -->} or {@code <!-- postgres: NAME -->}; NAME ties it to
+ * the check of its answer.
  */
 final class Cookbook {
 
     static final Path DOC = Path.of("..", "..", "docs", "analytics.md");
 
     private static final Pattern QUERY =
-            Pattern.compile("<!-- (flink|postgres): ([a-z0-9-]+) -->\\s*```sql\\n(.*?)```", Pattern.DOTALL);
+            Pattern.compile(
+                    "<!-- (flink|postgres): ([a-z0-9-]+) -->\\s*```sql\\n(.*?)```", Pattern.DOTALL);
 
     private Cookbook() {}
 
@@ -28,7 +30,8 @@ final class Cookbook {
         while (m.find()) {
             if (m.group(1).equals(dialect)) {
                 String sql = m.group(3).strip();
-                queries.put(m.group(2), sql.endsWith(";") ? sql.substring(0, sql.length() - 1) : sql);
+                queries.put(
+                        m.group(2), sql.endsWith(";") ? sql.substring(0, sql.length() - 1) : sql);
             }
         }
         return queries;

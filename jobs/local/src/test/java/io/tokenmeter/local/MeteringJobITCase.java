@@ -16,8 +16,8 @@ import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.testkit.Await;
-import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.testkit.FailingSource;
 import io.tokenmeter.testkit.GeneratedRecord.Kind;
 import io.tokenmeter.testkit.KafkaBrokerExtension;
@@ -46,7 +46,10 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The metering job on a MiniCluster at parallelism 2, through a real Kafka broker, reconciled with the workload. */
+/**
+ * The metering job on a MiniCluster at parallelism 2, through a real Kafka broker, reconciled with
+ * the workload.
+ */
 class MeteringJobITCase {
 
     @RegisterExtension
@@ -57,8 +60,7 @@ class MeteringJobITCase {
     @Order(2)
     static final MiniClusterExtension FLINK = TestRuns.miniCluster();
 
-    @RegisterExtension
-    final SharedObjectsExtension sharedObjects = SharedObjectsExtension.create();
+    @RegisterExtension final SharedObjectsExtension sharedObjects = SharedObjectsExtension.create();
 
     @Test
     void billsEachEventOnceWhileRejectingEveryKindOfPoisonRecord() throws Exception {
@@ -70,19 +72,28 @@ class MeteringJobITCase {
         // when: the job bills everything on the topic
         run(config, KafkaEndpoints.rawUsageSource(config), false);
 
-        // then: every account-day is billed exactly, retries are counted once, and every poison record is
+        // then: every account-day is billed exactly, retries are counted once, and every poison
+        // record is
         // rejected with its reason
         MeteringOutcome outcome = readOutcome(config);
         Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
         assertReconciled(reconciliation);
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());
-        assertThat(outcome.ledger().duplicates()).isEqualTo(expected.records(Kind.DUPLICATE)).isPositive();
+        assertThat(outcome.ledger().duplicates())
+                .isEqualTo(expected.records(Kind.DUPLICATE))
+                .isPositive();
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
-        // The hostile records of HostileRecordsITCase hold the reasons the generator has no poison kind for.
+        // The hostile records of HostileRecordsITCase hold the reasons the generator has no poison
+        // kind for.
         assertThat(expected.rejectedByReason().keySet())
                 .as("the workload holds every reason a record can be rejected for")
-                .containsAll(EnumSet.complementOf(EnumSet.of(RejectReason.OTHER, RejectReason.FIELD_TOO_LONG,
-                        RejectReason.TOO_MANY_LINE_ITEMS, RejectReason.VALUE_OUT_OF_RANGE)));
+                .containsAll(
+                        EnumSet.complementOf(
+                                EnumSet.of(
+                                        RejectReason.OTHER,
+                                        RejectReason.FIELD_TOO_LONG,
+                                        RejectReason.TOO_MANY_LINE_ITEMS,
+                                        RejectReason.VALUE_OUT_OF_RANGE)));
         assertThat(outcome.billingRecords(BillingRecordKind.ADJUSTMENT))
                 .as("late events for closed days are billed as adjustments")
                 .isPositive();
@@ -96,8 +107,12 @@ class MeteringJobITCase {
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
         SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
-        Source<IngestedRecord, ?, ?> failingSource = FailingSource.bounded(config, WallClock.system(), failed,
-                FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
+        Source<IngestedRecord, ?, ?> failingSource =
+                FailingSource.bounded(
+                        config,
+                        WallClock.system(),
+                        failed,
+                        FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
@@ -119,29 +134,44 @@ class MeteringJobITCase {
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
         SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
-        Source<IngestedRecord, ?, ?> failingSource = FailingSource.bounded(config, WallClock.system(), failed,
-                FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
+        Source<IngestedRecord, ?, ?> failingSource =
+                FailingSource.bounded(
+                        config,
+                        WallClock.system(),
+                        failed,
+                        FailingSource.atOffsetOfPartitionZero(spec.events() / 4 * 6 / 10));
 
         // when: the job runs, fails, restarts from its last checkpoint and finishes
         run(config, failingSource, true);
 
-        // then: the job's own ledger, read from its topic, counts every record once, the restart notwithstanding:
+        // then: the job's own ledger, read from its topic, counts every record once, the restart
+        // notwithstanding:
         // what was counted before the failure and not committed is counted again, exactly once
         assertThat(failed.get()).isTrue();
         MeteringOutcome outcome = readOutcome(config);
         MeteringOutcome.Ledger ledger = outcome.ledger();
         assertThat(ledger.read()).as("records read").isEqualTo(spec.events());
-        assertThat(ledger.duplicates()).as("duplicates").isEqualTo(expected.records(Kind.DUPLICATE)).isPositive();
-        assertThat(ledger.rejected()).as("rejected").isEqualTo(outcome.rejected()).isEqualTo(expected.rejectedRecords());
+        assertThat(ledger.duplicates())
+                .as("duplicates")
+                .isEqualTo(expected.records(Kind.DUPLICATE))
+                .isPositive();
+        assertThat(ledger.rejected())
+                .as("rejected")
+                .isEqualTo(outcome.rejected())
+                .isEqualTo(expected.rejectedRecords());
         Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
-        assertThat(reconciliation.ledgerBalances()).as(String.join("\n", reconciliation.report())).isTrue();
+        assertThat(reconciliation.ledgerBalances())
+                .as(String.join("\n", reconciliation.report()))
+                .isTrue();
         assertThat(reconciliation.conserved()).isTrue();
     }
 
     @Test
     void inMemoryWorkloadSourceIsBilledLikeTheSameWorkloadOnKafka() throws Exception {
-        // given: the benchmark's in-memory source for a workload with retries and late records (no poison: its
-        // conflicting duplicates need their original read first, and parallel readers share no order)
+        // given: the benchmark's in-memory source for a workload with retries and late records (no
+        // poison: its
+        // conflicting duplicates need their original read first, and parallel readers share no
+        // order)
         WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 3).withRates(0.02, 0.01, 0);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = TestRuns.expected(spec);
@@ -158,7 +188,10 @@ class MeteringJobITCase {
     @Test
     void billsAHotAccountCarryingThirtyPercentOfEventsExactly() throws Exception {
         // given: one account with 30% of all events, on top of the Zipf skew
-        WorkloadSpec spec = WorkloadSpec.clean(40_000, 2_000, 13).withRates(0.01, 0.01, 0.01).withHotAccountShare(0.3);
+        WorkloadSpec spec =
+                WorkloadSpec.clean(40_000, 2_000, 13)
+                        .withRates(0.01, 0.01, 0.01)
+                        .withHotAccountShare(0.3);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
 
@@ -168,19 +201,26 @@ class MeteringJobITCase {
         // then: exact billing and rollups, the hot account's included
         MeteringOutcome outcome = readOutcome(config);
         assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
-        long hotEvents = outcome.billedByAccountDay().entrySet().stream()
-                .filter(e -> e.getKey().accountId().equals("acct-0001"))
-                .mapToLong(e -> e.getValue().events)
-                .sum();
+        long hotEvents =
+                outcome.billedByAccountDay().entrySet().stream()
+                        .filter(e -> e.getKey().accountId().equals("acct-0001"))
+                        .mapToLong(e -> e.getValue().events)
+                        .sum();
         assertThat(hotEvents).isGreaterThan(expected.billedEvents() * 3 / 10);
     }
 
     @Test
     void billsDaylightSavingDaysOfTwentyFiveHoursInNewYork() throws Exception {
-        // given: two days around the end of daylight saving time in New York (2026-11-01 lasts 25 hours)
+        // given: two days around the end of daylight saving time in New York (2026-11-01 lasts 25
+        // hours)
         ZoneId newYork = ZoneId.of("America/New_York");
-        WorkloadSpec spec = WorkloadSpec.clean(30_000, 800, 17).withRates(0.01, 0.01, 0.01)
-                .during(Instant.parse("2026-10-31T12:00:00-04:00"), Duration.ofDays(2), newYork);
+        WorkloadSpec spec =
+                WorkloadSpec.clean(30_000, 800, 17)
+                        .withRates(0.01, 0.01, 0.01)
+                        .during(
+                                Instant.parse("2026-10-31T12:00:00-04:00"),
+                                Duration.ofDays(2),
+                                newYork);
         MeteringConfig config = freshTopics(Map.of("billing.time-zone", newYork.getId()));
         ExpectedTotals expected = produce(spec, config);
 
@@ -191,24 +231,35 @@ class MeteringJobITCase {
         MeteringOutcome outcome = readOutcome(config);
         assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
         AvroCodec<BillingRecord> codec = AvroCodec.billingRecords();
-        List<Duration> lengthsOfNovemberFirst = KAFKA.topics().readCommitted(config.kafka().topics().billing()).stream()
-                .map(r -> decode(codec, r.value()))
-                .filter(r -> r.getBillingDay().equals(LocalDate.of(2026, 11, 1)))
-                .map(r -> Duration.between(r.getDayStart(), r.getDayEnd()))
-                .distinct()
-                .toList();
+        List<Duration> lengthsOfNovemberFirst =
+                KAFKA.topics().readCommitted(config.kafka().topics().billing()).stream()
+                        .map(r -> decode(codec, r.value()))
+                        .filter(r -> r.getBillingDay().equals(LocalDate.of(2026, 11, 1)))
+                        .map(r -> Duration.between(r.getDayStart(), r.getDayEnd()))
+                        .distinct()
+                        .toList();
         assertThat(lengthsOfNovemberFirst).containsExactly(Duration.ofHours(25));
     }
 
     @Test
     void countsEveryRecordOnceWhenTheSameInputIsReplayed() throws Exception {
-        // given: a workload of 12 hours, produced twice — a producer replaying its input within the dedup horizon
-        WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 19).withRates(0.02, 0.01, 0.02)
-                .during(WorkloadSpec.defaultStart(ZoneId.of("Asia/Shanghai"), Duration.ofHours(12)), Duration.ofHours(12),
-                        ZoneId.of("Asia/Shanghai"));
+        // given: a workload of 12 hours, produced twice — a producer replaying its input within the
+        // dedup horizon
+        WorkloadSpec spec =
+                WorkloadSpec.clean(20_000, 500, 19)
+                        .withRates(0.02, 0.01, 0.02)
+                        .during(
+                                WorkloadSpec.defaultStart(
+                                        ZoneId.of("Asia/Shanghai"), Duration.ofHours(12)),
+                                Duration.ofHours(12),
+                                ZoneId.of("Asia/Shanghai"));
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = produce(spec, config);
-        WorkloadProducer.produce(new WorkloadGenerator(spec), config.kafka().bootstrapServers(), config.kafka().topics().raw(), false);
+        WorkloadProducer.produce(
+                new WorkloadGenerator(spec),
+                config.kafka().bootstrapServers(),
+                config.kafka().topics().raw(),
+                false);
         WorkloadGenerator generator = new WorkloadGenerator(spec);
         for (long i = 0; i < spec.events(); i++) {
             expected.addReplayed(generator.record(i));
@@ -225,26 +276,32 @@ class MeteringJobITCase {
 
     @Test
     void closesDaysWhileEveryPartitionIsIdle() throws Exception {
-        // given: a running job, and live usage of a few accounts (so some partitions never see data) just before a
+        // given: a running job, and live usage of a few accounts (so some partitions never see
+        // data) just before a
         // local midnight — a billing zone whose midnight comes 40 s from now
         Instant midnight = Instant.now().plusSeconds(40).truncatedTo(ChronoUnit.SECONDS);
         ZoneOffset zone = zoneWithMidnightAt(midnight);
-        WorkloadSpec spec = WorkloadSpec.clean(3_000, 3, 23)
-                .during(midnight.minusSeconds(40), Duration.ofSeconds(5), zone);
-        MeteringConfig config = freshTopics(Map.of(
-                "kafka.stop-at-latest-offsets", "false",
-                "billing.time-zone", zone.getId(),
-                "billing.day-close-grace", "1 s",
-                "event-time.out-of-orderness", "5 s",
-                "event-time.source-idleness", "1 s"));
+        WorkloadSpec spec =
+                WorkloadSpec.clean(3_000, 3, 23)
+                        .during(midnight.minusSeconds(40), Duration.ofSeconds(5), zone);
+        MeteringConfig config =
+                freshTopics(
+                        Map.of(
+                                "kafka.stop-at-latest-offsets", "false",
+                                "billing.time-zone", zone.getId(),
+                                "billing.day-close-grace", "1 s",
+                                "event-time.out-of-orderness", "5 s",
+                                "event-time.source-idleness", "1 s"));
         JobClient job = TestRuns.start(config, KafkaEndpoints.rawUsageSource(config), false);
         try {
             ExpectedTotals expected = produce(spec, config);
 
             // when: nothing more arrives — every partition goes quiet
 
-            // then: the day closes anyway, as the wall clock passes its midnight + grace, and is billed exactly
-            Map<AccountDay, UsageTotals> billed = awaitBilling(config, expected.billedByAccountDay().size());
+            // then: the day closes anyway, as the wall clock passes its midnight + grace, and is
+            // billed exactly
+            Map<AccountDay, UsageTotals> billed =
+                    awaitBilling(config, expected.billedByAccountDay().size());
             assertThat(billed).isEqualTo(expected.billedByAccountDay());
         } finally {
             job.cancel().get();
@@ -261,8 +318,11 @@ class MeteringJobITCase {
     private static Map<AccountDay, UsageTotals> awaitBilling(MeteringConfig config, int accountDays)
             throws InterruptedException {
         // polling the billing topic, not waiting for time to pass
-        return Await.poll(Duration.ofSeconds(90), Duration.ofMillis(500),
-                () -> readOutcome(config).billedByAccountDay(), billed -> billed.size() >= accountDays);
+        return Await.poll(
+                Duration.ofSeconds(90),
+                Duration.ofMillis(500),
+                () -> readOutcome(config).billedByAccountDay(),
+                billed -> billed.size() >= accountDays);
     }
 
     private static BillingRecord decode(AvroCodec<BillingRecord> codec, byte[] value) {
@@ -277,7 +337,8 @@ class MeteringJobITCase {
         return freshTopics(Map.of());
     }
 
-    private static MeteringConfig freshTopics(Map<String, String> overrides) throws InterruptedException {
+    private static MeteringConfig freshTopics(Map<String, String> overrides)
+            throws InterruptedException {
         return TestRuns.freshTopics(KAFKA, overrides);
     }
 

@@ -14,11 +14,12 @@ import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
+import io.tokenmeter.schema.SchemaRegistryClient;
 import io.tokenmeter.sql.SqlScripts;
 import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.testkit.Await;
-import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.testkit.ExpectedTotals;
+import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
 import io.tokenmeter.testkit.KafkaBrokerExtension;
 import io.tokenmeter.testkit.MeteringOutcome;
 import io.tokenmeter.testkit.SchemaRegistryExtension;
@@ -55,23 +56,23 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import io.tokenmeter.schema.SchemaRegistryClient;
-import org.apache.kafka.common.TopicPartition;
 
 /**
- * Issue 15 item 4 end to end, through a real broker and a real Confluent-compatible schema registry: the raw topic
- * carries the generator's single-object records and a foreign, registry-aware producer's records (Apicurio's
- * serde, Confluent framing) written with an evolved UsageEvent (an added optional field) that the producer
- * registered itself; the job bills both exactly, rejects an unknown schema id with its reason and id, and writes
- * billing, account usage and rejected records in the registry framing, which a foreign consumer and the analyst
- * SQL read back. And while the registry is out of reach the job fails and restarts rather than rejecting anything,
- * then bills every record once when it is back.
+ * Issue 15 item 4 end to end, through a real broker and a real Confluent-compatible schema
+ * registry: the raw topic carries the generator's single-object records and a foreign,
+ * registry-aware producer's records (Apicurio's serde, Confluent framing) written with an evolved
+ * UsageEvent (an added optional field) that the producer registered itself; the job bills both
+ * exactly, rejects an unknown schema id with its reason and id, and writes billing, account usage
+ * and rejected records in the registry framing, which a foreign consumer and the analyst SQL read
+ * back. And while the registry is out of reach the job fails and restarts rather than rejecting
+ * anything, then bills every record once when it is back.
  */
 class SchemaRegistryITCase {
 
@@ -92,35 +93,68 @@ class SchemaRegistryITCase {
     static final MiniClusterExtension FLINK = TestRuns.miniCluster();
 
     @Test
-    void billsBothFramingsAndAnEvolvedProducerAndWritesOutputsForeignConsumersRead() throws Exception {
-        // given: a job with a registry, writing billing, account usage and rejected records in the registry framing
-        MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                "schema-registry.url", REGISTRY.confluentApiUrl(),
-                "schema-registry.output-framing." + SchemaRegistryConfig.BILLING, "registry",
-                "schema-registry.output-framing." + SchemaRegistryConfig.ACCOUNT_USAGE, "registry",
-                "schema-registry.output-framing." + SchemaRegistryConfig.REJECTED, "registry"));
+    void billsBothFramingsAndAnEvolvedProducerAndWritesOutputsForeignConsumersRead()
+            throws Exception {
+        // given: a job with a registry, writing billing, account usage and rejected records in the
+        // registry framing
+        MeteringConfig config =
+                TestRuns.freshTopics(
+                        KAFKA,
+                        Map.of(
+                                "schema-registry.url",
+                                REGISTRY.confluentApiUrl(),
+                                "schema-registry.output-framing." + SchemaRegistryConfig.BILLING,
+                                "registry",
+                                "schema-registry.output-framing."
+                                        + SchemaRegistryConfig.ACCOUNT_USAGE,
+                                "registry",
+                                "schema-registry.output-framing." + SchemaRegistryConfig.REJECTED,
+                                "registry"));
         // and single-object traffic with retries, late events and malformed records
         Duration span = Duration.ofHours(6);
-        WorkloadSpec spec = WorkloadSpec.clean(2_000, 100, 47).withRates(0.02, 0.01, 0.01)
-                .during(WorkloadSpec.defaultStart(ZONE, span), span, ZONE);
+        WorkloadSpec spec =
+                WorkloadSpec.clean(2_000, 100, 47)
+                        .withRates(0.02, 0.01, 0.01)
+                        .during(WorkloadSpec.defaultStart(ZONE, span), span, ZONE);
         ExpectedTotals generated = TestRuns.produce(spec, config);
         Map<AccountDay, UsageTotals> expected = new TreeMap<>();
-        generated.billedByAccountDay().forEach((key, totals) -> expected.put(key, new UsageTotals().add(totals)));
-        // and a foreign producer's events in the registry framing, written with an evolved schema it registered
+        generated
+                .billedByAccountDay()
+                .forEach((key, totals) -> expected.put(key, new UsageTotals().add(totals)));
+        // and a foreign producer's events in the registry framing, written with an evolved schema
+        // it registered
         try (KafkaProducer<String, GenericRecord> foreign = foreignProducer()) {
             for (int i = 0; i < FOREIGN_EVENTS; i++) {
                 GenericRecord event = evolvedEvent(i, spec.start().plus(Duration.ofMinutes(i)));
-                foreign.send(new ProducerRecord<>(config.kafka().topics().raw(), (String) event.get("account_id"), event));
-                expected.computeIfAbsent(new AccountDay((String) event.get("account_id"),
-                                LocalDate.ofInstant(spec.start().plus(Duration.ofMinutes(i)), ZONE)),
-                        k -> new UsageTotals()).addEvent(i + 1, 2L * i, 3);
+                foreign.send(
+                        new ProducerRecord<>(
+                                config.kafka().topics().raw(),
+                                (String) event.get("account_id"),
+                                event));
+                expected.computeIfAbsent(
+                                new AccountDay(
+                                        (String) event.get("account_id"),
+                                        LocalDate.ofInstant(
+                                                spec.start().plus(Duration.ofMinutes(i)), ZONE)),
+                                k -> new UsageTotals())
+                        .addEvent(i + 1, 2L * i, 3);
             }
         }
         // and a record in the registry framing naming a schema id the registry does not have
-        byte[] unknownId = AvroCodec.usageEvents().encodeWithSchemaId(Fixtures.usageEventBuilder()
-                .setEventId("unknown-id").setSource("gw").setAccountId("acct-x").setModel("qwen3-max")
-                .setInputTokens(1).setOutputTokens(1).setCachedTokens(0).setEventTime(spec.start()).build(),
-                UNKNOWN_SCHEMA_ID);
+        byte[] unknownId =
+                AvroCodec.usageEvents()
+                        .encodeWithSchemaId(
+                                Fixtures.usageEventBuilder()
+                                        .setEventId("unknown-id")
+                                        .setSource("gw")
+                                        .setAccountId("acct-x")
+                                        .setModel("qwen3-max")
+                                        .setInputTokens(1)
+                                        .setOutputTokens(1)
+                                        .setCachedTokens(0)
+                                        .setEventTime(spec.start())
+                                        .build(),
+                                UNKNOWN_SCHEMA_ID);
         try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
             raw.send(new ProducerRecord<>(config.kafka().topics().raw(), unknownId)).get();
         }
@@ -134,15 +168,21 @@ class SchemaRegistryITCase {
         assertThat(outcome.repeatedRecordIds()).isZero();
         assertThat(outcome.rollupMismatches()).isEmpty();
 
-        // and the unknown id is rejected, naming it, with its bytes; the rest are the generator's malformed records
+        // and the unknown id is rejected, naming it, with its bytes; the rest are the generator's
+        // malformed records
         Map<RejectReason, Long> expectedReasons = new EnumMap<>(generated.rejectedByReason());
         expectedReasons.merge(RejectReason.UNKNOWN_SCHEMA, 1L, Long::sum);
         Map<RejectReason, Long> reasons = new EnumMap<>(RejectReason.class);
         List<RejectedRecord> unknown = new ArrayList<>();
-        AvroCodec<RejectedRecord> rejectedCodec = AvroCodec.rejectedRecords()
-                .withRegistry(new SchemaRegistryClient(config.schemaRegistry().settings()), 10);
-        for (ConsumerRecord<byte[], byte[]> record : KAFKA.topics().readCommitted(config.kafka().topics().rejected())) {
-            assertThat(Framing.isRegistryFramed(record.value())).as("in the registry framing").isTrue();
+        AvroCodec<RejectedRecord> rejectedCodec =
+                AvroCodec.rejectedRecords()
+                        .withRegistry(
+                                new SchemaRegistryClient(config.schemaRegistry().settings()), 10);
+        for (ConsumerRecord<byte[], byte[]> record :
+                KAFKA.topics().readCommitted(config.kafka().topics().rejected())) {
+            assertThat(Framing.isRegistryFramed(record.value()))
+                    .as("in the registry framing")
+                    .isTrue();
             RejectedRecord rejected = rejectedCodec.decode(record.value());
             reasons.merge(rejected.getReason(), 1L, Long::sum);
             if (rejected.getPayload().equals(ByteBuffer.wrap(unknownId))) {
@@ -150,17 +190,23 @@ class SchemaRegistryITCase {
             }
         }
         assertThat(reasons).isEqualTo(expectedReasons);
-        assertThat(unknown).singleElement().satisfies(r -> {
-            assertThat(r.getReason()).isEqualTo(RejectReason.UNKNOWN_SCHEMA);
-            assertThat(r.getMessage()).contains("schema id " + UNKNOWN_SCHEMA_ID);
-        });
+        assertThat(unknown)
+                .singleElement()
+                .satisfies(
+                        r -> {
+                            assertThat(r.getReason()).isEqualTo(RejectReason.UNKNOWN_SCHEMA);
+                            assertThat(r.getMessage()).contains("schema id " + UNKNOWN_SCHEMA_ID);
+                        });
 
         // and the job's ledger accounts for every record read (I1)
         MeteringOutcome.Ledger ledger = outcome.ledger();
-        long billedEvents = outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
-        assertThat(ledger.read()).isEqualTo(KAFKA.topics().countRecords(config.kafka().topics().raw()));
+        long billedEvents =
+                outcome.billedByAccountDay().values().stream().mapToLong(t -> t.events).sum();
+        assertThat(ledger.read())
+                .isEqualTo(KAFKA.topics().countRecords(config.kafka().topics().raw()));
         assertThat(ledger.read()).isEqualTo(billedEvents + ledger.duplicates() + ledger.rejected());
-        assertThat(ledger.rejected()).isEqualTo(expectedReasons.values().stream().mapToLong(Long::longValue).sum());
+        assertThat(ledger.rejected())
+                .isEqualTo(expectedReasons.values().stream().mapToLong(Long::longValue).sum());
 
         // and a foreign, registry-aware consumer reads the billing records the job wrote
         long foreignRecords = 0;
@@ -170,14 +216,17 @@ class SchemaRegistryITCase {
             foreignTokens += (Long) billing.get("total_tokens");
         }
         assertThat(foreignRecords).isEqualTo(outcome.billingRecords()).isPositive();
-        assertThat(foreignTokens).isEqualTo(outcome.billedTokens())
+        assertThat(foreignTokens)
+                .isEqualTo(outcome.billedTokens())
                 .isEqualTo(expected.values().stream().mapToLong(UsageTotals::totalTokens).sum());
 
         // and so does the analyst's SQL, through the shipped table definitions
-        TableEnvironment sql = AnalyticsSqlITCase.session(
-                SqlScripts.statements(AnalyticsSqlITCase.SQL_DEFINITIONS, config.asMap()));
-        try (CloseableIterator<Row> rows = sql.executeSql(
-                "SELECT COUNT(*), SUM(total_tokens) FROM billing_records").collect()) {
+        TableEnvironment sql =
+                AnalyticsSqlITCase.session(
+                        SqlScripts.statements(AnalyticsSqlITCase.SQL_DEFINITIONS, config.asMap()));
+        try (CloseableIterator<Row> rows =
+                sql.executeSql("SELECT COUNT(*), SUM(total_tokens) FROM billing_records")
+                        .collect()) {
             Row row = rows.next();
             assertThat(row.getField(0)).isEqualTo(outcome.billingRecords());
             assertThat(row.getField(1)).isEqualTo(outcome.billedTokens());
@@ -188,35 +237,57 @@ class SchemaRegistryITCase {
     void failsAndRestartsWhileTheRegistryIsUnreachableThenBillsEverythingOnce(
             @InjectClusterClient RestClusterClient<?> flink) throws Exception {
         try (TcpGate gate = new TcpGate(REGISTRY.port())) {
-            // given: a job that reaches the registry through a gate, and registry-framed events on the raw topic
-            MeteringConfig config = TestRuns.freshTopics(KAFKA, Map.of(
-                    "schema-registry.url", gate.url() + "/apis/ccompat/v7",
-                    "schema-registry.give-up-after", "1 s"));
+            // given: a job that reaches the registry through a gate, and registry-framed events on
+            // the raw topic
+            MeteringConfig config =
+                    TestRuns.freshTopics(
+                            KAFKA,
+                            Map.of(
+                                    "schema-registry.url",
+                                    gate.url() + "/apis/ccompat/v7",
+                                    "schema-registry.give-up-after",
+                                    "1 s"));
             Instant start = WorkloadSpec.defaultStart(ZONE, Duration.ofHours(6));
             Map<AccountDay, UsageTotals> expected = new TreeMap<>();
             try (KafkaProducer<String, GenericRecord> foreign = foreignProducer()) {
                 for (int i = 0; i < 50; i++) {
                     Instant time = start.plus(Duration.ofMinutes(i));
                     GenericRecord event = evolvedEvent(i, time);
-                    foreign.send(new ProducerRecord<>(config.kafka().topics().raw(), (String) event.get("account_id"), event));
-                    expected.computeIfAbsent(new AccountDay((String) event.get("account_id"),
-                            LocalDate.ofInstant(time, ZONE)), k -> new UsageTotals()).addEvent(i + 1, 2L * i, 3);
+                    foreign.send(
+                            new ProducerRecord<>(
+                                    config.kafka().topics().raw(),
+                                    (String) event.get("account_id"),
+                                    event));
+                    expected.computeIfAbsent(
+                                    new AccountDay(
+                                            (String) event.get("account_id"),
+                                            LocalDate.ofInstant(time, ZONE)),
+                                    k -> new UsageTotals())
+                            .addEvent(i + 1, 2L * i, 3);
                 }
             }
             // and the job built (its start-up check passes), then the registry out of reach
             Source<IngestedRecord, ?, ?> source = KafkaEndpoints.rawUsageSource(config);
             gate.shut();
 
-            // when: the job runs, with restarts allowed, and the registry comes back after its first failure
+            // when: the job runs, with restarts allowed, and the registry comes back after its
+            // first failure
             JobClient job = TestRuns.start(config, source, true);
-            Await.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> !TestRuns.failures(flink, job).isEmpty(),
+            Await.until(
+                    Duration.ofSeconds(60),
+                    Duration.ofMillis(100),
+                    () -> !TestRuns.failures(flink, job).isEmpty(),
                     "a failure within 60 s");
             gate.open();
             job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
             // then: it failed because the registry did not answer, not because of a record
-            assertThat(TestRuns.failures(flink, job)).isNotEmpty()
-                    .allSatisfy(trace -> assertThat(trace).contains("until the schema registry answers"));
+            assertThat(TestRuns.failures(flink, job))
+                    .isNotEmpty()
+                    .allSatisfy(
+                            trace ->
+                                    assertThat(trace)
+                                            .contains("until the schema registry answers"));
             // and nothing was rejected or lost: every event is billed once
             MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
             assertThat(KAFKA.topics().countRecords(config.kafka().topics().rejected())).isZero();
@@ -226,16 +297,24 @@ class SchemaRegistryITCase {
         }
     }
 
-    /** UsageEvent plus an optional field: what a producer that evolved the schema on its own writes. */
+    /**
+     * UsageEvent plus an optional field: what a producer that evolved the schema on its own writes.
+     */
     private static Schema evolvedSchema() {
         Schema current = UsageEvent.getClassSchema();
         List<Schema.Field> fields = new ArrayList<>();
         for (Schema.Field field : current.getFields()) {
             fields.add(new Schema.Field(field, field.schema()));
         }
-        fields.add(new Schema.Field("tenant", Schema.createUnion(Schema.create(Schema.Type.NULL),
-                Schema.create(Schema.Type.STRING)), "Added by the producer.", Schema.Field.NULL_DEFAULT_VALUE));
-        return Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false, fields);
+        fields.add(
+                new Schema.Field(
+                        "tenant",
+                        Schema.createUnion(
+                                Schema.create(Schema.Type.NULL), Schema.create(Schema.Type.STRING)),
+                        "Added by the producer.",
+                        Schema.Field.NULL_DEFAULT_VALUE));
+        return Schema.createRecord(
+                current.getName(), current.getDoc(), current.getNamespace(), false, fields);
     }
 
     private static final Schema EVOLVED = evolvedSchema();
@@ -247,7 +326,9 @@ class SchemaRegistryITCase {
         record.put("account_id", "acct-foreign-" + (i % 10));
         record.put("region", "CN-SH");
         record.put("model", "qwen3-max");
-        record.put("modality", new GenericData.EnumSymbol(EVOLVED.getField("modality").schema(), "TEXT"));
+        record.put(
+                "modality",
+                new GenericData.EnumSymbol(EVOLVED.getField("modality").schema(), "TEXT"));
         record.put("input_tokens", (long) i + 1);
         record.put("output_tokens", 2L * i);
         record.put("cached_tokens", 3L);
@@ -256,7 +337,10 @@ class SchemaRegistryITCase {
         return record;
     }
 
-    /** Apicurio's serde in Confluent compatibility: magic byte 0 and the 4-byte content id, no headers. */
+    /**
+     * Apicurio's serde in Confluent compatibility: magic byte 0 and the 4-byte content id, no
+     * headers.
+     */
     private static Map<String, Object> foreignSerdeSettings() {
         return Map.of(
                 "apicurio.registry.url", REGISTRY.apicurioV2Url(),
@@ -269,7 +353,8 @@ class SchemaRegistryITCase {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
-        // The producer registers its (evolved) schema under <topic>-value itself, as registry-aware producers do.
+        // The producer registers its (evolved) schema under <topic>-value itself, as registry-aware
+        // producers do.
         Map<String, Object> serde = new HashMap<>(foreignSerdeSettings());
         serde.put("apicurio.registry.auto-register", "true");
         AvroKafkaSerializer<GenericRecord> serializer = new AvroKafkaSerializer<>();
@@ -296,14 +381,18 @@ class SchemaRegistryITCase {
         List<GenericRecord> records = new ArrayList<>();
         try (KafkaConsumer<String, GenericRecord> consumer =
                 new KafkaConsumer<>(props, new StringDeserializer(), deserializer)) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            List<TopicPartition> partitions =
+                    consumer.partitionsFor(topic).stream()
+                            .map(p -> new TopicPartition(topic, p.partition()))
+                            .toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                assertThat(System.nanoTime()).as("read %s to its end within 60 s", topic).isLessThan(deadline);
+                assertThat(System.nanoTime())
+                        .as("read %s to its end within 60 s", topic)
+                        .isLessThan(deadline);
                 consumer.poll(Duration.ofMillis(200)).forEach(r -> records.add(r.value()));
             }
         }

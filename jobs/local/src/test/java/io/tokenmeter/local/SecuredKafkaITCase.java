@@ -28,7 +28,10 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.testutils.logging.LoggerAuditingExtension;
@@ -52,18 +55,19 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.event.Level;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
- * Issue #15 items 2 and 3: the metering job against a secured broker — TLS with a throwaway CA, SCRAM-SHA-512 users
- * made through the admin API, mTLS, and the KRaft StandardAuthorizer with exactly the ACLs of {@link JobAcls} — its
- * secrets referenced through Kafka's FileConfigProvider and resolved by the Kafka clients inside the tasks.
+ * Issue #15 items 2 and 3: the metering job against a secured broker — TLS with a throwaway CA,
+ * SCRAM-SHA-512 users made through the admin API, mTLS, and the KRaft StandardAuthorizer with
+ * exactly the ACLs of {@link JobAcls} — its secrets referenced through Kafka's FileConfigProvider
+ * and resolved by the Kafka clients inside the tasks.
  */
 class SecuredKafkaITCase {
 
-    /** Long enough for a failure to surface, short enough that a job retrying forever fails the test. */
+    /**
+     * Long enough for a failure to surface, short enough that a job retrying forever fails the
+     * test.
+     */
     private static final Duration FAILS_WITHIN = Duration.ofSeconds(60);
 
     @RegisterExtension
@@ -77,25 +81,32 @@ class SecuredKafkaITCase {
     @RegisterExtension
     final LoggerAuditingExtension logs = new LoggerAuditingExtension("", Level.INFO);
 
-    /** The Kafka clients log their settings at INFO, above what log4j2-test.properties lets through for Kafka. */
+    /**
+     * The Kafka clients log their settings at INFO, above what log4j2-test.properties lets through
+     * for Kafka.
+     */
     @RegisterExtension
-    final LoggerAuditingExtension kafkaLogs = new LoggerAuditingExtension("org.apache.kafka", Level.INFO);
+    final LoggerAuditingExtension kafkaLogs =
+            new LoggerAuditingExtension("org.apache.kafka", Level.INFO);
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void billsExactlyOverScramAndTlsWithOnlyTheJobsAclsAndLogsNoSecret() throws Exception {
-        // given: a workload on the raw topic, and the job as SCRAM user "metering" over SASL_SSL with its ACLs only
+        // given: a workload on the raw topic, and the job as SCRAM user "metering" over SASL_SSL
+        // with its ACLs only
         BrokerSecurity security = KAFKA.security();
         WorkloadSpec spec = WorkloadSpec.clean(10_000, 400, 15).withRates(0.02, 0.01, 0.02);
-        MeteringConfig config = freshTopicsWithAcls(security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
+        MeteringConfig config =
+                freshTopicsWithAcls(
+                        security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
         ExpectedTotals expected = produceAsAdmin(spec, config);
 
         // when: the job bills everything on the topic
         run(config, KafkaEndpoints.rawUsageSource(config), false);
 
-        // then: exact billing, every record accounted for, and neither the SCRAM password nor the store password
+        // then: exact billing, every record accounted for, and neither the SCRAM password nor the
+        // store password
         // appears in the logs (the clients logged their settings with the secrets hidden)
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
         assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
@@ -103,11 +114,14 @@ class SecuredKafkaITCase {
         assertThat(outcome.rejectedByReason()).isEqualTo(expected.rejectedByReason());
         assertThat(outcome.repeatedRecordIds()).isZero();
         Properties secrets = new Properties();
-        try (var reader = Files.newBufferedReader(security.dir().resolve(BrokerSecurity.SECRETS_FILE))) {
+        try (var reader =
+                Files.newBufferedReader(security.dir().resolve(BrokerSecurity.SECRETS_FILE))) {
             secrets.load(reader);
         }
         String logged = logged();
-        assertThat(logged).as("the Kafka clients logged their settings").contains("sasl.jaas.config = [hidden]");
+        assertThat(logged)
+                .as("the Kafka clients logged their settings")
+                .contains("sasl.jaas.config = [hidden]");
         for (String secret : secrets.stringPropertyNames()) {
             assertThat(logged).as(secret).doesNotContain(secrets.getProperty(secret));
         }
@@ -115,10 +129,13 @@ class SecuredKafkaITCase {
 
     @Test
     void billsExactlyOverMutualTlsWithTheCertificateAsThePrincipal() throws Exception {
-        // given: the job as the client certificate CN=metering over mTLS, with the same ACLs for User:metering
+        // given: the job as the client certificate CN=metering over mTLS, with the same ACLs for
+        // User:metering
         BrokerSecurity security = KAFKA.security();
         WorkloadSpec spec = WorkloadSpec.clean(5_000, 200, 16).withRates(0.02, 0.01, 0.02);
-        MeteringConfig config = freshTopicsWithAcls(security.mtlsSettings(BrokerSecurity.JOB), security.mtlsBootstrap());
+        MeteringConfig config =
+                freshTopicsWithAcls(
+                        security.mtlsSettings(BrokerSecurity.JOB), security.mtlsBootstrap());
         ExpectedTotals expected = produceAsAdmin(spec, config);
 
         // when
@@ -131,48 +148,67 @@ class SecuredKafkaITCase {
 
     @Test
     void failsAtStartWithAWrongPasswordSayingTheCredentialsAreInvalid() throws Exception {
-        // given: the job's SCRAM user with a password that is not its own (referenced from a file, like the real one)
+        // given: the job's SCRAM user with a password that is not its own (referenced from a file,
+        // like the real one)
         BrokerSecurity security = KAFKA.security();
-        Path wrong = Files.writeString(security.dir().resolve("wrong.properties"), "password=not-the-password\n");
-        Map<String, String> settings = security.scramSettings(BrokerSecurity.JOB, "${file:" + wrong + ":password}");
+        Path wrong =
+                Files.writeString(
+                        security.dir().resolve("wrong.properties"), "password=not-the-password\n");
+        Map<String, String> settings =
+                security.scramSettings(BrokerSecurity.JOB, "${file:" + wrong + ":password}");
         MeteringConfig config = freshTopicsWithAcls(settings, KAFKA.bootstrapServers());
 
         // when / then
-        assertThat(startAndAwaitFailure(config)).satisfies(hasCause(SaslAuthenticationException.class,
-                "Authentication failed during authentication due to invalid credentials with SASL mechanism "
-                        + BrokerSecurity.SCRAM_MECHANISM));
+        assertThat(startAndAwaitFailure(config))
+                .satisfies(
+                        hasCause(
+                                SaslAuthenticationException.class,
+                                "Authentication failed during authentication due to invalid credentials with SASL mechanism "
+                                        + BrokerSecurity.SCRAM_MECHANISM));
     }
 
     @Test
-    void failsAtStartWhenTheBrokerCertificateIsNotTrustedSayingTheHandshakeFailed() throws Exception {
+    void failsAtStartWhenTheBrokerCertificateIsNotTrustedSayingTheHandshakeFailed()
+            throws Exception {
         // given: the job trusting another CA than the one that signed the broker's certificate
         BrokerSecurity security = KAFKA.security();
         Path rogueTruststore = security.dir().resolve("rogue-truststore.p12");
-        LocalCertificates.newAuthority("Some other CA").writeTruststore(rogueTruststore, storePassword(security));
+        LocalCertificates.newAuthority("Some other CA")
+                .writeTruststore(rogueTruststore, storePassword(security));
         Map<String, String> settings = new HashMap<>(security.scramSettings(BrokerSecurity.JOB));
-        settings.put(KafkaClientProperties.COMMON_PREFIX + "ssl.truststore.location", rogueTruststore.toString());
+        settings.put(
+                KafkaClientProperties.COMMON_PREFIX + "ssl.truststore.location",
+                rogueTruststore.toString());
         MeteringConfig config = freshTopicsWithAcls(settings, KAFKA.bootstrapServers());
 
         // when / then
         Throwable failure = startAndAwaitFailure(config);
-        assertThat(failure).satisfies(hasCause(SslAuthenticationException.class, "SSL handshake failed"));
+        assertThat(failure)
+                .satisfies(hasCause(SslAuthenticationException.class, "SSL handshake failed"));
         assertThat(failure).satisfies(hasCause(Exception.class, "PKIX path building failed"));
     }
 
     @Test
     void refusesAClientCertificateFromAnotherAuthority() throws Exception {
-        // given: a client certificate CN=admin (a super user's name), signed by a CA the broker does not trust
+        // given: a client certificate CN=admin (a super user's name), signed by a CA the broker
+        // does not trust
         BrokerSecurity security = KAFKA.security();
         Path forged = dir.resolve("admin.p12");
-        LocalCertificates.newAuthority("Forger CA").writeKeystore(forged, BrokerSecurity.ADMIN, storePassword(security));
+        LocalCertificates.newAuthority("Forger CA")
+                .writeKeystore(forged, BrokerSecurity.ADMIN, storePassword(security));
         Map<String, String> settings = new HashMap<>(security.mtlsSettings(BrokerSecurity.ADMIN));
-        settings.put(KafkaClientProperties.COMMON_PREFIX + "ssl.keystore.location", forged.toString());
+        settings.put(
+                KafkaClientProperties.COMMON_PREFIX + "ssl.keystore.location", forged.toString());
 
         // when / then: the broker ends the handshake
-        try (Admin admin = Admin.create(KafkaClientProperties.fromConfig(settings).admin(security.mtlsBootstrap()))) {
+        try (Admin admin =
+                Admin.create(
+                        KafkaClientProperties.fromConfig(settings)
+                                .admin(security.mtlsBootstrap()))) {
             assertThatThrownBy(() -> admin.listTopics().names().get(30, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class)
-                    .cause().isInstanceOf(SslAuthenticationException.class);
+                    .cause()
+                    .isInstanceOf(SslAuthenticationException.class);
         }
     }
 
@@ -193,42 +229,71 @@ class SecuredKafkaITCase {
 
     @ParameterizedTest(name = "without the ACL on the {0}")
     @EnumSource(MissingAcl.class)
-    void failsWithinSecondsWhenAnAclIsMissingSayingWhichAuthorizationFailed(MissingAcl missing) throws Exception {
+    void failsWithinSecondsWhenAnAclIsMissingSayingWhichAuthorizationFailed(MissingAcl missing)
+            throws Exception {
         // given: the job's ACLs but one
         BrokerSecurity security = KAFKA.security();
-        MeteringConfig config = TestRuns.freshTopics(KAFKA, withBootstrap(
-                security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers()));
+        MeteringConfig config =
+                TestRuns.freshTopics(
+                        KAFKA,
+                        withBootstrap(
+                                security.scramSettings(BrokerSecurity.JOB),
+                                KAFKA.bootstrapServers()));
         produceAsAdmin(WorkloadSpec.clean(500, 50, 17), config);
-        List<AclBinding> acls = JobAcls.bindings(config, "User:" + BrokerSecurity.JOB).stream()
-                .filter(acl -> !(acl.pattern().resourceType() == missing.resource
-                        && (missing != MissingAcl.READ_RAW_TOPIC || acl.pattern().name().equals(config.kafka().topics().raw()))))
-                .toList();
+        List<AclBinding> acls =
+                JobAcls.bindings(config, "User:" + BrokerSecurity.JOB).stream()
+                        .filter(
+                                acl ->
+                                        !(acl.pattern().resourceType() == missing.resource
+                                                && (missing != MissingAcl.READ_RAW_TOPIC
+                                                        || acl.pattern()
+                                                                .name()
+                                                                .equals(
+                                                                        config.kafka()
+                                                                                .topics()
+                                                                                .raw()))))
+                        .toList();
         try (Admin admin = KAFKA.topics().admin()) {
             JobAcls.grant(admin, acls);
         }
 
         // when / then
-        assertThat(startAndAwaitFailure(config)).satisfies(hasCause(Exception.class, missing.message));
+        assertThat(startAndAwaitFailure(config))
+                .satisfies(hasCause(Exception.class, missing.message));
     }
 
     @Test
     void aPrincipalWithoutAclsCanNeitherReadBillingNorWriteUsage() throws Exception {
         // given: the job's topics with the job's ACLs, and billing records on the billing topic
         BrokerSecurity security = KAFKA.security();
-        MeteringConfig config = freshTopicsWithAcls(security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
-        try (KafkaProducer<byte[], byte[]> admin = new KafkaProducer<>(
-                security.admin().producer(security.mtlsBootstrap()), new ByteArraySerializer(), new ByteArraySerializer())) {
-            admin.send(new ProducerRecord<>(config.kafka().topics().billing(), new byte[] {1})).get();
+        MeteringConfig config =
+                freshTopicsWithAcls(
+                        security.scramSettings(BrokerSecurity.JOB), KAFKA.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> admin =
+                new KafkaProducer<>(
+                        security.admin().producer(security.mtlsBootstrap()),
+                        new ByteArraySerializer(),
+                        new ByteArraySerializer())) {
+            admin.send(new ProducerRecord<>(config.kafka().topics().billing(), new byte[] {1}))
+                    .get();
         }
 
-        for (Map<String, String> outsider : List.of(security.scramSettings(BrokerSecurity.OUTSIDER),
-                security.mtlsSettings(BrokerSecurity.OUTSIDER))) {
+        for (Map<String, String> outsider :
+                List.of(
+                        security.scramSettings(BrokerSecurity.OUTSIDER),
+                        security.mtlsSettings(BrokerSecurity.OUTSIDER))) {
             KafkaClientProperties clients = KafkaClientProperties.fromConfig(outsider);
-            String bootstrap = outsider.containsValue("SSL") ? security.mtlsBootstrap() : KAFKA.bootstrapServers();
+            String bootstrap =
+                    outsider.containsValue("SSL")
+                            ? security.mtlsBootstrap()
+                            : KAFKA.bootstrapServers();
             // when / then: it cannot read billing records...
             Properties consumerProps = clients.consumer(bootstrap);
             try (KafkaConsumer<byte[], byte[]> consumer =
-                    new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                    new KafkaConsumer<>(
+                            consumerProps,
+                            new ByteArrayDeserializer(),
+                            new ByteArrayDeserializer())) {
                 consumer.assign(List.of(new TopicPartition(config.kafka().topics().billing(), 0)));
                 consumer.seekToBeginning(consumer.assignment());
                 assertThatThrownBy(() -> consumer.poll(Duration.ofSeconds(10)))
@@ -239,11 +304,18 @@ class SecuredKafkaITCase {
             Properties producerProps = clients.producer(bootstrap);
             producerProps.put("max.block.ms", "10000");
             try (KafkaProducer<byte[], byte[]> producer =
-                    new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
-                assertThatThrownBy(() -> producer.send(new ProducerRecord<>(config.kafka().topics().raw(), new byte[] {1}))
-                                .get(30, TimeUnit.SECONDS))
+                    new KafkaProducer<>(
+                            producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
+                assertThatThrownBy(
+                                () ->
+                                        producer.send(
+                                                        new ProducerRecord<>(
+                                                                config.kafka().topics().raw(),
+                                                                new byte[] {1}))
+                                                .get(30, TimeUnit.SECONDS))
                         .isInstanceOf(ExecutionException.class)
-                        .cause().isInstanceOf(TopicAuthorizationException.class)
+                        .cause()
+                        .isInstanceOf(TopicAuthorizationException.class)
                         .hasMessageContaining(config.kafka().topics().raw());
             }
         }
@@ -254,24 +326,42 @@ class SecuredKafkaITCase {
         // given: a job configuration file whose Kafka settings are the admin certificate's (mTLS)
         BrokerSecurity security = KAFKA.security();
         StringBuilder yaml = new StringBuilder();
-        security.mtlsSettings(BrokerSecurity.ADMIN).forEach((key, value) ->
-                yaml.append(key).append(": '").append(value.replace("'", "''")).append("'\n"));
+        security.mtlsSettings(BrokerSecurity.ADMIN)
+                .forEach(
+                        (key, value) ->
+                                yaml.append(key)
+                                        .append(": '")
+                                        .append(value.replace("'", "''"))
+                                        .append("'\n"));
         Path jobConfig = Files.writeString(dir.resolve("metering.yaml"), yaml);
 
         // when: the topic tool applies config/topics.yaml with it
-        int exit = new picocli.CommandLine(new ApplyTopics()).execute("--bootstrap-servers", security.mtlsBootstrap(),
-                "--config", jobConfig.toString(), "--file", "../../config/topics.yaml", "--replication-factor", "1");
+        int exit =
+                new picocli.CommandLine(new ApplyTopics())
+                        .execute(
+                                "--bootstrap-servers",
+                                security.mtlsBootstrap(),
+                                "--config",
+                                jobConfig.toString(),
+                                "--file",
+                                "../../config/topics.yaml",
+                                "--replication-factor",
+                                "1");
 
         // then: the topics exist
         assertThat(exit).isZero();
         try (Admin admin = KAFKA.topics().admin()) {
-            assertThat(admin.listTopics().names().get()).contains("tokenmeter.usage.raw", "tokenmeter.billing.records");
+            assertThat(admin.listTopics().names().get())
+                    .contains("tokenmeter.usage.raw", "tokenmeter.billing.records");
         }
     }
 
-    /** Fresh topics, the job configured with {@code security} settings at {@code bootstrap}, and its ACLs granted. */
-    private static MeteringConfig freshTopicsWithAcls(Map<String, String> security, String bootstrap)
-            throws Exception {
+    /**
+     * Fresh topics, the job configured with {@code security} settings at {@code bootstrap}, and its
+     * ACLs granted.
+     */
+    private static MeteringConfig freshTopicsWithAcls(
+            Map<String, String> security, String bootstrap) throws Exception {
         MeteringConfig config = TestRuns.freshTopics(KAFKA, withBootstrap(security, bootstrap));
         try (Admin admin = KAFKA.topics().admin()) {
             JobAcls.grant(admin, JobAcls.bindings(config, "User:" + BrokerSecurity.JOB));
@@ -279,20 +369,30 @@ class SecuredKafkaITCase {
         return config;
     }
 
-    private static Map<String, String> withBootstrap(Map<String, String> security, String bootstrap) {
+    private static Map<String, String> withBootstrap(
+            Map<String, String> security, String bootstrap) {
         Map<String, String> settings = new HashMap<>(security);
         settings.put("kafka.bootstrap-servers", bootstrap);
         return settings;
     }
 
-    /** Writes the workload as the admin principal: the job's own principal may not write its input. */
+    /**
+     * Writes the workload as the admin principal: the job's own principal may not write its input.
+     */
     private static ExpectedTotals produceAsAdmin(WorkloadSpec spec, MeteringConfig config) {
         BrokerSecurity security = KAFKA.security();
-        return WorkloadProducer.produce(new WorkloadGenerator(spec), security.admin(), security.mtlsBootstrap(),
-                config.kafka().topics().raw(), false);
+        return WorkloadProducer.produce(
+                new WorkloadGenerator(spec),
+                security.admin(),
+                security.mtlsBootstrap(),
+                config.kafka().topics().raw(),
+                false);
     }
 
-    /** Starts the job without restarts and returns why it failed; fails the test if it runs on past the limit. */
+    /**
+     * Starts the job without restarts and returns why it failed; fails the test if it runs on past
+     * the limit.
+     */
     private static Throwable startAndAwaitFailure(MeteringConfig config) throws Exception {
         JobClient job = TestRuns.start(config, KafkaEndpoints.rawUsageSource(config), false);
         try {
@@ -301,23 +401,32 @@ class SecuredKafkaITCase {
             return e;
         } catch (TimeoutException e) {
             job.cancel().get();
-            throw new AssertionError("the job still ran after " + FAILS_WITHIN + " instead of failing", e);
+            throw new AssertionError(
+                    "the job still ran after " + FAILS_WITHIN + " instead of failing", e);
         }
         throw new AssertionError("the job finished instead of failing");
     }
 
     private static Consumer<Throwable> hasCause(Class<? extends Throwable> type, String message) {
-        Predicate<Throwable> matches = t -> type.isInstance(t) && t.getMessage() != null
-                && t.getMessage().contains(message);
-        return failure -> assertThat(ExceptionUtils.findThrowable(failure, matches))
-                .as("a %s saying '%s' in:%n%s", type.getSimpleName(), message,
-                        ExceptionUtils.stringifyException(failure))
-                .isPresent();
+        Predicate<Throwable> matches =
+                t ->
+                        type.isInstance(t)
+                                && t.getMessage() != null
+                                && t.getMessage().contains(message);
+        return failure ->
+                assertThat(ExceptionUtils.findThrowable(failure, matches))
+                        .as(
+                                "a %s saying '%s' in:%n%s",
+                                type.getSimpleName(),
+                                message,
+                                ExceptionUtils.stringifyException(failure))
+                        .isPresent();
     }
 
     private static char[] storePassword(BrokerSecurity security) throws Exception {
         Properties secrets = new Properties();
-        try (var reader = Files.newBufferedReader(security.dir().resolve(BrokerSecurity.SECRETS_FILE))) {
+        try (var reader =
+                Files.newBufferedReader(security.dir().resolve(BrokerSecurity.SECRETS_FILE))) {
             secrets.load(reader);
         }
         return secrets.getProperty(BrokerSecurity.STORE_PASSWORD).toCharArray();
@@ -325,12 +434,15 @@ class SecuredKafkaITCase {
 
     private String logged() {
         StringBuilder all = new StringBuilder();
-        Stream.concat(logs.getEvents().stream(), kafkaLogs.getEvents().stream()).forEach(e -> {
-            all.append(e.getMessage().getFormattedMessage()).append('\n');
-            if (e.getThrown() != null) {
-                all.append(ExceptionUtils.stringifyException(e.getThrown())).append('\n');
-            }
-        });
+        Stream.concat(logs.getEvents().stream(), kafkaLogs.getEvents().stream())
+                .forEach(
+                        e -> {
+                            all.append(e.getMessage().getFormattedMessage()).append('\n');
+                            if (e.getThrown() != null) {
+                                all.append(ExceptionUtils.stringifyException(e.getThrown()))
+                                        .append('\n');
+                            }
+                        });
         return all.toString();
     }
 }

@@ -23,10 +23,25 @@ class SubscriptionWorkloadTest {
         List<SubscriptionEvent> events = SubscriptionWorkload.generate(SPEC, CATALOG);
 
         assertThat(SubscriptionWorkload.generate(SPEC, CATALOG)).isEqualTo(events);
-        assertThat(SubscriptionWorkload.byAction(events)).containsOnlyKeys(SubscriptionAction.values())
+        assertThat(SubscriptionWorkload.byAction(events))
+                .containsOnlyKeys(SubscriptionAction.values())
                 .allSatisfy((action, count) -> assertThat(count).isPositive());
-        assertThat(SubscriptionWorkload.generate(new WorkloadSpec(SPEC.events(), SPEC.accounts(), 1.0,
-                SPEC.start(), SPEC.span(), SPEC.billingZone(), 0, 0, 0, 0, 7), CATALOG)).isNotEqualTo(events);
+        assertThat(
+                        SubscriptionWorkload.generate(
+                                new WorkloadSpec(
+                                        SPEC.events(),
+                                        SPEC.accounts(),
+                                        1.0,
+                                        SPEC.start(),
+                                        SPEC.span(),
+                                        SPEC.billingZone(),
+                                        0,
+                                        0,
+                                        0,
+                                        0,
+                                        7),
+                                CATALOG))
+                .isNotEqualTo(events);
     }
 
     @Test

@@ -22,8 +22,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.annotation.Annotation;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
+import java.time.DateTimeException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -32,16 +34,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
-import java.lang.annotation.Annotation;
-import java.time.DateTimeException;
 
 /**
- * The one way Tokenmeter reads its YAML files (the job configuration, the package catalog, the topic definitions):
- * Jackson binds a document to records named in kebab case; a key no record declares fails, and every error names
- * the path of the value at fault, such as {@code packages[0].tariffs[1].effective-from}.
+ * The one way Tokenmeter reads its YAML files (the job configuration, the package catalog, the
+ * topic definitions): Jackson binds a document to records named in kebab case; a key no record
+ * declares fails, and every error names the path of the value at fault, such as {@code
+ * packages[0].tariffs[1].effective-from}.
  *
- * <p>Records check their own values in their compact constructors by throwing {@link InvalidValue} with the key
- * relative to themselves; the binding prefixes it with where the record sits in the document.
+ * <p>Records check their own values in their compact constructors by throwing {@link InvalidValue}
+ * with the key relative to themselves; the binding prefixes it with where the record sits in the
+ * document.
  */
 public final class YamlBinding {
 
@@ -53,19 +55,22 @@ public final class YamlBinding {
     }
 
     /** Errors as {@code path: problem}, for documents such as the package catalog. */
-    public static final Messages DOCUMENT = new Messages() {
-        @Override
-        public String invalid(String path, String problem) {
-            return path + ": " + problem;
-        }
+    public static final Messages DOCUMENT =
+            new Messages() {
+                @Override
+                public String invalid(String path, String problem) {
+                    return path + ": " + problem;
+                }
 
-        @Override
-        public String unknown(String path, Collection<String> knownKeys) {
-            return path + ": is not a known key; known: " + knownKeys;
-        }
-    };
+                @Override
+                public String unknown(String path, Collection<String> knownKeys) {
+                    return path + ": is not a known key; known: " + knownKeys;
+                }
+            };
 
-    /** A value a record refused; {@code key} is relative to the record (empty: the record itself). */
+    /**
+     * A value a record refused; {@code key} is relative to the record (empty: the record itself).
+     */
     public static final class InvalidValue extends IllegalArgumentException {
         private final String key;
 
@@ -85,43 +90,60 @@ public final class YamlBinding {
     private final ObjectMapper mapper;
     private final Messages messages;
 
-    /** A binding with {@code values}: the (de)serializers of the value types its records use beyond Jackson's own. */
+    /**
+     * A binding with {@code values}: the (de)serializers of the value types its records use beyond
+     * Jackson's own.
+     */
     public YamlBinding(Messages messages, SimpleModule values) {
         this.messages = messages;
-        this.mapper = YAMLMapper.builder()
-                .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
-                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_IGNORED_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-                .addModule(values)
-                .build();
+        this.mapper =
+                YAMLMapper.builder()
+                        .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
+                        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                        .enable(DeserializationFeature.FAIL_ON_IGNORED_PROPERTIES)
+                        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                        .addModule(values)
+                        .build();
     }
 
-    /** A module of value types read from and written as text, e.g. {@code Duration} as {@code "15 min"}. */
-    public static <T> void addTextual(SimpleModule module, Class<T> type, Function<String, T> parse,
+    /**
+     * A module of value types read from and written as text, e.g. {@code Duration} as {@code "15
+     * min"}.
+     */
+    public static <T> void addTextual(
+            SimpleModule module,
+            Class<T> type,
+            Function<String, T> parse,
             Function<T, String> format) {
-        module.addDeserializer(type, new JsonDeserializer<T>() {
-            @Override
-            public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-                String text = p.getValueAsString();
-                if (text == null) {
-                    throw InvalidFormatException.from(p, "expected a text value", p.getText(), type);
-                }
-                try {
-                    return parse.apply(text.trim());
-                } catch (IllegalArgumentException | DateTimeException e) {
-                    throw InvalidFormatException.from(p, e.getMessage(), text, type);
-                }
-            }
-        });
-        module.addSerializer(type, new JsonSerializer<T>() {
-            @Override
-            public void serialize(T value, JsonGenerator gen, SerializerProvider serializers)
-                    throws IOException {
-                gen.writeString(format.apply(value));
-            }
-        });
+        module.addDeserializer(
+                type,
+                new JsonDeserializer<T>() {
+                    @Override
+                    public T deserialize(JsonParser p, DeserializationContext ctxt)
+                            throws IOException {
+                        String text = p.getValueAsString();
+                        if (text == null) {
+                            throw InvalidFormatException.from(
+                                    p, "expected a text value", p.getText(), type);
+                        }
+                        try {
+                            return parse.apply(text.trim());
+                        } catch (IllegalArgumentException | DateTimeException e) {
+                            throw InvalidFormatException.from(p, e.getMessage(), text, type);
+                        }
+                    }
+                });
+        module.addSerializer(
+                type,
+                new JsonSerializer<T>() {
+                    @Override
+                    public void serialize(
+                            T value, JsonGenerator gen, SerializerProvider serializers)
+                            throws IOException {
+                        gen.writeString(format.apply(value));
+                    }
+                });
     }
 
     /** The YAML document in {@code file} as a tree; an empty file is an empty mapping. */
@@ -130,9 +152,11 @@ public final class YamlBinding {
         try {
             root = mapper.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(what + " " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
+            throw new IllegalArgumentException(
+                    what + " " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + what + " " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "Cannot read " + what + " " + file + ": " + e.getMessage(), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return mapper.createObjectNode();
@@ -166,32 +190,47 @@ public final class YamlBinding {
     public <T> T bind(JsonNode tree, Class<T> type) {
         try {
             return mapper.treeToValue(tree, type);
-        } catch (PropertyBindingException e) { // unknown, or known but not to be set (a derived value)
+        } catch (
+                PropertyBindingException
+                        e) { // unknown, or known but not to be set (a derived value)
             TreeSet<String> known = new TreeSet<>();
             e.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
             throw new IllegalArgumentException(messages.unknown(path(e), known), e);
         } catch (ValueInstantiationException e) {
             if (e.getCause() instanceof InvalidValue invalid) {
                 String at = path(e);
-                String key = at.isEmpty() ? invalid.key : invalid.key.isEmpty() ? at : at + "." + invalid.key;
-                throw new IllegalArgumentException(messages.invalid(key, invalid.getMessage()), invalid);
+                String key =
+                        at.isEmpty()
+                                ? invalid.key
+                                : invalid.key.isEmpty() ? at : at + "." + invalid.key;
+                throw new IllegalArgumentException(
+                        messages.invalid(key, invalid.getMessage()), invalid);
             }
             if (e.getCause() instanceof IllegalArgumentException refused) {
                 throw refused; // a check that names its key itself
             }
-            throw new IllegalArgumentException(messages.invalid(path(e), e.getOriginalMessage()), e);
+            throw new IllegalArgumentException(
+                    messages.invalid(path(e), e.getOriginalMessage()), e);
         } catch (InvalidFormatException e) {
-            throw new IllegalArgumentException(messages.invalid(path(e),
-                    "has an invalid value '" + e.getValue() + "': " + e.getOriginalMessage()), e);
+            throw new IllegalArgumentException(
+                    messages.invalid(
+                            path(e),
+                            "has an invalid value '"
+                                    + e.getValue()
+                                    + "': "
+                                    + e.getOriginalMessage()),
+                    e);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(messages.invalid(path(e), e.getOriginalMessage()), e);
+            throw new IllegalArgumentException(
+                    messages.invalid(path(e), e.getOriginalMessage()), e);
         }
     }
 
     /**
-     * Fills in every setting {@code tree} leaves out with its declared default: the {@code defaultValue} of the
-     * {@link JsonProperty} on each component of {@code type}, a record, and of the records it holds. Maps left out
-     * become empty mappings, so that {@link #set} can reach into them.
+     * Fills in every setting {@code tree} leaves out with its declared default: the {@code
+     * defaultValue} of the {@link JsonProperty} on each component of {@code type}, a record, and of
+     * the records it holds. Maps left out become empty mappings, so that {@link #set} can reach
+     * into them.
      */
     public static void fillDefaults(ObjectNode tree, Class<?> type) {
         for (RecordComponent component : type.getRecordComponents()) {
@@ -199,7 +238,9 @@ public final class YamlBinding {
             if (annotation(type, component, JsonIgnore.class) != null) {
                 continue;
             }
-            String name = PropertyNamingStrategies.KebabCaseStrategy.INSTANCE.translate(component.getName());
+            String name =
+                    PropertyNamingStrategies.KebabCaseStrategy.INSTANCE.translate(
+                            component.getName());
             JsonNode present = tree.get(name);
             if (component.getType().isRecord() || Map.class.isAssignableFrom(component.getType())) {
                 if (present == null) {
@@ -215,9 +256,10 @@ public final class YamlBinding {
     }
 
     /**
-     * Sets {@code dottedKey} (such as {@code billing.time-zone}) to {@code value} in {@code tree}: through the
-     * mappings the key's parts name, the rest of the key naming one entry of the last (so a Kafka client setting
-     * {@code kafka.properties.security.protocol} lands in the {@code kafka.properties} mapping whole).
+     * Sets {@code dottedKey} (such as {@code billing.time-zone}) to {@code value} in {@code tree}:
+     * through the mappings the key's parts name, the rest of the key naming one entry of the last
+     * (so a Kafka client setting {@code kafka.properties.security.protocol} lands in the {@code
+     * kafka.properties} mapping whole).
      */
     public static void set(ObjectNode tree, String dottedKey, String value) {
         String[] parts = dottedKey.split("\\.", -1);
@@ -231,8 +273,9 @@ public final class YamlBinding {
     }
 
     /**
-     * {@code tree} as dotted keys and text values, lists comma-separated: what {@link #set} reads back. A document
-     * may so mix nesting and dotted keys ({@code kafka: {topics.raw: x}} is {@code kafka.topics.raw}).
+     * {@code tree} as dotted keys and text values, lists comma-separated: what {@link #set} reads
+     * back. A document may so mix nesting and dotted keys ({@code kafka: {topics.raw: x}} is {@code
+     * kafka.topics.raw}).
      */
     public Map<String, String> flatten(JsonNode tree) {
         Map<String, String> flat = new LinkedHashMap<>();
@@ -242,10 +285,11 @@ public final class YamlBinding {
 
     private void flatten(String prefix, JsonNode node, Map<String, String> into) {
         if (node.isObject()) {
-            node.fields().forEachRemaining(e -> flatten(prefix + e.getKey() + ".", e.getValue(), into));
+            node.fields()
+                    .forEachRemaining(e -> flatten(prefix + e.getKey() + ".", e.getValue(), into));
         } else if (node.isNull()) {
-            throw new IllegalArgumentException(messages.invalid(prefix.substring(0, prefix.length() - 1),
-                    "has no value"));
+            throw new IllegalArgumentException(
+                    messages.invalid(prefix.substring(0, prefix.length() - 1), "has no value"));
         } else if (node.isArray()) {
             List<String> items = new ArrayList<>();
             node.forEach(item -> items.add(item.asText()));
@@ -255,10 +299,11 @@ public final class YamlBinding {
         }
     }
 
-    private static <A extends Annotation> A annotation(Class<?> type, RecordComponent component,
-            Class<A> annotationType) {
+    private static <A extends Annotation> A annotation(
+            Class<?> type, RecordComponent component, Class<A> annotationType) {
         try {
-            // JsonProperty and JsonIgnore do not target record components; Java copies them to the field.
+            // JsonProperty and JsonIgnore do not target record components; Java copies them to the
+            // field.
             return type.getDeclaredField(component.getName()).getAnnotation(annotationType);
         } catch (NoSuchFieldException e) {
             throw new IllegalStateException(e);

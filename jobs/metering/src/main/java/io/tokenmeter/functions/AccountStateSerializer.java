@@ -4,6 +4,7 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.AccountState;
 import io.tokenmeter.avro.state.BillingDayState;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.logic.billing.AccountBilling;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,16 +15,15 @@ import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
-import io.tokenmeter.logic.billing.AccountBilling;
 
 /**
- * The account operator's state, {@link AccountState}, written field by field: the account's state is read and
- * written back for every partial it receives, and Flink's Avro serializer spent more time on it (schema-driven
- * encode and decode, boxed longs) than RocksDB did. Counts are variable-length, so the zeros and small numbers
- * most lines hold take a byte or two.
+ * The account operator's state, {@link AccountState}, written field by field: the account's state
+ * is read and written back for every partial it receives, and Flink's Avro serializer spent more
+ * time on it (schema-driven encode and decode, boxed longs) than RocksDB did. Counts are
+ * variable-length, so the zeros and small numbers most lines hold take a byte or two.
  *
- * <p>The layout is version 1 of this serializer's snapshot; a change to it needs a new snapshot version that
- * still reads this one.
+ * <p>The layout is version 1 of this serializer's snapshot; a change to it needs a new snapshot
+ * version that still reads this one.
  */
 public final class AccountStateSerializer extends TypeSerializerSingleton<AccountState> {
 
@@ -101,7 +101,8 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
         return new Snapshot();
     }
 
-    private static void writeLines(List<UsageLineState> lines, DataOutputView out) throws IOException {
+    private static void writeLines(List<UsageLineState> lines, DataOutputView out)
+            throws IOException {
         writeCount(lines.size(), out);
         for (UsageLineState line : lines) {
             StringValue.writeString(line.getModel(), out);
@@ -123,15 +124,28 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
             String model = StringValue.readString(in);
             int modality = in.readUnsignedByte();
             if (modality >= MODALITIES.length) {
-                throw new IOException("modality " + modality + " unknown to this version of the account state");
+                throw new IOException(
+                        "modality " + modality + " unknown to this version of the account state");
             }
-            lines.add(new UsageLineState(model, MODALITIES[modality], readLong(in), readLong(in), readLong(in),
-                    readLong(in), readLong(in), readLong(in), readLong(in)));
+            lines.add(
+                    new UsageLineState(
+                            model,
+                            MODALITIES[modality],
+                            readLong(in),
+                            readLong(in),
+                            readLong(in),
+                            readLong(in),
+                            readLong(in),
+                            readLong(in),
+                            readLong(in)));
         }
         return lines;
     }
 
-    /** A non-negative count or sum in 7-bit groups; any long is still written exactly (a negative one in 10 bytes). */
+    /**
+     * A non-negative count or sum in 7-bit groups; any long is still written exactly (a negative
+     * one in 10 bytes).
+     */
     static void writeCount(long value, DataOutputView out) throws IOException {
         while ((value & ~0x7FL) != 0) {
             out.writeByte((int) ((value & 0x7F) | 0x80));
@@ -155,7 +169,8 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
     private static int readCount(DataInputView in) throws IOException {
         long value = readLong(in);
         if (value < 0 || value > Integer.MAX_VALUE) {
-            throw new IOException("a count of " + value + " in the account state: the state is corrupt");
+            throw new IOException(
+                    "a count of " + value + " in the account state: the state is corrupt");
         }
         return (int) value;
     }

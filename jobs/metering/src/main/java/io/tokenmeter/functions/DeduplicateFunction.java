@@ -4,9 +4,9 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -20,6 +20,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.ttl.TtlStateFactory;
@@ -27,36 +28,40 @@ import org.apache.flink.runtime.state.ttl.TtlValue;
 import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-import org.apache.flink.metrics.Counter;
 
 /**
- * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by {@link #KEY}, the
- * keyed 128-bit fingerprint of (source, event_id) the source computed ({@link IngestedRecord#fingerprint}). A repeat
- * with the same content is a producer retry: counted and dropped. A repeat with different content is a conflicting
- * reuse of the id: the first one stays billed and the repeat goes to {@link #CONFLICTING} with its original bytes.
- * Every retry dropped leaves on {@link #DUPLICATES} for the ledger ({@link LedgerCounter}); the metric
- * {@code duplicates_total} counts them only since the task last started.
+ * Passes each (source, event_id) on once within the dedup horizon, judged for billing. Keyed by
+ * {@link #KEY}, the keyed 128-bit fingerprint of (source, event_id) the source computed ({@link
+ * IngestedRecord#fingerprint}). A repeat with the same content is a producer retry: counted and
+ * dropped. A repeat with different content is a conflicting reuse of the id: the first one stays
+ * billed and the repeat goes to {@link #CONFLICTING} with its original bytes. Every retry dropped
+ * leaves on {@link #DUPLICATES} for the ledger ({@link LedgerCounter}); the metric {@code
+ * duplicates_total} counts them only since the task last started.
  *
- * <p>This is the last operator that holds an event's original bytes, so every rejection after decoding happens
- * here: an event whose billing day is past its correction deadline goes to {@link #TOO_LATE}. Every other event
- * leaves as a {@link UsagePartial} judged against this operator's watermark (day closed: billed late; hour closed:
- * its own hourly correction row). The operators downstream never see a watermark this one has not seen before
- * them — the combiner between flushes before it forwards one — so their view of what has closed never runs ahead
- * of these judgements.
+ * <p>This is the last operator that holds an event's original bytes, so every rejection after
+ * decoding happens here: an event whose billing day is past its correction deadline goes to {@link
+ * #TOO_LATE}. Every other event leaves as a {@link UsagePartial} judged against this operator's
+ * watermark (day closed: billed late; hour closed: its own hourly correction row). The operators
+ * downstream never see a watermark this one has not seen before them — the combiner between flushes
+ * before it forwards one — so their view of what has closed never runs ahead of these judgements.
  *
- * <p>State per id: one value, its expiry and its 64-bit content hash — one read and, for a new id, one write; no
- * timer. The expiry is max(event time, watermark when first seen, its partition's clock when read) + horizon, so
- * every id is remembered for at least the horizon of event-time progress, late events included, also when the
- * watermark is not known yet after a start or a restore. An id whose expiry the watermark reached is forgotten at
- * once (a read treats it as absent), and removed later: on RocksDB by the compaction filter of its column family,
- * whose clock is this operator's highest watermark ({@link EventTimeCompactionFilter}); on any other backend by a
- * sweep over all ids once the watermark passes the end of the bucket (a {@link #SWEEP_SHARE}th of the horizon) that
- * holds the earliest expiry. Both follow event time only, remembered across restores: no outage, stall or replay removes an id early.
+ * <p>State per id: one value, its expiry and its 64-bit content hash — one read and, for a new id,
+ * one write; no timer. The expiry is max(event time, watermark when first seen, its partition's
+ * clock when read) + horizon, so every id is remembered for at least the horizon of event-time
+ * progress, late events included, also when the watermark is not known yet after a start or a
+ * restore. An id whose expiry the watermark reached is forgotten at once (a read treats it as
+ * absent), and removed later: on RocksDB by the compaction filter of its column family, whose clock
+ * is this operator's highest watermark ({@link EventTimeCompactionFilter}); on any other backend by
+ * a sweep over all ids once the watermark passes the end of the bucket (a {@link #SWEEP_SHARE}th of
+ * the horizon) that holds the earliest expiry. Both follow event time only, remembered across
+ * restores: no outage, stall or replay removes an id early.
  */
-public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, UsagePartial> {
+public class DeduplicateFunction
+        extends WatermarkRememberingFunction<Tuple2<Long, Long>, IngestedRecord, UsagePartial> {
 
     public static final OutputTag<RejectedRecord> CONFLICTING =
-            new OutputTag<>("rejected-conflicting-duplicate", TypeInformation.of(RejectedRecord.class));
+            new OutputTag<>(
+                    "rejected-conflicting-duplicate", TypeInformation.of(RejectedRecord.class));
 
     public static final OutputTag<RejectedRecord> TOO_LATE =
             new OutputTag<>("rejected-too-late", TypeInformation.of(RejectedRecord.class));
@@ -66,20 +71,27 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
             new OutputTag<>("duplicates", TypeInformation.of(IngestedRecord.class));
 
     /**
-     * The dedup key the source computed under the secret key ({@link io.tokenmeter.io.UsageEventDeserializer}); it
-     * only reads it, so neither the partitioning upstream nor this operator needs the secret.
+     * The dedup key the source computed under the secret key ({@link
+     * io.tokenmeter.io.UsageEventDeserializer}); it only reads it, so neither the partitioning
+     * upstream nor this operator needs the secret.
      */
-    public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY = new DedupKeySelector();
+    public static final KeySelector<IngestedRecord, Tuple2<Long, Long>> KEY =
+            new DedupKeySelector();
 
-    public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE = Types.TUPLE(Types.LONG, Types.LONG);
+    public static final TypeInformation<Tuple2<Long, Long>> KEY_TYPE =
+            Types.TUPLE(Types.LONG, Types.LONG);
 
     /**
-     * The ids' state: per id, in the layout of a Flink TTL value, its expiry (where Flink keeps a TTL timestamp,
-     * which RocksDB's TTL compaction filter reads) and its content hash. Never configured for Flink's TTL.
+     * The ids' state: per id, in the layout of a Flink TTL value, its expiry (where Flink keeps a
+     * TTL timestamp, which RocksDB's TTL compaction filter reads) and its content hash. Never
+     * configured for Flink's TTL.
      */
     static final String STATE_NAME = "dedup-ids";
 
-    /** Without a compaction filter, sweeps run at most once per this share of the horizon of event time. */
+    /**
+     * Without a compaction filter, sweeps run at most once per this share of the horizon of event
+     * time.
+     */
     static final int SWEEP_SHARE = 24;
 
     private final long horizonMillis;
@@ -87,9 +99,14 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
 
     private transient ValueState<TtlValue<Long>> seenIds;
     private transient Counter duplicatesMetric;
+
     /** The compaction filter's clock on RocksDB; null on other backends, which sweep. */
     @Nullable private transient EventTimeCompactionFilter compactionClock;
-    /** Sweeps only: the watermark at which the next one runs (after a start or restore: at the first one). */
+
+    /**
+     * Sweeps only: the watermark at which the next one runs (after a start or restore: at the first
+     * one).
+     */
     private transient long nextSweepAt;
 
     public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
@@ -98,8 +115,10 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     }
 
     static ValueStateDescriptor<TtlValue<Long>> idsDescriptor() {
-        return new ValueStateDescriptor<>(STATE_NAME,
-                new TtlStateFactory.TtlSerializer<>(LongSerializer.INSTANCE, LongSerializer.INSTANCE));
+        return new ValueStateDescriptor<>(
+                STATE_NAME,
+                new TtlStateFactory.TtlSerializer<>(
+                        LongSerializer.INSTANCE, LongSerializer.INSTANCE));
     }
 
     @Override
@@ -107,7 +126,8 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         seenIds = getRuntimeContext().getState(idsDescriptor());
         duplicatesMetric = MeteringMetrics.duplicates(getRuntimeContext().getMetricGroup());
         if (keyedStateBackend() instanceof RocksDBKeyedStateBackend<?> rocksDb) {
-            compactionClock = EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
+            compactionClock =
+                    EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
         } else {
             compactionClock = null;
             nextSweepAt = Long.MIN_VALUE;
@@ -115,39 +135,66 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
     }
 
     @Override
-    public void processElement(IngestedRecord record, Context ctx, Collector<UsagePartial> out) throws Exception {
+    public void processElement(IngestedRecord record, Context ctx, Collector<UsagePartial> out)
+            throws Exception {
         Usage event = record.event;
         long watermark = watermark(ctx);
         long dayStart = calendar.dayStart(event.eventTime);
         if (calendar.correctionDeadline(dayStart) <= watermark) {
-            ctx.output(TOO_LATE, record.reject(RejectReason.TOO_LATE,
-                    "billing day " + calendar.billingDay(event.eventTime) + " takes no more corrections; watermark is "
-                            + Instant.ofEpochMilli(watermark),
-                    ctx.timerService().currentProcessingTime()));
+            ctx.output(
+                    TOO_LATE,
+                    record.reject(
+                            RejectReason.TOO_LATE,
+                            "billing day "
+                                    + calendar.billingDay(event.eventTime)
+                                    + " takes no more corrections; watermark is "
+                                    + Instant.ofEpochMilli(watermark),
+                            ctx.timerService().currentProcessingTime()));
             return;
         }
         long contentHash = EventFingerprints.contentHash(event);
         TtlValue<Long> seen = seenIds.value();
         if (seen == null || expiry(seen) <= watermark) {
-            // The partition's clock too: right after a start or restore the watermark is not known yet, and a late
+            // The partition's clock too: right after a start or restore the watermark is not known
+            // yet, and a late
             // event would otherwise be forgotten a horizon after its own (old) event time.
             long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
-            long stamp = EventTimeCompactionFilter.stamp(
-                    seenAt > Long.MAX_VALUE - horizonMillis ? Long.MAX_VALUE : seenAt + horizonMillis);
+            long stamp =
+                    EventTimeCompactionFilter.stamp(
+                            seenAt > Long.MAX_VALUE - horizonMillis
+                                    ? Long.MAX_VALUE
+                                    : seenAt + horizonMillis);
             seenIds.update(new TtlValue<>(contentHash, stamp));
             if (compactionClock == null) {
-                nextSweepAt = Math.min(nextSweepAt, sweepBucketEnd(EventTimeCompactionFilter.expiry(stamp)));
+                nextSweepAt =
+                        Math.min(
+                                nextSweepAt,
+                                sweepBucketEnd(EventTimeCompactionFilter.expiry(stamp)));
             }
-            out.collect(UsagePartial.judge(event, record.topic, record.partition, record.offset,
-                    record.late, record.clockAtRead, watermark, calendar));
+            out.collect(
+                    UsagePartial.judge(
+                            event,
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            record.late,
+                            record.clockAtRead,
+                            watermark,
+                            calendar));
         } else if (seen.getUserValue() == contentHash) {
             ctx.output(DUPLICATES, record);
             duplicatesMetric.inc();
         } else {
-            ctx.output(CONFLICTING, record.reject(RejectReason.CONFLICTING_DUPLICATE,
-                    "source " + event.source + " reused event_id " + event.eventId
-                            + " for different usage; the first one seen is billed",
-                    ctx.timerService().currentProcessingTime()));
+            ctx.output(
+                    CONFLICTING,
+                    record.reject(
+                            RejectReason.CONFLICTING_DUPLICATE,
+                            "source "
+                                    + event.source
+                                    + " reused event_id "
+                                    + event.eventId
+                                    + " for different usage; the first one seen is billed",
+                            ctx.timerService().currentProcessingTime()));
         }
     }
 
@@ -167,7 +214,8 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         Tuple2<Long, Long> current = backend.getCurrentKey();
         List<Tuple2<Long, Long>> ids;
         // Collected first: the heap backend's key stream does not allow removing while it runs.
-        try (Stream<Tuple2<Long, Long>> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
+        try (Stream<Tuple2<Long, Long>> keys =
+                backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
             ids = keys.toList();
         }
         long earliestLeft = Long.MAX_VALUE;
@@ -186,12 +234,14 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         if (current != null) {
             backend.setCurrentKey(current);
         }
-        nextSweepAt = earliestLeft == Long.MAX_VALUE ? Long.MAX_VALUE : sweepBucketEnd(earliestLeft);
+        nextSweepAt =
+                earliestLeft == Long.MAX_VALUE ? Long.MAX_VALUE : sweepBucketEnd(earliestLeft);
     }
 
     /**
-     * The end of the sweep bucket (a {@link #SWEEP_SHARE}th of the horizon, aligned to the epoch) that holds
-     * {@code expiry}: sweeps wait for it, so they run about once per bucket of event time however many ids expire.
+     * The end of the sweep bucket (a {@link #SWEEP_SHARE}th of the horizon, aligned to the epoch)
+     * that holds {@code expiry}: sweeps wait for it, so they run about once per bucket of event
+     * time however many ids expire.
      */
     private long sweepBucketEnd(long expiry) {
         long bucket = Math.max(1, horizonMillis / SWEEP_SHARE);
@@ -203,13 +253,16 @@ public class DeduplicateFunction extends WatermarkRememberingFunction<Tuple2<Lon
         ((RocksDBKeyedStateBackend<?>) keyedStateBackend()).compactState(idsDescriptor());
     }
 
-    /** Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry, as a stamp. */
+    /**
+     * Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry, as a stamp.
+     */
     private static long expiry(TtlValue<Long> seen) {
         return EventTimeCompactionFilter.expiry(seen.getLastAccessTimestamp());
     }
 
     /** Reads the dedup key the source put in the record; computes nothing. */
-    private static final class DedupKeySelector implements KeySelector<IngestedRecord, Tuple2<Long, Long>> {
+    private static final class DedupKeySelector
+            implements KeySelector<IngestedRecord, Tuple2<Long, Long>> {
 
         private static final long serialVersionUID = 1L;
 

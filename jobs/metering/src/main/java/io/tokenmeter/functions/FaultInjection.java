@@ -15,16 +15,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fault suite's hook: fails the job at a precise point of the checkpoint cycle, once. Inert (a pass-through)
- * unless {@code faults.inject} is set; always in the graph under the same uid, holding no state, so savepoints
- * taken with and without faults restore into each other.
+ * The fault suite's hook: fails the job at a precise point of the checkpoint cycle, once. Inert (a
+ * pass-through) unless {@code faults.inject} is set; always in the graph under the same uid,
+ * holding no state, so savepoints taken with and without faults restore into each other.
  *
- * <p>Only subtask 0 in its first attempt injects, after {@code faults.after-checkpoints} checkpoints completed, so
- * the job recovers from the fault instead of meeting it again after every restart.
+ * <p>Only subtask 0 in its first attempt injects, after {@code faults.after-checkpoints}
+ * checkpoints completed, so the job recovers from the fault instead of meeting it again after every
+ * restart.
  */
-public final class FaultInjection<T> extends RichMapFunction<T, T> implements CheckpointedFunction, CheckpointListener {
+public final class FaultInjection<T> extends RichMapFunction<T, T>
+        implements CheckpointedFunction, CheckpointListener {
 
-    /** Thrown by {@link Fault#FAIL_BEFORE_BARRIER}; its name shows in the job's exception history. */
+    /**
+     * Thrown by {@link Fault#FAIL_BEFORE_BARRIER}; its name shows in the job's exception history.
+     */
     public static final class InjectedFault extends RuntimeException {
         InjectedFault(String message) {
             super(message);
@@ -50,8 +54,12 @@ public final class FaultInjection<T> extends RichMapFunction<T, T> implements Ch
         this.afterCheckpoints = afterCheckpoints;
     }
 
-    /** {@code stream} followed by the hook as {@code faults} sets it, chained to it under its stable uid. */
-    public static <T> SingleOutputStreamOperator<T> after(SingleOutputStreamOperator<T> stream, FaultConfig faults) {
+    /**
+     * {@code stream} followed by the hook as {@code faults} sets it, chained to it under its stable
+     * uid.
+     */
+    public static <T> SingleOutputStreamOperator<T> after(
+            SingleOutputStreamOperator<T> stream, FaultConfig faults) {
         return stream.map(new FaultInjection<T>(faults.inject(), faults.afterCheckpoints()))
                 .returns(stream.getType())
                 .uid(OperatorIds.FAULT_INJECTION)
@@ -61,15 +69,20 @@ public final class FaultInjection<T> extends RichMapFunction<T, T> implements Ch
     @Override
     public void open(OpenContext openContext) {
         var task = getRuntimeContext().getTaskInfo();
-        armed = fault != Fault.NONE && task.getIndexOfThisSubtask() == 0 && task.getAttemptNumber() == 0;
+        armed =
+                fault != Fault.NONE
+                        && task.getIndexOfThisSubtask() == 0
+                        && task.getAttemptNumber() == 0;
     }
 
     @Override
     public T map(T value) {
         if (due(Fault.FAIL_BEFORE_BARRIER)) {
             armed = false;
-            throw new InjectedFault("injected task failure after checkpoint " + completedCheckpoints
-                    + ", before the next barrier");
+            throw new InjectedFault(
+                    "injected task failure after checkpoint "
+                            + completedCheckpoints
+                            + ", before the next barrier");
         }
         return value;
     }
@@ -78,17 +91,21 @@ public final class FaultInjection<T> extends RichMapFunction<T, T> implements Ch
     public void snapshotState(FunctionSnapshotContext context) {
         if (due(Fault.KILL_DURING_SNAPSHOT)) {
             armed = false;
-            // Halting here would hold back the barrier; halting from beside the task a moment after this
+            // Halting here would hold back the barrier; halting from beside the task a moment after
+            // this
             // synchronous part returns lands in the asynchronous part, which starts right after it.
             long checkpointId = context.getCheckpointId();
-            Thread killer = new Thread(() -> {
-                try {
-                    Thread.sleep(ASYNC_PART_DELAY_MS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                halt("during the asynchronous part of checkpoint " + checkpointId);
-            }, "fault-injection");
+            Thread killer =
+                    new Thread(
+                            () -> {
+                                try {
+                                    Thread.sleep(ASYNC_PART_DELAY_MS);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                                halt("during the asynchronous part of checkpoint " + checkpointId);
+                            },
+                            "fault-injection");
             killer.setDaemon(true);
             killer.start();
         }
@@ -98,7 +115,10 @@ public final class FaultInjection<T> extends RichMapFunction<T, T> implements Ch
     public void notifyCheckpointComplete(long checkpointId) {
         completedCheckpoints++;
         if (due(Fault.KILL_AFTER_CHECKPOINT)) {
-            halt("after checkpoint " + checkpointId + " completed, before its Kafka transactions commit");
+            halt(
+                    "after checkpoint "
+                            + checkpointId
+                            + " completed, before its Kafka transactions commit");
         }
     }
 

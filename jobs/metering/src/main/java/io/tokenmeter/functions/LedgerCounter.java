@@ -13,14 +13,16 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Counts the records passing through it into the ledger behind I1 ({@link LedgerCounts}) and passes them on
- * unchanged. The counts live only in memory: they leave as {@link LedgerEntry} increments on {@link #ENTRIES}
- * before every checkpoint barrier and at the end of the input, so each count travels to the ledger sink ahead of
- * the barrier of the checkpoint that covers the records it counts, and is committed in exactly that checkpoint's
- * transaction. After a failure the counts not yet committed are gone with the aborted transaction, and the records
- * they counted are read and counted again from the restored offsets. No state, so nothing to restore or rescale.
+ * Counts the records passing through it into the ledger behind I1 ({@link LedgerCounts}) and passes
+ * them on unchanged. The counts live only in memory: they leave as {@link LedgerEntry} increments
+ * on {@link #ENTRIES} before every checkpoint barrier and at the end of the input, so each count
+ * travels to the ledger sink ahead of the barrier of the checkpoint that covers the records it
+ * counts, and is committed in exactly that checkpoint's transaction. After a failure the counts not
+ * yet committed are gone with the aborted transaction, and the records they counted are read and
+ * counted again from the restored offsets. No state, so nothing to restore or rescale.
  */
-public final class LedgerCounter<T> extends AbstractStreamOperator<T> implements OneInputStreamOperator<T, T> {
+public final class LedgerCounter<T> extends AbstractStreamOperator<T>
+        implements OneInputStreamOperator<T, T> {
 
     public static final OutputTag<LedgerEntry> ENTRIES =
             new OutputTag<>("ledger-entries", TypeInformation.of(LedgerEntry.class));
@@ -40,19 +42,26 @@ public final class LedgerCounter<T> extends AbstractStreamOperator<T> implements
 
     /** Every record read from the source, valid or rejected. */
     public static LedgerCounter<IngestedRecord> recordsRead() {
-        return new LedgerCounter<>((r, counts) -> counts.add(r.topic, r.partition, r.kafkaTimestamp, Column.READ));
+        return new LedgerCounter<>(
+                (r, counts) -> counts.add(r.topic, r.partition, r.kafkaTimestamp, Column.READ));
     }
 
     /** Every retry dropped by deduplication. */
     public static LedgerCounter<IngestedRecord> duplicates() {
-        return new LedgerCounter<>((r, counts) ->
-                counts.add(r.topic, r.partition, r.kafkaTimestamp, Column.DUPLICATE));
+        return new LedgerCounter<>(
+                (r, counts) ->
+                        counts.add(r.topic, r.partition, r.kafkaTimestamp, Column.DUPLICATE));
     }
 
     /** Every raw record on its way to the rejected topic. */
     public static LedgerCounter<RejectedRecord> rejected() {
-        return new LedgerCounter<>((r, counts) -> counts.add(r.getSourceTopic(), r.getSourcePartition(),
-                r.getSourceTimestamp().toEpochMilli(), Column.REJECTED));
+        return new LedgerCounter<>(
+                (r, counts) ->
+                        counts.add(
+                                r.getSourceTopic(),
+                                r.getSourcePartition(),
+                                r.getSourceTimestamp().toEpochMilli(),
+                                Column.REJECTED));
     }
 
     @Override

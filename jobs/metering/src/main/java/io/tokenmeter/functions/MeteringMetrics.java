@@ -3,8 +3,8 @@ package io.tokenmeter.functions;
 import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.PackageNotice;
 import io.tokenmeter.avro.RejectReason;
-import io.tokenmeter.logic.ingest.MetricLabels;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.ingest.MetricLabels;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
@@ -15,11 +15,11 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * Every business metric of the metering job, under the metric group {@code tokenmeter} (docs/metrics.md): the one
- * place that names them and their labels. Each operator opens the part it updates — {@link #billing},
- * {@link #duplicates}, {@link #rejections}, {@link #packages}. Label values come only from {@link MetricLabels} or
- * closed enums, so the number of series is bounded: regions × modalities × 3 token types for tokens, modalities ×
- * models for events.
+ * Every business metric of the metering job, under the metric group {@code tokenmeter}
+ * (docs/metrics.md): the one place that names them and their labels. Each operator opens the part
+ * it updates — {@link #billing}, {@link #duplicates}, {@link #rejections}, {@link #packages}. Label
+ * values come only from {@link MetricLabels} or closed enums, so the number of series is bounded:
+ * regions × modalities × 3 token types for tokens, modalities × models for events.
  */
 final class MeteringMetrics {
 
@@ -30,7 +30,10 @@ final class MeteringMetrics {
 
     private MeteringMetrics() {}
 
-    /** The billing operator's metrics: tokens, events, late events, billing records and the health gauges. */
+    /**
+     * The billing operator's metrics: tokens, events, late events, billing records and the health
+     * gauges.
+     */
     static Billing billing(MetricGroup operatorGroup, MetricLabels labels) {
         return new Billing(operatorGroup.addGroup(GROUP), labels);
     }
@@ -45,7 +48,10 @@ final class MeteringMetrics {
         return new Rejections(operatorGroup.addGroup(GROUP));
     }
 
-    /** The package rating operator's metrics: notices by threshold, their latency, and entries into overage. */
+    /**
+     * The package rating operator's metrics: notices by threshold, their latency, and entries into
+     * overage.
+     */
     static Packages packages(MetricGroup operatorGroup) {
         return new Packages(operatorGroup.addGroup(GROUP));
     }
@@ -67,10 +73,13 @@ final class MeteringMetrics {
         }
 
         /**
-         * The health gauges: the wall-clock lag of event time, how late after midnight the last day closed, and the
-         * tokens of today's billing day so far.
+         * The health gauges: the wall-clock lag of event time, how late after midnight the last day
+         * closed, and the tokens of today's billing day so far.
          */
-        void gauges(Gauge<Long> eventTimeLagSeconds, Gauge<Long> dayCloseDelaySeconds, Gauge<Long> todayTokens) {
+        void gauges(
+                Gauge<Long> eventTimeLagSeconds,
+                Gauge<Long> dayCloseDelaySeconds,
+                Gauge<Long> todayTokens) {
             group.gauge("event_time_lag_seconds", eventTimeLagSeconds);
             group.gauge("day_close_delay_seconds", dayCloseDelaySeconds);
             group.gauge("today_tokens", todayTokens);
@@ -80,19 +89,26 @@ final class MeteringMetrics {
         void counted(UsagePartial usage, boolean late) {
             String region = labels.region(usage.region);
             String modality = MetricLabels.of(usage.modality);
-            Counter[] tokens = tokensByRegionAndModality.computeIfAbsent(region + '|' + modality, k -> new Counter[] {
-                tokenCounter(region, modality, "input"),
-                tokenCounter(region, modality, "output"),
-                tokenCounter(region, modality, "cached")
-            });
+            Counter[] tokens =
+                    tokensByRegionAndModality.computeIfAbsent(
+                            region + '|' + modality,
+                            k ->
+                                    new Counter[] {
+                                        tokenCounter(region, modality, "input"),
+                                        tokenCounter(region, modality, "output"),
+                                        tokenCounter(region, modality, "cached")
+                                    });
             tokens[0].inc(usage.inputTokens);
             tokens[1].inc(usage.outputTokens);
             tokens[2].inc(usage.cachedTokens);
             String model = labels.model(usage.model);
-            eventsByModalityAndModel.computeIfAbsent(modality + '|' + model, k -> group
-                            .addGroup("modality", modality)
-                            .addGroup("model", model)
-                            .counter("events_total"))
+            eventsByModalityAndModel
+                    .computeIfAbsent(
+                            modality + '|' + model,
+                            k ->
+                                    group.addGroup("modality", modality)
+                                            .addGroup("model", model)
+                                            .counter("events_total"))
                     .inc(usage.events);
             if (late) {
                 lateEvents.inc(usage.events);
@@ -101,7 +117,9 @@ final class MeteringMetrics {
 
         void billed(BillingRecord record) {
             String kind = MetricLabels.of(record.getKind());
-            billingRecordsByKind.computeIfAbsent(kind,
+            billingRecordsByKind
+                    .computeIfAbsent(
+                            kind,
                             k -> group.addGroup("kind", kind).counter("billing_records_total"))
                     .inc();
         }
@@ -121,7 +139,10 @@ final class MeteringMetrics {
 
         private Rejections(MetricGroup group) {
             for (RejectReason reason : RejectReason.values()) {
-                byReason.put(reason, group.addGroup("reason", MetricLabels.of(reason)).counter("rejected_total"));
+                byReason.put(
+                        reason,
+                        group.addGroup("reason", MetricLabels.of(reason))
+                                .counter("rejected_total"));
             }
         }
 
@@ -141,17 +162,23 @@ final class MeteringMetrics {
         private Packages(MetricGroup group) {
             this.group = group;
             this.enteredOverage = group.counter("package_overage_entered_total");
-            this.noticeLatency = group.histogram("package_notice_latency_ms",
-                    new DescriptiveStatisticsHistogram(LATENCY_WINDOW));
+            this.noticeLatency =
+                    group.histogram(
+                            "package_notice_latency_ms",
+                            new DescriptiveStatisticsHistogram(LATENCY_WINDOW));
         }
 
         /** A notice sent: counted by threshold, its latency from the usage's arrival recorded. */
         void notice(PackageNotice notice) {
-            noticesByThreshold.computeIfAbsent(notice.getThresholdPercent(), threshold -> group
-                            .addGroup("threshold", Integer.toString(threshold))
-                            .counter("package_notices_total"))
+            noticesByThreshold
+                    .computeIfAbsent(
+                            notice.getThresholdPercent(),
+                            threshold ->
+                                    group.addGroup("threshold", Integer.toString(threshold))
+                                            .counter("package_notices_total"))
                     .inc();
-            noticeLatency.update(notice.getEmittedAt().toEpochMilli() - notice.getArrivedAt().toEpochMilli());
+            noticeLatency.update(
+                    notice.getEmittedAt().toEpochMilli() - notice.getArrivedAt().toEpochMilli());
         }
 
         /** An account's usage went beyond every active package's allowance. */

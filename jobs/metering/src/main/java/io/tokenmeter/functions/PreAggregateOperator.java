@@ -15,20 +15,23 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.function.SerializableSupplier;
 
 /**
- * Sums each subtask's records in a {@link Bundle} before they are shuffled, so the keyed operator after the shuffle
- * sees one record per key and bundle instead of one per input record.
+ * Sums each subtask's records in a {@link Bundle} before they are shuffled, so the keyed operator
+ * after the shuffle sees one record per key and bundle instead of one per input record.
  *
- * <p>The bundle is passed on before a watermark that closes a window it holds usage of ({@link Bundle#closesAt}),
- * so downstream nothing closes before it has seen the records it covers; it is kept across the watermarks that
- * close none of them, so it keeps summing (passing it on at every watermark, about every 200 ms, hardly merged
- * anything). Those watermarks are forwarded at once: the sums were judged against an earlier watermark, and
- * downstream judges nothing about them that a watermark below their windows' ends can change. The bundle is also
- * passed on before every checkpoint barrier, so it never needs to be checkpointed; before a record it does not sum
- * (an hourly correction), so that record never overtakes usage read before it; when it holds
- * {@code maxEntries} sums; and at least every {@code maxDelay}, so the live metrics lag by no more. The highest watermark is kept across restores (union
- * operator state), like the keyed operators downstream keep theirs.
+ * <p>The bundle is passed on before a watermark that closes a window it holds usage of ({@link
+ * Bundle#closesAt}), so downstream nothing closes before it has seen the records it covers; it is
+ * kept across the watermarks that close none of them, so it keeps summing (passing it on at every
+ * watermark, about every 200 ms, hardly merged anything). Those watermarks are forwarded at once:
+ * the sums were judged against an earlier watermark, and downstream judges nothing about them that
+ * a watermark below their windows' ends can change. The bundle is also passed on before every
+ * checkpoint barrier, so it never needs to be checkpointed; before a record it does not sum (an
+ * hourly correction), so that record never overtakes usage read before it; when it holds {@code
+ * maxEntries} sums; and at least every {@code maxDelay}, so the live metrics lag by no more. The
+ * highest watermark is kept across restores (union operator state), like the keyed operators
+ * downstream keep theirs.
  */
-public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implements OneInputStreamOperator<T, T> {
+public class PreAggregateOperator<T> extends AbstractStreamOperator<T>
+        implements OneInputStreamOperator<T, T> {
 
     private final SerializableSupplier<Bundle<T>> bundles;
     private final int maxEntries;
@@ -37,7 +40,8 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implement
     private transient long highestWatermark;
     private transient ListState<Long> checkpointedWatermark;
 
-    public PreAggregateOperator(SerializableSupplier<Bundle<T>> bundles, int maxEntries, Duration maxDelay) {
+    public PreAggregateOperator(
+            SerializableSupplier<Bundle<T>> bundles, int maxEntries, Duration maxDelay) {
         this.bundles = bundles;
         this.maxEntries = maxEntries;
         this.maxDelayMillis = maxDelay.toMillis();
@@ -47,8 +51,10 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implement
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         highestWatermark = Long.MIN_VALUE;
-        checkpointedWatermark = context.getOperatorStateStore()
-                .getUnionListState(new ListStateDescriptor<>("highest-watermark", Types.LONG));
+        checkpointedWatermark =
+                context.getOperatorStateStore()
+                        .getUnionListState(
+                                new ListStateDescriptor<>("highest-watermark", Types.LONG));
         for (Long watermark : checkpointedWatermark.get()) {
             highestWatermark = Math.max(highestWatermark, watermark);
         }
@@ -58,13 +64,15 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T> implement
     public void open() throws Exception {
         super.open();
         bundle = bundles.get();
-        getProcessingTimeService().scheduleWithFixedDelay(time -> emitBundle(), maxDelayMillis, maxDelayMillis);
+        getProcessingTimeService()
+                .scheduleWithFixedDelay(time -> emitBundle(), maxDelayMillis, maxDelayMillis);
     }
 
     @Override
     public void processElement(StreamRecord<T> element) {
         if (!bundle.add(element.getValue(), highestWatermark)) {
-            // After what the bundle holds, so no usage overtakes usage read before it: package balances draw
+            // After what the bundle holds, so no usage overtakes usage read before it: package
+            // balances draw
             // usage down in the order it comes.
             emitBundle();
             output.collect(element);

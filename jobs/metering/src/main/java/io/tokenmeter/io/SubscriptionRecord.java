@@ -4,7 +4,10 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.avro.SubscriptionEvent;
 import javax.annotation.Nullable;
 
-/** One record read from the subscriptions topic: a valid subscription event, or the envelope rejecting it. */
+/**
+ * One record read from the subscriptions topic: a valid subscription event, or the envelope
+ * rejecting it.
+ */
 public class SubscriptionRecord {
 
     @Nullable public SubscriptionEvent event;

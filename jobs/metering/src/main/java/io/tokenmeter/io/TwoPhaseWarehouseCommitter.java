@@ -10,13 +10,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Commits the writer's prepared transactions once their checkpoint is complete. A name the server no longer knows
- * was committed before (a committable restored with a checkpoint after its commit); the writer only rolls back
- * transactions of checkpoints that never completed, never a committable's.
+ * Commits the writer's prepared transactions once their checkpoint is complete. A name the server
+ * no longer knows was committed before (a committable restored with a checkpoint after its commit);
+ * the writer only rolls back transactions of checkpoints that never completed, never a
+ * committable's.
  */
 final class TwoPhaseWarehouseCommitter implements Committer<String> {
 
-    /** PostgreSQL's SQLSTATE undefined_object: "prepared transaction with identifier ... does not exist". */
+    /**
+     * PostgreSQL's SQLSTATE undefined_object: "prepared transaction with identifier ... does not
+     * exist".
+     */
     static final String NO_SUCH_TRANSACTION = "42704";
 
     private static final Logger LOG = LoggerFactory.getLogger(TwoPhaseWarehouseCommitter.class);
@@ -45,11 +49,23 @@ final class TwoPhaseWarehouseCommitter implements Committer<String> {
                 if (NO_SUCH_TRANSACTION.equals(e.getSQLState())) {
                     request.signalAlreadyCommitted();
                 } else if (request.getNumberOfRetries() + 1 >= attempts) {
-                    request.signalFailedWithUnknownReason(new IOException("Could not commit the prepared warehouse "
-                            + "transaction " + gid + " in " + attempts + " attempts; it stays prepared on "
-                            + endpoint + " (COMMIT PREPARED or ROLLBACK PREPARED it by hand): " + e.getMessage(), e));
+                    request.signalFailedWithUnknownReason(
+                            new IOException(
+                                    "Could not commit the prepared warehouse "
+                                            + "transaction "
+                                            + gid
+                                            + " in "
+                                            + attempts
+                                            + " attempts; it stays prepared on "
+                                            + endpoint
+                                            + " (COMMIT PREPARED or ROLLBACK PREPARED it by hand): "
+                                            + e.getMessage(),
+                                    e));
                 } else {
-                    LOG.warn("Commit of warehouse transaction {} failed, retrying: {}", gid, e.getMessage());
+                    LOG.warn(
+                            "Commit of warehouse transaction {} failed, retrying: {}",
+                            gid,
+                            e.getMessage());
                     closeQuietly();
                     Thread.sleep(1000L * (request.getNumberOfRetries() + 1));
                     request.retryLater();

@@ -3,6 +3,7 @@ package io.tokenmeter.io;
 import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.logic.warehouse.WarehouseRow;
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,17 +19,19 @@ import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
-import java.io.Serializable;
 
 /**
- * The exactly-once warehouse sink: each writer subtask upserts a checkpoint's rows in one PostgreSQL transaction,
- * prepares it ({@code PREPARE TRANSACTION}) with the checkpoint and hands its name to the committer, which commits
- * it ({@code COMMIT PREPARED}) once the checkpoint is complete. See {@link TwoPhaseWarehouseWriter} and
- * {@link TwoPhaseWarehouseCommitter}. The writer keeps no state of its own; it is stateful only to learn the
- * checkpoint ids its transaction names carry.
+ * The exactly-once warehouse sink: each writer subtask upserts a checkpoint's rows in one
+ * PostgreSQL transaction, prepares it ({@code PREPARE TRANSACTION}) with the checkpoint and hands
+ * its name to the committer, which commits it ({@code COMMIT PREPARED}) once the checkpoint is
+ * complete. See {@link TwoPhaseWarehouseWriter} and {@link TwoPhaseWarehouseCommitter}. The writer
+ * keeps no state of its own; it is stateful only to learn the checkpoint ids its transaction names
+ * carry.
  */
 public final class TwoPhaseWarehouseSink
-        implements Sink<WarehouseRow>, SupportsCommitter<String>, SupportsWriterState<WarehouseRow, String> {
+        implements Sink<WarehouseRow>,
+                SupportsCommitter<String>,
+                SupportsWriterState<WarehouseRow, String> {
 
     private static final long serialVersionUID = 1L;
 
@@ -42,9 +45,14 @@ public final class TwoPhaseWarehouseSink
      * @param transactionPrefix names this job's prepared transactions; no other job may use it
      * @param commitAttempts how often the committer tries a commit that fails with an unknown error
      */
-    public TwoPhaseWarehouseSink(Endpoint endpoint, String transactionPrefix, int batchSize, Duration batchInterval,
+    public TwoPhaseWarehouseSink(
+            Endpoint endpoint,
+            String transactionPrefix,
+            int batchSize,
+            Duration batchInterval,
             int commitAttempts) {
-        new WarehouseTransactionIds(transactionPrefix); // fails at job build time, not in the task, on a bad prefix
+        new WarehouseTransactionIds(
+                transactionPrefix); // fails at job build time, not in the task, on a bad prefix
         this.endpoint = endpoint;
         this.transactionPrefix = transactionPrefix;
         this.batchSize = batchSize;
@@ -53,15 +61,21 @@ public final class TwoPhaseWarehouseSink
     }
 
     @Override
-    public StatefulSinkWriter<WarehouseRow, String> createWriter(WriterInitContext context) throws IOException {
-        return new TwoPhaseWarehouseWriter(endpoint, new WarehouseTransactionIds(transactionPrefix),
-                context.getTaskInfo().getIndexOfThisSubtask(), context.getTaskInfo().getNumberOfParallelSubtasks(),
-                context.getRestoredCheckpointId(), batchSize, batchIntervalMillis);
+    public StatefulSinkWriter<WarehouseRow, String> createWriter(WriterInitContext context)
+            throws IOException {
+        return new TwoPhaseWarehouseWriter(
+                endpoint,
+                new WarehouseTransactionIds(transactionPrefix),
+                context.getTaskInfo().getIndexOfThisSubtask(),
+                context.getTaskInfo().getNumberOfParallelSubtasks(),
+                context.getRestoredCheckpointId(),
+                batchSize,
+                batchIntervalMillis);
     }
 
     @Override
-    public StatefulSinkWriter<WarehouseRow, String> restoreWriter(WriterInitContext context,
-            Collection<String> recoveredState) throws IOException {
+    public StatefulSinkWriter<WarehouseRow, String> restoreWriter(
+            WriterInitContext context, Collection<String> recoveredState) throws IOException {
         return createWriter(context);
     }
 
@@ -81,9 +95,9 @@ public final class TwoPhaseWarehouseSink
     }
 
     /**
-     * Where the warehouse is, and where its password is: read at each connect, in the task that connects, so the
-     * password is never part of the sink that travels in the job graph. No password (neither file nor variable
-     * set) means trust or .pgpass authentication.
+     * Where the warehouse is, and where its password is: read at each connect, in the task that
+     * connects, so the password is never part of the sink that travels in the job graph. No
+     * password (neither file nor variable set) means trust or .pgpass authentication.
      */
     public record Endpoint(String url, String user, SecretSource password) implements Serializable {
 
@@ -123,7 +137,8 @@ public final class TwoPhaseWarehouseSink
         @Override
         public String deserialize(int version, byte[] serialized) throws IOException {
             if (version != 1) {
-                throw new IOException("Unknown warehouse transaction serializer version " + version);
+                throw new IOException(
+                        "Unknown warehouse transaction serializer version " + version);
             }
             return new String(serialized, StandardCharsets.UTF_8);
         }

@@ -17,18 +17,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Upserts rows through {@code tokenmeter_upsert} in JDBC batches inside one open transaction and prepares it at each
- * checkpoint; the prepared transaction's name is the committable. At start it rolls back the prepared transactions
- * a failed attempt left behind: they hold row locks, so the replayed upserts of the same rows would wait forever.
+ * Upserts rows through {@code tokenmeter_upsert} in JDBC batches inside one open transaction and
+ * prepares it at each checkpoint; the prepared transaction's name is the committable. At start it
+ * rolls back the prepared transactions a failed attempt left behind: they hold row locks, so the
+ * replayed upserts of the same rows would wait forever.
  */
 final class TwoPhaseWarehouseWriter
-        implements CommittingSinkWriter<WarehouseRow, String>, StatefulSinkWriter<WarehouseRow, String> {
+        implements CommittingSinkWriter<WarehouseRow, String>,
+                StatefulSinkWriter<WarehouseRow, String> {
 
     private static final Logger LOG = LoggerFactory.getLogger(TwoPhaseWarehouseWriter.class);
 
     /**
-     * A row locked by this subtask's own prepared transaction is released only when the committer, in this same
-     * task thread, commits it; a wait for it could never end, so it fails the attempt instead.
+     * A row locked by this subtask's own prepared transaction is released only when the committer,
+     * in this same task thread, commits it; a wait for it could never end, so it fails the attempt
+     * instead.
      */
     private static final String LOCK_TIMEOUT = "SET lock_timeout = '120s'";
 
@@ -46,8 +49,14 @@ final class TwoPhaseWarehouseWriter
     private long batchStartedAt;
     private boolean written;
 
-    TwoPhaseWarehouseWriter(TwoPhaseWarehouseSink.Endpoint endpoint, WarehouseTransactionIds ids, int subtask,
-            int parallelism, OptionalLong restoredCheckpoint, int batchSize, long batchIntervalMillis)
+    TwoPhaseWarehouseWriter(
+            TwoPhaseWarehouseSink.Endpoint endpoint,
+            WarehouseTransactionIds ids,
+            int subtask,
+            int parallelism,
+            OptionalLong restoredCheckpoint,
+            int batchSize,
+            long batchIntervalMillis)
             throws IOException {
         this.endpoint = endpoint;
         this.ids = ids;
@@ -65,7 +74,8 @@ final class TwoPhaseWarehouseWriter
             connection.commit();
             upsert = connection.prepareStatement(WarehouseSinks.UPSERT);
         } catch (SQLException e) {
-            throw new IOException("Cannot open the warehouse " + endpoint + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "Cannot open the warehouse " + endpoint + ": " + e.getMessage(), e);
         }
     }
 
@@ -79,7 +89,8 @@ final class TwoPhaseWarehouseWriter
                 batchStartedAt = System.currentTimeMillis();
             }
             written = true;
-            if (batched >= batchSize || System.currentTimeMillis() - batchStartedAt >= batchIntervalMillis) {
+            if (batched >= batchSize
+                    || System.currentTimeMillis() - batchStartedAt >= batchIntervalMillis) {
                 executeBatch();
             }
         } catch (SQLException e) {
@@ -108,7 +119,8 @@ final class TwoPhaseWarehouseWriter
                 statement.execute("PREPARE TRANSACTION " + TwoPhaseWarehouseSink.literal(gid));
             }
         } catch (SQLException e) {
-            throw new IOException("Cannot prepare warehouse transaction " + gid + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "Cannot prepare warehouse transaction " + gid + ": " + e.getMessage(), e);
         }
         written = false;
         return List.of(gid);
@@ -122,7 +134,8 @@ final class TwoPhaseWarehouseWriter
 
     @Override
     public void close() throws Exception {
-        try (Connection c = connection; PreparedStatement p = upsert) {
+        try (Connection c = connection;
+                PreparedStatement p = upsert) {
             c.rollback();
         } catch (SQLException e) {
             // The server drops the connection's open transaction with it.
@@ -137,27 +150,37 @@ final class TwoPhaseWarehouseWriter
         }
     }
 
-    /** Fails at start, not at the first checkpoint, on a server that refuses PREPARE TRANSACTION. */
+    /**
+     * Fails at start, not at the first checkpoint, on a server that refuses PREPARE TRANSACTION.
+     */
     private void requirePreparedTransactions() throws SQLException, IOException {
         try (Connection admin = endpoint.connect(true);
                 Statement statement = admin.createStatement();
                 ResultSet result = statement.executeQuery("SHOW max_prepared_transactions")) {
             result.next();
             if (Integer.parseInt(result.getString(1)) == 0) {
-                throw new IOException("The warehouse " + endpoint + " has max_prepared_transactions = 0: set it above "
-                        + "0 (postgresql.conf, restart) for warehouse.postgres.exactly-once: true, or set that key "
-                        + "to false (at least once)");
+                throw new IOException(
+                        "The warehouse "
+                                + endpoint
+                                + " has max_prepared_transactions = 0: set it above "
+                                + "0 (postgresql.conf, restart) for warehouse.postgres.exactly-once: true, or set that key "
+                                + "to false (at least once)");
             }
         }
     }
 
-    /** Rolls back the prepared transactions of this prefix that {@link WarehouseTransactionIds#isDangling} names. */
-    private void rollBackDangling(int parallelism, OptionalLong restoredCheckpoint) throws SQLException {
+    /**
+     * Rolls back the prepared transactions of this prefix that {@link
+     * WarehouseTransactionIds#isDangling} names.
+     */
+    private void rollBackDangling(int parallelism, OptionalLong restoredCheckpoint)
+            throws SQLException {
         try (Connection admin = endpoint.connect(true);
                 Statement statement = admin.createStatement()) {
             List<String> gids = new ArrayList<>();
-            try (ResultSet result = statement.executeQuery(
-                    "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")) {
+            try (ResultSet result =
+                    statement.executeQuery(
+                            "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")) {
                 while (result.next()) {
                     gids.add(result.getString(1));
                 }
@@ -165,8 +188,11 @@ final class TwoPhaseWarehouseWriter
             for (String gid : ids.dangling(gids, subtask, parallelism, restoredCheckpoint)) {
                 try {
                     statement.execute("ROLLBACK PREPARED " + TwoPhaseWarehouseSink.literal(gid));
-                    LOG.info("Rolled back warehouse transaction {} of an attempt that did not complete its "
-                            + "checkpoint (restored checkpoint {})", gid, restoredCheckpoint);
+                    LOG.info(
+                            "Rolled back warehouse transaction {} of an attempt that did not complete its "
+                                    + "checkpoint (restored checkpoint {})",
+                            gid,
+                            restoredCheckpoint);
                 } catch (SQLException e) {
                     if (!TwoPhaseWarehouseCommitter.NO_SUCH_TRANSACTION.equals(e.getSQLState())) {
                         throw e;

@@ -20,25 +20,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The PostgreSQL warehouse: billing records, daily account usage and the regional and national rollups upserted
- * into the tables of config/sql/postgres/warehouse.sql.
+ * The PostgreSQL warehouse: billing records, daily account usage and the regional and national
+ * rollups upserted into the tables of config/sql/postgres/warehouse.sql.
  *
- * <p>Exactly once by default, like the Kafka outputs ({@link TwoPhaseWarehouseSink}): each subtask writes a
- * checkpoint's rows in one PostgreSQL transaction, prepares it ({@code PREPARE TRANSACTION}) with the checkpoint and
- * commits it ({@code COMMIT PREPARED}) when the checkpoint completes, so rows of an attempt that fails before its
- * checkpoint never become visible; a restarted writer rolls back the prepared transactions of checkpoints that never
- * completed, whose row locks would otherwise block the replay (the server needs {@code max_prepared_transactions}
- * > 0). Why that matters: after a restart the job may cut late usage into ADJUSTMENT versions differently, so a
- * version written by the failed attempt could differ from, or be missing in, the retry; the Kafka sinks abort such
- * output, and so must this one. Transactions are named after the Kafka transactional id prefix plus
- * {@code -warehouse}, so two jobs with their own prefixes never touch each other's.
- * {@code warehouse.postgres.exactly-once: false} writes at least once instead through flink-connector-jdbc, for
- * servers without prepared transactions; the tables are then exact only for runs without failures
- * (docs/analytics.md).
+ * <p>Exactly once by default, like the Kafka outputs ({@link TwoPhaseWarehouseSink}): each subtask
+ * writes a checkpoint's rows in one PostgreSQL transaction, prepares it ({@code PREPARE
+ * TRANSACTION}) with the checkpoint and commits it ({@code COMMIT PREPARED}) when the checkpoint
+ * completes, so rows of an attempt that fails before its checkpoint never become visible; a
+ * restarted writer rolls back the prepared transactions of checkpoints that never completed, whose
+ * row locks would otherwise block the replay (the server needs {@code max_prepared_transactions} >
+ * 0). Why that matters: after a restart the job may cut late usage into ADJUSTMENT versions
+ * differently, so a version written by the failed attempt could differ from, or be missing in, the
+ * retry; the Kafka sinks abort such output, and so must this one. Transactions are named after the
+ * Kafka transactional id prefix plus {@code -warehouse}, so two jobs with their own prefixes never
+ * touch each other's. {@code warehouse.postgres.exactly-once: false} writes at least once instead
+ * through flink-connector-jdbc, for servers without prepared transactions; the tables are then
+ * exact only for runs without failures (docs/analytics.md).
  */
 public final class WarehouseSinks {
 
-    /** The procedure of config/sql/postgres/warehouse.sql that upserts a JSON row into the table it names. */
+    /**
+     * The procedure of config/sql/postgres/warehouse.sql that upserts a JSON row into the table it
+     * names.
+     */
     static final String UPSERT = "CALL tokenmeter_upsert(?, ?::jsonb)";
 
     private static final Logger LOG = LoggerFactory.getLogger(WarehouseSinks.class);
@@ -47,66 +51,85 @@ public final class WarehouseSinks {
     private final WarehouseConfig config;
     private final String transactionPrefix;
 
-    /** @param transactionPrefix names the job's prepared transactions (exactly once); unique per job */
+    /**
+     * @param transactionPrefix names the job's prepared transactions (exactly once); unique per job
+     */
     public WarehouseSinks(WarehouseConfig config, String transactionPrefix) {
         this.config = config;
         this.transactionPrefix = transactionPrefix;
     }
 
     /** Adds the warehouse sink to the job's output streams. */
-    public void attach(DataStream<BillingRecord> billing, DataStream<AccountUsage> accountUsage,
-            DataStream<AreaUsage> regional, DataStream<AreaUsage> national) {
-        DataStream<WarehouseRow> billingRows = billing
-                .map(WarehouseRows::billingRecord)
-                .uid(OperatorIds.WAREHOUSE_BILLING_ROWS)
-                .name("Warehouse rows: billing records");
-        DataStream<WarehouseRow> accountRows = accountUsage
-                .filter(row -> row.getGranularity() == UsageGranularity.DAY)
-                .uid(OperatorIds.WAREHOUSE_ACCOUNT_DAYS)
-                .name("Warehouse: daily account usage only")
-                .map(WarehouseRows::accountUsage)
-                .uid(OperatorIds.WAREHOUSE_ACCOUNT_ROWS)
-                .name("Warehouse rows: daily account usage");
-        DataStream<WarehouseRow> regionalRows = regional
-                .map(WarehouseRows::regionalUsage)
-                .uid(OperatorIds.WAREHOUSE_REGIONAL_ROWS)
-                .name("Warehouse rows: regional usage");
-        DataStream<WarehouseRow> nationalRows = national
-                .map(WarehouseRows::nationalUsage)
-                .uid(OperatorIds.WAREHOUSE_NATIONAL_ROWS)
-                .name("Warehouse rows: national usage");
-        // One sink for all four tables: one prepared transaction per subtask and checkpoint, and transaction
+    public void attach(
+            DataStream<BillingRecord> billing,
+            DataStream<AccountUsage> accountUsage,
+            DataStream<AreaUsage> regional,
+            DataStream<AreaUsage> national) {
+        DataStream<WarehouseRow> billingRows =
+                billing.map(WarehouseRows::billingRecord)
+                        .uid(OperatorIds.WAREHOUSE_BILLING_ROWS)
+                        .name("Warehouse rows: billing records");
+        DataStream<WarehouseRow> accountRows =
+                accountUsage
+                        .filter(row -> row.getGranularity() == UsageGranularity.DAY)
+                        .uid(OperatorIds.WAREHOUSE_ACCOUNT_DAYS)
+                        .name("Warehouse: daily account usage only")
+                        .map(WarehouseRows::accountUsage)
+                        .uid(OperatorIds.WAREHOUSE_ACCOUNT_ROWS)
+                        .name("Warehouse rows: daily account usage");
+        DataStream<WarehouseRow> regionalRows =
+                regional.map(WarehouseRows::regionalUsage)
+                        .uid(OperatorIds.WAREHOUSE_REGIONAL_ROWS)
+                        .name("Warehouse rows: regional usage");
+        DataStream<WarehouseRow> nationalRows =
+                national.map(WarehouseRows::nationalUsage)
+                        .uid(OperatorIds.WAREHOUSE_NATIONAL_ROWS)
+                        .name("Warehouse rows: national usage");
+        // One sink for all four tables: one prepared transaction per subtask and checkpoint, and
+        // transaction
         // names that need not tell sinks apart.
-        billingRows.union(accountRows, regionalRows, nationalRows)
+        billingRows
+                .union(accountRows, regionalRows, nationalRows)
                 .sinkTo(sink())
                 .uid(OperatorIds.WAREHOUSE_SINK)
                 .name("Warehouse (PostgreSQL)");
     }
 
-    /** The sink; it carries where the password is, never the password (read by the tasks when they connect). */
+    /**
+     * The sink; it carries where the password is, never the password (read by the tasks when they
+     * connect).
+     */
     Sink<WarehouseRow> sink() {
         TwoPhaseWarehouseSink.Endpoint endpoint =
                 new TwoPhaseWarehouseSink.Endpoint(config.url(), config.user(), config.password());
         if (config.exactlyOnce()) {
-            return new TwoPhaseWarehouseSink(endpoint, transactionPrefix, config.batchSize(), config.batchInterval(),
+            return new TwoPhaseWarehouseSink(
+                    endpoint,
+                    transactionPrefix,
+                    config.batchSize(),
+                    config.batchInterval(),
                     config.maxRetries() + 1);
         }
         return JdbcSink.<WarehouseRow>builder()
-                .withQueryStatement(UPSERT, (statement, row) -> {
-                    statement.setString(1, row.table);
-                    statement.setString(2, row.json);
-                })
-                .withExecutionOptions(JdbcExecutionOptions.builder()
-                        .withBatchSize(config.batchSize())
-                        .withBatchIntervalMs(config.batchInterval().toMillis())
-                        .withMaxRetries(config.maxRetries())
-                        .build())
+                .withQueryStatement(
+                        UPSERT,
+                        (statement, row) -> {
+                            statement.setString(1, row.table);
+                            statement.setString(2, row.json);
+                        })
+                .withExecutionOptions(
+                        JdbcExecutionOptions.builder()
+                                .withBatchSize(config.batchSize())
+                                .withBatchIntervalMs(config.batchInterval().toMillis())
+                                .withMaxRetries(config.maxRetries())
+                                .build())
                 .buildAtLeastOnce(new Connections(endpoint));
     }
 
     /**
-     * The at-least-once sink's connection, opened through {@link TwoPhaseWarehouseSink.Endpoint} in the writer's
-     * task: flink-connector-jdbc's own provider would carry the password inside the sink.
+     * The at-least-once sink's connection, opened through {@link TwoPhaseWarehouseSink.Endpoint} in
+     * the writer's task: flink-connector-jdbc's own provider would carry the password inside the
+     * sink.
      */
     static final class Connections implements JdbcConnectionProvider {
 
@@ -144,7 +167,10 @@ public final class WarehouseSinks {
                 try {
                     connection.close();
                 } catch (SQLException e) {
-                    LOG.warn("Closing the warehouse connection to {} failed: {}", endpoint, e.getMessage());
+                    LOG.warn(
+                            "Closing the warehouse connection to {} failed: {}",
+                            endpoint,
+                            e.getMessage());
                 }
                 connection = null;
             }

@@ -9,16 +9,17 @@ import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
 
 /**
- * Billing days in one time zone: a day runs from local midnight to the next local midnight, so it lasts 23 or 25
- * hours on daylight-saving changes. A day closes {@code grace} after it ends (in event time); corrections are
- * accepted until {@code correctionHorizon} after it ends.
+ * Billing days in one time zone: a day runs from local midnight to the next local midnight, so it
+ * lasts 23 or 25 hours on daylight-saving changes. A day closes {@code grace} after it ends (in
+ * event time); corrections are accepted until {@code correctionHorizon} after it ends.
  *
- * <p>Days are identified by their start instant in epoch millis. Not thread-safe: it caches the last day it
- * computed, because nearly every event falls into the same day as the one before.
+ * <p>Days are identified by their start instant in epoch millis. Not thread-safe: it caches the
+ * last day it computed, because nearly every event falls into the same day as the one before.
  *
- * <p>Every method takes any long and never throws: a day boundary, close time or deadline beyond the range of
- * epoch millis saturates at Long.MIN_VALUE or Long.MAX_VALUE. Such days are never billed (the source rejects events
- * that far from the wall clock), but judging them must not fail the job.
+ * <p>Every method takes any long and never throws: a day boundary, close time or deadline beyond
+ * the range of epoch millis saturates at Long.MIN_VALUE or Long.MAX_VALUE. Such days are never
+ * billed (the source rejects events that far from the wall clock), but judging them must not fail
+ * the job.
  */
 public final class BillingCalendar implements Serializable {
 
@@ -29,8 +30,12 @@ public final class BillingCalendar implements Serializable {
     private final long graceMillis;
     private final long correctionHorizonMillis;
 
-    /** The last day computed, [cachedStart, cachedEnd), once {@code hasCachedDay} (false after deserialization too). */
+    /**
+     * The last day computed, [cachedStart, cachedEnd), once {@code hasCachedDay} (false after
+     * deserialization too).
+     */
     private transient boolean hasCachedDay;
+
     private transient long cachedStart;
     private transient long cachedEnd;
 
@@ -57,7 +62,10 @@ public final class BillingCalendar implements Serializable {
         return start;
     }
 
-    /** Start of the local hour containing {@code eventTimeMillis}; every hour lasts 60 minutes, DST or not. */
+    /**
+     * Start of the local hour containing {@code eventTimeMillis}; every hour lasts 60 minutes, DST
+     * or not.
+     */
     public long hourStart(long eventTimeMillis) {
         long dayStart = dayStart(eventTimeMillis);
         if (cachedEnd - cachedStart == DAY_MILLIS) {
@@ -65,7 +73,11 @@ public final class BillingCalendar implements Serializable {
             return dayStart + (eventTimeMillis - dayStart) / HOUR_MILLIS * HOUR_MILLIS;
         }
         try {
-            return toMillis(Instant.ofEpochMilli(eventTimeMillis).atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant());
+            return toMillis(
+                    Instant.ofEpochMilli(eventTimeMillis)
+                            .atZone(zone)
+                            .truncatedTo(ChronoUnit.HOURS)
+                            .toInstant());
         } catch (DateTimeException e) {
             // Only at the ends of the long range, where a day saturates: no billed hour lies there.
             return dayStart;
@@ -99,15 +111,18 @@ public final class BillingCalendar implements Serializable {
     public static final long CLEAN_UP_PERIOD_MILLIS = 7 * 24 * 3_600_000L;
 
     /**
-     * Event time at which what is kept for the day starting at {@code dayStart} until its correction deadline may
-     * go: the deadline rounded up to a multiple of {@link #CLEAN_UP_PERIOD_MILLIS}. A key's days of the same week
-     * share one timer, so the state of an account active every day pays one timer registration and firing a week,
-     * not a day, and keeps a day at most a week longer.
+     * Event time at which what is kept for the day starting at {@code dayStart} until its
+     * correction deadline may go: the deadline rounded up to a multiple of {@link
+     * #CLEAN_UP_PERIOD_MILLIS}. A key's days of the same week share one timer, so the state of an
+     * account active every day pays one timer registration and firing a week, not a day, and keeps
+     * a day at most a week longer.
      */
     public long cleanUpTime(long dayStart) {
         long deadline = correctionDeadline(dayStart);
         long remainder = Math.floorMod(deadline, CLEAN_UP_PERIOD_MILLIS);
-        return remainder == 0 ? deadline : saturatedAdd(deadline, CLEAN_UP_PERIOD_MILLIS - remainder);
+        return remainder == 0
+                ? deadline
+                : saturatedAdd(deadline, CLEAN_UP_PERIOD_MILLIS - remainder);
     }
 
     private long startOf(LocalDate day) {

@@ -4,9 +4,10 @@ import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 
 /**
- * The billable facts of one valid usage event as they travel between operators. A flat Flink POJO rather than the
- * Avro {@link UsageEvent}: Flink's Avro serializer costs several times more per record than its POJO serializer,
- * and every event crosses a network shuffle on its way to deduplication.
+ * The billable facts of one valid usage event as they travel between operators. A flat Flink POJO
+ * rather than the Avro {@link UsageEvent}: Flink's Avro serializer costs several times more per
+ * record than its POJO serializer, and every event crosses a network shuffle on its way to
+ * deduplication.
  */
 public class Usage {
 
@@ -19,8 +20,10 @@ public class Usage {
     public long inputTokens;
     public long outputTokens;
     public long cachedTokens;
+
     /** Epoch millis. */
     public long eventTime;
+
     /** Wall clock (epoch millis) when the source read the event. */
     public long readAt;
 

@@ -3,9 +3,9 @@ package io.tokenmeter.logic;
 import java.util.Objects;
 
 /**
- * Token and event counts of one line of usage. A Flink POJO (public no-argument constructor and fields) so it
- * can live in keyed state without Kryo. Counts are exact 64-bit integers; adding past {@link Long#MAX_VALUE}
- * throws rather than wraps.
+ * Token and event counts of one line of usage. A Flink POJO (public no-argument constructor and
+ * fields) so it can live in keyed state without Kryo. Counts are exact 64-bit integers; adding past
+ * {@link Long#MAX_VALUE} throws rather than wraps.
  */
 public class UsageTotals {
 
@@ -60,7 +60,14 @@ public class UsageTotals {
 
     @Override
     public String toString() {
-        return "UsageTotals{input=" + inputTokens + ", output=" + outputTokens + ", cached=" + cachedTokens
-                + ", events=" + events + '}';
+        return "UsageTotals{input="
+                + inputTokens
+                + ", output="
+                + outputTokens
+                + ", cached="
+                + cachedTokens
+                + ", events="
+                + events
+                + '}';
     }
 }

@@ -4,8 +4,8 @@ import java.io.Serializable;
 import java.util.function.LongSupplier;
 
 /**
- * The wall clock in epoch millis, as the job's functions see it: serializable so it travels inside them, and
- * replaceable so that tests with fixed dates can say what "now" is.
+ * The wall clock in epoch millis, as the job's functions see it: serializable so it travels inside
+ * them, and replaceable so that tests with fixed dates can say what "now" is.
  */
 @FunctionalInterface
 public interface WallClock extends LongSupplier, Serializable {

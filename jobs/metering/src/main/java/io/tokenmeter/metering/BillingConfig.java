@@ -23,9 +23,14 @@ public record BillingConfig(
 
     public BillingConfig {
         require(!dayCloseGrace.isNegative(), "day-close-grace", "must not be negative");
-        require(correctionHorizon.compareTo(dayCloseGrace) > 0, "correction-horizon",
+        require(
+                correctionHorizon.compareTo(dayCloseGrace) > 0,
+                "correction-horizon",
                 "must be longer than billing.day-close-grace");
-        require(correctionHorizon.compareTo(Duration.ofDays(400)) <= 0, "correction-horizon", "must be at most 400 d");
+        require(
+                correctionHorizon.compareTo(Duration.ofDays(400)) <= 0,
+                "correction-horizon",
+                "must be at most 400 d");
     }
 
     /** Billing days, their close and their correction deadline. */

@@ -19,6 +19,9 @@ public record EventTimeConfig(
 
     public EventTimeConfig {
         require(!outOfOrderness.isNegative(), "out-of-orderness", "must not be negative");
-        require(!sourceIdleness.isNegative() && !sourceIdleness.isZero(), "source-idleness", "must be positive");
+        require(
+                !sourceIdleness.isNegative() && !sourceIdleness.isZero(),
+                "source-idleness",
+                "must be positive");
     }
 }

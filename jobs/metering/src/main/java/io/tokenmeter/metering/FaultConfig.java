@@ -22,11 +22,16 @@ public record FaultConfig(
     public enum Fault {
         /** Never: the production setting. */
         NONE,
-        /** A task failure on the first record after the checkpoint: the next barrier never comes. */
+        /**
+         * A task failure on the first record after the checkpoint: the next barrier never comes.
+         */
         FAIL_BEFORE_BARRIER,
         /** The TaskManager process dies while the checkpoint's asynchronous part is running. */
         KILL_DURING_SNAPSHOT,
-        /** The TaskManager process dies once the checkpoint completed, before its Kafka transactions commit. */
+        /**
+         * The TaskManager process dies once the checkpoint completed, before its Kafka transactions
+         * commit.
+         */
         KILL_AFTER_CHECKPOINT;
 
         /** Parses the configuration spelling, e.g. {@code kill-after-checkpoint}. */
@@ -34,8 +39,9 @@ public record FaultConfig(
             try {
                 return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("expected one of " + Arrays.stream(values())
-                        .map(Fault::configName).toList());
+                throw new IllegalArgumentException(
+                        "expected one of "
+                                + Arrays.stream(values()).map(Fault::configName).toList());
             }
         }
 

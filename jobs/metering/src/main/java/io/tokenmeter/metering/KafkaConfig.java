@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * The Kafka cluster, the job's topics and its clients ({@code kafka.*} in {@code config/metering.yaml}, which
- * documents every setting).
+ * The Kafka cluster, the job's topics and its clients ({@code kafka.*} in {@code
+ * config/metering.yaml}, which documents every setting).
  */
 public record KafkaConfig(
         @JsonProperty(defaultValue = "localhost:9092") String bootstrapServers,
@@ -60,7 +60,10 @@ public record KafkaConfig(
         }
     }
 
-    /** The sinks' producers: the request size the job checks every output against (I10), and pass-through ones. */
+    /**
+     * The sinks' producers: the request size the job checks every output against (I10), and
+     * pass-through ones.
+     */
     public record Producer(
             @JsonProperty(defaultValue = "1048576") int maxRequestSize,
             Map<String, String> properties)
@@ -77,15 +80,23 @@ public record KafkaConfig(
         require(!bootstrapServers.isBlank(), "bootstrap-servers", "must not be empty");
         require(!consumerGroup.isBlank(), "consumer-group", "must not be empty");
         require(!transactionalIdPrefix.isBlank(), "transactional-id-prefix", "must not be empty");
-        require(transactionalIdPrefix.length() <= 100, "transactional-id-prefix", "must have at most 100 characters");
-        require(!transactionTimeout.isNegative() && !transactionTimeout.isZero(), "transaction-timeout",
+        require(
+                transactionalIdPrefix.length() <= 100,
+                "transactional-id-prefix",
+                "must have at most 100 characters");
+        require(
+                !transactionTimeout.isNegative() && !transactionTimeout.isZero(),
+                "transaction-timeout",
                 "must be positive");
-        // Validates the pass-through settings (the fields are not assigned yet, so not through clients()).
-        KafkaClientProperties.of(properties, consumer.properties(), producer.properties(), admin.properties());
+        // Validates the pass-through settings (the fields are not assigned yet, so not through
+        // clients()).
+        KafkaClientProperties.of(
+                properties, consumer.properties(), producer.properties(), admin.properties());
     }
 
     /** The pass-through client settings of the four {@code properties} sections, validated. */
     public KafkaClientProperties clients() {
-        return KafkaClientProperties.of(properties, consumer.properties(), producer.properties(), admin.properties());
+        return KafkaClientProperties.of(
+                properties, consumer.properties(), producer.properties(), admin.properties());
     }
 }

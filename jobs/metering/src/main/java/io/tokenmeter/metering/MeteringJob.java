@@ -24,11 +24,11 @@ import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.io.WarehouseSinks;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.billing.UsageBundle;
 import io.tokenmeter.logic.rollups.AreaBundle;
 import io.tokenmeter.logic.rollups.AreaRollups;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.billing.UsageBundle;
-import io.tokenmeter.logic.UsagePartial;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,31 +53,34 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * The Tokenmeter metering job.
  *
- * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in single-object encoding or,
- * with a schema registry ({@code schema-registry.url}), the registry framing, detected per record.
- * Outputs, all Avro and exactly once: billing records ({@code kafka.topics.billing}, {@code BillingRecord}),
- * rejected records ({@code kafka.topics.rejected}, {@code RejectedRecord}), account usage per hour and day
- * ({@code kafka.topics.account-usage}, {@code AccountUsage}), regional and national usage per hour and day
- * ({@code kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}), and the ledger behind I1:
- * records read, duplicates and rejected records per source partition and hour ({@code kafka.topics.ledger},
- * {@code LedgerEntry}, written in the same transactions as what it counts); optionally billing records,
- * daily account usage and the rollups upserted into a PostgreSQL warehouse ({@code warehouse.postgres.*}).
- * With a package catalog ({@code packages.catalog}) it also reads subscription events
- * ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}), keeps live package balances, rates billing line
- * items, and writes threshold notices ({@code kafka.topics.notices}, {@code PackageNotice}), exactly once.
- * Each output is written in single-object encoding or the registry framing
- * ({@code schema-registry.output-framing.<output>}). Parameters: see {@link MeteringConfig} and
- * {@code config/metering.yaml}; every Kafka client gets the operator's client settings ({@code kafka.properties.*},
- * TLS and SASL included, secrets as config-provider references) through {@link io.tokenmeter.io.KafkaClientProperties}.
+ * <p>Input: the raw usage topic ({@code kafka.topics.raw}), Avro {@code UsageEvent} in
+ * single-object encoding or, with a schema registry ({@code schema-registry.url}), the registry
+ * framing, detected per record. Outputs, all Avro and exactly once: billing records ({@code
+ * kafka.topics.billing}, {@code BillingRecord}), rejected records ({@code kafka.topics.rejected},
+ * {@code RejectedRecord}), account usage per hour and day ({@code kafka.topics.account-usage},
+ * {@code AccountUsage}), regional and national usage per hour and day ({@code
+ * kafka.topics.regional-usage} and {@code national-usage}, {@code AreaUsage}), and the ledger
+ * behind I1: records read, duplicates and rejected records per source partition and hour ({@code
+ * kafka.topics.ledger}, {@code LedgerEntry}, written in the same transactions as what it counts);
+ * optionally billing records, daily account usage and the rollups upserted into a PostgreSQL
+ * warehouse ({@code warehouse.postgres.*}). With a package catalog ({@code packages.catalog}) it
+ * also reads subscription events ({@code kafka.topics.subscriptions}, {@code SubscriptionEvent}),
+ * keeps live package balances, rates billing line items, and writes threshold notices ({@code
+ * kafka.topics.notices}, {@code PackageNotice}), exactly once. Each output is written in
+ * single-object encoding or the registry framing ({@code schema-registry.output-framing.<output>}).
+ * Parameters: see {@link MeteringConfig} and {@code config/metering.yaml}; every Kafka client gets
+ * the operator's client settings ({@code kafka.properties.*}, TLS and SASL included, secrets as
+ * config-provider references) through {@link io.tokenmeter.io.KafkaClientProperties}.
  *
- * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply their own.
+ * <p>This class only wires; the sources and sinks are constructor arguments so tests can supply
+ * their own.
  */
 public final class MeteringJob {
 
@@ -92,24 +95,54 @@ public final class MeteringJob {
             Optional<Sink<PackageNotice>> notices,
             Sink<LedgerEntry> ledger) {
 
-        /** The outputs but the ledger, which is counted and discarded; {@link #withLedger} keeps it. */
-        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
-                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage, Optional<WarehouseSinks> warehouse,
+        /**
+         * The outputs but the ledger, which is counted and discarded; {@link #withLedger} keeps it.
+         */
+        public Outputs(
+                Sink<BillingRecord> billing,
+                Sink<RejectedRecord> rejected,
+                Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage,
+                Sink<AreaUsage> nationalUsage,
+                Optional<WarehouseSinks> warehouse,
                 Optional<Sink<PackageNotice>> notices) {
-            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices,
+            this(
+                    billing,
+                    rejected,
+                    accountUsage,
+                    regionalUsage,
+                    nationalUsage,
+                    warehouse,
+                    notices,
                     new DiscardingSink<>());
         }
 
         /** The five outputs and no warehouse. */
-        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
-                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage) {
+        public Outputs(
+                Sink<BillingRecord> billing,
+                Sink<RejectedRecord> rejected,
+                Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage,
+                Sink<AreaUsage> nationalUsage) {
             this(billing, rejected, accountUsage, regionalUsage, nationalUsage, Optional.empty());
         }
 
         /** The five outputs, optionally the warehouse, and no package notices. */
-        public Outputs(Sink<BillingRecord> billing, Sink<RejectedRecord> rejected, Sink<AccountUsage> accountUsage,
-                Sink<AreaUsage> regionalUsage, Sink<AreaUsage> nationalUsage, Optional<WarehouseSinks> warehouse) {
-            this(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, Optional.empty());
+        public Outputs(
+                Sink<BillingRecord> billing,
+                Sink<RejectedRecord> rejected,
+                Sink<AccountUsage> accountUsage,
+                Sink<AreaUsage> regionalUsage,
+                Sink<AreaUsage> nationalUsage,
+                Optional<WarehouseSinks> warehouse) {
+            this(
+                    billing,
+                    rejected,
+                    accountUsage,
+                    regionalUsage,
+                    nationalUsage,
+                    warehouse,
+                    Optional.empty());
         }
 
         /** The Kafka topics named in {@code config}, each written exactly once. */
@@ -121,32 +154,50 @@ public final class MeteringJob {
                     KafkaEndpoints.regionalUsageSink(config.kafka(), config.schemaRegistry()),
                     KafkaEndpoints.nationalUsageSink(config.kafka(), config.schemaRegistry()),
                     config.warehouse().postgres().enabled()
-                            ? Optional.of(new WarehouseSinks(config.warehouse().postgres(),
-                                    config.kafka().transactionalIdPrefix() + "-warehouse"))
+                            ? Optional.of(
+                                    new WarehouseSinks(
+                                            config.warehouse().postgres(),
+                                            config.kafka().transactionalIdPrefix() + "-warehouse"))
                             : Optional.empty(),
                     config.packagesEnabled()
-                            ? Optional.of(KafkaEndpoints.noticesSink(config.kafka(), config.schemaRegistry()))
+                            ? Optional.of(
+                                    KafkaEndpoints.noticesSink(
+                                            config.kafka(), config.schemaRegistry()))
                             : Optional.empty(),
                     KafkaEndpoints.ledgerSink(config.kafka(), config.schemaRegistry()));
         }
 
         /** These outputs with {@code ledger} as the ledger's sink. */
         public Outputs withLedger(Sink<LedgerEntry> ledger) {
-            return new Outputs(billing, rejected, accountUsage, regionalUsage, nationalUsage, warehouse, notices, ledger);
+            return new Outputs(
+                    billing,
+                    rejected,
+                    accountUsage,
+                    regionalUsage,
+                    nationalUsage,
+                    warehouse,
+                    notices,
+                    ledger);
         }
     }
 
-    private static final TypeInformation<AreaUsage> AREA_USAGE = TypeInformation.of(AreaUsage.class);
-    private static final TypeInformation<IngestedRecord> INGESTED_RECORD = TypeInformation.of(IngestedRecord.class);
-    private static final TypeInformation<UsagePartial> USAGE_PARTIAL = TypeInformation.of(UsagePartial.class);
-    private static final TypeInformation<BillingRecord> BILLING_RECORD = TypeInformation.of(BillingRecord.class);
-    private static final TypeInformation<RejectedRecord> REJECTED_RECORD = TypeInformation.of(RejectedRecord.class);
+    private static final TypeInformation<AreaUsage> AREA_USAGE =
+            TypeInformation.of(AreaUsage.class);
+    private static final TypeInformation<IngestedRecord> INGESTED_RECORD =
+            TypeInformation.of(IngestedRecord.class);
+    private static final TypeInformation<UsagePartial> USAGE_PARTIAL =
+            TypeInformation.of(UsagePartial.class);
+    private static final TypeInformation<BillingRecord> BILLING_RECORD =
+            TypeInformation.of(BillingRecord.class);
+    private static final TypeInformation<RejectedRecord> REJECTED_RECORD =
+            TypeInformation.of(RejectedRecord.class);
 
     private final MeteringConfig config;
     private final Source<IngestedRecord, ?, ?> rawUsage;
     private final Outputs outputs;
 
-    public MeteringJob(MeteringConfig config, Source<IngestedRecord, ?, ?> rawUsage, Outputs outputs) {
+    public MeteringJob(
+            MeteringConfig config, Source<IngestedRecord, ?, ?> rawUsage, Outputs outputs) {
         this.config = config;
         this.rawUsage = rawUsage;
         this.outputs = outputs;
@@ -154,7 +205,8 @@ public final class MeteringJob {
 
     /** The job reading from and writing to the Kafka topics named in {@code config}. */
     public static MeteringJob onKafka(MeteringConfig config) {
-        return new MeteringJob(config, KafkaEndpoints.rawUsageSource(config), Outputs.kafka(config));
+        return new MeteringJob(
+                config, KafkaEndpoints.rawUsageSource(config), Outputs.kafka(config));
     }
 
     /** Adds the job's operators to {@code env}, in the order the data flows. */
@@ -163,16 +215,17 @@ public final class MeteringJob {
         BillingCalendar calendar = config.billing().calendar();
 
         SingleOutputStreamOperator<IngestedRecord> ingested = source(env);
-        SingleOutputStreamOperator<IngestedRecord> valid = ingested
-                .process(new SplitRejected())
-                .uid(OperatorIds.SPLIT_REJECTED)
-                .name("Split off rejected records");
+        SingleOutputStreamOperator<IngestedRecord> valid =
+                ingested.process(new SplitRejected())
+                        .uid(OperatorIds.SPLIT_REJECTED)
+                        .name("Split off rejected records");
         SingleOutputStreamOperator<IngestedRecord> capped = capLineItems(valid, calendar);
         SingleOutputStreamOperator<UsagePartial> unique = deduplicate(capped, calendar);
         SingleOutputStreamOperator<UsagePartial> partials = preAggregate(unique);
         RatedUsage rated = packages(env, partials.keyBy(usage -> usage.accountId), calendar);
         SingleOutputStreamOperator<BillingRecord> billing = meter(rated.byAccount(), calendar);
-        DataStream<AccountUsage> accountUsage = billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
+        DataStream<AccountUsage> accountUsage =
+                billing.getSideOutput(AccountMeteringFunction.ACCOUNT_USAGE);
         SingleOutputStreamOperator<AreaUsage> regional = regionalRollup(accountUsage, calendar);
         SingleOutputStreamOperator<AreaUsage> national = nationalRollup(regional, calendar);
         writeUsage(billing, accountUsage, regional, national);
@@ -182,151 +235,204 @@ public final class MeteringJob {
     }
 
     /**
-     * Source: decoded, validated and judged on time or late in the reader; per-partition watermarks that keep
-     * moving through a live partition's quiet spells at the rate time passes, so days close at night too, and never
-     * move a replayed backlog on by the wall clock (I9). The ledger behind I1 counts every record read right after
-     * the source (in the same task), and passes it on.
+     * Source: decoded, validated and judged on time or late in the reader; per-partition watermarks
+     * that keep moving through a live partition's quiet spells at the rate time passes, so days
+     * close at night too, and never move a replayed backlog on by the wall clock (I9). The ledger
+     * behind I1 counts every record read right after the source (in the same task), and passes it
+     * on.
      */
     private SingleOutputStreamOperator<IngestedRecord> source(StreamExecutionEnvironment env) {
         Duration outOfOrderness = config.eventTime().outOfOrderness();
         Duration idleness = config.eventTime().sourceIdleness();
-        WatermarkStrategy<IngestedRecord> watermarks = WatermarkStrategy
-                .<IngestedRecord>forGenerator(context -> new IdleAwareWatermarks<>(
-                        outOfOrderness, idleness, context.getInputActivityClock(), System::currentTimeMillis))
-                // A rejected record has no trustworthy event time: it must not move the watermark.
-                .withTimestampAssigner((record, kafkaTime) ->
-                        record.isRejected() ? Long.MIN_VALUE : record.event.eventTime);
-        SingleOutputStreamOperator<IngestedRecord> ingested = env
-                .fromSource(rawUsage, watermarks, "Raw usage events")
-                .uid(OperatorIds.RAW_USAGE_SOURCE);
-        ingested = FaultInjection.after(ingested, config.faults()); // inert unless faults.inject is set (fault suite)
-        return ingested
-                .transform("Ledger: count records read", ingested.getType(), LedgerCounter.recordsRead())
+        WatermarkStrategy<IngestedRecord> watermarks =
+                WatermarkStrategy.<IngestedRecord>forGenerator(
+                                context ->
+                                        new IdleAwareWatermarks<>(
+                                                outOfOrderness,
+                                                idleness,
+                                                context.getInputActivityClock(),
+                                                System::currentTimeMillis))
+                        // A rejected record has no trustworthy event time: it must not move the
+                        // watermark.
+                        .withTimestampAssigner(
+                                (record, kafkaTime) ->
+                                        record.isRejected()
+                                                ? Long.MIN_VALUE
+                                                : record.event.eventTime);
+        SingleOutputStreamOperator<IngestedRecord> ingested =
+                env.fromSource(rawUsage, watermarks, "Raw usage events")
+                        .uid(OperatorIds.RAW_USAGE_SOURCE);
+        ingested =
+                FaultInjection.after(
+                        ingested,
+                        config.faults()); // inert unless faults.inject is set (fault suite)
+        return ingested.transform(
+                        "Ledger: count records read",
+                        ingested.getType(),
+                        LedgerCounter.recordsRead())
                 .uid(OperatorIds.LEDGER_COUNT_READ);
     }
 
     /**
-     * Line-item cap per account and billing day, decided while the original bytes are still at hand, so what
-     * exceeds it is rejected with them (I7, I10).
+     * Line-item cap per account and billing day, decided while the original bytes are still at
+     * hand, so what exceeds it is rejected with them (I7, I10).
      */
     private SingleOutputStreamOperator<IngestedRecord> capLineItems(
             SingleOutputStreamOperator<IngestedRecord> valid, BillingCalendar calendar) {
-        return valid
-                .keyBy(LineItemLimitFunction.KEY, Types.STRING)
-                .transform("Cap line items per account and day", INGESTED_RECORD, new WatermarkRememberingOperator<>(
-                        new LineItemLimitFunction(calendar, config.validation().maxLineItemsPerDay())))
+        return valid.keyBy(LineItemLimitFunction.KEY, Types.STRING)
+                .transform(
+                        "Cap line items per account and day",
+                        INGESTED_RECORD,
+                        new WatermarkRememberingOperator<>(
+                                new LineItemLimitFunction(
+                                        calendar, config.validation().maxLineItemsPerDay())))
                 .uid(OperatorIds.LINE_ITEM_LIMIT);
     }
 
     /**
-     * Deduplication: each (source, event_id) once within the horizon, judged on time or late; the last operator
-     * holding the original bytes, so the last that can reject. It and the keyed operators after it that close by
-     * event time run in a WatermarkRememberingOperator: its watermark survives restores, so nothing closed before a
-     * checkpoint opens again after it (I8).
+     * Deduplication: each (source, event_id) once within the horizon, judged on time or late; the
+     * last operator holding the original bytes, so the last that can reject. It and the keyed
+     * operators after it that close by event time run in a WatermarkRememberingOperator: its
+     * watermark survives restores, so nothing closed before a checkpoint opens again after it (I8).
      */
     private SingleOutputStreamOperator<UsagePartial> deduplicate(
             SingleOutputStreamOperator<IngestedRecord> capped, BillingCalendar calendar) {
-        return capped
-                .keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
-                .transform("Deduplicate (source, event_id)", USAGE_PARTIAL, new WatermarkRememberingOperator<>(
-                        new DeduplicateFunction(config.dedup().horizon(), calendar)))
+        return capped.keyBy(DeduplicateFunction.KEY, DeduplicateFunction.KEY_TYPE)
+                .transform(
+                        "Deduplicate (source, event_id)",
+                        USAGE_PARTIAL,
+                        new WatermarkRememberingOperator<>(
+                                new DeduplicateFunction(config.dedup().horizon(), calendar)))
                 .uid(OperatorIds.DEDUPLICATE);
     }
 
-    /** Pre-aggregation: a busy account's events cost one shuffled record and one state update per bundle. */
-    private SingleOutputStreamOperator<UsagePartial> preAggregate(SingleOutputStreamOperator<UsagePartial> unique) {
-        return unique
-                .transform("Pre-aggregate usage per account, hour, model and modality", USAGE_PARTIAL,
-                        new PreAggregateOperator<>(UsageBundle::new,
-                                config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
+    /**
+     * Pre-aggregation: a busy account's events cost one shuffled record and one state update per
+     * bundle.
+     */
+    private SingleOutputStreamOperator<UsagePartial> preAggregate(
+            SingleOutputStreamOperator<UsagePartial> unique) {
+        return unique.transform(
+                        "Pre-aggregate usage per account, hour, model and modality",
+                        USAGE_PARTIAL,
+                        new PreAggregateOperator<>(
+                                UsageBundle::new,
+                                config.preAggregation().maxEntries(),
+                                config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_USAGE);
     }
 
     /** Usage keyed by account, rated against token packages when a catalog is configured. */
     private record RatedUsage(
-            KeyedStream<UsagePartial, String> byAccount, @Nullable DataStream<RejectedRecord> rejectedSubscriptions) {}
+            KeyedStream<UsagePartial, String> byAccount,
+            @Nullable DataStream<RejectedRecord> rejectedSubscriptions) {}
 
     /**
-     * Token packages (when a catalog is configured): live balances per account drawn down by usage as it arrives,
-     * threshold notices, and each partial rated (included and overage units, overage price).
+     * Token packages (when a catalog is configured): live balances per account drawn down by usage
+     * as it arrives, threshold notices, and each partial rated (included and overage units, overage
+     * price).
      */
-    private RatedUsage packages(StreamExecutionEnvironment env, KeyedStream<UsagePartial, String> byAccount,
+    private RatedUsage packages(
+            StreamExecutionEnvironment env,
+            KeyedStream<UsagePartial, String> byAccount,
             BillingCalendar calendar) {
         if (!config.packagesEnabled()) {
             return new RatedUsage(byAccount, null);
         }
-        SingleOutputStreamOperator<SubscriptionEvent> subscriptions = env
-                .fromSource(KafkaEndpoints.subscriptionsSource(config),
-                        WatermarkStrategy.forGenerator(context -> new AlwaysIdleWatermarks<>()),
-                        "Subscription events")
-                .uid(OperatorIds.SUBSCRIPTIONS_SOURCE)
-                .process(new SplitSubscriptions())
-                .uid(OperatorIds.SPLIT_SUBSCRIPTIONS)
-                .name("Split off rejected subscription events");
-        SingleOutputStreamOperator<UsagePartial> balanced = byAccount
-                .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
-                .process(new PackageBalanceFunction(config.packageCatalog(), calendar))
-                .uid(OperatorIds.PACKAGE_BALANCES)
-                .name("Draw down token packages per account");
+        SingleOutputStreamOperator<SubscriptionEvent> subscriptions =
+                env.fromSource(
+                                KafkaEndpoints.subscriptionsSource(config),
+                                WatermarkStrategy.forGenerator(
+                                        context -> new AlwaysIdleWatermarks<>()),
+                                "Subscription events")
+                        .uid(OperatorIds.SUBSCRIPTIONS_SOURCE)
+                        .process(new SplitSubscriptions())
+                        .uid(OperatorIds.SPLIT_SUBSCRIPTIONS)
+                        .name("Split off rejected subscription events");
+        SingleOutputStreamOperator<UsagePartial> balanced =
+                byAccount
+                        .connect(subscriptions.keyBy(SubscriptionEvent::getAccountId))
+                        .process(new PackageBalanceFunction(config.packageCatalog(), calendar))
+                        .uid(OperatorIds.PACKAGE_BALANCES)
+                        .name("Draw down token packages per account");
         balanced.getSideOutput(PackageBalanceFunction.NOTICES)
-                .sinkTo(outputs.notices().orElseThrow(() -> new IllegalArgumentException(
-                        "packages.catalog is set, but the job was given no notices sink")))
+                .sinkTo(
+                        outputs.notices()
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalArgumentException(
+                                                        "packages.catalog is set, but the job was given no notices sink")))
                 .uid(OperatorIds.NOTICES_SINK)
                 .name("Package notices");
         // Still partitioned by account: billing chains to the balances without a second shuffle.
         return new RatedUsage(
-                DataStreamUtils.reinterpretAsKeyedStream(balanced, usage -> usage.accountId, Types.STRING),
+                DataStreamUtils.reinterpretAsKeyedStream(
+                        balanced, usage -> usage.accountId, Types.STRING),
                 subscriptions.getSideOutput(SplitSubscriptions.REJECTED));
     }
 
-    /** Per account, in event time: billing per billing day, usage rows per hour and per billing day. */
-    private SingleOutputStreamOperator<BillingRecord> meter(KeyedStream<UsagePartial, String> byAccount,
-            BillingCalendar calendar) {
+    /**
+     * Per account, in event time: billing per billing day, usage rows per hour and per billing day.
+     */
+    private SingleOutputStreamOperator<BillingRecord> meter(
+            KeyedStream<UsagePartial, String> byAccount, BillingCalendar calendar) {
         return byAccount
-                .transform("Bill and meter usage per account", BILLING_RECORD, new WatermarkRememberingOperator<>(
-                        new AccountMeteringFunction(calendar, config.metrics().labels())))
+                .transform(
+                        "Bill and meter usage per account",
+                        BILLING_RECORD,
+                        new WatermarkRememberingOperator<>(
+                                new AccountMeteringFunction(calendar, config.metrics().labels())))
                 .uid(OperatorIds.ACCOUNT_METERING);
     }
 
     /** Regional sums of account partials (pre-aggregated in the account task). */
-    private SingleOutputStreamOperator<AreaUsage> regionalRollup(DataStream<AccountUsage> accountUsage,
-            BillingCalendar calendar) {
+    private SingleOutputStreamOperator<AreaUsage> regionalRollup(
+            DataStream<AccountUsage> accountUsage, BillingCalendar calendar) {
         return accountUsage
                 .map(AreaRollups::regionalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.REGIONAL_PARTIALS)
                 .name("Account usage as regional partials")
-                .transform("Pre-aggregate regional usage", AREA_USAGE, new PreAggregateOperator<>(
-                        () -> new AreaBundle(calendar),
-                        config.preAggregation().maxEntries(), config.preAggregation().maxDelay()))
+                .transform(
+                        "Pre-aggregate regional usage",
+                        AREA_USAGE,
+                        new PreAggregateOperator<>(
+                                () -> new AreaBundle(calendar),
+                                config.preAggregation().maxEntries(),
+                                config.preAggregation().maxDelay()))
                 .uid(OperatorIds.PRE_AGGREGATE_REGIONAL_USAGE)
                 .keyBy(AreaRollupFunction.KEY)
-                .transform("Regional usage", AREA_USAGE,
+                .transform(
+                        "Regional usage",
+                        AREA_USAGE,
                         new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
                 .uid(OperatorIds.REGIONAL_ROLLUP);
     }
 
     /** National sums of regional partials. */
-    private static SingleOutputStreamOperator<AreaUsage> nationalRollup(SingleOutputStreamOperator<AreaUsage> regional,
-            BillingCalendar calendar) {
-        return regional
-                .map(AreaRollups::nationalPartial)
+    private static SingleOutputStreamOperator<AreaUsage> nationalRollup(
+            SingleOutputStreamOperator<AreaUsage> regional, BillingCalendar calendar) {
+        return regional.map(AreaRollups::nationalPartial)
                 .returns(AREA_USAGE)
                 .uid(OperatorIds.NATIONAL_PARTIALS)
                 .name("Regional usage as national partials")
                 .keyBy(AreaRollupFunction.KEY)
-                .transform("National usage", AREA_USAGE,
+                .transform(
+                        "National usage",
+                        AREA_USAGE,
                         new WatermarkRememberingOperator<>(new AreaRollupFunction(calendar)))
                 .uid(OperatorIds.NATIONAL_ROLLUP);
     }
 
     /** Billing records and usage rows to their sinks, and optionally the warehouse. */
-    private void writeUsage(SingleOutputStreamOperator<BillingRecord> billing, DataStream<AccountUsage> accountUsage,
-            SingleOutputStreamOperator<AreaUsage> regional, SingleOutputStreamOperator<AreaUsage> national) {
-        billing.sinkTo(outputs.billing())
-                .uid(OperatorIds.BILLING_SINK)
-                .name("Billing records");
-        accountUsage.sinkTo(outputs.accountUsage())
+    private void writeUsage(
+            SingleOutputStreamOperator<BillingRecord> billing,
+            DataStream<AccountUsage> accountUsage,
+            SingleOutputStreamOperator<AreaUsage> regional,
+            SingleOutputStreamOperator<AreaUsage> national) {
+        billing.sinkTo(outputs.billing()).uid(OperatorIds.BILLING_SINK).name("Billing records");
+        accountUsage
+                .sinkTo(outputs.accountUsage())
                 .uid(OperatorIds.ACCOUNT_USAGE_SINK)
                 .name("Account usage");
         regional.sinkTo(outputs.regionalUsage())
@@ -336,22 +442,32 @@ public final class MeteringJob {
                 .uid(OperatorIds.NATIONAL_USAGE_SINK)
                 .name("National usage rows");
         // Warehouse (optional): the same records upserted into PostgreSQL for analysts.
-        outputs.warehouse().ifPresent(warehouse -> warehouse.attach(billing, accountUsage, regional, national));
+        outputs.warehouse()
+                .ifPresent(
+                        warehouse -> warehouse.attach(billing, accountUsage, regional, national));
     }
 
     /**
-     * Rejected raw records are counted in the ledger on their way to the rejected topic (rejected subscription
-     * events are not raw records, and not in the ledger). Returns the counted raw rejections.
+     * Rejected raw records are counted in the ledger on their way to the rejected topic (rejected
+     * subscription events are not raw records, and not in the ledger). Returns the counted raw
+     * rejections.
      */
-    private SingleOutputStreamOperator<RejectedRecord> writeRejected(SingleOutputStreamOperator<IngestedRecord> valid,
-            SingleOutputStreamOperator<IngestedRecord> capped, SingleOutputStreamOperator<UsagePartial> unique,
+    private SingleOutputStreamOperator<RejectedRecord> writeRejected(
+            SingleOutputStreamOperator<IngestedRecord> valid,
+            SingleOutputStreamOperator<IngestedRecord> capped,
+            SingleOutputStreamOperator<UsagePartial> unique,
             @Nullable DataStream<RejectedRecord> rejectedSubscriptions) {
-        SingleOutputStreamOperator<RejectedRecord> rejectedUsage = valid.getSideOutput(SplitRejected.REJECTED)
-                .union(capped.getSideOutput(LineItemLimitFunction.REJECTED),
-                        unique.getSideOutput(DeduplicateFunction.CONFLICTING),
-                        unique.getSideOutput(DeduplicateFunction.TOO_LATE))
-                .transform("Ledger: count rejected records", REJECTED_RECORD, LedgerCounter.rejected())
-                .uid(OperatorIds.LEDGER_COUNT_REJECTED);
+        SingleOutputStreamOperator<RejectedRecord> rejectedUsage =
+                valid.getSideOutput(SplitRejected.REJECTED)
+                        .union(
+                                capped.getSideOutput(LineItemLimitFunction.REJECTED),
+                                unique.getSideOutput(DeduplicateFunction.CONFLICTING),
+                                unique.getSideOutput(DeduplicateFunction.TOO_LATE))
+                        .transform(
+                                "Ledger: count rejected records",
+                                REJECTED_RECORD,
+                                LedgerCounter.rejected())
+                        .uid(OperatorIds.LEDGER_COUNT_REJECTED);
         DataStream<RejectedRecord> rejected = rejectedUsage;
         if (rejectedSubscriptions != null) {
             rejected = rejected.union(rejectedSubscriptions);
@@ -366,15 +482,21 @@ public final class MeteringJob {
     }
 
     /**
-     * The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the records they
-     * count. Duplicates are counted on their own side output of deduplication.
+     * The ledger: each counter's entries, emitted before every checkpoint barrier, commit with the
+     * records they count. Duplicates are counted on their own side output of deduplication.
      */
-    private void writeLedger(SingleOutputStreamOperator<IngestedRecord> ingested,
-            SingleOutputStreamOperator<UsagePartial> unique, SingleOutputStreamOperator<RejectedRecord> rejectedUsage) {
-        DataStream<LedgerEntry> duplicateEntries = unique.getSideOutput(DeduplicateFunction.DUPLICATES)
-                .transform("Ledger: count duplicates", INGESTED_RECORD, LedgerCounter.duplicates())
-                .uid(OperatorIds.LEDGER_COUNT_DUPLICATES)
-                .getSideOutput(LedgerCounter.ENTRIES);
+    private void writeLedger(
+            SingleOutputStreamOperator<IngestedRecord> ingested,
+            SingleOutputStreamOperator<UsagePartial> unique,
+            SingleOutputStreamOperator<RejectedRecord> rejectedUsage) {
+        DataStream<LedgerEntry> duplicateEntries =
+                unique.getSideOutput(DeduplicateFunction.DUPLICATES)
+                        .transform(
+                                "Ledger: count duplicates",
+                                INGESTED_RECORD,
+                                LedgerCounter.duplicates())
+                        .uid(OperatorIds.LEDGER_COUNT_DUPLICATES)
+                        .getSideOutput(LedgerCounter.ENTRIES);
         ingested.getSideOutput(LedgerCounter.ENTRIES)
                 .union(duplicateEntries, rejectedUsage.getSideOutput(LedgerCounter.ENTRIES))
                 .sinkTo(outputs.ledger())
@@ -387,22 +509,30 @@ public final class MeteringJob {
         Configuration flink = new Configuration();
         flink.set(PipelineOptions.GENERIC_TYPES, false);
         flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
-        // No function keeps or changes a record it was handed, so chained operators may share them uncopied. (The
-        // one exception, package rating, changes usage that reached it through a shuffle and passes it on alone.)
+        // No function keeps or changes a record it was handed, so chained operators may share them
+        // uncopied. (The
+        // one exception, package rating, changes usage that reached it through a shuffle and passes
+        // it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpoints().interval());
-        flink.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpoints().minPause());
-        flink.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        flink.set(
+                CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS,
+                config.checkpoints().minPause());
+        flink.set(
+                CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE,
+                CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
-        // Most state reads look for what is not there yet (a new dedup id, an account's first event of a day): a
+        // Most state reads look for what is not there yet (a new dedup id, an account's first event
+        // of a day): a
         // Bloom filter answers those without reading a data block.
         flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
         return flink;
     }
 
     /**
-     * Entry point on a cluster. Fails with an exception (never {@code System.exit}, which would take a JobManager
-     * running the job in application mode down with it); a bad setting fails with a message naming its key.
+     * Entry point on a cluster. Fails with an exception (never {@code System.exit}, which would
+     * take a JobManager running the job in application mode down with it); a bad setting fails with
+     * a message naming its key.
      */
     public static void main(String[] args) throws Exception {
         Cli cli = new Cli();
@@ -415,17 +545,28 @@ public final class MeteringJob {
         cli.call();
     }
 
-    @Command(name = "metering-job", usageHelpAutoWidth = true,
-            description = "Runs the Tokenmeter metering job on the Flink cluster this JVM was started for.")
+    @Command(
+            name = "metering-job",
+            usageHelpAutoWidth = true,
+            description =
+                    "Runs the Tokenmeter metering job on the Flink cluster this JVM was started for.")
     static final class Cli implements Callable<Integer> {
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Shows this help.")
+        @Option(
+                names = {"-h", "--help"},
+                usageHelp = true,
+                description = "Shows this help.")
         boolean help;
 
-        @Option(names = "--config", description = "YAML configuration file (see config/metering.yaml).")
+        @Option(
+                names = "--config",
+                description = "YAML configuration file (see config/metering.yaml).")
         Path configFile;
 
-        @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one configuration key.")
+        @Option(
+                names = "--set",
+                paramLabel = "KEY=VALUE",
+                description = "Overrides one configuration key.")
         List<String> overrides = new ArrayList<>();
 
         @Override

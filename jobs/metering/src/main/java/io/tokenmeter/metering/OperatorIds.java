@@ -1,8 +1,8 @@
 package io.tokenmeter.metering;
 
 /**
- * Stable operator uids. Savepoints map state to operators by these strings: never rename or reuse one after a
- * release; a new operator gets a new id.
+ * Stable operator uids. Savepoints map state to operators by these strings: never rename or reuse
+ * one after a release; a new operator gets a new id.
  */
 public final class OperatorIds {
 
@@ -10,12 +10,15 @@ public final class OperatorIds {
     public static final String FAULT_INJECTION = "fault-injection";
     public static final String SPLIT_REJECTED = "split-rejected";
     public static final String LINE_ITEM_LIMIT = "line-item-limit";
+
     /**
-     * v2 since issue 14: (expiry, content hash) per id and no timers; v3 stores the expiry as a stamp far above any
-     * wall clock ({@code EventTimeCompactionFilter.stamp}). The state of an earlier uid does not restore into it: a
-     * savepoint holding one fails to restore rather than silently forget its ids.
+     * v2 since issue 14: (expiry, content hash) per id and no timers; v3 stores the expiry as a
+     * stamp far above any wall clock ({@code EventTimeCompactionFilter.stamp}). The state of an
+     * earlier uid does not restore into it: a savepoint holding one fails to restore rather than
+     * silently forget its ids.
      */
     public static final String DEDUPLICATE = "deduplicate-v3";
+
     public static final String PRE_AGGREGATE_USAGE = "pre-aggregate-usage";
     public static final String ACCOUNT_METERING = "account-metering";
     public static final String REGIONAL_PARTIALS = "regional-partials";

@@ -8,7 +8,8 @@ import java.io.Serializable;
  *
  * @param catalog a catalog file such as config/packages.yaml; empty: no packages
  */
-public record PackagesConfig(@JsonProperty(defaultValue = "") String catalog) implements Serializable {
+public record PackagesConfig(@JsonProperty(defaultValue = "") String catalog)
+        implements Serializable {
 
     public PackagesConfig {
         catalog = catalog.trim();

@@ -18,7 +18,10 @@ public record PreAggregationConfig(
         implements Serializable {
 
     public PreAggregationConfig {
-        require(maxEntries >= 1 && maxEntries <= 10_000_000, "max-entries", "must be between 1 and 10000000");
+        require(
+                maxEntries >= 1 && maxEntries <= 10_000_000,
+                "max-entries",
+                "must be between 1 and 10000000");
         require(!maxDelay.isNegative() && !maxDelay.isZero(), "max-delay", "must be positive");
     }
 }

@@ -13,7 +13,8 @@ import java.time.Duration;
  * @param maxTokensPerEvent a larger sum of the three counts: TOKENS_OUT_OF_RANGE
  * @param futureSkew event_time further ahead of the job's wall clock: FUTURE_TIMESTAMP
  * @param maxRecordBytes larger raw records are rejected as OVERSIZED before decoding
- * @param maxLineItemsPerDay distinct line items per account and billing day; more: TOO_MANY_LINE_ITEMS
+ * @param maxLineItemsPerDay distinct line items per account and billing day; more:
+ *     TOO_MANY_LINE_ITEMS
  */
 public record ValidationConfig(
         @JsonProperty(defaultValue = "10000000") long maxTokensPerEvent,
@@ -47,11 +48,21 @@ public record ValidationConfig(
 
     /** These limits as the validation logic takes them. */
     public ValidationLimits limits() {
-        return new ValidationLimits(maxTokensPerEvent, futureSkew.toMillis(), maxRecordBytes,
-                maxEventIdBytes, maxSourceBytes, maxAccountIdBytes, maxRegionBytes, maxModelBytes);
+        return new ValidationLimits(
+                maxTokensPerEvent,
+                futureSkew.toMillis(),
+                maxRecordBytes,
+                maxEventIdBytes,
+                maxSourceBytes,
+                maxAccountIdBytes,
+                maxRegionBytes,
+                maxModelBytes);
     }
 
     private static void requireCap(int bytes, String key) {
-        require(bytes >= 1 && bytes <= MAX_FIELD_BYTES, key, "must be between 1 and " + MAX_FIELD_BYTES);
+        require(
+                bytes >= 1 && bytes <= MAX_FIELD_BYTES,
+                key,
+                "must be between 1 and " + MAX_FIELD_BYTES);
     }
 }

@@ -14,13 +14,18 @@ import org.junit.jupiter.api.Test;
 
 class YamlBindingTest {
 
-    record Limits(@JsonProperty(defaultValue = "3") int retries, @JsonProperty(defaultValue = "PT1S") Duration pause) {
+    record Limits(
+            @JsonProperty(defaultValue = "3") int retries,
+            @JsonProperty(defaultValue = "PT1S") Duration pause) {
         Limits {
             require(retries <= 10, "retries", "must be at most 10");
         }
     }
 
-    record Client(@JsonProperty(defaultValue = "") String name, Limits limits, Map<String, String> properties) {}
+    record Client(
+            @JsonProperty(defaultValue = "") String name,
+            Limits limits,
+            Map<String, String> properties) {}
 
     record Shelf(List<Client> clients) {}
 
@@ -41,26 +46,51 @@ class YamlBindingTest {
 
         Client client = BINDING.bind(tree, Client.class);
 
-        assertThat(client).isEqualTo(new Client("", new Limits(5, Duration.ofSeconds(1)),
-                Map.of("security.protocol", "SSL")));
-        assertThat(BINDING.flatten(BINDING.toTree(client))).containsEntry("limits.retries", "5")
-                .containsEntry("properties.security.protocol", "SSL").containsEntry("limits.pause", "PT1S");
+        assertThat(client)
+                .isEqualTo(
+                        new Client(
+                                "",
+                                new Limits(5, Duration.ofSeconds(1)),
+                                Map.of("security.protocol", "SSL")));
+        assertThat(BINDING.flatten(BINDING.toTree(client)))
+                .containsEntry("limits.retries", "5")
+                .containsEntry("properties.security.protocol", "SSL")
+                .containsEntry("limits.pause", "PT1S");
     }
 
     @Test
     void namesThePathOfARefusedValueAnInvalidValueAndAnUnknownKey() {
-        assertThatThrownBy(() -> BINDING.bind(BINDING.readTree("""
+        assertThatThrownBy(
+                        () ->
+                                BINDING.bind(
+                                        BINDING.readTree(
+                                                """
                 clients:
                   - limits: {retries: 1, pause: PT1S}
                   - limits: {retries: 11, pause: PT1S}
-                """), Shelf.class)).hasMessage("clients[1].limits.retries: must be at most 10");
-        assertThatThrownBy(() -> BINDING.bind(BINDING.readTree("""
+                """),
+                                        Shelf.class))
+                .hasMessage("clients[1].limits.retries: must be at most 10");
+        assertThatThrownBy(
+                        () ->
+                                BINDING.bind(
+                                        BINDING.readTree(
+                                                """
                 clients:
                   - limits: {retries: 1, pause: soon}
-                """), Shelf.class)).hasMessageStartingWith("clients[0].limits.pause: has an invalid value 'soon'");
-        assertThatThrownBy(() -> BINDING.bind(BINDING.readTree("""
+                """),
+                                        Shelf.class))
+                .hasMessageStartingWith("clients[0].limits.pause: has an invalid value 'soon'");
+        assertThatThrownBy(
+                        () ->
+                                BINDING.bind(
+                                        BINDING.readTree(
+                                                """
                 clients:
                   - limits: {retries: 1, pause: PT1S, retires: 2}
-                """), Shelf.class)).hasMessage("clients[0].limits.retires: is not a known key; known: [pause, retries]");
+                """),
+                                        Shelf.class))
+                .hasMessage(
+                        "clients[0].limits.retires: is not a known key; known: [pause, retries]");
     }
 }

@@ -33,12 +33,38 @@ class AccountStateSerializerTest {
 
     @Test
     void keepsAnyLongExactlyAndSmallCountsSmall() throws IOException {
-        AccountState extreme = new AccountState("", new ArrayList<>(List.of(new BillingDayState(Long.MIN_VALUE,
-                Integer.MAX_VALUE, lines(line("m", Long.MAX_VALUE, -1)), lines()))));
+        AccountState extreme =
+                new AccountState(
+                        "",
+                        new ArrayList<>(
+                                List.of(
+                                        new BillingDayState(
+                                                Long.MIN_VALUE,
+                                                Integer.MAX_VALUE,
+                                                lines(line("m", Long.MAX_VALUE, -1)),
+                                                lines()))));
         assertThat(roundTrip(extreme)).isEqualTo(extreme);
 
-        AccountState small = new AccountState("CN-GD", new ArrayList<>(List.of(new BillingDayState(0L, 0,
-                lines(new UsageLineState("gpt-x", Modality.TEXT, 1200L, 800L, 0L, 1L, 0L, 0L, 0L)), lines()))));
+        AccountState small =
+                new AccountState(
+                        "CN-GD",
+                        new ArrayList<>(
+                                List.of(
+                                        new BillingDayState(
+                                                0L,
+                                                0,
+                                                lines(
+                                                        new UsageLineState(
+                                                                "gpt-x",
+                                                                Modality.TEXT,
+                                                                1200L,
+                                                                800L,
+                                                                0L,
+                                                                1L,
+                                                                0L,
+                                                                0L,
+                                                                0L)),
+                                                lines()))));
         DataOutputSerializer out = new DataOutputSerializer(64);
         serializer.serialize(small, out);
         assertThat(out.length()).as("a one-line day").isLessThan(40);
@@ -46,8 +72,23 @@ class AccountStateSerializerTest {
 
     @Test
     void failsOnCorruptBytesWithAnIoExceptionInsteadOfAWrongState() {
-        byte[] corrupt = {0, 2, 'a', 'b', (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
-                (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF};
+        byte[] corrupt = {
+            0,
+            2,
+            'a',
+            'b',
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF,
+            (byte) 0xFF
+        };
         assertThatThrownBy(() -> serializer.deserialize(new DataInputDeserializer(corrupt)))
                 .isInstanceOf(IOException.class);
     }
@@ -56,8 +97,10 @@ class AccountStateSerializerTest {
     void restoresFromItsOwnSnapshotAsCompatible() throws IOException {
         DataOutputSerializer out = new DataOutputSerializer(64);
         TypeSerializerSnapshot.writeVersionedSnapshot(out, serializer.snapshotConfiguration());
-        TypeSerializerSnapshot<AccountState> restored = TypeSerializerSnapshot.readVersionedSnapshot(
-                new DataInputDeserializer(out.getCopyOfBuffer()), getClass().getClassLoader());
+        TypeSerializerSnapshot<AccountState> restored =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(out.getCopyOfBuffer()),
+                        getClass().getClassLoader());
 
         TypeSerializer<AccountState> restoredSerializer = restored.restoreSerializer();
         TypeSerializerSchemaCompatibility<AccountState> compatibility =
@@ -78,8 +121,12 @@ class AccountStateSerializerTest {
 
     private static AccountState state() {
         List<BillingDayState> days = new ArrayList<>();
-        days.add(new BillingDayState(1_773_072_000_000L, 0,
-                lines(line("gpt-x", 1200, 3), line("模型-ü", 7, 1)), lines(line("gpt-x", 5, 1))));
+        days.add(
+                new BillingDayState(
+                        1_773_072_000_000L,
+                        0,
+                        lines(line("gpt-x", 1200, 3), line("模型-ü", 7, 1)),
+                        lines(line("gpt-x", 5, 1))));
         days.add(new BillingDayState(1_772_985_600_000L, 2, lines(), lines()));
         return new AccountState("CN-GD", days);
     }
@@ -89,6 +136,7 @@ class AccountStateSerializerTest {
     }
 
     private static UsageLineState line(String model, long tokens, long events) {
-        return new UsageLineState(model, Modality.TEXT, tokens, tokens / 2, 0L, events, 3L, tokens, -tokens * 7);
+        return new UsageLineState(
+                model, Modality.TEXT, tokens, tokens / 2, 0L, events, 3L, tokens, -tokens * 7);
     }
 }

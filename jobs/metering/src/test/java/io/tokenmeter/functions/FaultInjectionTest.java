@@ -11,7 +11,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
-/** The fault suite's hook: fails once where told, and is a plain pass-through otherwise. (Kills are not testable here.) */
+/**
+ * The fault suite's hook: fails once where told, and is a plain pass-through otherwise. (Kills are
+ * not testable here.)
+ */
 class FaultInjectionTest {
 
     @Test
@@ -47,7 +50,8 @@ class FaultInjectionTest {
     void isInertByDefault() throws Exception {
         MeteringConfig config = MeteringConfig.defaultConfig();
         assertThat(config.faults().inject()).isEqualTo(Fault.NONE);
-        try (var harness = harness(config.faults().inject(), config.faults().afterCheckpoints(), 0)) {
+        try (var harness =
+                harness(config.faults().inject(), config.faults().afterCheckpoints(), 0)) {
             for (int checkpoint = 1; checkpoint <= 5; checkpoint++) {
                 harness.processElement(new StreamRecord<>("r" + checkpoint));
                 harness.snapshot(checkpoint, checkpoint);
@@ -59,8 +63,13 @@ class FaultInjectionTest {
 
     @Test
     void readsTheFaultFromConfigurationAndNamesTheKeyOfABadOne() {
-        MeteringConfig config = MeteringConfig.fromMap(Map.of(
-                "faults.inject", "kill-after-checkpoint", "faults.after-checkpoints", "3"));
+        MeteringConfig config =
+                MeteringConfig.fromMap(
+                        Map.of(
+                                "faults.inject",
+                                "kill-after-checkpoint",
+                                "faults.after-checkpoints",
+                                "3"));
         assertThat(config.faults().inject()).isEqualTo(Fault.KILL_AFTER_CHECKPOINT);
         assertThat(config.faults().afterCheckpoints()).isEqualTo(3);
         assertThat(MeteringConfig.fromMap(config.asMap())).isEqualTo(config);
@@ -74,8 +83,12 @@ class FaultInjectionTest {
 
     private static OneInputStreamOperatorTestHarness<String, String> harness(
             Fault fault, int afterCheckpoints, int subtask) throws Exception {
-        OneInputStreamOperatorTestHarness<String, String> harness = new OneInputStreamOperatorTestHarness<>(
-                new StreamMap<>(new FaultInjection<String>(fault, afterCheckpoints)), 2, 2, subtask);
+        OneInputStreamOperatorTestHarness<String, String> harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new StreamMap<>(new FaultInjection<String>(fault, afterCheckpoints)),
+                        2,
+                        2,
+                        subtask);
         harness.open();
         return harness;
     }

@@ -13,9 +13,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.assertj.core.groups.Tuple;
 
 class LedgerCounterTest {
 
@@ -38,7 +38,9 @@ class LedgerCounterTest {
         read(0, 100, T);
         read(0, 101, T + 1);
 
-        assertThat(harness.extractOutputValues()).extracting(r -> r.offset).containsExactly(100L, 101L);
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.offset)
+                .containsExactly(100L, 101L);
         assertThat(entries()).isEmpty();
     }
 
@@ -51,20 +53,23 @@ class LedgerCounterTest {
 
         harness.prepareSnapshotPreBarrier(1);
 
-        assertThat(entries()).extracting(LedgerEntry::getSourcePartition, LedgerEntry::getRecordsRead)
-                .containsExactlyInAnyOrder(Tuple.tuple(0, 2L),
-                        Tuple.tuple(1, 1L));
+        assertThat(entries())
+                .extracting(LedgerEntry::getSourcePartition, LedgerEntry::getRecordsRead)
+                .containsExactlyInAnyOrder(Tuple.tuple(0, 2L), Tuple.tuple(1, 1L));
         harness.getSideOutput(LedgerCounter.ENTRIES).clear();
 
         read(0, 102, T);
         harness.prepareSnapshotPreBarrier(2);
 
-        assertThat(entries()).singleElement().satisfies(e -> assertThat(e.getRecordsRead()).isEqualTo(1L));
+        assertThat(entries())
+                .singleElement()
+                .satisfies(e -> assertThat(e.getRecordsRead()).isEqualTo(1L));
     }
 
     @Test
     void countsAfterARestoreOnlyWhatIsReadAgain() throws Exception {
-        // given: a checkpoint whose counts went out before its barrier, then records counted after it
+        // given: a checkpoint whose counts went out before its barrier, then records counted after
+        // it
         harness = open(LedgerCounter.recordsRead(), null);
         read(0, 100, T);
         harness.prepareSnapshotPreBarrier(1);
@@ -72,7 +77,8 @@ class LedgerCounterTest {
         assertThat(sum(entries())).isEqualTo(1L);
         read(0, 101, T);
         read(0, 102, T);
-        harness.close(); // the failure: counts not yet emitted are lost, like the transaction they would be in
+        harness.close(); // the failure: counts not yet emitted are lost, like the transaction they
+        // would be in
 
         // when: restored from the checkpoint, the source reads the records after it again
         harness = open(LedgerCounter.recordsRead(), checkpoint);
@@ -91,14 +97,17 @@ class LedgerCounterTest {
 
         harness.getOperator().finish();
 
-        assertThat(entries()).singleElement().satisfies(e -> {
-            assertThat(e.getSourceTopic()).isEqualTo(TOPIC);
-            assertThat(e.getSourcePartition()).isEqualTo(3);
-            assertThat(e.getHourStart()).isEqualTo(Instant.ofEpochMilli(T));
-            assertThat(e.getRecordsRead()).isEqualTo(1L);
-            assertThat(e.getDuplicates()).isZero();
-            assertThat(e.getRejected()).isZero();
-        });
+        assertThat(entries())
+                .singleElement()
+                .satisfies(
+                        e -> {
+                            assertThat(e.getSourceTopic()).isEqualTo(TOPIC);
+                            assertThat(e.getSourcePartition()).isEqualTo(3);
+                            assertThat(e.getHourStart()).isEqualTo(Instant.ofEpochMilli(T));
+                            assertThat(e.getRecordsRead()).isEqualTo(1L);
+                            assertThat(e.getDuplicates()).isZero();
+                            assertThat(e.getRejected()).isZero();
+                        });
     }
 
     @Test
@@ -108,10 +117,13 @@ class LedgerCounterTest {
 
         harness.prepareSnapshotPreBarrier(1);
 
-        assertThat(entries()).singleElement().satisfies(e -> {
-            assertThat(e.getDuplicates()).isEqualTo(1L);
-            assertThat(e.getRecordsRead()).isZero();
-        });
+        assertThat(entries())
+                .singleElement()
+                .satisfies(
+                        e -> {
+                            assertThat(e.getDuplicates()).isEqualTo(1L);
+                            assertThat(e.getRecordsRead()).isZero();
+                        });
     }
 
     @Test
@@ -119,21 +131,31 @@ class LedgerCounterTest {
         try (OneInputStreamOperatorTestHarness<RejectedRecord, RejectedRecord> rejected =
                 new OneInputStreamOperatorTestHarness<>(LedgerCounter.rejected())) {
             rejected.open();
-            RejectedRecord record = Rejections.reject(
-                    RejectReason.MALFORMED, "bad", new byte[] {1}, TOPIC, 2, 55, T + 5, T + 10);
+            RejectedRecord record =
+                    Rejections.reject(
+                            RejectReason.MALFORMED,
+                            "bad",
+                            new byte[] {1},
+                            TOPIC,
+                            2,
+                            55,
+                            T + 5,
+                            T + 10);
 
             rejected.processElement(new StreamRecord<>(record));
             rejected.prepareSnapshotPreBarrier(1);
 
             assertThat(rejected.extractOutputValues()).containsExactly(record);
-            assertThat(rejected.getSideOutput(LedgerCounter.ENTRIES)).singleElement()
-                    .satisfies(r -> {
-                        LedgerEntry e = r.getValue();
-                        assertThat(e.getSourcePartition()).isEqualTo(2);
-                        assertThat(e.getHourStart()).isEqualTo(Instant.ofEpochMilli(T));
-                        assertThat(e.getRejected()).isEqualTo(1L);
-                        assertThat(e.getRecordsRead()).isZero();
-                    });
+            assertThat(rejected.getSideOutput(LedgerCounter.ENTRIES))
+                    .singleElement()
+                    .satisfies(
+                            r -> {
+                                LedgerEntry e = r.getValue();
+                                assertThat(e.getSourcePartition()).isEqualTo(2);
+                                assertThat(e.getHourStart()).isEqualTo(Instant.ofEpochMilli(T));
+                                assertThat(e.getRejected()).isEqualTo(1L);
+                                assertThat(e.getRecordsRead()).isZero();
+                            });
         }
     }
 
@@ -158,7 +180,8 @@ class LedgerCounterTest {
     }
 
     private List<LedgerEntry> entries() {
-        ConcurrentLinkedQueue<StreamRecord<LedgerEntry>> side = harness.getSideOutput(LedgerCounter.ENTRIES);
+        ConcurrentLinkedQueue<StreamRecord<LedgerEntry>> side =
+                harness.getSideOutput(LedgerCounter.ENTRIES);
         return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
     }
 

@@ -22,15 +22,24 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The cap on distinct line items per account and billing day, decided while the original bytes are at hand. */
+/**
+ * The cap on distinct line items per account and billing day, decided while the original bytes are
+ * at hand.
+ */
 class LineItemLimitFunctionTest {
 
     private static final BillingCalendar CALENDAR =
-            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+            new BillingCalendar(
+                    ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final int CAP = 4;
+
     /** Shanghai day 2026-03-10 (from 03-09T16:00Z) takes corrections until 2026-04-14T16:00Z. */
     private static final long DEADLINE = millis("2026-04-14T16:00:00Z");
-    /** The deadline rounded up to the week ({@link BillingCalendar#cleanUpTime}): the day's lines go then. */
+
+    /**
+     * The deadline rounded up to the week ({@link BillingCalendar#cleanUpTime}): the day's lines go
+     * then.
+     */
     private static final long CLEAN_UP = millis("2026-04-16T00:00:00Z");
 
     private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord> harness;
@@ -45,27 +54,46 @@ class LineItemLimitFunctionTest {
         // given: an account using CAP distinct models on one day
         harness = open(null);
         for (int i = 0; i < CAP; i++) {
-            harness.processElement(record("e-" + i, "acct-1", "model-" + i, Modality.TEXT, "2026-03-10T01:00:00Z", i));
+            harness.processElement(
+                    record(
+                            "e-" + i,
+                            "acct-1",
+                            "model-" + i,
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            i));
         }
 
-        // when: two more models, a known model, the same model in a new modality, another account, another day
-        IngestedRecord fifth = ingested("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 10);
+        // when: two more models, a known model, the same model in a new modality, another account,
+        // another day
+        IngestedRecord fifth =
+                ingested("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 10);
         harness.processElement(fifth, millis("2026-03-10T02:00:00Z"));
-        harness.processElement(record("e-6", "acct-1", "model-6", Modality.TEXT, "2026-03-10T03:00:00Z", 11));
-        harness.processElement(record("e-7", "acct-1", "model-0", Modality.TEXT, "2026-03-10T04:00:00Z", 12));
-        harness.processElement(record("e-8", "acct-1", "model-0", Modality.CODE, "2026-03-10T04:00:00Z", 13));
-        harness.processElement(record("e-9", "acct-2", "model-5", Modality.TEXT, "2026-03-10T04:00:00Z", 14));
-        harness.processElement(record("e-10", "acct-1", "model-5", Modality.TEXT, "2026-03-11T01:00:00Z", 15));
+        harness.processElement(
+                record("e-6", "acct-1", "model-6", Modality.TEXT, "2026-03-10T03:00:00Z", 11));
+        harness.processElement(
+                record("e-7", "acct-1", "model-0", Modality.TEXT, "2026-03-10T04:00:00Z", 12));
+        harness.processElement(
+                record("e-8", "acct-1", "model-0", Modality.CODE, "2026-03-10T04:00:00Z", 13));
+        harness.processElement(
+                record("e-9", "acct-2", "model-5", Modality.TEXT, "2026-03-10T04:00:00Z", 14));
+        harness.processElement(
+                record("e-10", "acct-1", "model-5", Modality.TEXT, "2026-03-11T01:00:00Z", 15));
 
         // then: each new line beyond the cap is rejected, as read; everything else passes
-        assertThat(harness.extractOutputValues()).extracting(r -> r.event.eventId)
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.event.eventId)
                 .containsExactly("e-0", "e-1", "e-2", "e-3", "e-7", "e-9", "e-10");
         List<RejectedRecord> rejected = rejected();
-        assertThat(rejected).extracting(RejectedRecord::getReason).containsOnly(RejectReason.TOO_MANY_LINE_ITEMS);
-        assertThat(rejected).extracting(RejectedRecord::getSourceOffset).containsExactly(10L, 11L, 13L);
+        assertThat(rejected)
+                .extracting(RejectedRecord::getReason)
+                .containsOnly(RejectReason.TOO_MANY_LINE_ITEMS);
+        assertThat(rejected)
+                .extracting(RejectedRecord::getSourceOffset)
+                .containsExactly(10L, 11L, 13L);
         assertThat(rejected.get(0).getPayload().array()).isEqualTo(fifth.payload);
-        assertThat(rejected.get(0).getMessage()).contains("acct-1", "2026-03-10", "model-5",
-                "validation.max-line-items-per-day");
+        assertThat(rejected.get(0).getMessage())
+                .contains("acct-1", "2026-03-10", "model-5", "validation.max-line-items-per-day");
     }
 
     @Test
@@ -73,18 +101,28 @@ class LineItemLimitFunctionTest {
         // given: a full day, snapshotted
         harness = open(null);
         for (int i = 0; i < CAP; i++) {
-            harness.processElement(record("e-" + i, "acct-1", "model-" + i, Modality.TEXT, "2026-03-10T01:00:00Z", i));
+            harness.processElement(
+                    record(
+                            "e-" + i,
+                            "acct-1",
+                            "model-" + i,
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            i));
         }
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
         // when: restored, a new model arrives
         harness = open(snapshot);
-        harness.processElement(record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
+        harness.processElement(
+                record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
 
         // then: still rejected; one state entry and one timer for the day, gone at its deadline
         assertThat(harness.extractOutputValues()).isEmpty();
-        assertThat(rejected()).extracting(RejectedRecord::getReason).containsExactly(RejectReason.TOO_MANY_LINE_ITEMS);
+        assertThat(rejected())
+                .extracting(RejectedRecord::getReason)
+                .containsExactly(RejectReason.TOO_MANY_LINE_ITEMS);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1);
         harness.processWatermark(new Watermark(CLEAN_UP - 1));
@@ -94,8 +132,11 @@ class LineItemLimitFunctionTest {
         assertThat(harness.numEventTimeTimers()).isZero();
 
         // and usage of the forgotten day is too late here, so its lines are never counted afresh
-        harness.processElement(record("e-6", "acct-1", "model-6", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
-        assertThat(rejected()).extracting(RejectedRecord::getReason).containsExactly(RejectReason.TOO_LATE);
+        harness.processElement(
+                record("e-6", "acct-1", "model-6", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
+        assertThat(rejected())
+                .extracting(RejectedRecord::getReason)
+                .containsExactly(RejectReason.TOO_LATE);
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
@@ -104,16 +145,31 @@ class LineItemLimitFunctionTest {
         // given: a full day, then more account-days than are kept in memory
         harness = open(null);
         for (int i = 0; i < CAP; i++) {
-            harness.processElement(record("e-" + i, "acct-1", "model-" + i, Modality.TEXT, "2026-03-10T01:00:00Z", i));
+            harness.processElement(
+                    record(
+                            "e-" + i,
+                            "acct-1",
+                            "model-" + i,
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            i));
         }
         for (int i = 0; i <= LineItemLimitFunction.CACHED_DAYS; i++) {
-            harness.processElement(record("o-" + i, "other-" + i, "model-0", Modality.TEXT, "2026-03-10T01:00:00Z",
-                    100 + i));
+            harness.processElement(
+                    record(
+                            "o-" + i,
+                            "other-" + i,
+                            "model-0",
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            100 + i));
         }
 
         // when: the first account adds a line, then uses a known one
-        harness.processElement(record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
-        harness.processElement(record("e-6", "acct-1", "model-1", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
+        harness.processElement(
+                record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
+        harness.processElement(
+                record("e-6", "acct-1", "model-1", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
 
         // then: the cap still holds, and the known line still passes
         assertThat(rejected()).extracting(RejectedRecord::getSourceOffset).containsExactly(5L);
@@ -130,11 +186,14 @@ class LineItemLimitFunctionTest {
         return records;
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord> open(
-            OperatorSubtaskState snapshot) throws Exception {
-        var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new WatermarkRememberingOperator<>(new LineItemLimitFunction(CALENDAR, CAP)),
-                LineItemLimitFunction.KEY, Types.STRING);
+    private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord>
+            open(OperatorSubtaskState snapshot) throws Exception {
+        var harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new WatermarkRememberingOperator<>(
+                                new LineItemLimitFunction(CALENDAR, CAP)),
+                        LineItemLimitFunction.KEY,
+                        Types.STRING);
         if (snapshot != null) {
             harness.initializeState(snapshot);
         }
@@ -142,14 +201,16 @@ class LineItemLimitFunctionTest {
         return harness;
     }
 
-    private static StreamRecord<IngestedRecord> record(String id, String account, String model, Modality modality,
-            String time, long offset) {
-        return new StreamRecord<>(ingested(id, account, model, modality, time, offset), millis(time));
+    private static StreamRecord<IngestedRecord> record(
+            String id, String account, String model, Modality modality, String time, long offset) {
+        return new StreamRecord<>(
+                ingested(id, account, model, modality, time, offset), millis(time));
     }
 
-    private static IngestedRecord ingested(String id, String account, String model, Modality modality, String time,
-            long offset) {
+    private static IngestedRecord ingested(
+            String id, String account, String model, Modality modality, String time, long offset) {
         UsageEvent event = usageEvent(id, account, model, modality, 10, 5, 0, time);
-        return IngestedRecord.valid(event, "raw", 0, offset, 1_000L, AvroCodec.usageEvents().encode(event));
+        return IngestedRecord.valid(
+                event, "raw", 0, offset, 1_000L, AvroCodec.usageEvents().encode(event));
     }
 }

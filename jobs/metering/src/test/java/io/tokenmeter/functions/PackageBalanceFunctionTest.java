@@ -9,8 +9,8 @@ import io.tokenmeter.avro.SubscriptionAction;
 import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.io.SubscriptionRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,9 +30,12 @@ import org.junit.jupiter.api.Test;
 class PackageBalanceFunctionTest {
 
     private static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
-    private static final BillingCalendar CALENDAR = new BillingCalendar(ZONE, Duration.ofMinutes(15), Duration.ofDays(35));
+    private static final BillingCalendar CALENDAR =
+            new BillingCalendar(ZONE, Duration.ofMinutes(15), Duration.ofDays(35));
 
-    private KeyedTwoInputStreamOperatorTestHarness<String, UsagePartial, SubscriptionEvent, UsagePartial> harness;
+    private KeyedTwoInputStreamOperatorTestHarness<
+                    String, UsagePartial, SubscriptionEvent, UsagePartial>
+            harness;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -48,21 +51,26 @@ class PackageBalanceFunctionTest {
         harness.processElement2(new StreamRecord<>(subscription(), 0));
         harness.processElement1(new StreamRecord<>(usage(800), 0));
         assertThat(notices()).extracting(PackageNotice::getThresholdPercent).containsExactly(80);
-        assertThat(harness.extractOutputValues()).singleElement()
+        assertThat(harness.extractOutputValues())
+                .singleElement()
                 .satisfies(u -> assertThat(u.includedUnits).isEqualTo(800));
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
-        // when: the job restores and the same usage arrives again (a replay after a failure), then more
+        // when: the job restores and the same usage arrives again (a replay after a failure), then
+        // more
         harness = open(snapshot);
         harness.processElement1(new StreamRecord<>(usage(800), 0));
 
         // then: 80% is not notified again; 100% is, and what is beyond the allowance is overage
         assertThat(notices()).extracting(PackageNotice::getThresholdPercent).containsExactly(100);
-        assertThat(harness.extractOutputValues()).singleElement().satisfies(u -> {
-            assertThat(u.includedUnits).isEqualTo(200);
-            assertThat(u.overageUnits).isEqualTo(600);
-        });
+        assertThat(harness.extractOutputValues())
+                .singleElement()
+                .satisfies(
+                        u -> {
+                            assertThat(u.includedUnits).isEqualTo(200);
+                            assertThat(u.overageUnits).isEqualTo(600);
+                        });
     }
 
     @Test
@@ -70,7 +78,8 @@ class PackageBalanceFunctionTest {
         harness = open(null);
         harness.processElement1(new StreamRecord<>(usage(800), 0));
 
-        assertThat(harness.extractOutputValues()).singleElement()
+        assertThat(harness.extractOutputValues())
+                .singleElement()
                 .satisfies(u -> assertThat(u.includedUnits + u.overageUnits).isZero());
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
@@ -97,31 +106,40 @@ class PackageBalanceFunctionTest {
     }
 
     /**
-     * I7: a package retired from the catalog while restored state still holds a subscription to it. Before: the
-     * next usage of the account threw IllegalArgumentException (unknown package) — a restart loop.
+     * I7: a package retired from the catalog while restored state still holds a subscription to it.
+     * Before: the next usage of the account threw IllegalArgumentException (unknown package) — a
+     * restart loop.
      */
     @Test
-    void treatsAPackageRetiredFromTheCatalogAsInactiveAfterARestoreAndAppliesItsCancel() throws Exception {
+    void treatsAPackageRetiredFromTheCatalogAsInactiveAfterARestoreAndAppliesItsCancel()
+            throws Exception {
         // given: a booster subscription that has drawn usage, in a snapshot
         harness = open(null);
         harness.processElement2(new StreamRecord<>(booster(1, SubscriptionAction.ACTIVATE), 0));
         harness.processElement1(new StreamRecord<>(usage(50), 0));
-        assertThat(harness.extractOutputValues()).singleElement()
+        assertThat(harness.extractOutputValues())
+                .singleElement()
                 .satisfies(u -> assertThat(u.includedUnits).isEqualTo(50));
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
-        // when: the job restores with a catalog that no longer has the booster, and usage and a CANCEL arrive
-        PackageCatalog retired = PackageCatalog.parse(
-                Fixtures.PACKAGE_CATALOG.substring(0, Fixtures.PACKAGE_CATALOG.indexOf("  - id: booster")), ZONE);
+        // when: the job restores with a catalog that no longer has the booster, and usage and a
+        // CANCEL arrive
+        PackageCatalog retired =
+                PackageCatalog.parse(
+                        Fixtures.PACKAGE_CATALOG.substring(
+                                0, Fixtures.PACKAGE_CATALOG.indexOf("  - id: booster")),
+                        ZONE);
         harness = open(snapshot, retired);
         harness.processElement1(new StreamRecord<>(usage(70), 0));
         harness.processElement2(new StreamRecord<>(booster(2, SubscriptionAction.CANCEL), 0));
         harness.processElement1(new StreamRecord<>(usage(30), 0));
 
-        // then: the usage is metered (passed on, unrated), nothing is drawn from the retired package, no notice
-        assertThat(harness.extractOutputValues()).extracting(u -> u.inputTokens, u -> u.includedUnits,
-                u -> u.overageUnits).containsExactly(tuple(70L, 0L, 0L), tuple(30L, 0L, 0L));
+        // then: the usage is metered (passed on, unrated), nothing is drawn from the retired
+        // package, no notice
+        assertThat(harness.extractOutputValues())
+                .extracting(u -> u.inputTokens, u -> u.includedUnits, u -> u.overageUnits)
+                .containsExactly(tuple(70L, 0L, 0L), tuple(30L, 0L, 0L));
         assertThat(notices()).isEmpty();
         // and the CANCEL replaced the subscription's state: it is the version kept
         OperatorSubtaskState after = harness.snapshot(2, 2);
@@ -129,21 +147,27 @@ class PackageBalanceFunctionTest {
         harness = open(after, retired);
         harness.processElement2(new StreamRecord<>(booster(2, SubscriptionAction.CANCEL), 0));
         harness.processElement1(new StreamRecord<>(usage(1), 0));
-        assertThat(harness.extractOutputValues()).singleElement()
+        assertThat(harness.extractOutputValues())
+                .singleElement()
                 .satisfies(u -> assertThat(u.includedUnits).isZero());
     }
 
     /** A harness around a fresh function, restored from {@code snapshot} unless it is null. */
-    private static KeyedTwoInputStreamOperatorTestHarness<String, UsagePartial, SubscriptionEvent, UsagePartial> open(
-            OperatorSubtaskState snapshot) throws Exception {
+    private static KeyedTwoInputStreamOperatorTestHarness<
+                    String, UsagePartial, SubscriptionEvent, UsagePartial>
+            open(OperatorSubtaskState snapshot) throws Exception {
         return open(snapshot, Fixtures.packageCatalog(ZONE));
     }
 
-    private static KeyedTwoInputStreamOperatorTestHarness<String, UsagePartial, SubscriptionEvent, UsagePartial> open(
-            OperatorSubtaskState snapshot, PackageCatalog catalog) throws Exception {
-        var harness = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new PackageBalanceFunction(catalog, CALENDAR)),
-                (UsagePartial u) -> u.accountId, SubscriptionEvent::getAccountId, Types.STRING);
+    private static KeyedTwoInputStreamOperatorTestHarness<
+                    String, UsagePartial, SubscriptionEvent, UsagePartial>
+            open(OperatorSubtaskState snapshot, PackageCatalog catalog) throws Exception {
+        var harness =
+                new KeyedTwoInputStreamOperatorTestHarness<>(
+                        new KeyedCoProcessOperator<>(new PackageBalanceFunction(catalog, CALENDAR)),
+                        (UsagePartial u) -> u.accountId,
+                        SubscriptionEvent::getAccountId,
+                        Types.STRING);
         if (snapshot != null) {
             harness.initializeState(snapshot);
         }
@@ -155,15 +179,20 @@ class PackageBalanceFunctionTest {
         if (harness.getSideOutput(PackageBalanceFunction.NOTICES) == null) {
             return List.of(); // no notice was ever emitted
         }
-        List<PackageNotice> notices = harness.getSideOutput(PackageBalanceFunction.NOTICES).stream()
-                .map(StreamRecord::getValue).toList();
+        List<PackageNotice> notices =
+                harness.getSideOutput(PackageBalanceFunction.NOTICES).stream()
+                        .map(StreamRecord::getValue)
+                        .toList();
         harness.getSideOutput(PackageBalanceFunction.NOTICES).clear();
         return notices;
     }
 
     private static SubscriptionEvent subscription() {
         return SubscriptionEvent.newBuilder()
-                .setSubscriptionId("s-1").setAccountId("acct-1").setPackageId("monthly").setVersion(1)
+                .setSubscriptionId("s-1")
+                .setAccountId("acct-1")
+                .setPackageId("monthly")
+                .setVersion(1)
                 .setAction(SubscriptionAction.ACTIVATE)
                 .setChangedAt(Instant.ofEpochMilli(local("2025-03-01T00:00")))
                 .setActivatedAt(Instant.ofEpochMilli(local("2025-03-01T00:00")))
@@ -173,11 +202,18 @@ class PackageBalanceFunctionTest {
 
     private static SubscriptionEvent booster(int version, SubscriptionAction action) {
         return SubscriptionEvent.newBuilder()
-                .setSubscriptionId("s-boost").setAccountId("acct-1").setPackageId("booster").setVersion(version)
+                .setSubscriptionId("s-boost")
+                .setAccountId("acct-1")
+                .setPackageId("booster")
+                .setVersion(version)
                 .setAction(action)
-                .setChangedAt(Instant.ofEpochMilli(local(version == 1 ? "2025-03-08T00:00" : "2025-03-10T12:00")))
+                .setChangedAt(
+                        Instant.ofEpochMilli(
+                                local(version == 1 ? "2025-03-08T00:00" : "2025-03-10T12:00")))
                 .setActivatedAt(Instant.ofEpochMilli(local("2025-03-08T00:00")))
-                .setValidUntil(Instant.ofEpochMilli(local(version == 1 ? "2025-03-15T00:00" : "2025-03-10T12:00")))
+                .setValidUntil(
+                        Instant.ofEpochMilli(
+                                local(version == 1 ? "2025-03-15T00:00" : "2025-03-10T12:00")))
                 .build();
     }
 

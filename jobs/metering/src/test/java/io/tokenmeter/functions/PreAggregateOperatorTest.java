@@ -6,11 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.AreaUsage;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.billing.UsageBundle;
+import io.tokenmeter.logic.billing.UsageRows;
 import io.tokenmeter.logic.rollups.AreaBundle;
 import io.tokenmeter.logic.rollups.AreaRollups;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.billing.UsageBundle;
-import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,17 +21,18 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import io.tokenmeter.logic.billing.UsageRows;
-import org.assertj.core.groups.Tuple;
 
 class PreAggregateOperatorTest {
 
     private static final BillingCalendar CALENDAR =
-            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+            new BillingCalendar(
+                    ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final long MAX_DELAY_MILLIS = 1_000;
+
     /** The end of the hour of every {@link #event}. */
     private static final long HOUR_END = Instant.parse("2026-03-10T03:00:00Z").toEpochMilli();
 
@@ -38,8 +40,10 @@ class PreAggregateOperatorTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = new OneInputStreamOperatorTestHarness<>(
-                new PreAggregateOperator<>(UsageBundle::new, 3, Duration.ofMillis(MAX_DELAY_MILLIS)));
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new PreAggregateOperator<>(
+                                UsageBundle::new, 3, Duration.ofMillis(MAX_DELAY_MILLIS)));
         harness.setProcessingTime(0);
         harness.open();
     }
@@ -58,8 +62,10 @@ class PreAggregateOperatorTest {
         harness.processWatermark(new Watermark(HOUR_END));
 
         assertThat(harness.getOutput()).hasSize(2);
-        assertThat(harness.getOutput().poll()).isInstanceOfSatisfying(StreamRecord.class,
-                r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
+        assertThat(harness.getOutput().poll())
+                .isInstanceOfSatisfying(
+                        StreamRecord.class,
+                        r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
         assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(HOUR_END));
     }
 
@@ -70,12 +76,15 @@ class PreAggregateOperatorTest {
         harness.processWatermark(new Watermark(HOUR_END - 1));
         process("a", 10);
 
-        assertThat(harness.getOutput()).as("the watermark passes on at once, the sum stays").containsExactly(
-                new Watermark(HOUR_END - 1));
+        assertThat(harness.getOutput())
+                .as("the watermark passes on at once, the sum stays")
+                .containsExactly(new Watermark(HOUR_END - 1));
         harness.getOutput().clear();
         harness.processWatermark(new Watermark(HOUR_END + 1));
-        assertThat(harness.getOutput().poll()).isInstanceOfSatisfying(StreamRecord.class,
-                r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
+        assertThat(harness.getOutput().poll())
+                .isInstanceOfSatisfying(
+                        StreamRecord.class,
+                        r -> assertThat(((UsagePartial) r.getValue()).inputTokens).isEqualTo(11));
         assertThat(harness.getOutput().poll()).isEqualTo(new Watermark(HOUR_END + 1));
     }
 
@@ -86,7 +95,9 @@ class PreAggregateOperatorTest {
 
         harness.prepareSnapshotPreBarrier(1);
 
-        assertThat(harness.extractOutputValues()).extracting(p -> p.accountId).containsExactlyInAnyOrder("a", "b");
+        assertThat(harness.extractOutputValues())
+                .extracting(p -> p.accountId)
+                .containsExactlyInAnyOrder("a", "b");
     }
 
     @Test
@@ -98,11 +109,10 @@ class PreAggregateOperatorTest {
 
         process("c", 1);
 
-        assertThat(harness.extractOutputValues()).extracting(p -> p.accountId, p -> p.events)
+        assertThat(harness.extractOutputValues())
+                .extracting(p -> p.accountId, p -> p.events)
                 .containsExactlyInAnyOrder(
-                        Tuple.tuple("a", 2L),
-                        Tuple.tuple("b", 1L),
-                        Tuple.tuple("c", 1L));
+                        Tuple.tuple("a", 2L), Tuple.tuple("b", 1L), Tuple.tuple("c", 1L));
     }
 
     @Test
@@ -121,10 +131,10 @@ class PreAggregateOperatorTest {
 
         harness.processElement(new StreamRecord<>(correction));
 
-        assertThat(harness.extractOutputValues()).extracting(p -> p.inputTokens, p -> p.hourCorrectionId)
+        assertThat(harness.extractOutputValues())
+                .extracting(p -> p.inputTokens, p -> p.hourCorrectionId)
                 .containsExactly(
-                        Tuple.tuple(1L, null),
-                        Tuple.tuple(5L, correction.hourCorrectionId));
+                        Tuple.tuple(1L, null), Tuple.tuple(5L, correction.hourCorrectionId));
     }
 
     @Test
@@ -138,20 +148,24 @@ class PreAggregateOperatorTest {
     }
 
     /**
-     * A regional partial whose window had closed at the watermark — also one seen before a restore — passes
-     * through unsummed, so the rollup's correction row keeps the account row's id.
+     * A regional partial whose window had closed at the watermark — also one seen before a restore
+     * — passes through unsummed, so the rollup's correction row keeps the account row's id.
      */
     @Test
     void passesPartialsOfClosedWindowsOnUnsummedAlsoAfterARestore() throws Exception {
         OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> area = areaHarness(null);
-        AreaUsage partial = AreaRollups.regionalPartial(
-                UsageRows.hourCorrection(hourCorrection(event("a", 5), CALENDAR), CALENDAR));
+        AreaUsage partial =
+                AreaRollups.regionalPartial(
+                        UsageRows.hourCorrection(
+                                hourCorrection(event("a", 5), CALENDAR), CALENDAR));
         long hourEnd = partial.getWindowEnd().toEpochMilli();
         area.processElement(new StreamRecord<>(partial));
         area.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
         assertThat(area.extractOutputValues()).as("open window: summed").isEmpty();
         area.processWatermark(new Watermark(hourEnd));
-        assertThat(area.extractOutputValues()).singleElement().satisfies(sum -> assertThat(sum.getEvents()).isEqualTo(2));
+        assertThat(area.extractOutputValues())
+                .singleElement()
+                .satisfies(sum -> assertThat(sum.getEvents()).isEqualTo(2));
         OperatorSubtaskState snapshot = area.snapshot(1, 1);
         area.close();
 
@@ -159,14 +173,20 @@ class PreAggregateOperatorTest {
         restored.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
         restored.processElement(new StreamRecord<>(AreaUsage.newBuilder(partial).build()));
 
-        assertThat(restored.extractOutputValues()).as("closed window: passed on one by one").hasSize(2);
+        assertThat(restored.extractOutputValues())
+                .as("closed window: passed on one by one")
+                .hasSize(2);
         restored.close();
     }
 
-    private static OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> areaHarness(OperatorSubtaskState state)
-            throws Exception {
-        OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> h = new OneInputStreamOperatorTestHarness<>(
-                new PreAggregateOperator<>(() -> new AreaBundle(CALENDAR), 100, Duration.ofMillis(MAX_DELAY_MILLIS)));
+    private static OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> areaHarness(
+            OperatorSubtaskState state) throws Exception {
+        OneInputStreamOperatorTestHarness<AreaUsage, AreaUsage> h =
+                new OneInputStreamOperatorTestHarness<>(
+                        new PreAggregateOperator<>(
+                                () -> new AreaBundle(CALENDAR),
+                                100,
+                                Duration.ofMillis(MAX_DELAY_MILLIS)));
         if (state != null) {
             h.initializeState(state);
         }

@@ -9,12 +9,18 @@ final class RememberingHarnesses {
 
     private RememberingHarnesses() {}
 
-    /** An opened harness, as {@code ProcessFunctionTestHarnesses.forKeyedProcessFunction} makes for plain functions. */
+    /**
+     * An opened harness, as {@code ProcessFunctionTestHarnesses.forKeyedProcessFunction} makes for
+     * plain functions.
+     */
     static <K, I, O> KeyedOneInputStreamOperatorTestHarness<K, I, O> forFunction(
-            WatermarkRememberingFunction<K, I, O> function, KeySelector<I, K> key, TypeInformation<K> keyType)
+            WatermarkRememberingFunction<K, I, O> function,
+            KeySelector<I, K> key,
+            TypeInformation<K> keyType)
             throws Exception {
-        var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new WatermarkRememberingOperator<>(function), key, keyType);
+        var harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new WatermarkRememberingOperator<>(function), key, keyType);
         harness.open();
         return harness;
     }

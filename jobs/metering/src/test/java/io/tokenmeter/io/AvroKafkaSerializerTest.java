@@ -7,19 +7,28 @@ import io.tokenmeter.avro.RejectedRecord;
 import io.tokenmeter.logic.ingest.Rejections;
 import io.tokenmeter.schema.AvroCodec;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
-import java.util.Arrays;
 
 class AvroKafkaSerializerTest {
 
-    private static final RejectedRecord REJECTED = Rejections.reject(
-            RejectReason.MALFORMED, "bad", new byte[] {1, 2}, "raw", 3, 42L, 1_000L, 2_000L);
+    private static final RejectedRecord REJECTED =
+            Rejections.reject(
+                    RejectReason.MALFORMED,
+                    "bad",
+                    new byte[] {1, 2},
+                    "raw",
+                    3,
+                    42L,
+                    1_000L,
+                    2_000L);
 
     @Test
     void writesSingleObjectEncodedValueUnderTheRecordsKey() throws Exception {
         AvroKafkaSerializer<RejectedRecord> serializer =
-                new AvroKafkaSerializer<>("out", AvroCodec::rejectedRecords, r -> r.getSourceTopic());
+                new AvroKafkaSerializer<>(
+                        "out", AvroCodec::rejectedRecords, r -> r.getSourceTopic());
         serializer.open(null, null);
 
         ProducerRecord<byte[], byte[]> record = serializer.serialize(REJECTED, null, 5L);
@@ -38,9 +47,11 @@ class AvroKafkaSerializerTest {
         byte[] value = serializer.serialize(REJECTED, null, 5L).value();
 
         assertThat(Arrays.copyOf(value, 5)).containsExactly(0, 0x00, 0xAB, 0xCD, 0xEF);
-        assertThat(AvroCodec.rejectedRecords()
-                .withRegistry(id -> RejectedRecord.getClassSchema(), 1)
-                .decode(value)).isEqualTo(REJECTED);
+        assertThat(
+                        AvroCodec.rejectedRecords()
+                                .withRegistry(id -> RejectedRecord.getClassSchema(), 1)
+                                .decode(value))
+                .isEqualTo(REJECTED);
     }
 
     @Test
@@ -49,7 +60,8 @@ class AvroKafkaSerializerTest {
                 new AvroKafkaSerializer<>("out", AvroCodec::rejectedRecords, r -> null);
         serializer.open(null, null);
 
-        // 5 = an event-time timestamp decades old: written as the record's timestamp, time-based retention
+        // 5 = an event-time timestamp decades old: written as the record's timestamp, time-based
+        // retention
         // would delete the record as soon as the broker's retention check ran.
         ProducerRecord<byte[], byte[]> record = serializer.serialize(REJECTED, null, 5L);
 

@@ -3,6 +3,7 @@ package io.tokenmeter.io;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,7 +11,6 @@ import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.util.clock.RelativeClock;
 import org.junit.jupiter.api.Test;
-import java.time.Instant;
 
 class IdleAwareWatermarksTest {
 
@@ -20,26 +20,28 @@ class IdleAwareWatermarksTest {
     private final AtomicLong wall = new AtomicLong(1_000_000 * MINUTE);
     private final RelativeClock activityClock = clockOf(activity);
     private final IdleAwareWatermarks<String> generator =
-            new IdleAwareWatermarks<>(Duration.ofMinutes(2), Duration.ofMinutes(1), activityClock, wall::get);
+            new IdleAwareWatermarks<>(
+                    Duration.ofMinutes(2), Duration.ofMinutes(1), activityClock, wall::get);
     private final List<Long> emitted = new ArrayList<>();
     private int idleMarks;
     private int activeMarks;
-    private final WatermarkOutput output = new WatermarkOutput() {
-        @Override
-        public void emitWatermark(Watermark watermark) {
-            emitted.add(watermark.getTimestamp());
-        }
+    private final WatermarkOutput output =
+            new WatermarkOutput() {
+                @Override
+                public void emitWatermark(Watermark watermark) {
+                    emitted.add(watermark.getTimestamp());
+                }
 
-        @Override
-        public void markIdle() {
-            idleMarks++;
-        }
+                @Override
+                public void markIdle() {
+                    idleMarks++;
+                }
 
-        @Override
-        public void markActive() {
-            activeMarks++;
-        }
-    };
+                @Override
+                public void markActive() {
+                    activeMarks++;
+                }
+            };
 
     @Test
     void trailsTheHighestEventTimeByTheOutOfOrdernessWhileEventsFlow() {
@@ -58,7 +60,10 @@ class IdleAwareWatermarksTest {
         assertThat(emitted).isEmpty();
     }
 
-    /** Live: its newest event was read when it happened. Quiet, it then moves on with the wall clock. */
+    /**
+     * Live: its newest event was read when it happened. Quiet, it then moves on with the wall
+     * clock.
+     */
     @Test
     void followsTheWallClockOnceLiveAndQuietForLongerThanTheIdlenessTimeout() {
         long readAt = wall.get();
@@ -68,7 +73,8 @@ class IdleAwareWatermarksTest {
         pass(1);
         generator.onPeriodicEmit(output);
 
-        // 1 ms quiet beyond the timeout: 1 ms on; the wall clock (minus 3 min) would allow 1 ms more.
+        // 1 ms quiet beyond the timeout: 1 ms on; the wall clock (minus 3 min) would allow 1 ms
+        // more.
         assertThat(emitted).containsExactly(readAt - 2 * MINUTE - 1, readAt - 2 * MINUTE);
         assertThat(emitted.get(1)).isLessThan(wall.get() - 3 * MINUTE);
     }
@@ -76,7 +82,8 @@ class IdleAwareWatermarksTest {
     @Test
     void standsStillWhileBackPressuredBecauseTheActivityClockDoes() {
         generator.onEvent("a", 10 * MINUTE, output);
-        wall.addAndGet(60 * MINUTE); // an hour of wall time, but the source was blocked: no activity time
+        wall.addAndGet(
+                60 * MINUTE); // an hour of wall time, but the source was blocked: no activity time
         generator.onPeriodicEmit(output);
 
         assertThat(emitted).containsExactly(8 * MINUTE - 1);
@@ -95,7 +102,9 @@ class IdleAwareWatermarksTest {
         assertThat(idleMarks).isEqualTo(1);
     }
 
-    /** I9: a live partition's quiet advance is bounded by the time that passed since its last event. */
+    /**
+     * I9: a live partition's quiet advance is bounded by the time that passed since its last event.
+     */
     @Test
     void movesALiveQuietPartitionNoFurtherThanTheTimeThatPassed() {
         long eventTime = wall.get() - 10_000; // read 10 s after it happened: live
@@ -109,7 +118,10 @@ class IdleAwareWatermarksTest {
         assertThat(emitted).containsExactly(ordinary + 30_000, ordinary + 60 * MINUTE + 30_000);
     }
 
-    /** Traffic stops at 23:50 in Shanghai; the day (closing at 00:15) closes at night, not when traffic resumes. */
+    /**
+     * Traffic stops at 23:50 in Shanghai; the day (closing at 00:15) closes at night, not when
+     * traffic resumes.
+     */
     @Test
     void closesTheDayAtNightOnceLiveTrafficStops() {
         long lastEvent = Instant.parse("2026-03-10T15:50:00Z").toEpochMilli(); // 23:50 local
@@ -125,14 +137,15 @@ class IdleAwareWatermarksTest {
             generator.onPeriodicEmit(output);
         }
 
-        assertThat(wall.get()).as("wall clock when the day closes")
+        assertThat(wall.get())
+                .as("wall clock when the day closes")
                 .isLessThanOrEqualTo(dayClose + 3 * MINUTE + 1_000);
     }
 
     /**
-     * A replay of a backlog days behind the wall clock, stalled (broker down) for longer than the idleness timeout:
-     * exactly the watermarks of the same replay without the stall. No partition can tell a stall from quiet, and a
-     * backlog's event time is no measure of what has passed.
+     * A replay of a backlog days behind the wall clock, stalled (broker down) for longer than the
+     * idleness timeout: exactly the watermarks of the same replay without the stall. No partition
+     * can tell a stall from quiet, and a backlog's event time is no measure of what has passed.
      */
     @Test
     void movesAStalledReplayExactlyAsTheSameReplayWithoutTheStall() {
@@ -143,7 +156,10 @@ class IdleAwareWatermarksTest {
         assertThat(stalled.idleMarks).isZero();
     }
 
-    /** Stalled for ten idleness timeouts, a backlog partition no longer holds the others back; it is still not moved. */
+    /**
+     * Stalled for ten idleness timeouts, a backlog partition no longer holds the others back; it is
+     * still not moved.
+     */
     @Test
     void marksALongStalledReplayIdleWithoutMovingIt() {
         Replay unstalled = Replay.run(0);
@@ -169,7 +185,10 @@ class IdleAwareWatermarksTest {
         assertThat(emitted).containsExactly(8 * MINUTE - 1);
     }
 
-    /** A catch-up after an outage: its backlog holds event time, its first live events let quiet move it again. */
+    /**
+     * A catch-up after an outage: its backlog holds event time, its first live events let quiet
+     * move it again.
+     */
     @Test
     void movesAgainWhileQuietOnceACatchUpHasReachedLiveEvents() {
         generator.onEvent("backlog", wall.get() - 60 * MINUTE, output);
@@ -195,16 +214,24 @@ class IdleAwareWatermarksTest {
         generator.onPeriodicEmit(output);
         pass(10 * MINUTE);
         generator.onPeriodicEmit(output);
-        assertThat(emitted).isNotEmpty().allSatisfy(w -> assertThat(w).isLessThan(Long.MAX_VALUE).isPositive());
+        assertThat(emitted)
+                .isNotEmpty()
+                .allSatisfy(w -> assertThat(w).isLessThan(Long.MAX_VALUE).isPositive());
     }
 
-    /** Time passes for the activity clock and the wall clock alike: the source is not back-pressured. */
+    /**
+     * Time passes for the activity clock and the wall clock alike: the source is not
+     * back-pressured.
+     */
     private void pass(long millis) {
         activity.addAndGet(millis);
         wall.addAndGet(millis);
     }
 
-    /** One partition replaying 20 minutes of events from three days ago, read at 5 events per 200 ms. */
+    /**
+     * One partition replaying 20 minutes of events from three days ago, read at 5 events per 200
+     * ms.
+     */
     private record Replay(List<Long> emitted, int idleMarks) {
 
         static Replay run(long stallMillis) {
@@ -213,23 +240,25 @@ class IdleAwareWatermarksTest {
             long backlogStart = wall.get() - 3 * 24 * 60 * MINUTE;
             RelativeClock clock = clockOf(activity);
             IdleAwareWatermarks<String> generator =
-                    new IdleAwareWatermarks<>(Duration.ofMinutes(2), Duration.ofMinutes(1), clock, wall::get);
+                    new IdleAwareWatermarks<>(
+                            Duration.ofMinutes(2), Duration.ofMinutes(1), clock, wall::get);
             List<Long> emitted = new ArrayList<>();
             int[] idleMarks = {0};
-            WatermarkOutput output = new WatermarkOutput() {
-                @Override
-                public void emitWatermark(Watermark watermark) {
-                    emitted.add(watermark.getTimestamp());
-                }
+            WatermarkOutput output =
+                    new WatermarkOutput() {
+                        @Override
+                        public void emitWatermark(Watermark watermark) {
+                            emitted.add(watermark.getTimestamp());
+                        }
 
-                @Override
-                public void markIdle() {
-                    idleMarks[0]++;
-                }
+                        @Override
+                        public void markIdle() {
+                            idleMarks[0]++;
+                        }
 
-                @Override
-                public void markActive() {}
-            };
+                        @Override
+                        public void markActive() {}
+                    };
             for (int i = 0; i < 1_200; i++) {
                 if (i == 600) {
                     for (long stalled = 0; stalled < stallMillis; stalled += 200) {
@@ -238,7 +267,8 @@ class IdleAwareWatermarksTest {
                         generator.onPeriodicEmit(output);
                     }
                 }
-                // Every tenth event is a retry from a minute before: out of order, but within the bound.
+                // Every tenth event is a retry from a minute before: out of order, but within the
+                // bound.
                 long eventTime = backlogStart + i * 1_000L - (i % 10 == 0 ? MINUTE : 0);
                 generator.onEvent("e", eventTime, output);
                 if (i % 5 == 4) {
@@ -253,7 +283,8 @@ class IdleAwareWatermarksTest {
 
     @Test
     void neverMovesBackwards() {
-        generator.onEvent("a", wall.get() + 10 * MINUTE, output); // event time ahead of the wall clock
+        generator.onEvent(
+                "a", wall.get() + 10 * MINUTE, output); // event time ahead of the wall clock
         generator.onPeriodicEmit(output);
         activity.addAndGet(2 * MINUTE);
         generator.onPeriodicEmit(output);

@@ -13,8 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class WarehouseConfigTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void warehouseIsOffByDefault() {
@@ -23,7 +22,10 @@ class WarehouseConfigTest {
 
     @Test
     void readsTheWarehouseFromYamlAndKeepsItThroughACopy() throws Exception {
-        Path yaml = Files.writeString(dir.resolve("metering.yaml"), """
+        Path yaml =
+                Files.writeString(
+                        dir.resolve("metering.yaml"),
+                        """
                 warehouse:
                   postgres:
                     url: jdbc:postgresql://127.0.0.1:5432/analytics
@@ -32,7 +34,8 @@ class WarehouseConfigTest {
                     batch-interval: 500 ms
                 """);
 
-        MeteringConfig config = MeteringConfig.load(yaml, List.of("warehouse.postgres.max-retries=5"));
+        MeteringConfig config =
+                MeteringConfig.load(yaml, List.of("warehouse.postgres.max-retries=5"));
 
         WarehouseConfig warehouse = config.warehouse().postgres();
         assertThat(warehouse.enabled()).isTrue();
@@ -53,11 +56,13 @@ class WarehouseConfigTest {
         assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-size", "0"))
                 .hasMessageContaining("'warehouse.postgres.batch-size'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-size", "many"))
-                .hasMessageContaining("'warehouse.postgres.batch-size' has an invalid value 'many'");
+                .hasMessageContaining(
+                        "'warehouse.postgres.batch-size' has an invalid value 'many'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.batch-interval", "soon"))
                 .hasMessageContaining("'warehouse.postgres.batch-interval'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.exactly-once", "yes"))
-                .hasMessageContaining("'warehouse.postgres.exactly-once' has an invalid value 'yes'");
+                .hasMessageContaining(
+                        "'warehouse.postgres.exactly-once' has an invalid value 'yes'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.max-retries", "-1"))
                 .hasMessageContaining("'warehouse.postgres.max-retries'");
         assertThatThrownBy(() -> withSetting("warehouse.postgres.password-env", "my password"))
@@ -66,14 +71,25 @@ class WarehouseConfigTest {
                 .hasMessageContaining("Unknown configuration key(s) [warehouse.postgres.passwd]");
     }
 
-    /** Issue #13 item 9: a password in the URL would travel into the job graph and every message naming the URL. */
+    /**
+     * Issue #13 item 9: a password in the URL would travel into the job graph and every message
+     * naming the URL.
+     */
     @Test
     void refusesAPasswordInTheUrlAndARelativePasswordFile() {
-        assertThatThrownBy(() -> withSetting("warehouse.postgres.url", "jdbc:postgresql://db/analytics?user=a&password=hunter2"))
+        assertThatThrownBy(
+                        () ->
+                                withSetting(
+                                        "warehouse.postgres.url",
+                                        "jdbc:postgresql://db/analytics?user=a&password=hunter2"))
                 .hasMessageContaining("'warehouse.postgres.url' must not carry a password")
                 .hasMessageContaining(WarehouseConfig.PASSWORD_FILE)
                 .hasMessageNotContaining("hunter2");
-        assertThatThrownBy(() -> withSetting("warehouse.postgres.url", "jdbc:postgresql://db/analytics?PASSWORD=hunter2"))
+        assertThatThrownBy(
+                        () ->
+                                withSetting(
+                                        "warehouse.postgres.url",
+                                        "jdbc:postgresql://db/analytics?PASSWORD=hunter2"))
                 .hasMessageContaining("'warehouse.postgres.url'");
         assertThatThrownBy(() -> withSetting(WarehouseConfig.PASSWORD_FILE, "secrets/warehouse"))
                 .hasMessageContaining("'warehouse.postgres.password-file'")
@@ -84,9 +100,15 @@ class WarehouseConfigTest {
     void readsThePasswordFromTheFileBeforeTheVariable() throws Exception {
         Path file = Files.writeString(dir.resolve("password"), "from-the-file\n");
 
-        WarehouseConfig warehouse = MeteringConfig.fromMap(Map.of(
-                "warehouse.postgres.url", "jdbc:postgresql://db/analytics",
-                WarehouseConfig.PASSWORD_FILE, file.toString())).warehouse().postgres();
+        WarehouseConfig warehouse =
+                MeteringConfig.fromMap(
+                                Map.of(
+                                        "warehouse.postgres.url",
+                                        "jdbc:postgresql://db/analytics",
+                                        WarehouseConfig.PASSWORD_FILE,
+                                        file.toString()))
+                        .warehouse()
+                        .postgres();
 
         assertThat(warehouse.password().read()).isEqualTo("from-the-file");
         assertThat(warehouse.toString()).contains(file.toString()).doesNotContain("from-the-file");

@@ -4,23 +4,26 @@ import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.packages.PackageCatalog;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsagePartial;
-import java.time.Instant;
-import java.time.ZoneId;
-import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.ingest.SecretSource;
+import io.tokenmeter.logic.packages.PackageCatalog;
 import java.io.Serializable;
+import java.time.Instant;
+import java.time.ZoneId;
 import java.util.function.UnaryOperator;
 
 /** Small builders the metering tests share. */
 public final class Fixtures {
 
-    /** The catalog the package tests share: units are tokens for TEXT input, output counts double. */
-    public static final String PACKAGE_CATALOG = """
+    /**
+     * The catalog the package tests share: units are tokens for TEXT input, output counts double.
+     */
+    public static final String PACKAGE_CATALOG =
+            """
             currency: CNY
             units:
               TEXT:  {input: 1, output: 2, cached: 0}
@@ -49,10 +52,15 @@ public final class Fixtures {
     /** The dedup key of the tests, as if from the TaskManagers' environment. */
     public static final String DEDUP_KEY_TEXT = "test-dedup-key-0123456789abcdef0123456789";
 
-    /** Where the tests' dedup key is: an environment of their own holding {@link #DEDUP_KEY_TEXT}. */
-    public static final SecretSource DEDUP_KEY = new SecretSource(
-            "", "TOKENMETER_DEDUP_KEY", "dedup.key-file",
-            (UnaryOperator<String> & Serializable) name -> DEDUP_KEY_TEXT);
+    /**
+     * Where the tests' dedup key is: an environment of their own holding {@link #DEDUP_KEY_TEXT}.
+     */
+    public static final SecretSource DEDUP_KEY =
+            new SecretSource(
+                    "",
+                    "TOKENMETER_DEDUP_KEY",
+                    "dedup.key-file",
+                    (UnaryOperator<String> & Serializable) name -> DEDUP_KEY_TEXT);
 
     private Fixtures() {}
 
@@ -70,8 +78,9 @@ public final class Fixtures {
     }
 
     /**
-     * The usage event every test starts from, to change what its case is about: evt-1 from gateway-a, account acct-1
-     * in region CN-GD, model qwen-max, TEXT, 10 input, 20 output and 30 cached tokens at 2026-03-10T01:00:00Z.
+     * The usage event every test starts from, to change what its case is about: evt-1 from
+     * gateway-a, account acct-1 in region CN-GD, model qwen-max, TEXT, 10 input, 20 output and 30
+     * cached tokens at 2026-03-10T01:00:00Z.
      */
     public static UsageEvent.Builder usageEventBuilder() {
         return UsageEvent.newBuilder()
@@ -88,8 +97,15 @@ public final class Fixtures {
     }
 
     /** A usage event from gateway-a in region CN-GD. */
-    public static UsageEvent usageEvent(String id, String account, String model, Modality modality,
-            long input, long output, long cached, String time) {
+    public static UsageEvent usageEvent(
+            String id,
+            String account,
+            String model,
+            Modality modality,
+            long input,
+            long output,
+            long cached,
+            String time) {
         return usageEventBuilder()
                 .setEventId(id)
                 .setAccountId(account)
@@ -135,11 +151,29 @@ public final class Fixtures {
 
     /** One event as deduplication passes it on when neither its day nor its hour had closed. */
     public static UsagePartial onTime(UsageEvent event, BillingCalendar calendar) {
-        return UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MIN_VALUE, Long.MIN_VALUE, calendar);
+        return UsagePartial.judge(
+                Usage.of(event),
+                "raw",
+                0,
+                event.getEventId().hashCode(),
+                false,
+                Long.MIN_VALUE,
+                Long.MIN_VALUE,
+                calendar);
     }
 
-    /** One event as deduplication passes it on when its hour had closed: with its own correction id. */
+    /**
+     * One event as deduplication passes it on when its hour had closed: with its own correction id.
+     */
     public static UsagePartial hourCorrection(UsageEvent event, BillingCalendar calendar) {
-        return UsagePartial.judge(Usage.of(event), "raw", 0, event.getEventId().hashCode(), false, Long.MAX_VALUE, Long.MIN_VALUE, calendar);
+        return UsagePartial.judge(
+                Usage.of(event),
+                "raw",
+                0,
+                event.getEventId().hashCode(),
+                false,
+                Long.MAX_VALUE,
+                Long.MIN_VALUE,
+                calendar);
     }
 }

@@ -9,15 +9,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
- * Builds two printable event ids of one source whose MurmurHash3_x64_128 (seed 0) dedup keys are equal, by the
- * block-wise inversion of Aumasson and Bernstein ("Hash-flooding DoS reloaded", 2012): every 16-byte block step of
- * Murmur3 is a bijection of its 128-bit state for a fixed block, and solvable for the block given the states before
- * and after it. Two ids {@code x1 + y1} and {@code x2 + y2}: after {@code x1} and {@code x2} the states differ;
- * {@code y2} is solved so that it leads from the second state to where {@code y1} leads the first. A solution is
- * printable with probability (95/256)^16, so a deterministic scan over {@code x2} needs some 10^7 tries.
+ * Builds two printable event ids of one source whose MurmurHash3_x64_128 (seed 0) dedup keys are
+ * equal, by the block-wise inversion of Aumasson and Bernstein ("Hash-flooding DoS reloaded",
+ * 2012): every 16-byte block step of Murmur3 is a bijection of its 128-bit state for a fixed block,
+ * and solvable for the block given the states before and after it. Two ids {@code x1 + y1} and
+ * {@code x2 + y2}: after {@code x1} and {@code x2} the states differ; {@code y2} is solved so that
+ * it leads from the second state to where {@code y1} leads the first. A solution is printable with
+ * probability (95/256)^16, so a deterministic scan over {@code x2} needs some 10^7 tries.
  *
- * <p>The message is the one the old key hashed: {@code int len(source), source, int len(id), id} (big-endian
- * lengths). The source must leave the id's first block ({@code x}) at 16 − (source length + 8) mod 16 bytes.
+ * <p>The message is the one the old key hashed: {@code int len(source), source, int len(id), id}
+ * (big-endian lengths). The source must leave the id's first block ({@code x}) at 16 − (source
+ * length + 8) mod 16 bytes.
  */
 public final class MurmurCollisions {
 
@@ -31,7 +33,10 @@ public final class MurmurCollisions {
 
     private MurmurCollisions() {}
 
-    /** The dedup key the job used before it was keyed: MurmurHash3_x64_128, seed 0, of the message above. */
+    /**
+     * The dedup key the job used before it was keyed: MurmurHash3_x64_128, seed 0, of the message
+     * above.
+     */
     public static long[] unkeyedMurmurKey(String source, String eventId) {
         byte[] s = source.getBytes(StandardCharsets.UTF_8);
         byte[] e = eventId.getBytes(StandardCharsets.UTF_8);
@@ -41,14 +46,19 @@ public final class MurmurCollisions {
     }
 
     /**
-     * A pair {@link #printablePair} found for source "gateway-a" (in about a second on one core): the harness tests
-     * take it from here rather than search again.
+     * A pair {@link #printablePair} found for source "gateway-a" (in about a second on one core):
+     * the harness tests take it from here rather than search again.
      */
-    public static final String[] GATEWAY_A_PAIR = {"aaaaaaaaaaaaaaabbbbbbbbbbbbbbbb", "1(j6           ?Qub`Dy%Da)pbMp?"};
+    public static final String[] GATEWAY_A_PAIR = {
+        "aaaaaaaaaaaaaaabbbbbbbbbbbbbbbb", "1(j6           ?Qub`Dy%Da)pbMp?"
+    };
 
     private static final Map<String, String[]> PAIRS = new ConcurrentHashMap<>();
 
-    /** Two distinct printable ASCII ids with equal old dedup keys for {@code source}; the same ones every time. */
+    /**
+     * Two distinct printable ASCII ids with equal old dedup keys for {@code source}; the same ones
+     * every time.
+     */
     public static String[] printablePair(String source) {
         return PAIRS.computeIfAbsent(source, MurmurCollisions::search).clone();
     }
@@ -75,15 +85,22 @@ public final class MurmurCollisions {
             solve(before, target, y2);
             if (printable(y2)) {
                 return new String[] {
-                    new String(x1, StandardCharsets.US_ASCII) + new String(y1, StandardCharsets.US_ASCII),
-                    new String(x2, StandardCharsets.US_ASCII) + new String(y2, StandardCharsets.US_ASCII)};
+                    new String(x1, StandardCharsets.US_ASCII)
+                            + new String(y1, StandardCharsets.US_ASCII),
+                    new String(x2, StandardCharsets.US_ASCII)
+                            + new String(y2, StandardCharsets.US_ASCII)
+                };
             }
         }
     }
 
-    /** The Murmur3 state after the blocks of the message up to the end of {@code x} (and {@code y}, if given). */
+    /**
+     * The Murmur3 state after the blocks of the message up to the end of {@code x} (and {@code y},
+     * if given).
+     */
     private static long[] state(byte[] source, int idLength, byte[] x, byte[] y) {
-        ByteBuffer message = ByteBuffer.allocate(8 + source.length + x.length + (y == null ? 0 : 16));
+        ByteBuffer message =
+                ByteBuffer.allocate(8 + source.length + x.length + (y == null ? 0 : 16));
         message.putInt(source.length).put(source).putInt(idLength).put(x);
         if (y != null) {
             message.put(y);
@@ -104,7 +121,10 @@ public final class MurmurCollisions {
         return new long[] {h1, h2};
     }
 
-    /** The block that takes the state {@code from} to {@code to}, into {@code block} (little-endian k1, k2). */
+    /**
+     * The block that takes the state {@code from} to {@code to}, into {@code block} (little-endian
+     * k1, k2).
+     */
     private static void solve(long[] from, long[] to, byte[] block) {
         long mixed1 = from[0] ^ Long.rotateRight((to[0] - 0x52dce729) * INV_5 - from[1], 27);
         long mixed2 = from[1] ^ Long.rotateRight((to[1] - 0x38495ab5) * INV_5 - to[0], 31);

@@ -11,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -18,14 +19,14 @@ import org.apache.flink.util.FileUtils;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-import java.util.Comparator;
 
 /**
- * A real PostgreSQL server for one test class: initdb into a fresh folder under java.io.tmpdir, pg_ctl start on a
- * free loopback port (trust authentication, no fsync, prepared transactions on for the exactly-once warehouse
- * sink), stopped and deleted afterwards. The binaries come from the PATH, /usr/local/bin or Debian's
- * /usr/lib/postgresql/VERSION/bin (package postgresql; .ci/run installs it when none is there). PostgreSQL refuses
- * to run as root, so as root the server runs as the user "postgres".
+ * A real PostgreSQL server for one test class: initdb into a fresh folder under java.io.tmpdir,
+ * pg_ctl start on a free loopback port (trust authentication, no fsync, prepared transactions on
+ * for the exactly-once warehouse sink), stopped and deleted afterwards. The binaries come from the
+ * PATH, /usr/local/bin or Debian's /usr/lib/postgresql/VERSION/bin (package postgresql; .ci/run
+ * installs it when none is there). PostgreSQL refuses to run as root, so as root the server runs as
+ * the user "postgres".
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
 
@@ -41,18 +42,41 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         dir = Files.createTempDirectory("postgres-");
         port = freePort();
         asServerUser(dir);
-        run(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", USER, "--auth=trust",
-                "-E", "UTF8", "--no-sync");
-        run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
-                dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-                "-p " + port + " -h 127.0.0.1 -k " + dir + " -F -c max_prepared_transactions=64", "start");
+        run(
+                bin.resolve("initdb").toString(),
+                "-D",
+                dir.resolve("data").toString(),
+                "-U",
+                USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync");
+        run(
+                bin.resolve("pg_ctl").toString(),
+                "-D",
+                dir.resolve("data").toString(),
+                "-l",
+                dir.resolve("server.log").toString(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                "-p " + port + " -h 127.0.0.1 -k " + dir + " -F -c max_prepared_transactions=64",
+                "start");
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
         if (dir != null) {
             try {
-                run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w",
+                run(
+                        bin.resolve("pg_ctl").toString(),
+                        "-D",
+                        dir.resolve("data").toString(),
+                        "-m",
+                        "immediate",
+                        "-w",
                         "stop");
             } finally {
                 FileUtils.deleteDirectory(dir.toFile());
@@ -82,14 +106,21 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         Path debian = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(debian)) {
             try (Stream<Path> versions = Files.list(debian)) {
-                versions.sorted(Comparator.reverseOrder()).forEach(v -> candidates.add(v.resolve("bin")));
+                versions.sorted(Comparator.reverseOrder())
+                        .forEach(v -> candidates.add(v.resolve("bin")));
             }
         }
         return candidates.stream()
-                .filter(d -> Files.isExecutable(d.resolve("initdb")) && Files.isExecutable(d.resolve("pg_ctl")))
+                .filter(
+                        d ->
+                                Files.isExecutable(d.resolve("initdb"))
+                                        && Files.isExecutable(d.resolve("pg_ctl")))
                 .findFirst()
-                .orElseThrow(() -> new IllegalStateException("No PostgreSQL server binaries (initdb, pg_ctl) on the "
-                        + "PATH, in /usr/local/bin or /usr/lib/postgresql/*/bin: install Debian's package postgresql"));
+                .orElseThrow(
+                        () ->
+                                new IllegalStateException(
+                                        "No PostgreSQL server binaries (initdb, pg_ctl) on the "
+                                                + "PATH, in /usr/local/bin or /usr/lib/postgresql/*/bin: install Debian's package postgresql"));
     }
 
     private static int freePort() throws IOException {
@@ -104,7 +135,10 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 
     private static void asServerUser(Path folder) throws IOException, InterruptedException {
         if (isRoot()) {
-            new ProcessBuilder("chown", "postgres", folder.toString()).inheritIO().start().waitFor();
+            new ProcessBuilder("chown", "postgres", folder.toString())
+                    .inheritIO()
+                    .start()
+                    .waitFor();
         }
     }
 
@@ -114,11 +148,12 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
             line.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
         line.addAll(List.of(command));
-        Process process = new ProcessBuilder(line)
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("commands.log").toFile())
-                .start();
+        Process process =
+                new ProcessBuilder(line)
+                        .directory(dir.toFile())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("commands.log").toFile())
+                        .start();
         if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
             process.destroyForcibly();
             String log = Files.readString(dir.resolve("commands.log"));

@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The SQL files of config/sql as a program runs them: {@code ${key}} placeholders filled in (keys of
- * config/metering.yaml, as scripts/sql.sh fills them), comments dropped, split into statements.
+ * The SQL files of config/sql as a program runs them: {@code ${key}} placeholders filled in (keys
+ * of config/metering.yaml, as scripts/sql.sh fills them), comments dropped, split into statements.
  */
 public final class SqlScripts {
 
@@ -31,14 +31,18 @@ public final class SqlScripts {
         return statements;
     }
 
-    /** {@code text} with every {@code ${key}} replaced by its value; an unknown key fails, naming it. */
+    /**
+     * {@code text} with every {@code ${key}} replaced by its value; an unknown key fails, naming
+     * it.
+     */
     public static String fill(String text, Map<String, String> values) {
         Matcher m = PLACEHOLDER.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String value = values.get(m.group(1));
             if (value == null) {
-                throw new IllegalArgumentException("No value for placeholder ${" + m.group(1) + "}");
+                throw new IllegalArgumentException(
+                        "No value for placeholder ${" + m.group(1) + "}");
             }
             m.appendReplacement(out, Matcher.quoteReplacement(value));
         }
@@ -46,8 +50,9 @@ public final class SqlScripts {
     }
 
     /**
-     * The statements of a script: {@code --} comments removed (outside quotes), split at semicolons that end a
-     * line. Enough for the table definitions and the cookbook, which keep one statement per semicolon.
+     * The statements of a script: {@code --} comments removed (outside quotes), split at semicolons
+     * that end a line. Enough for the table definitions and the cookbook, which keep one statement
+     * per semicolon.
      */
     public static List<String> split(String script) {
         List<String> statements = new ArrayList<>();

@@ -5,9 +5,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 /**
- * The one polling loop of the tests and the local tools: ask again every {@code interval} until the answer is the
- * awaited one or {@code timeout} has passed. For conditions on a broker, a cluster or a server outside this thread
- * (topics consumed, a job restarted, a server ready), never for letting time pass.
+ * The one polling loop of the tests and the local tools: ask again every {@code interval} until the
+ * answer is the awaited one or {@code timeout} has passed. For conditions on a broker, a cluster or
+ * a server outside this thread (topics consumed, a job restarted, a server ready), never for
+ * letting time pass.
  */
 public final class Await {
 
@@ -20,10 +21,11 @@ public final class Await {
     private Await() {}
 
     /**
-     * Asks {@code probe} until {@code done} accepts its answer or {@code timeout} has passed; returns the last answer
-     * either way, so that the caller can say what it saw.
+     * Asks {@code probe} until {@code done} accepts its answer or {@code timeout} has passed;
+     * returns the last answer either way, so that the caller can say what it saw.
      */
-    public static <T> T poll(Duration timeout, Duration interval, Probe<T> probe, Predicate<? super T> done)
+    public static <T> T poll(
+            Duration timeout, Duration interval, Probe<T> probe, Predicate<? super T> done)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
@@ -35,8 +37,12 @@ public final class Await {
         }
     }
 
-    /** Waits until {@code condition} holds; a {@link TimeoutException} saying what was awaited when it never does. */
-    public static void until(Duration timeout, Duration interval, Probe<Boolean> condition, String what)
+    /**
+     * Waits until {@code condition} holds; a {@link TimeoutException} saying what was awaited when
+     * it never does.
+     */
+    public static void until(
+            Duration timeout, Duration interval, Probe<Boolean> condition, String what)
             throws TimeoutException, InterruptedException {
         if (!poll(timeout, interval, condition, Boolean::booleanValue)) {
             throw new TimeoutException("gave up waiting " + timeout.toSeconds() + " s for " + what);

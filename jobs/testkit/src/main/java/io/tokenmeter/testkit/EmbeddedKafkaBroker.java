@@ -20,9 +20,9 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 
 /**
- * A real single-node Kafka broker (KRaft: broker and controller in one), listening on loopback only, with its
- * data in a folder of its own. Started in-process by tests, and as a child process by the local run
- * ({@code io.tokenmeter.local.BrokerProcess}).
+ * A real single-node Kafka broker (KRaft: broker and controller in one), listening on loopback
+ * only, with its data in a folder of its own. Started in-process by tests, and as a child process
+ * by the local run ({@code io.tokenmeter.local.BrokerProcess}).
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -35,7 +35,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final KafkaRaftServer server;
     @Nullable private final BrokerSecurity security;
 
-    private EmbeddedKafkaBroker(Path dataDir, boolean deleteDataOnClose, int port, KafkaRaftServer server,
+    private EmbeddedKafkaBroker(
+            Path dataDir,
+            boolean deleteDataOnClose,
+            int port,
+            KafkaRaftServer server,
             @Nullable BrokerSecurity security) {
         this.dataDir = dataDir;
         this.deleteDataOnClose = deleteDataOnClose;
@@ -44,7 +48,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.security = security;
     }
 
-    /** Starts a broker on a free port with a fresh temporary data folder, deleted again on {@link #close()}. */
+    /**
+     * Starts a broker on a free port with a fresh temporary data folder, deleted again on {@link
+     * #close()}.
+     */
     public static EmbeddedKafkaBroker startTemporary() {
         try {
             return start(Files.createTempDirectory("tokenmeter-kafka-"), 0, true);
@@ -68,7 +75,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return new EmbeddedKafkaBroker(dataDir, deleteDataOnClose, clientPort, server, null);
     }
 
-    /** A secured broker ({@link BrokerSecurity}) with a fresh temporary data folder, deleted on {@link #close()}. */
+    /**
+     * A secured broker ({@link BrokerSecurity}) with a fresh temporary data folder, deleted on
+     * {@link #close()}.
+     */
     public static EmbeddedKafkaBroker startSecuredTemporary() {
         try {
             return startSecured(Files.createTempDirectory("tokenmeter-kafka-secured-"), true);
@@ -78,10 +88,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     /**
-     * Starts a secured broker keeping its data in {@code dataDir} and its certificates and secrets, new ones made
-     * now, in {@code dataDir/security}: SASL_SSL (SCRAM-SHA-512) at {@link #bootstrapServers()}, mTLS at
-     * {@link BrokerSecurity#mtlsBootstrap()}, the StandardAuthorizer denying whatever no ACL allows, and the SCRAM
-     * users of {@link BrokerSecurity} created.
+     * Starts a secured broker keeping its data in {@code dataDir} and its certificates and secrets,
+     * new ones made now, in {@code dataDir/security}: SASL_SSL (SCRAM-SHA-512) at {@link
+     * #bootstrapServers()}, mTLS at {@link BrokerSecurity#mtlsBootstrap()}, the StandardAuthorizer
+     * denying whatever no ACL allows, and the SCRAM users of {@link BrokerSecurity} created.
      */
     public static EmbeddedKafkaBroker startSecured(Path dataDir, boolean deleteDataOnClose) {
         int saslSslPort = freePort();
@@ -91,7 +101,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         try {
             security = BrokerSecurity.create(dataDir.resolve("security"), saslSslPort, mtlsPort);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the broker's certificates in " + dataDir, e);
+            throw new UncheckedIOException(
+                    "cannot create the broker's certificates in " + dataDir, e);
         }
         Properties props = serverProperties(dataDir.resolve("logs"), saslSslPort, controllerPort);
         security.configureBroker(props, saslSslPort, mtlsPort, controllerPort);
@@ -114,7 +125,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
-    /** The certificates, secrets and client settings of a secured broker; null for a plaintext one. */
+    /**
+     * The certificates, secrets and client settings of a secured broker; null for a plaintext one.
+     */
     @Nullable
     public BrokerSecurity security() {
         return security;
@@ -134,7 +147,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put(
+                "listeners",
+                "PLAINTEXT://127.0.0.1:"
+                        + clientPort
+                        + ",CONTROLLER://127.0.0.1:"
+                        + controllerPort);
         p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + clientPort);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
@@ -162,19 +180,30 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 props.store(w, "Tokenmeter embedded broker");
             }
             ByteArrayOutputStream log = new ByteArrayOutputStream();
-            int exit = StorageTool.execute(new String[] {
-                "format", "--cluster-id", clusterId(props), "--config", configFile.toString(),
-                "--ignore-formatted"
-            }, new PrintStream(log, true, StandardCharsets.UTF_8));
+            int exit =
+                    StorageTool.execute(
+                            new String[] {
+                                "format",
+                                "--cluster-id",
+                                clusterId(props),
+                                "--config",
+                                configFile.toString(),
+                                "--ignore-formatted"
+                            },
+                            new PrintStream(log, true, StandardCharsets.UTF_8));
             if (exit != 0) {
-                throw new IllegalStateException("kafka storage format failed (" + exit + "): " + log);
+                throw new IllegalStateException(
+                        "kafka storage format failed (" + exit + "): " + log);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare Kafka data folder " + dataDir, e);
         }
     }
 
-    /** A new cluster id, or the one the data folder was formatted with: a restarted broker must keep it. */
+    /**
+     * A new cluster id, or the one the data folder was formatted with: a restarted broker must keep
+     * it.
+     */
     private static String clusterId(Properties props) throws IOException {
         Path meta = Path.of(props.getProperty("log.dirs"), "meta.properties");
         if (Files.exists(meta)) {

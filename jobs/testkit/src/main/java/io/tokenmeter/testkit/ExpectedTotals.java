@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What a correct pipeline must make of a workload: billed usage per account and billing day, and how many
- * records were duplicates or must be rejected.
+ * What a correct pipeline must make of a workload: billed usage per account and billing day, and
+ * how many records were duplicates or must be rejected.
  */
 public final class ExpectedTotals {
 
@@ -45,16 +45,18 @@ public final class ExpectedTotals {
         records.merge(record.kind(), 1L, Long::sum);
         if (record.kind().billed()) {
             UsageEvent e = record.event();
-            AccountDay key = new AccountDay(e.getAccountId(),
-                    LocalDate.ofInstant(e.getEventTime(), billingZone));
+            AccountDay key =
+                    new AccountDay(
+                            e.getAccountId(), LocalDate.ofInstant(e.getEventTime(), billingZone));
             billed.computeIfAbsent(key, k -> new UsageTotals())
                     .addEvent(e.getInputTokens(), e.getOutputTokens(), e.getCachedTokens());
         }
     }
 
     /**
-     * Adds a record produced a second time (the same input replayed within the dedup horizon): whatever was billed
-     * or already a duplicate is now a duplicate; whatever was rejected is rejected again, for the same reason.
+     * Adds a record produced a second time (the same input replayed within the dedup horizon):
+     * whatever was billed or already a duplicate is now a duplicate; whatever was rejected is
+     * rejected again, for the same reason.
      */
     public void addReplayed(GeneratedRecord record) {
         records.merge(record.kind().rejected() ? record.kind() : Kind.DUPLICATE, 1L, Long::sum);
@@ -95,14 +97,31 @@ public final class ExpectedTotals {
         return billed.values().stream().mapToLong(t -> t.events).sum();
     }
 
-    /** Writes the expected billing as CSV: account_id, billing_day, input, output, cached, total tokens, events. */
+    /**
+     * Writes the expected billing as CSV: account_id, billing_day, input, output, cached, total
+     * tokens, events.
+     */
     public void writeCsv(Path file) throws IOException {
         try (BufferedWriter w = Files.newBufferedWriter(file)) {
-            w.write("account_id,billing_day,input_tokens,output_tokens,cached_tokens,total_tokens,events\n");
+            w.write(
+                    "account_id,billing_day,input_tokens,output_tokens,cached_tokens,total_tokens,events\n");
             for (Map.Entry<AccountDay, UsageTotals> e : new TreeMap<>(billed).entrySet()) {
                 UsageTotals t = e.getValue();
-                w.write(e.getKey().accountId() + "," + e.getKey().day() + "," + t.inputTokens + "," + t.outputTokens
-                        + "," + t.cachedTokens + "," + t.totalTokens() + "," + t.events + "\n");
+                w.write(
+                        e.getKey().accountId()
+                                + ","
+                                + e.getKey().day()
+                                + ","
+                                + t.inputTokens
+                                + ","
+                                + t.outputTokens
+                                + ","
+                                + t.cachedTokens
+                                + ","
+                                + t.totalTokens()
+                                + ","
+                                + t.events
+                                + "\n");
             }
         }
     }

@@ -5,14 +5,16 @@ import io.tokenmeter.avro.UsageEvent;
 import javax.annotation.Nullable;
 
 /**
- * One record of the workload as it goes onto the raw topic, and what a correct pipeline must make of it.
+ * One record of the workload as it goes onto the raw topic, and what a correct pipeline must make
+ * of it.
  *
  * @param key the Kafka key (the account id), or null
  * @param value the Kafka value, exactly as written
  * @param kind how a correct pipeline treats it
  * @param event the event it carries, for VALID, LATE and DUPLICATE records
  */
-public record GeneratedRecord(@Nullable String key, byte[] value, Kind kind, @Nullable UsageEvent event) {
+public record GeneratedRecord(
+        @Nullable String key, byte[] value, Kind kind, @Nullable UsageEvent event) {
 
     /** How a correct pipeline must treat a generated record. */
     public enum Kind {
@@ -53,7 +55,9 @@ public record GeneratedRecord(@Nullable String key, byte[] value, Kind kind, @Nu
             return rejectReason != null;
         }
 
-        /** The reason the job must give when it rejects this kind of record, or null if it must not. */
+        /**
+         * The reason the job must give when it rejects this kind of record, or null if it must not.
+         */
         @Nullable
         public RejectReason rejectReason() {
             return rejectReason;

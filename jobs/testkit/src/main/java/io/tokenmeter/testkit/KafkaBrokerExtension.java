@@ -7,11 +7,13 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A real KRaft broker on loopback for one test class, with a fresh data folder, shut down afterwards; plaintext, or
- * {@link #secured()} (SASL_SSL, mTLS and ACLs, {@link BrokerSecurity}). After each test it checks that the test and
- * its jobs closed every Kafka producer they opened ({@link ProducerLeaks}).
+ * A real KRaft broker on loopback for one test class, with a fresh data folder, shut down
+ * afterwards; plaintext, or {@link #secured()} (SASL_SSL, mTLS and ACLs, {@link BrokerSecurity}).
+ * After each test it checks that the test and its jobs closed every Kafka producer they opened
+ * ({@link ProducerLeaks}).
  */
-public final class KafkaBrokerExtension implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
+public final class KafkaBrokerExtension
+        implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
 
     private final AtomicInteger topicCounter = new AtomicInteger();
     private final boolean secured;
@@ -32,7 +34,10 @@ public final class KafkaBrokerExtension implements BeforeAllCallback, AfterEachC
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        broker = secured ? EmbeddedKafkaBroker.startSecuredTemporary() : EmbeddedKafkaBroker.startTemporary();
+        broker =
+                secured
+                        ? EmbeddedKafkaBroker.startSecuredTemporary()
+                        : EmbeddedKafkaBroker.startTemporary();
     }
 
     @Override
@@ -57,7 +62,8 @@ public final class KafkaBrokerExtension implements BeforeAllCallback, AfterEachC
 
     /** Topic tools; on a secured broker they connect as the admin principal over mTLS. */
     public KafkaTopics topics() {
-        return secured ? new KafkaTopics(security().mtlsBootstrap(), security().admin())
+        return secured
+                ? new KafkaTopics(security().mtlsBootstrap(), security().admin())
                 : new KafkaTopics(bootstrapServers());
     }
 

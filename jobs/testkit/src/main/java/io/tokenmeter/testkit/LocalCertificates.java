@@ -32,9 +32,10 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A throwaway certificate authority for a local secured broker: made at start-up, never reused, good for a few
- * days. It signs the broker's certificate (for 127.0.0.1 and localhost, so clients verify the host name) and client
- * certificates whose common name is the Kafka principal (mTLS). Keys are EC P-256; stores are PKCS12.
+ * A throwaway certificate authority for a local secured broker: made at start-up, never reused,
+ * good for a few days. It signs the broker's certificate (for 127.0.0.1 and localhost, so clients
+ * verify the host name) and client certificates whose common name is the Kafka principal (mTLS).
+ * Keys are EC P-256; stores are PKCS12.
  */
 public final class LocalCertificates {
 
@@ -49,11 +50,15 @@ public final class LocalCertificates {
     private LocalCertificates(String caCommonName) throws GeneralSecurityException {
         this.caName = new X500Name("CN=" + caCommonName + ",O=Tokenmeter local");
         this.caKeys = newKeyPair();
-        X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(caName, serial(), notBefore(), notAfter(),
-                caName, caKeys.getPublic());
+        X509v3CertificateBuilder builder =
+                new JcaX509v3CertificateBuilder(
+                        caName, serial(), notBefore(), notAfter(), caName, caKeys.getPublic());
         try {
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-            builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            builder.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
         } catch (IOException e) {
             throw new GeneralSecurityException(e);
         }
@@ -82,25 +87,46 @@ public final class LocalCertificates {
     }
 
     /**
-     * Writes a keystore with a new key and a certificate for {@code commonName}, signed by this authority, usable
-     * as a server certificate for 127.0.0.1/localhost and as a client certificate.
+     * Writes a keystore with a new key and a certificate for {@code commonName}, signed by this
+     * authority, usable as a server certificate for 127.0.0.1/localhost and as a client
+     * certificate.
      */
     public void writeKeystore(Path file, String commonName, char[] password) throws IOException {
         try {
             KeyPair keys = newKeyPair();
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(caName, serial(), notBefore(),
-                    notAfter(), new X500Name("CN=" + commonName), keys.getPublic());
+            X509v3CertificateBuilder builder =
+                    new JcaX509v3CertificateBuilder(
+                            caName,
+                            serial(),
+                            notBefore(),
+                            notAfter(),
+                            new X500Name("CN=" + commonName),
+                            keys.getPublic());
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
-                    new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-            builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")
-            }));
+            builder.addExtension(
+                    Extension.extendedKeyUsage,
+                    false,
+                    new ExtendedKeyUsage(
+                            new KeyPurposeId[] {
+                                KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                            }));
+            builder.addExtension(
+                    Extension.subjectAlternativeName,
+                    false,
+                    new GeneralNames(
+                            new GeneralName[] {
+                                new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                                new GeneralName(GeneralName.dNSName, "localhost")
+                            }));
             X509Certificate certificate = sign(builder);
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry(commonName, keys.getPrivate(), password, new Certificate[] {certificate, caCertificate});
+            store.setKeyEntry(
+                    commonName,
+                    keys.getPrivate(),
+                    password,
+                    new Certificate[] {certificate, caCertificate});
             write(store, file, password);
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot write keystore " + file, e);
@@ -109,14 +135,16 @@ public final class LocalCertificates {
 
     private X509Certificate sign(X509v3CertificateBuilder builder) throws GeneralSecurityException {
         try {
-            ContentSigner signer = new JcaContentSignerBuilder(SIGNATURE).build(caKeys.getPrivate());
+            ContentSigner signer =
+                    new JcaContentSignerBuilder(SIGNATURE).build(caKeys.getPrivate());
             return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
         } catch (OperatorCreationException e) {
             throw new GeneralSecurityException(e);
         }
     }
 
-    private static void write(KeyStore store, Path file, char[] password) throws IOException, GeneralSecurityException {
+    private static void write(KeyStore store, Path file, char[] password)
+            throws IOException, GeneralSecurityException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         try (OutputStream out = Files.newOutputStream(file)) {
             store.store(out, password);

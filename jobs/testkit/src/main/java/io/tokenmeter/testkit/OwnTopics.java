@@ -1,20 +1,23 @@
 package io.tokenmeter.testkit;
 
-import io.tokenmeter.metering.MeteringConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Job settings that give one run of the metering job topics, a consumer group and transactional ids no other run
- * shares, all named after the run: topics {@code RUN.usage.raw}, {@code RUN.billing.records}, ... (the shipped
- * names with RUN for "tokenmeter"), consumer group and transactional ids RUN with dashes for dots. The ITCases name
- * a run per test, the fault suite one per fault.
+ * Job settings that give one run of the metering job topics, a consumer group and transactional ids
+ * no other run shares, all named after the run: topics {@code RUN.usage.raw}, {@code
+ * RUN.billing.records}, ... (the shipped names with RUN for "tokenmeter"), consumer group and
+ * transactional ids RUN with dashes for dots. The ITCases name a run per test, the fault suite one
+ * per fault.
  */
 public final class OwnTopics {
 
     private OwnTopics() {}
 
-    /** The settings of run {@code run} against the brokers at {@code bootstrapServers}; a map the caller may add to. */
+    /**
+     * The settings of run {@code run} against the brokers at {@code bootstrapServers}; a map the
+     * caller may add to.
+     */
     public static Map<String, String> settings(String bootstrapServers, String run) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("kafka.bootstrap-servers", bootstrapServers);

@@ -12,20 +12,22 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A loopback TCP forwarder to a real server that can be shut and opened again: while shut, every connection (open
- * ones included) is dropped, as when the server is unreachable; the server itself keeps its state. Tests use it to
- * take a real schema registry away from the job for a while.
+ * A loopback TCP forwarder to a real server that can be shut and opened again: while shut, every
+ * connection (open ones included) is dropped, as when the server is unreachable; the server itself
+ * keeps its state. Tests use it to take a real schema registry away from the job for a while.
  */
 public final class TcpGate implements AutoCloseable {
 
     private final int targetPort;
     private final ServerSocket server;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "tcp-gate");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService threads =
+            Executors.newCachedThreadPool(
+                    r -> {
+                        Thread t = new Thread(r, "tcp-gate");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private volatile boolean open = true;
 
     public TcpGate(int targetPort) throws IOException {
@@ -84,7 +86,8 @@ public final class TcpGate implements AutoCloseable {
 
     private void pump(Socket from, Socket to) {
         byte[] buffer = new byte[8192];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);

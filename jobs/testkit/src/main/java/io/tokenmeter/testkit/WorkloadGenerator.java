@@ -14,26 +14,31 @@ import org.apache.commons.rng.sampling.distribution.SharedStateDiscreteSampler;
 import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
 
 /**
- * A realistic, seeded and deterministic usage workload. Record {@code i} is a pure function of the seed and
- * {@code i}, so the workload can be produced in any order or in parallel (as a Flink source) and always holds
- * the same records; {@link ExpectedTotals} says what a correct pipeline must bill for it.
+ * A realistic, seeded and deterministic usage workload. Record {@code i} is a pure function of the
+ * seed and {@code i}, so the workload can be produced in any order or in parallel (as a Flink
+ * source) and always holds the same records; {@link ExpectedTotals} says what a correct pipeline
+ * must bill for it.
  *
- * <p>Shape: accounts drawn with Zipf skew (optionally one huge account on top); 31 provincial regions weighted by population; a modality mix led by
- * text and code with models per modality; log-normal (heavy-tailed) token counts per modality; event times
- * advancing evenly over the span with ±30 s jitter; duplicates repeat an event from shortly before byte for byte;
- * late events land up to 6 h before the previous local midnight.
+ * <p>Shape: accounts drawn with Zipf skew (optionally one huge account on top); 31 provincial
+ * regions weighted by population; a modality mix led by text and code with models per modality;
+ * log-normal (heavy-tailed) token counts per modality; event times advancing evenly over the span
+ * with ±30 s jitter; duplicates repeat an event from shortly before byte for byte; late events land
+ * up to 6 h before the previous local midnight.
  */
 public final class WorkloadGenerator {
 
     static final String[] REGIONS = {
-        "CN-GD", "CN-SD", "CN-HA", "CN-JS", "CN-SC", "CN-HE", "CN-ZJ", "CN-HN", "CN-AH", "CN-HB", "CN-GX",
-        "CN-YN", "CN-JX", "CN-LN", "CN-FJ", "CN-SN", "CN-GZ", "CN-SX", "CN-CQ", "CN-HL", "CN-XJ", "CN-SH",
+        "CN-GD", "CN-SD", "CN-HA", "CN-JS", "CN-SC", "CN-HE", "CN-ZJ", "CN-HN", "CN-AH", "CN-HB",
+                "CN-GX",
+        "CN-YN", "CN-JX", "CN-LN", "CN-FJ", "CN-SN", "CN-GZ", "CN-SX", "CN-CQ", "CN-HL", "CN-XJ",
+                "CN-SH",
         "CN-GS", "CN-NM", "CN-JL", "CN-BJ", "CN-TJ", "CN-HI", "CN-NX", "CN-QH", "CN-XZ"
     };
+
     /** Population in millions (2020 census, rounded), the weight of each region above. */
     private static final double[] REGION_WEIGHTS = {
-        126, 102, 99, 85, 84, 75, 65, 66, 61, 58, 50, 47, 45, 43, 41, 40, 39, 35, 32, 32, 26, 25, 25, 24, 24, 22,
-        14, 10, 7, 6, 4
+        126, 102, 99, 85, 84, 75, 65, 66, 61, 58, 50, 47, 45, 43, 41, 40, 39, 35, 32, 32, 26, 25,
+        25, 24, 24, 22, 14, 10, 7, 6, 4
     };
 
     private static final Modality[] MODALITIES = {
@@ -41,7 +46,15 @@ public final class WorkloadGenerator {
     };
     private static final double[] MODALITY_WEIGHTS = {0.70, 0.18, 0.06, 0.04, 0.02};
     private static final String[][] MODELS = {
-        {"deepseek-v3.2", "qwen3-max", "doubao-seed-1.6", "glm-4.6", "kimi-k2", "ernie-4.5", "hunyuan-t1"},
+        {
+            "deepseek-v3.2",
+            "qwen3-max",
+            "doubao-seed-1.6",
+            "glm-4.6",
+            "kimi-k2",
+            "ernie-4.5",
+            "hunyuan-t1"
+        },
         {"qwen3-coder-plus", "deepseek-v3.2", "glm-4.6", "kimi-k2"},
         {"qwen-image", "seedream-4.0", "hunyuan-image-3"},
         {"cosyvoice-2", "doubao-seed-tts"},
@@ -54,6 +67,7 @@ public final class WorkloadGenerator {
         {0.50, 0.50},
         {0.50, 0.50},
     };
+
     /** Per modality: median input tokens, its log-normal sigma, median output tokens, its sigma. */
     private static final double[][] TOKEN_SHAPE = {
         {900, 1.0, 350, 0.9},
@@ -62,38 +76,56 @@ public final class WorkloadGenerator {
         {200, 0.6, 2500, 0.7},
         {200, 0.5, 30000, 0.5},
     };
+
     private static final long MAX_TOKENS_PER_FIELD = 2_000_000;
     private static final int GATEWAYS = 12;
     private static final long JITTER_MILLIS = 30_000;
     private static final long LATE_MAX_BACK_MILLIS = 6 * 3600_000L;
     private static final int DUPLICATE_LOOKBACK = 10_000;
-    /** A retry repeats a record at most this much stream time earlier: well inside the default 24 h dedup horizon. */
+
+    /**
+     * A retry repeats a record at most this much stream time earlier: well inside the default 24 h
+     * dedup horizon.
+     */
     private static final long DUPLICATE_MAX_BACK_MILLIS = 12 * 3600_000L;
+
     /** Beyond the 35-day correction horizon whatever the watermark, once the stream has started. */
     private static final long TOO_LATE_BACK_MILLIS = 60 * 86_400_000L;
+
     private static final Instant FAR_FUTURE = Instant.parse("2100-01-01T00:00:00Z");
     private static final int OVERSIZED_BYTES = 100_000;
 
     private final WorkloadSpec spec;
-    /** How many records back a retry may reach: DUPLICATE_LOOKBACK, fewer in a workload too thin for 12 h of it. */
+
+    /**
+     * How many records back a retry may reach: DUPLICATE_LOOKBACK, fewer in a workload too thin for
+     * 12 h of it.
+     */
     private final long duplicateLookback;
+
     private final AvroCodec<UsageEvent> codec = AvroCodec.usageEvents();
     private final SharedStateDiscreteSampler accountSampler;
     private final ZigguratSampler.NormalizedGaussian gaussian;
     private final double[] regionCdf = cdf(REGION_WEIGHTS);
     private final double[] modalityCdf = cdf(MODALITY_WEIGHTS);
-    private final double[][] modelCdfs = Arrays.stream(MODEL_WEIGHTS).map(WorkloadGenerator::cdf).toArray(double[][]::new);
+    private final double[][] modelCdfs =
+            Arrays.stream(MODEL_WEIGHTS).map(WorkloadGenerator::cdf).toArray(double[][]::new);
     private final int accountDigits;
 
     public WorkloadGenerator(WorkloadSpec spec) {
         this.spec = spec;
         SplitMix64 seedRng = new SplitMix64(spec.seed());
-        this.accountSampler = RejectionInversionZipfSampler.of(seedRng, spec.accounts(), spec.zipfExponent());
+        this.accountSampler =
+                RejectionInversionZipfSampler.of(seedRng, spec.accounts(), spec.zipfExponent());
         this.gaussian = ZigguratSampler.NormalizedGaussian.of(seedRng);
         this.accountDigits = Integer.toString(spec.accounts()).length();
         double recordsPerMilli = (double) spec.events() / Math.max(1, spec.span().toMillis());
-        this.duplicateLookback = Math.max(1, Math.min(DUPLICATE_LOOKBACK,
-                (long) (recordsPerMilli * DUPLICATE_MAX_BACK_MILLIS)));
+        this.duplicateLookback =
+                Math.max(
+                        1,
+                        Math.min(
+                                DUPLICATE_LOOKBACK,
+                                (long) (recordsPerMilli * DUPLICATE_MAX_BACK_MILLIS)));
     }
 
     public WorkloadSpec spec() {
@@ -115,7 +147,8 @@ public final class WorkloadGenerator {
             Kind originalKind = kindOf(original);
             if (originalKind == Kind.VALID || originalKind == Kind.LATE) {
                 GeneratedRecord first = record(original);
-                return new GeneratedRecord(first.key(), first.value(), Kind.DUPLICATE, first.event());
+                return new GeneratedRecord(
+                        first.key(), first.value(), Kind.DUPLICATE, first.event());
             }
             // Nothing to repeat there: this one is a first delivery.
         }
@@ -124,9 +157,11 @@ public final class WorkloadGenerator {
         if (u >= duplicate && u < late) {
             long eventTime = event.getEventTime().toEpochMilli();
             long dayStart = dayStart(eventTime);
-            // Only an hour into a day is the previous day surely closed (2 min out-of-orderness + 15 min grace).
+            // Only an hour into a day is the previous day surely closed (2 min out-of-orderness +
+            // 15 min grace).
             if (eventTime - dayStart >= 3600_000L) {
-                event.setEventTime(Instant.ofEpochMilli(dayStart - 1 - rng.nextLong(LATE_MAX_BACK_MILLIS)));
+                event.setEventTime(
+                        Instant.ofEpochMilli(dayStart - 1 - rng.nextLong(LATE_MAX_BACK_MILLIS)));
                 kind = Kind.LATE;
             }
         }
@@ -158,12 +193,14 @@ public final class WorkloadGenerator {
                 rng.nextBytes(garbage);
                 garbage[0] &= 0x7F; // never the single-object marker C3
                 if (garbage[0] == 0) {
-                    garbage[0] = 1; // nor the registry framing's magic byte 00: garbage, not a schema id
+                    garbage[0] =
+                            1; // nor the registry framing's magic byte 00: garbage, not a schema id
                 }
                 return new GeneratedRecord(key, garbage, Kind.MALFORMED, null);
             }
             case 1 -> {
-                return new GeneratedRecord(key, Arrays.copyOf(valid, rng.nextInt(valid.length)), Kind.MALFORMED, null);
+                return new GeneratedRecord(
+                        key, Arrays.copyOf(valid, rng.nextInt(valid.length)), Kind.MALFORMED, null);
             }
             case 2 -> {
                 valid[1] ^= (byte) 0xFF;
@@ -185,7 +222,8 @@ public final class WorkloadGenerator {
                 } else {
                     event.setInputTokens(1_000_000_000_000L);
                 }
-                return new GeneratedRecord(key, codec.encode(event), Kind.TOKENS_OUT_OF_RANGE, null);
+                return new GeneratedRecord(
+                        key, codec.encode(event), Kind.TOKENS_OUT_OF_RANGE, null);
             }
             case 6 -> {
                 event.setEventTime(FAR_FUTURE);
@@ -203,17 +241,23 @@ public final class WorkloadGenerator {
                 return new GeneratedRecord(key, new byte[] {0}, Kind.MALFORMED, null);
             }
             default -> {
-                // Only once the stream is well under way is the watermark surely past the horizon's deadline.
+                // Only once the stream is well under way is the watermark surely past the horizon's
+                // deadline.
                 if (index < spec.events() / 2) {
                     return new GeneratedRecord(key, new byte[] {1}, Kind.MALFORMED, null);
                 }
-                event.setEventTime(Instant.ofEpochMilli(event.getEventTime().toEpochMilli() - TOO_LATE_BACK_MILLIS));
+                event.setEventTime(
+                        Instant.ofEpochMilli(
+                                event.getEventTime().toEpochMilli() - TOO_LATE_BACK_MILLIS));
                 return new GeneratedRecord(key, codec.encode(event), Kind.TOO_LATE, null);
             }
         }
     }
 
-    /** An earlier first delivery's (source, event_id) with one more output token, or null if there is none. */
+    /**
+     * An earlier first delivery's (source, event_id) with one more output token, or null if there
+     * is none.
+     */
     private GeneratedRecord conflictingDuplicate(long index, UniformRandomProvider rng) {
         if (index == 0) {
             return null;
@@ -225,13 +269,15 @@ public final class WorkloadGenerator {
         }
         UsageEvent event = UsageEvent.newBuilder(record(original).event()).build();
         event.setOutputTokens(event.getOutputTokens() + 1);
-        return new GeneratedRecord(event.getAccountId(), codec.encode(event), Kind.CONFLICTING_DUPLICATE, null);
+        return new GeneratedRecord(
+                event.getAccountId(), codec.encode(event), Kind.CONFLICTING_DUPLICATE, null);
     }
 
     private UsageEvent event(long index, UniformRandomProvider rng) {
-        int rank = spec.hotAccountShare() > 0 && rng.nextDouble() < spec.hotAccountShare()
-                ? 1
-                : accountSampler.withUniformRandomProvider(rng).sample();
+        int rank =
+                spec.hotAccountShare() > 0 && rng.nextDouble() < spec.hotAccountShare()
+                        ? 1
+                        : accountSampler.withUniformRandomProvider(rng).sample();
         int modality = pick(modalityCdf, rng);
         String model = MODELS[modality][pick(modelCdfs[modality], rng)];
         double[] shape = TOKEN_SHAPE[modality];

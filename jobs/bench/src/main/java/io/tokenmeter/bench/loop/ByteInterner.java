@@ -8,19 +8,21 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 
 /**
- * Interns byte strings (UTF-8 account ids, regions, models) as dense ints 0, 1, 2, ... in the order first seen,
- * without creating a String. Open addressing with linear probing; a slot is four longs side by side — the hash and
- * the id, the length, and the first 16 bytes — so a string of up to 16 bytes is found or refused within one cache
- * line; longer ones are compared in full in the byte arena that keeps every interned string.
+ * Interns byte strings (UTF-8 account ids, regions, models) as dense ints 0, 1, 2, ... in the order
+ * first seen, without creating a String. Open addressing with linear probing; a slot is four longs
+ * side by side — the hash and the id, the length, and the first 16 bytes — so a string of up to 16
+ * bytes is found or refused within one cache line; longer ones are compared in full in the byte
+ * arena that keeps every interned string.
  *
- * <p>The hash is seeded at random per instance, so chosen ids cannot be made to collide; the ids themselves depend
- * only on the order of first sight.
+ * <p>The hash is seeded at random per instance, so chosen ids cannot be made to collide; the ids
+ * themselves depend only on the order of first sight.
  */
 public final class ByteInterner {
 
     private static final int STRIDE = 4;
     private static final int INLINE_BYTES = 16;
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final long seed = new SecureRandom().nextLong();
     private long[] slots;
@@ -32,6 +34,7 @@ public final class ByteInterner {
 
     /** Scratch of the last hash: the first two 8-byte words, zero-padded. */
     private long word0;
+
     private long word1;
 
     public ByteInterner(int expected) {
@@ -46,8 +49,8 @@ public final class ByteInterner {
     }
 
     /**
-     * Hashes {@code b[offset, offset + length)} ahead of {@link #intern(byte[], int, int, int, long, long)}; its
-     * first 16 bytes are then in {@link #lastWord0()} and {@link #lastWord1()}.
+     * Hashes {@code b[offset, offset + length)} ahead of {@link #intern(byte[], int, int, int,
+     * long, long)}; its first 16 bytes are then in {@link #lastWord0()} and {@link #lastWord1()}.
      */
     public int prepare(byte[] b, int offset, int length) {
         return hash(b, offset, length);
@@ -62,8 +65,8 @@ public final class ByteInterner {
     }
 
     /**
-     * Reads the slot a string of this hash starts probing at, so that its cache line is on its way while other
-     * work goes on (what a prefetch instruction would do; Java has none).
+     * Reads the slot a string of this hash starts probing at, so that its cache line is on its way
+     * while other work goes on (what a prefetch instruction would do; Java has none).
      */
     public long touch(int hash) {
         return slots[(hash & mask) * STRIDE];
@@ -79,7 +82,10 @@ public final class ByteInterner {
             if (head == 0) {
                 return add(b, offset, length, hash, w0, w1, at);
             }
-            if ((int) (head >>> 32) == hash && s[at + 1] == length && s[at + 2] == w0 && s[at + 3] == w1) {
+            if ((int) (head >>> 32) == hash
+                    && s[at + 1] == length
+                    && s[at + 2] == w0
+                    && s[at + 3] == w1) {
                 int id = (int) head - 1;
                 if (length <= INLINE_BYTES || sameTail(id, b, offset, length)) {
                     return id;
@@ -91,7 +97,13 @@ public final class ByteInterner {
 
     private boolean sameTail(int id, byte[] b, int offset, int length) {
         int stored = (int) (offsetAndLength[id] >>> 32);
-        return Arrays.equals(arena, stored + INLINE_BYTES, stored + length, b, offset + INLINE_BYTES, offset + length);
+        return Arrays.equals(
+                arena,
+                stored + INLINE_BYTES,
+                stored + length,
+                b,
+                offset + INLINE_BYTES,
+                offset + length);
     }
 
     private int add(byte[] b, int offset, int length, int hash, long w0, long w1, int at) {
@@ -149,7 +161,8 @@ public final class ByteInterner {
         if (rest > 0) {
             long word;
             if (offset + i + 8 <= b.length) {
-                // One read of the next 8 bytes, those past the string masked off: it lies in a larger buffer.
+                // One read of the next 8 bytes, those past the string masked off: it lies in a
+                // larger buffer.
                 word = (long) LONG_LE.get(b, offset + i) & (-1L >>> (64 - 8 * rest));
             } else {
                 word = 0;

@@ -3,23 +3,27 @@ package io.tokenmeter.bench.loop;
 import java.util.Arrays;
 
 /**
- * The dedup ids within the horizon: 128-bit keys with their 64-bit content hash and the event time (an hour bucket)
- * at which they are forgotten, in one open-addressing table with linear probing. A slot is four longs side by side
- * — key high, key low, content hash, expiry — so a probe touches one cache line, and no object exists per id.
+ * The dedup ids within the horizon: 128-bit keys with their 64-bit content hash and the event time
+ * (an hour bucket) at which they are forgotten, in one open-addressing table with linear probing. A
+ * slot is four longs side by side — key high, key low, content hash, expiry — so a probe touches
+ * one cache line, and no object exists per id.
  *
- * <p>Expiry works as the metering job's and the old loop's: {@link #expireUpTo} (called as the watermark passes
- * an hour) forgets every id whose bucket is at or before the watermark. Forgetting is lazy: a forgotten id stays in
- * its slot, is treated as absent by lookups and is overwritten by the next id that probes past it; when forgotten
- * and live ids together fill the table, one sweep removes the forgotten ones (backward-shift deletion, no
- * tombstones), and the table grows only if the live ids alone need it. {@link #liveIds()} counts exactly the ids
- * not yet forgotten, from the count per expiry bucket.
+ * <p>Expiry works as the metering job's and the old loop's: {@link #expireUpTo} (called as the
+ * watermark passes an hour) forgets every id whose bucket is at or before the watermark. Forgetting
+ * is lazy: a forgotten id stays in its slot, is treated as absent by lookups and is overwritten by
+ * the next id that probes past it; when forgotten and live ids together fill the table, one sweep
+ * removes the forgotten ones (backward-shift deletion, no tombstones), and the table grows only if
+ * the live ids alone need it. {@link #liveIds()} counts exactly the ids not yet forgotten, from the
+ * count per expiry bucket.
  *
- * <p>The all-zero key (an HMAC output of 2^-128 odds) marks an empty slot, so it is kept beside the table.
+ * <p>The all-zero key (an HMAC output of 2^-128 odds) marks an empty slot, so it is kept beside the
+ * table.
  */
 public final class DedupTable {
 
     /** What {@link #putIfAbsent} found. */
     public static final int ADDED = 0;
+
     public static final int SAME_CONTENT = 1;
     public static final int OTHER_CONTENT = 2;
 
@@ -29,9 +33,12 @@ public final class DedupTable {
 
     private long[] slots;
     private int mask;
+
     /** Slots holding an id, forgotten or not. */
     private int occupied;
+
     private int fillLimit;
+
     /** Ids whose expiry bucket is at or before this are forgotten. */
     private long forgottenUpTo = Long.MIN_VALUE;
 
@@ -41,15 +48,29 @@ public final class DedupTable {
 
     /** Live ids per expiry bucket, buckets ascending. */
     private long[] bucketStarts = new long[64];
+
     private long[] bucketCounts = new long[64];
     private int buckets;
     private int lastBucket;
     private long liveIds;
     private long sweeps;
 
-    /** @param expectedIds live ids to hold without growing */
+    /**
+     * @param expectedIds live ids to hold without growing
+     */
     public DedupTable(int expectedIds) {
-        int capacity = Integer.highestOneBit(Math.max(16, (int) Math.min(1 << 29, (long) (expectedIds / MAX_LIVE_AFTER_SWEEP))) - 1) << 1;
+        int capacity =
+                Integer.highestOneBit(
+                                Math.max(
+                                                16,
+                                                (int)
+                                                        Math.min(
+                                                                1 << 29,
+                                                                (long)
+                                                                        (expectedIds
+                                                                                / MAX_LIVE_AFTER_SWEEP)))
+                                        - 1)
+                        << 1;
         allocate(capacity);
     }
 
@@ -63,8 +84,8 @@ public final class DedupTable {
     /**
      * Adds the id unless it is live; an id already there keeps its content hash and expiry.
      *
-     * @return {@link #ADDED}, or {@link #SAME_CONTENT} / {@link #OTHER_CONTENT} for a live id with equal / different
-     *     content hash
+     * @return {@link #ADDED}, or {@link #SAME_CONTENT} / {@link #OTHER_CONTENT} for a live id with
+     *     equal / different content hash
      */
     public int putIfAbsent(long high, long low, long content, long expiry) {
         if (high == 0 && low == 0) {
@@ -101,7 +122,8 @@ public final class DedupTable {
             slot = (slot + 1) & mask;
         }
         if (reusable >= 0) {
-            // Further along the probe sequence this id may not be (a live id is found before any empty slot), so
+            // Further along the probe sequence this id may not be (a live id is found before any
+            // empty slot), so
             // the first forgotten slot on the way can hold it.
             write(reusable * STRIDE, high, low, content, expiry);
         } else {
@@ -114,7 +136,10 @@ public final class DedupTable {
         return ADDED;
     }
 
-    /** Reads the slot this id starts probing at, so that its cache line is on its way (see ByteInterner.touch). */
+    /**
+     * Reads the slot this id starts probing at, so that its cache line is on its way (see
+     * ByteInterner.touch).
+     */
     public long touch(long high, long low) {
         return slots[home(high, low) * STRIDE];
     }

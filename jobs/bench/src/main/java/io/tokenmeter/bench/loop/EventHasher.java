@@ -11,13 +11,15 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
- * The job's two event hashes ({@link EventFingerprints}) computed from byte ranges, with no allocation per call:
+ * The job's two event hashes ({@link EventFingerprints}) computed from byte ranges, with no
+ * allocation per call:
  *
  * <ul>
- *   <li>the 128-bit dedup key, HMAC-SHA-256 under the job's secret key of the length-prefixed (source, event_id),
- *       truncated to 128 bits — HMAC written out over one reused {@link MessageDigest} (RFC 2104: the JDK's
- *       {@code Mac} allocates its digest on every {@code doFinal}); four SHA-256 blocks per event, on the CPU's SHA
- *       instructions where the JVM has them;
+ *   <li>the 128-bit dedup key, HMAC-SHA-256 under the job's secret key of the length-prefixed
+ *       (source, event_id), truncated to 128 bits — HMAC written out over one reused {@link
+ *       MessageDigest} (RFC 2104: the JDK's {@code Mac} allocates its digest on every {@code
+ *       doFinal}); four SHA-256 blocks per event, on the CPU's SHA instructions where the JVM has
+ *       them;
  *   <li>the 64-bit content hash, the first half of MurmurHash3 x64 128 (seed 0, as commons-codec's
  *       {@code hash128x64}) of the same canonical bytes the job hashes.
  * </ul>
@@ -27,20 +29,28 @@ import java.util.Arrays;
 public final class EventHasher {
 
     private static final int BLOCK = 64;
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_BE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT_BE =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final MessageDigest sha256;
+
     /** The inner pad, then room for the message; the outer pad, then room for the inner digest. */
     private byte[] inner = new byte[BLOCK + 256];
+
     private final byte[] outer = new byte[BLOCK + 32];
     private final byte[] digest = new byte[32];
     private byte[] canonical = new byte[256];
     private long dedupHigh;
     private long dedupLow;
 
-    /** Under {@code key}, the job's dedup key (its UTF-8 bytes are the HMAC key, as in EventFingerprints). */
+    /**
+     * Under {@code key}, the job's dedup key (its UTF-8 bytes are the HMAC key, as in
+     * EventFingerprints).
+     */
     public EventHasher(String key) {
         new EventFingerprints(key); // the job's own checks of the key
         try {
@@ -59,9 +69,14 @@ public final class EventHasher {
         }
     }
 
-    /** Computes the dedup key of (source, event_id); read it with {@link #dedupHigh()} and {@link #dedupLow()}. */
-    public void dedupKey(byte[] b, int sourceOffset, int sourceLength, int eventIdOffset, int eventIdLength) {
-        // The inner hash's input in one buffer behind the inner pad, the outer's behind the outer pad: one update
+    /**
+     * Computes the dedup key of (source, event_id); read it with {@link #dedupHigh()} and {@link
+     * #dedupLow()}.
+     */
+    public void dedupKey(
+            byte[] b, int sourceOffset, int sourceLength, int eventIdOffset, int eventIdLength) {
+        // The inner hash's input in one buffer behind the inner pad, the outer's behind the outer
+        // pad: one update
         // call each.
         int length = BLOCK + 8 + sourceLength + eventIdLength;
         if (inner.length < length) {
@@ -93,8 +108,19 @@ public final class EventHasher {
     }
 
     /** EventFingerprints.contentHash of an event whose strings lie in {@code b}. */
-    public long contentHash(byte[] b, int accountOffset, int accountLength, int regionOffset, int regionLength,
-            int modelOffset, int modelLength, int modality, long input, long output, long cached, long eventTime) {
+    public long contentHash(
+            byte[] b,
+            int accountOffset,
+            int accountLength,
+            int regionOffset,
+            int regionLength,
+            int modelOffset,
+            int modelLength,
+            int modality,
+            long input,
+            long output,
+            long cached,
+            long eventTime) {
         int length = 12 + accountLength + regionLength + modelLength + 4 + 4 * 8;
         if (canonical.length < length) {
             canonical = new byte[Math.max(length, 2 * canonical.length)];
@@ -143,23 +169,36 @@ public final class EventHasher {
         long k1 = 0;
         long k2 = 0;
         switch (length - index) {
-            case 15: k2 ^= (long) (data[index + 14] & 0xff) << 48; // fall through
-            case 14: k2 ^= (long) (data[index + 13] & 0xff) << 40; // fall through
-            case 13: k2 ^= (long) (data[index + 12] & 0xff) << 32; // fall through
-            case 12: k2 ^= (long) (data[index + 11] & 0xff) << 24; // fall through
-            case 11: k2 ^= (long) (data[index + 10] & 0xff) << 16; // fall through
-            case 10: k2 ^= (long) (data[index + 9] & 0xff) << 8; // fall through
+            case 15:
+                k2 ^= (long) (data[index + 14] & 0xff) << 48; // fall through
+            case 14:
+                k2 ^= (long) (data[index + 13] & 0xff) << 40; // fall through
+            case 13:
+                k2 ^= (long) (data[index + 12] & 0xff) << 32; // fall through
+            case 12:
+                k2 ^= (long) (data[index + 11] & 0xff) << 24; // fall through
+            case 11:
+                k2 ^= (long) (data[index + 10] & 0xff) << 16; // fall through
+            case 10:
+                k2 ^= (long) (data[index + 9] & 0xff) << 8; // fall through
             case 9:
                 k2 ^= data[index + 8] & 0xff;
                 h2 ^= mixK2(k2);
-                // fall through
-            case 8: k1 ^= (long) (data[index + 7] & 0xff) << 56; // fall through
-            case 7: k1 ^= (long) (data[index + 6] & 0xff) << 48; // fall through
-            case 6: k1 ^= (long) (data[index + 5] & 0xff) << 40; // fall through
-            case 5: k1 ^= (long) (data[index + 4] & 0xff) << 32; // fall through
-            case 4: k1 ^= (long) (data[index + 3] & 0xff) << 24; // fall through
-            case 3: k1 ^= (long) (data[index + 2] & 0xff) << 16; // fall through
-            case 2: k1 ^= (long) (data[index + 1] & 0xff) << 8; // fall through
+            // fall through
+            case 8:
+                k1 ^= (long) (data[index + 7] & 0xff) << 56; // fall through
+            case 7:
+                k1 ^= (long) (data[index + 6] & 0xff) << 48; // fall through
+            case 6:
+                k1 ^= (long) (data[index + 5] & 0xff) << 40; // fall through
+            case 5:
+                k1 ^= (long) (data[index + 4] & 0xff) << 32; // fall through
+            case 4:
+                k1 ^= (long) (data[index + 3] & 0xff) << 24; // fall through
+            case 3:
+                k1 ^= (long) (data[index + 2] & 0xff) << 16; // fall through
+            case 2:
+                k1 ^= (long) (data[index + 1] & 0xff) << 8; // fall through
             case 1:
                 k1 ^= data[index] & 0xff;
                 h1 ^= mixK1(k1);

@@ -3,11 +3,11 @@ package io.tokenmeter.bench.loop;
 import java.util.Arrays;
 
 /**
- * The usage lines of one open window (an hour or a billing day): a line's key (account id and product id, two ints
- * in one long) to its input, output and cached tokens and its event count. Open addressing with linear probing;
- * a slot is the five longs side by side (key + 1, so that 0 marks an empty slot), so adding an event touches one
- * or two cache lines and creates nothing. Sums are exact: past Long.MAX_VALUE they throw, like the job's
- * {@code UsageTotals}.
+ * The usage lines of one open window (an hour or a billing day): a line's key (account id and
+ * product id, two ints in one long) to its input, output and cached tokens and its event count.
+ * Open addressing with linear probing; a slot is the five longs side by side (key + 1, so that 0
+ * marks an empty slot), so adding an event touches one or two cache lines and creates nothing. Sums
+ * are exact: past Long.MAX_VALUE they throw, like the job's {@code UsageTotals}.
  */
 public final class LineTable {
 
@@ -17,6 +17,7 @@ public final class LineTable {
     private long[] slots;
     private int mask;
     private int size;
+
     /** The slots read ahead, summed so that the reads cannot be optimised away. */
     private long prefetched;
 
@@ -36,14 +37,18 @@ public final class LineTable {
         addSums(key + 1, input, output, cached, 1);
     }
 
-    /** Reads the slot this line's lookup starts at, so that its cache line is on its way (see ByteInterner.touch). */
+    /**
+     * Reads the slot this line's lookup starts at, so that its cache line is on its way (see
+     * ByteInterner.touch).
+     */
     public long touch(long key) {
         return slots[home(key + 1) * STRIDE];
     }
 
     /**
-     * Adds every line of {@code other} to this table's lines, in groups: the first slots of a group's lookups are
-     * read together before the group is added, so that their cache misses overlap.
+     * Adds every line of {@code other} to this table's lines, in groups: the first slots of a
+     * group's lookups are read together before the group is added, so that their cache misses
+     * overlap.
      */
     public void addAll(LineTable other) {
         long[] o = other.slots;
@@ -139,7 +144,8 @@ public final class LineTable {
             long k = s[at];
             if (k != 0) {
                 long key = k - 1;
-                visitor.line((int) (key >>> 32), (int) key, s[at + 1], s[at + 2], s[at + 3], s[at + 4]);
+                visitor.line(
+                        (int) (key >>> 32), (int) key, s[at + 1], s[at + 2], s[at + 3], s[at + 4]);
             }
         }
     }

@@ -3,9 +3,9 @@ package io.tokenmeter.bench.loop;
 import java.util.Arrays;
 
 /**
- * Dense ids 0, 1, 2, ... for long keys, in the order first seen: open addressing with linear probing, key and id
- * side by side. For the small sets of the loop (products: region × model × modality; national lines: model ×
- * modality), whose tables stay in the CPU's caches.
+ * Dense ids 0, 1, 2, ... for long keys, in the order first seen: open addressing with linear
+ * probing, key and id side by side. For the small sets of the loop (products: region × model ×
+ * modality; national lines: model × modality), whose tables stay in the CPU's caches.
  */
 final class LongIds {
 
@@ -21,7 +21,8 @@ final class LongIds {
 
     /** The id of {@code key}, a new one the first time it is seen. */
     int id(long key) {
-        long stored = key + 1; // 0 marks an empty slot; keys are never -1 here (non-negative packed ints)
+        long stored =
+                key + 1; // 0 marks an empty slot; keys are never -1 here (non-negative packed ints)
         int slot = (int) ((stored * 0x9E3779B97F4A7C15L) >>> 32) & mask;
         while (true) {
             long k = slots[2 * slot];
@@ -61,10 +62,14 @@ final class LongIds {
     }
 
     static long[] ensure(long[] array, int size) {
-        return size <= array.length ? array : Arrays.copyOf(array, Math.max(size, 2 * array.length));
+        return size <= array.length
+                ? array
+                : Arrays.copyOf(array, Math.max(size, 2 * array.length));
     }
 
     static int[] ensure(int[] array, int size) {
-        return size <= array.length ? array : Arrays.copyOf(array, Math.max(size, 2 * array.length));
+        return size <= array.length
+                ? array
+                : Arrays.copyOf(array, Math.max(size, 2 * array.length));
     }
 }

@@ -5,9 +5,9 @@ import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ingest.PartitionClock;
 import io.tokenmeter.logic.ingest.SecretSource;
-import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.schema.Framing;
 import java.lang.invoke.MethodHandles;
@@ -21,41 +21,51 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Decodes and validates one raw usage record the way the job's {@link UsageEventDeserializer} does, without
- * creating an object: the Avro body of {@link UsageEvent} is read field by field straight from the payload, strings
- * stay where they are (offset and length), and the checks of {@link io.tokenmeter.logic.ingest.UsageValidation} run on
- * the bytes. The outcome is the job's for every input — the same reject reason, the same accepted values — and
- * {@code UsageEventScannerTest} holds it to that on valid and hostile records.
+ * Decodes and validates one raw usage record the way the job's {@link UsageEventDeserializer} does,
+ * without creating an object: the Avro body of {@link UsageEvent} is read field by field straight
+ * from the payload, strings stay where they are (offset and length), and the checks of {@link
+ * io.tokenmeter.logic.ingest.UsageValidation} run on the bytes. The outcome is the job's for every
+ * input — the same reject reason, the same accepted values — and {@code UsageEventScannerTest}
+ * holds it to that on valid and hostile records.
  *
- * <p>Two kinds of record leave the fast path and go through the job's own deserializer (same {@link PartitionClock},
- * so the verdicts stay in sequence): a header naming another writer schema (the job's codec decides whether it knows
- * it), and a record whose strings are not all ASCII — there the job's checks see the decoded Java string (a
- * malformed UTF-8 sequence becomes U+FFFD, non-ASCII whitespace is blank), which bytes alone do not say cheaply.
- * Such a record's strings are then re-encoded as UTF-8 into a buffer of this scanner, as the job would hash them.
+ * <p>Two kinds of record leave the fast path and go through the job's own deserializer (same {@link
+ * PartitionClock}, so the verdicts stay in sequence): a header naming another writer schema (the
+ * job's codec decides whether it knows it), and a record whose strings are not all ASCII — there
+ * the job's checks see the decoded Java string (a malformed UTF-8 sequence becomes U+FFFD,
+ * non-ASCII whitespace is blank), which bytes alone do not say cheaply. Such a record's strings are
+ * then re-encoded as UTF-8 into a buffer of this scanner, as the job would hash them.
  *
- * <p>The Avro rules mirrored (Avro 1.12 {@code BinaryDecoder}): ints are zig-zag varints of at most 5 bytes and longs
- * of at most 10 (higher bits of the last byte are dropped, a further continuation bit is malformed), string lengths
- * are longs and must be neither negative nor beyond the payload, an enum index outside the symbols is malformed,
- * and so are trailing bytes.
+ * <p>The Avro rules mirrored (Avro 1.12 {@code BinaryDecoder}): ints are zig-zag varints of at most
+ * 5 bytes and longs of at most 10 (higher bits of the last byte are dropped, a further continuation
+ * bit is malformed), string lengths are longs and must be neither negative nor beyond the payload,
+ * an enum index outside the symbols is malformed, and so are trailing bytes.
  *
  * <p>Not thread-safe; the accessors describe the last record scanned and valid until the next call.
  */
 public final class UsageEventScanner {
 
-    /** CRC-64-AVRO of the schema this scanner reads field by field: the job's current {@link UsageEvent} schema. */
-    public static final long CURRENT_FINGERPRINT = SchemaNormalization.parsingFingerprint64(UsageEvent.getClassSchema());
+    /**
+     * CRC-64-AVRO of the schema this scanner reads field by field: the job's current {@link
+     * UsageEvent} schema.
+     */
+    public static final long CURRENT_FINGERPRINT =
+            SchemaNormalization.parsingFingerprint64(UsageEvent.getClassSchema());
 
     private static final int MODALITIES = Modality.values().length;
     private static final String TOPIC = "raw";
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final ValidationLimits limits;
     private final PartitionClock clock;
     private final UsageEventDeserializer fallback;
     private final FallbackCollector fallbackOut = new FallbackCollector();
 
-    /** Where the last record's strings are: its payload, or {@link #reencoded} after the fallback. */
+    /**
+     * Where the last record's strings are: its payload, or {@link #reencoded} after the fallback.
+     */
     private byte[] bytes;
+
     private byte[] reencoded = new byte[256];
     private int eventIdOffset;
     private int eventIdLength;
@@ -77,12 +87,15 @@ public final class UsageEventScanner {
 
     /** Scratch of the body walk: the read position, the end of the body, the last varint read. */
     private int pos;
+
     private int end;
     private long varint;
 
     /**
-     * @param clock the partitions' clocks, shared with the fallback so that the verdicts stay in sequence
-     * @param dedupKey where the job's dedup key is: the fallback, as the job's deserializer, keys valid events
+     * @param clock the partitions' clocks, shared with the fallback so that the verdicts stay in
+     *     sequence
+     * @param dedupKey where the job's dedup key is: the fallback, as the job's deserializer, keys
+     *     valid events
      */
     public UsageEventScanner(ValidationLimits limits, PartitionClock clock, SecretSource dedupKey) {
         this.limits = limits;
@@ -92,10 +105,11 @@ public final class UsageEventScanner {
     }
 
     /**
-     * Scans {@code payload[offset, offset + length)}, read from {@code partition} at the wall-clock time
-     * {@code readAt}.
+     * Scans {@code payload[offset, offset + length)}, read from {@code partition} at the wall-clock
+     * time {@code readAt}.
      *
-     * @return null when the event may be billed (its fields are then available), else why the job rejects it
+     * @return null when the event may be billed (its fields are then available), else why the job
+     *     rejects it
      */
     @Nullable
     public RejectReason scan(byte[] payload, int offset, int length, int partition, long readAt) {
@@ -111,7 +125,8 @@ public final class UsageEventScanner {
         bytes = payload;
         pos = offset + Framing.SINGLE_OBJECT_HEADER_LENGTH;
         end = offset + length;
-        // Field by field in schema order; any failure is MALFORMED, as any exception of the job's codec is.
+        // Field by field in schema order; any failure is MALFORMED, as any exception of the job's
+        // codec is.
         if (!readString()) {
             return RejectReason.MALFORMED;
         }
@@ -157,13 +172,16 @@ public final class UsageEventScanner {
             return RejectReason.MALFORMED;
         }
         eventTime = varint;
-        // The five strings and their lengths lie together: all those bytes below 0x80 means ASCII strings (each
+        // The five strings and their lengths lie together: all those bytes below 0x80 means ASCII
+        // strings (each
         // shorter than 64 bytes); otherwise each string is looked at on its own.
         int stringsStart = offset + Framing.SINGLE_OBJECT_HEADER_LENGTH;
         if (!isAscii(payload, stringsStart, modelOffset + modelLength - stringsStart)
-                && (!isAscii(payload, eventIdOffset, eventIdLength) || !isAscii(payload, sourceOffset, sourceLength)
-                || !isAscii(payload, accountOffset, accountLength) || !isAscii(payload, regionOffset, regionLength)
-                || !isAscii(payload, modelOffset, modelLength))) {
+                && (!isAscii(payload, eventIdOffset, eventIdLength)
+                        || !isAscii(payload, sourceOffset, sourceLength)
+                        || !isAscii(payload, accountOffset, accountLength)
+                        || !isAscii(payload, regionOffset, regionLength)
+                        || !isAscii(payload, modelOffset, modelLength))) {
             return viaDeserializer(payload, offset, length, partition);
         }
         RejectReason violation = validate(readAt);
@@ -178,15 +196,22 @@ public final class UsageEventScanner {
         return null;
     }
 
-    /** UsageValidation.check, in its order, on ASCII bytes: there a byte is a char and blank is ASCII whitespace. */
+    /**
+     * UsageValidation.check, in its order, on ASCII bytes: there a byte is a char and blank is
+     * ASCII whitespace.
+     */
     @Nullable
     private RejectReason validate(long readAt) {
-        if (isBlank(bytes, eventIdOffset, eventIdLength) || isBlank(bytes, sourceOffset, sourceLength)
-                || isBlank(bytes, accountOffset, accountLength) || isBlank(bytes, modelOffset, modelLength)) {
+        if (isBlank(bytes, eventIdOffset, eventIdLength)
+                || isBlank(bytes, sourceOffset, sourceLength)
+                || isBlank(bytes, accountOffset, accountLength)
+                || isBlank(bytes, modelOffset, modelLength)) {
             return RejectReason.MISSING_FIELD;
         }
-        if (eventIdLength > limits.maxEventIdBytes() || sourceLength > limits.maxSourceBytes()
-                || accountLength > limits.maxAccountIdBytes() || regionLength > limits.maxRegionBytes()
+        if (eventIdLength > limits.maxEventIdBytes()
+                || sourceLength > limits.maxSourceBytes()
+                || accountLength > limits.maxAccountIdBytes()
+                || regionLength > limits.maxRegionBytes()
                 || modelLength > limits.maxModelBytes()) {
             return RejectReason.FIELD_TOO_LONG;
         }
@@ -206,11 +231,17 @@ public final class UsageEventScanner {
         return null;
     }
 
-    /** The job's deserializer decides; a valid event's strings are re-encoded here as the job would hash them. */
+    /**
+     * The job's deserializer decides; a valid event's strings are re-encoded here as the job would
+     * hash them.
+     */
     @Nullable
     private RejectReason viaDeserializer(byte[] payload, int offset, int length, int partition) {
         fallbacks++;
-        byte[] copy = offset == 0 && length == payload.length ? payload : Arrays.copyOfRange(payload, offset, offset + length);
+        byte[] copy =
+                offset == 0 && length == payload.length
+                        ? payload
+                        : Arrays.copyOfRange(payload, offset, offset + length);
         fallback.deserialize(new ConsumerRecord<>(TOPIC, partition, 0L, null, copy), fallbackOut);
         IngestedRecord record = fallbackOut.last;
         fallbackOut.last = null;
@@ -327,7 +358,10 @@ public final class UsageEventScanner {
         return (highBits & 0x8080808080808080L) == 0 && bits >= 0;
     }
 
-    /** String.isBlank of an ASCII string: only Character.isWhitespace chars (HT, LF, VT, FF, CR, FS-US, space). */
+    /**
+     * String.isBlank of an ASCII string: only Character.isWhitespace chars (HT, LF, VT, FF, CR,
+     * FS-US, space).
+     */
     private static boolean isBlank(byte[] b, int offset, int length) {
         for (int i = offset; i < offset + length; i++) {
             int c = b[i];
@@ -347,7 +381,10 @@ public final class UsageEventScanner {
         return sum;
     }
 
-    /** The bytes the string offsets point into: the payload, or this scanner's re-encoding after a fallback. */
+    /**
+     * The bytes the string offsets point into: the payload, or this scanner's re-encoding after a
+     * fallback.
+     */
     public byte[] bytes() {
         return bytes;
     }
@@ -413,7 +450,10 @@ public final class UsageEventScanner {
         return eventTime;
     }
 
-    /** Read after its billing day closed by its partition's clock: the job bills it in an ADJUSTMENT. */
+    /**
+     * Read after its billing day closed by its partition's clock: the job bills it in an
+     * ADJUSTMENT.
+     */
     public boolean late() {
         return late;
     }

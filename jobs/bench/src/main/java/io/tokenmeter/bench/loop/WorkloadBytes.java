@@ -12,15 +12,16 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A workload's raw records (the Kafka values {@link WorkloadGenerator} writes, byte for byte) held in memory in
- * generation order, so that the loop can be timed on the metering work alone, the way a job reads records out of
- * the fetch buffers its consumer filled. Records lie one after another in 64 MiB chunks, each behind its 4-byte
- * length; no object per record.
+ * A workload's raw records (the Kafka values {@link WorkloadGenerator} writes, byte for byte) held
+ * in memory in generation order, so that the loop can be timed on the metering work alone, the way
+ * a job reads records out of the fetch buffers its consumer filled. Records lie one after another
+ * in 64 MiB chunks, each behind its 4-byte length; no object per record.
  */
 public final class WorkloadBytes {
 
     private static final int CHUNK_BYTES = 64 << 20;
-    private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT_BE =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
 
     private final List<byte[]> chunks = new ArrayList<>();
     private final List<Integer> chunkUsed = new ArrayList<>();
@@ -71,7 +72,10 @@ public final class WorkloadBytes {
 
     private void seal() {
         if (current != null) {
-            chunks.add(current.length - used > CHUNK_BYTES / 8 ? Arrays.copyOf(current, used) : current);
+            chunks.add(
+                    current.length - used > CHUNK_BYTES / 8
+                            ? Arrays.copyOf(current, used)
+                            : current);
             chunkUsed.add(used);
             current = null;
         }

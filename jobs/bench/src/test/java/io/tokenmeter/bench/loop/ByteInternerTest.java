@@ -25,10 +25,16 @@ class ByteInternerTest {
             byte[] buffer = new byte[utf8.length + 9];
             System.arraycopy(utf8, 0, buffer, 4, utf8.length);
             int expected = reference.computeIfAbsent(text, t -> reference.size());
-            int id = random.nextBoolean()
-                    ? interner.intern(buffer, 4, utf8.length)
-                    : interner.intern(buffer, 4, utf8.length, interner.prepare(buffer, 4, utf8.length),
-                            interner.lastWord0(), interner.lastWord1());
+            int id =
+                    random.nextBoolean()
+                            ? interner.intern(buffer, 4, utf8.length)
+                            : interner.intern(
+                                    buffer,
+                                    4,
+                                    utf8.length,
+                                    interner.prepare(buffer, 4, utf8.length),
+                                    interner.lastWord0(),
+                                    interner.lastWord1());
             assertThat(id).as(text).isEqualTo(expected);
         }
         assertThat(interner.size()).isEqualTo(reference.size());

@@ -20,7 +20,8 @@ class DedupTableTest {
         Random random = new Random(4);
         long watermark = 0;
         for (int i = 0; i < 400_000; i++) {
-            // Few distinct keys, so that retries, conflicts and ids coming back after their expiry all happen; a
+            // Few distinct keys, so that retries, conflicts and ids coming back after their expiry
+            // all happen; a
             // narrow range of high bits puts many ids into the same probe runs.
             Id id = new Id(random.nextInt(64), random.nextInt(4_000));
             if (random.nextInt(1_000) == 0) {
@@ -29,12 +30,18 @@ class DedupTableTest {
             long content = random.nextInt(3);
             long expiry = watermark + 1 + random.nextInt(50);
             long[] live = reference.get(id);
-            int expected = live == null ? DedupTable.ADDED
-                    : live[0] == content ? DedupTable.SAME_CONTENT : DedupTable.OTHER_CONTENT;
+            int expected =
+                    live == null
+                            ? DedupTable.ADDED
+                            : live[0] == content
+                                    ? DedupTable.SAME_CONTENT
+                                    : DedupTable.OTHER_CONTENT;
             if (live == null) {
                 reference.put(id, new long[] {content, expiry});
             }
-            assertThat(table.putIfAbsent(id.high(), id.low(), content, expiry)).as("op %d", i).isEqualTo(expected);
+            assertThat(table.putIfAbsent(id.high(), id.low(), content, expiry))
+                    .as("op %d", i)
+                    .isEqualTo(expected);
             assertThat(table.liveIds()).isEqualTo(reference.size());
             if (random.nextInt(200) == 0) {
                 watermark += random.nextInt(20);
@@ -65,7 +72,10 @@ class DedupTableTest {
         }
         table.expireUpTo(5);
         table.sweep();
-        all.forEach((id, expiry) -> assertThat(table.putIfAbsent(id.high(), id.low(), 7, 100))
-                .isEqualTo(expiry <= 5 ? DedupTable.ADDED : DedupTable.SAME_CONTENT));
+        all.forEach(
+                (id, expiry) ->
+                        assertThat(table.putIfAbsent(id.high(), id.low(), 7, 100))
+                                .isEqualTo(
+                                        expiry <= 5 ? DedupTable.ADDED : DedupTable.SAME_CONTENT));
     }
 }

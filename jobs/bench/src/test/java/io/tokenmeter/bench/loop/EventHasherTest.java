@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.avro.Modality;
-import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
+import io.tokenmeter.logic.ingest.EventFingerprints;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
@@ -19,7 +19,8 @@ class EventHasherTest {
         "0123456789abcdef0123456789abcdef", // 32 characters, the shortest accepted
         "k".repeat(64), // exactly one SHA-256 block
         "x".repeat(65) + "longer than a block, so HMAC hashes it first",
-        "ключ-дедупликации-с-не-ASCII-символами-0123456789" // non-ASCII: its UTF-8 bytes are the key
+        "ключ-дедупликации-с-не-ASCII-символами-0123456789" // non-ASCII: its UTF-8 bytes are the
+        // key
     };
 
     @Test
@@ -39,7 +40,8 @@ class EventHasherTest {
                 System.arraycopy(s, 0, buffer, 3 + e.length, s.length);
                 loop.dedupKey(buffer, 3 + e.length, s.length, 3, e.length);
                 long[] expected = job.dedupKey(source, eventId);
-                assertThat(new long[] {loop.dedupHigh(), loop.dedupLow()}).as("key %s, (%s, %s)", key, source, eventId)
+                assertThat(new long[] {loop.dedupHigh(), loop.dedupLow()})
+                        .as("key %s, (%s, %s)", key, source, eventId)
                         .containsExactly(expected);
             }
         }
@@ -47,7 +49,8 @@ class EventHasherTest {
 
     @Test
     void refusesTheKeysTheJobRefuses() {
-        assertThatThrownBy(() -> new EventHasher("too short")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new EventHasher("too short"))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -71,9 +74,20 @@ class EventHasherTest {
             System.arraycopy(m, 0, buffer, 0, m.length);
             System.arraycopy(a, 0, buffer, m.length, a.length);
             System.arraycopy(r, 0, buffer, m.length + a.length, r.length);
-            long hash = loop.contentHash(buffer, m.length, a.length, m.length + a.length, r.length, 0, m.length,
-                    event.modality.ordinal(), event.inputTokens, event.outputTokens, event.cachedTokens,
-                    event.eventTime);
+            long hash =
+                    loop.contentHash(
+                            buffer,
+                            m.length,
+                            a.length,
+                            m.length + a.length,
+                            r.length,
+                            0,
+                            m.length,
+                            event.modality.ordinal(),
+                            event.inputTokens,
+                            event.outputTokens,
+                            event.cachedTokens,
+                            event.eventTime);
             assertThat(hash).isEqualTo(EventFingerprints.contentHash(event));
         }
     }

@@ -24,7 +24,9 @@ class LineTableTest {
                 long output = random.nextInt(10_000);
                 long cached = random.nextInt(100);
                 hour.add(LineTable.key(account, product), input, output, cached);
-                long[] sums = reference.computeIfAbsent(LineTable.key(account, product), k -> new long[4]);
+                long[] sums =
+                        reference.computeIfAbsent(
+                                LineTable.key(account, product), k -> new long[4]);
                 sums[0] += input;
                 sums[1] += output;
                 sums[2] += cached;
@@ -35,8 +37,11 @@ class LineTableTest {
             assertThat(hour.size()).isZero();
         }
         Map<Long, long[]> seen = new HashMap<>();
-        day.forEach((account, product, input, output, cached, events) ->
-                seen.put(LineTable.key(account, product), new long[] {input, output, cached, events}));
+        day.forEach(
+                (account, product, input, output, cached, events) ->
+                        seen.put(
+                                LineTable.key(account, product),
+                                new long[] {input, output, cached, events}));
         assertThat(day.size()).isEqualTo(reference.size());
         assertThat(seen).containsOnlyKeys(reference.keySet());
         reference.forEach((key, sums) -> assertThat(seen.get(key)).containsExactly(sums));
@@ -49,15 +54,21 @@ class LineTableTest {
         table.add(LineTable.key(0, 0), 2, 0, 0);
         table.add(LineTable.key(1, 0), 3, 0, 0);
         Map<String, Long> seen = new HashMap<>();
-        table.forEach((account, product, input, output, cached, events) -> seen.put(account + "/" + product, input));
-        assertThat(seen).containsOnly(Map.entry(Integer.MAX_VALUE + "/" + Integer.MAX_VALUE, 1L),
-                Map.entry("0/0", 2L), Map.entry("1/0", 3L));
+        table.forEach(
+                (account, product, input, output, cached, events) ->
+                        seen.put(account + "/" + product, input));
+        assertThat(seen)
+                .containsOnly(
+                        Map.entry(Integer.MAX_VALUE + "/" + Integer.MAX_VALUE, 1L),
+                        Map.entry("0/0", 2L),
+                        Map.entry("1/0", 3L));
     }
 
     @Test
     void refusesToWrapPastTheLargestLong() {
         LineTable table = new LineTable(4);
         table.add(LineTable.key(1, 1), Long.MAX_VALUE, 0, 0);
-        assertThatThrownBy(() -> table.add(LineTable.key(1, 1), 1, 0, 0)).isInstanceOf(ArithmeticException.class);
+        assertThatThrownBy(() -> table.add(LineTable.key(1, 1), 1, 0, 0))
+                .isInstanceOf(ArithmeticException.class);
     }
 }

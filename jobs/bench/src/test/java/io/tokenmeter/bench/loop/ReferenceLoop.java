@@ -5,9 +5,10 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
 import io.tokenmeter.local.WorkloadSource;
 import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.UsageTotals;
+import io.tokenmeter.logic.ingest.EventFingerprints;
+import io.tokenmeter.logic.ingest.PartitionClock;
 import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testkit.GeneratedRecord;
 import io.tokenmeter.testkit.WorkloadGenerator;
@@ -21,12 +22,11 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import io.tokenmeter.logic.ingest.PartitionClock;
 
 /**
- * The loop contender as it was before the rewrite (commit 94a0c25): the job's deserializer, records and hash maps.
- * Kept as the reference the rewritten {@link MeteringLoop} must agree with, total for total; it counts into its own
- * map instead of the benchmark's Tally.
+ * The loop contender as it was before the rewrite (commit 94a0c25): the job's deserializer, records
+ * and hash maps. Kept as the reference the rewritten {@link MeteringLoop} must agree with, total
+ * for total; it counts into its own map instead of the benchmark's Tally.
  */
 final class ReferenceLoop {
 
@@ -43,7 +43,10 @@ final class ReferenceLoop {
 
     static final class Loop implements Collector<IngestedRecord> {
 
-        /** The sums the old loop added to the benchmark's Tally, kept here so that tests can run it twice. */
+        /**
+         * The sums the old loop added to the benchmark's Tally, kept here so that tests can run it
+         * twice.
+         */
         final Map<String, Long> tally = new TreeMap<>();
 
         private void add(String name, long amount) {
@@ -61,21 +64,28 @@ final class ReferenceLoop {
             add(level + "." + granularity + ".rows", 1);
         }
 
-
         private final WorkloadSpec spec;
         private final BillingCalendar calendar;
         private final long horizonMillis;
+
         /** The job's keyed dedup key function, under the key the job would read. */
         private final EventFingerprints fingerprints;
+
         private final long outOfOrdernessMillis;
         private final UsageEventDeserializer deserializer;
         private IngestedRecord decoded;
 
-        /** Every id within the horizon, with its content hash; and the ids by the hour their memory ends. */
+        /**
+         * Every id within the horizon, with its content hash; and the ids by the hour their memory
+         * ends.
+         */
         private final Map<EventId, Long> seen = new HashMap<>();
+
         private final TreeMap<Long, List<EventId>> expiries = new TreeMap<>();
+
         /** Open windows: hour (or day) start → line → usage. */
         private final TreeMap<Long, Map<Line, UsageTotals>> hours = new TreeMap<>();
+
         private final TreeMap<Long, Map<Line, UsageTotals>> days = new TreeMap<>();
         private long watermark = Long.MIN_VALUE;
         private long nextHousekeeping = Long.MIN_VALUE;
@@ -97,7 +107,9 @@ final class ReferenceLoop {
             this.horizonMillis = config.dedup().horizon().toMillis();
             this.fingerprints = EventFingerprints.load(config.dedup().key());
             this.outOfOrdernessMillis = config.eventTime().outOfOrderness().toMillis();
-            this.deserializer = new UsageEventDeserializer(config.validation().limits(), clock, config.dedup().key());
+            this.deserializer =
+                    new UsageEventDeserializer(
+                            config.validation().limits(), clock, config.dedup().key());
             deserializer.open(null);
         }
 
@@ -105,7 +117,8 @@ final class ReferenceLoop {
             WorkloadGenerator generator = new WorkloadGenerator(spec);
             for (long i = 0; i < spec.events(); i++) {
                 GeneratedRecord record = generator.record(i);
-                byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+                byte[] key =
+                        record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
                 inputBytes += record.value().length + (key == null ? 0 : key.length);
                 process(key, record.value(), i);
             }
@@ -113,7 +126,8 @@ final class ReferenceLoop {
         }
 
         void process(byte[] key, byte[] value, long offset) {
-            deserializer.deserialize(new ConsumerRecord<>(WorkloadSource.TOPIC, 0, offset, key, value), this);
+            deserializer.deserialize(
+                    new ConsumerRecord<>(WorkloadSource.TOPIC, 0, offset, key, value), this);
             process(decoded);
         }
 
@@ -150,7 +164,9 @@ final class ReferenceLoop {
                 return;
             }
             long forgetAt = Math.max(eventTime, watermark) + horizonMillis;
-            expiries.computeIfAbsent(calendar.hourStart(forgetAt) + 3600_000L, h -> new ArrayList<>()).add(eventId);
+            expiries.computeIfAbsent(
+                            calendar.hourStart(forgetAt) + 3600_000L, h -> new ArrayList<>())
+                    .add(eventId);
             maxLiveIds = Math.max(maxLiveIds, seen.size());
 
             Line line = new Line(event.accountId, event.region, event.model, event.modality);
@@ -164,13 +180,17 @@ final class ReferenceLoop {
             }
         }
 
-        private static void add(TreeMap<Long, Map<Line, UsageTotals>> windows, long start, Line line, Usage e) {
+        private static void add(
+                TreeMap<Long, Map<Line, UsageTotals>> windows, long start, Line line, Usage e) {
             windows.computeIfAbsent(start, s -> new HashMap<>())
                     .computeIfAbsent(line, l -> new UsageTotals())
                     .addEvent(e.inputTokens, e.outputTokens, e.cachedTokens);
         }
 
-        /** Closes the hours and days the watermark has passed and forgets the ids whose horizon it has passed. */
+        /**
+         * Closes the hours and days the watermark has passed and forgets the ids whose horizon it
+         * has passed.
+         */
         private void housekeeping() {
             while (!hours.isEmpty() && hours.firstKey() + 3600_000L <= watermark) {
                 Map<Line, UsageTotals> hour = hours.pollFirstEntry().getValue();
@@ -183,13 +203,18 @@ final class ReferenceLoop {
                 accountDayLines += day.size();
                 String billingDay = calendar.billingDay(dayStart).toString();
                 Map<String, UsageTotals> byAccount = new HashMap<>();
-                day.forEach((line, usage) -> byAccount.computeIfAbsent(line.account(), a -> new UsageTotals()).add(usage));
+                day.forEach(
+                        (line, usage) ->
+                                byAccount
+                                        .computeIfAbsent(line.account(), a -> new UsageTotals())
+                                        .add(usage));
                 accountDays += byAccount.size();
                 byAccount.values().forEach(t -> billed(billingDay, t.totalTokens(), t.events));
                 add("billing.records", byAccount.size());
                 emit("DAY", day);
             }
-            for (Iterator<Map.Entry<Long, List<EventId>>> it = expiries.entrySet().iterator(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<Long, List<EventId>>> it = expiries.entrySet().iterator();
+                    it.hasNext(); ) {
                 Map.Entry<Long, List<EventId>> bucket = it.next();
                 if (bucket.getKey() > watermark) {
                     break;
@@ -203,11 +228,18 @@ final class ReferenceLoop {
         private void emit(String granularity, Map<Line, UsageTotals> window) {
             Map<AreaLine, Long> regional = new HashMap<>();
             Map<AreaLine, Long> national = new HashMap<>();
-            window.forEach((line, usage) -> {
-                usage("account", granularity, usage.totalTokens());
-                regional.merge(new AreaLine(line.region(), line.model(), line.modality()), usage.totalTokens(), Long::sum);
-                national.merge(new AreaLine("*", line.model(), line.modality()), usage.totalTokens(), Long::sum);
-            });
+            window.forEach(
+                    (line, usage) -> {
+                        usage("account", granularity, usage.totalTokens());
+                        regional.merge(
+                                new AreaLine(line.region(), line.model(), line.modality()),
+                                usage.totalTokens(),
+                                Long::sum);
+                        national.merge(
+                                new AreaLine("*", line.model(), line.modality()),
+                                usage.totalTokens(),
+                                Long::sum);
+                    });
             regional.values().forEach(tokens -> usage("regional", granularity, tokens));
             national.values().forEach(tokens -> usage("national", granularity, tokens));
         }

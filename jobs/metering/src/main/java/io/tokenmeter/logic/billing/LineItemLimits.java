@@ -5,12 +5,13 @@ import java.util.Arrays;
 import javax.annotation.Nullable;
 
 /**
- * The distinct line items (model × modality) of one account's billing day, as admitted so far, and the cap on
- * them. A day's line items are kept as a sorted array of exact keys — not hashes, which a client choosing model
- * names could make collide and so slip past the cap.
+ * The distinct line items (model × modality) of one account's billing day, as admitted so far, and
+ * the cap on them. A day's line items are kept as a sorted array of exact keys — not hashes, which
+ * a client choosing model names could make collide and so slip past the cap.
  *
- * <p>The cap bounds every record and every piece of state that holds a day's or an hour's lines: a billing record
- * (ORIGINAL or ADJUSTMENT) holds at most the lines of its day, and an hour at most the lines of the day it lies in.
+ * <p>The cap bounds every record and every piece of state that holds a day's or an hour's lines: a
+ * billing record (ORIGINAL or ADJUSTMENT) holds at most the lines of its day, and an hour at most
+ * the lines of the day it lies in.
  */
 public final class LineItemLimits {
 
@@ -18,7 +19,10 @@ public final class LineItemLimits {
 
     private LineItemLimits() {}
 
-    /** The key of a line item: its modality and model, which cannot run together (the modality has no '/'). */
+    /**
+     * The key of a line item: its modality and model, which cannot run together (the modality has
+     * no '/').
+     */
     public static String lineKey(Modality modality, String model) {
         return modality.name() + '/' + model;
     }
@@ -26,8 +30,9 @@ public final class LineItemLimits {
     /**
      * Admits usage of {@code key} on a day whose admitted lines are {@code known} (null: none yet).
      *
-     * @return the day's lines afterwards — {@code known} itself when the line was known — or null when the line is
-     *     new and the day already holds {@code maxLines}: the usage must be rejected
+     * @return the day's lines afterwards — {@code known} itself when the line was known — or null
+     *     when the line is new and the day already holds {@code maxLines}: the usage must be
+     *     rejected
      */
     @Nullable
     public static String[] admit(@Nullable String[] known, String key, int maxLines) {

@@ -1,6 +1,8 @@
 package io.tokenmeter.logic.billing;
 
+import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.logic.UsagePartial;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -8,15 +10,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
-import io.tokenmeter.logic.UsagePartial;
-import io.tokenmeter.avro.Modality;
 
 /**
- * The hours not closed yet of the accounts one subtask meters, with their usage per model and modality, in memory:
- * an hour lives about an hour of event time, and closing it by the watermark needs neither a timer nor a state
- * read per account-hour. Closed in hour order as the watermark passes their ends ({@link #closeUpTo}).
+ * The hours not closed yet of the accounts one subtask meters, with their usage per model and
+ * modality, in memory: an hour lives about an hour of event time, and closing it by the watermark
+ * needs neither a timer nor a state read per account-hour. Closed in hour order as the watermark
+ * passes their ends ({@link #closeUpTo}).
  *
- * <p>Each line is reported with its account's region of the latest usage seen of it, like the account's billing.
+ * <p>Each line is reported with its account's region of the latest usage seen of it, like the
+ * account's billing.
  */
 public final class OpenHours {
 
@@ -45,6 +47,7 @@ public final class OpenHours {
 
     /** Open hours by start; each with its accounts' lines, accounts in the order they came. */
     private final TreeMap<Long, Map<String, List<UsageLineState>>> hours = new TreeMap<>();
+
     /** Every account with an open hour: its latest region and how many of its hours are open. */
     private final Map<String, OpenAccount> accounts = new HashMap<>();
 
@@ -55,8 +58,16 @@ public final class OpenHours {
 
     /** Adds usage to its open hour. */
     public void add(UsagePartial usage) {
-        addLine(usage.accountId, usage.region, usage.hourStart, usage.model, usage.modality,
-                usage.inputTokens, usage.outputTokens, usage.cachedTokens, usage.events);
+        addLine(
+                usage.accountId,
+                usage.region,
+                usage.hourStart,
+                usage.model,
+                usage.modality,
+                usage.inputTokens,
+                usage.outputTokens,
+                usage.cachedTokens,
+                usage.events);
     }
 
     /** Notes the account's region of its latest usage, if it has an open hour. */
@@ -72,7 +83,10 @@ public final class OpenHours {
         return hours.isEmpty() ? Long.MAX_VALUE : hours.firstKey() + UsageRows.HOUR_MILLIS;
     }
 
-    /** Removes every hour that ends at or before {@code watermark} and hands its lines over, oldest hour first. */
+    /**
+     * Removes every hour that ends at or before {@code watermark} and hands its lines over, oldest
+     * hour first.
+     */
     public void closeUpTo(long watermark, ClosedLine out) {
         while (!hours.isEmpty() && hours.firstKey() + UsageRows.HOUR_MILLIS <= watermark) {
             Map.Entry<Long, Map<String, List<UsageLineState>>> hour = hours.pollFirstEntry();
@@ -101,30 +115,52 @@ public final class OpenHours {
     /** Every open line, for a checkpoint. */
     public List<Line> lines() {
         List<Line> lines = new ArrayList<>();
-        hours.forEach((hourStart, usage) -> usage.forEach((accountId, accountLines) -> {
-            String region = accounts.get(accountId).region;
-            for (UsageLineState line : accountLines) {
-                lines.add(new Line(accountId, region, hourStart, line));
-            }
-        }));
+        hours.forEach(
+                (hourStart, usage) ->
+                        usage.forEach(
+                                (accountId, accountLines) -> {
+                                    String region = accounts.get(accountId).region;
+                                    for (UsageLineState line : accountLines) {
+                                        lines.add(new Line(accountId, region, hourStart, line));
+                                    }
+                                }));
         return lines;
     }
 
-    /** Takes the lines of the accounts {@code owned} accepts from a checkpoint (after rescaling, of all subtasks). */
+    /**
+     * Takes the lines of the accounts {@code owned} accepts from a checkpoint (after rescaling, of
+     * all subtasks).
+     */
     public void restore(Iterable<Line> lines, Predicate<String> owned) {
         for (Line line : lines) {
             if (owned.test(line.accountId)) {
                 UsageLineState usage = line.usage;
-                addLine(line.accountId, line.region, line.hourStart, usage.getModel(), usage.getModality(),
-                        usage.getInputTokens(), usage.getOutputTokens(), usage.getCachedTokens(), usage.getEvents());
+                addLine(
+                        line.accountId,
+                        line.region,
+                        line.hourStart,
+                        usage.getModel(),
+                        usage.getModality(),
+                        usage.getInputTokens(),
+                        usage.getOutputTokens(),
+                        usage.getCachedTokens(),
+                        usage.getEvents());
             }
         }
     }
 
-    private void addLine(String accountId, String region, long hourStart, String model,
-            Modality modality, long inputTokens, long outputTokens, long cachedTokens,
+    private void addLine(
+            String accountId,
+            String region,
+            long hourStart,
+            String model,
+            Modality modality,
+            long inputTokens,
+            long outputTokens,
+            long cachedTokens,
             long events) {
-        Map<String, List<UsageLineState>> hour = hours.computeIfAbsent(hourStart, start -> new LinkedHashMap<>());
+        Map<String, List<UsageLineState>> hour =
+                hours.computeIfAbsent(hourStart, start -> new LinkedHashMap<>());
         OpenAccount account = accounts.computeIfAbsent(accountId, id -> new OpenAccount());
         List<UsageLineState> lines = hour.get(accountId);
         if (lines == null) {

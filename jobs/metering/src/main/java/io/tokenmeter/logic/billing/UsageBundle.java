@@ -1,22 +1,29 @@
 package io.tokenmeter.logic.billing;
 
 import io.tokenmeter.avro.Modality;
+import io.tokenmeter.logic.Bundle;
+import io.tokenmeter.logic.UsagePartial;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import io.tokenmeter.logic.Bundle;
-import io.tokenmeter.logic.UsagePartial;
 
 /**
- * Sums unique events into partials before they are shuffled to the per-account operator: a busy account's events
- * of one hour, model and modality then cost one shuffled record and one state update per bundle instead of one
- * per event. Events that carry an hourly correction id pass through unsummed; deduplication has judged every
- * event already, so the watermark plays no part here.
+ * Sums unique events into partials before they are shuffled to the per-account operator: a busy
+ * account's events of one hour, model and modality then cost one shuffled record and one state
+ * update per bundle instead of one per event. Events that carry an hourly correction id pass
+ * through unsummed; deduplication has judged every event already, so the watermark plays no part
+ * here.
  */
 public final class UsageBundle implements Bundle<UsagePartial> {
 
-    private record Key(String accountId, String region, String model, Modality modality, long dayStart,
-            long hourStart, boolean late) {}
+    private record Key(
+            String accountId,
+            String region,
+            String model,
+            Modality modality,
+            long dayStart,
+            long hourStart,
+            boolean late) {}
 
     private final Map<Key, UsagePartial> partials = new HashMap<>();
     private long earliestHourEnd = Long.MAX_VALUE;
@@ -26,13 +33,21 @@ public final class UsageBundle implements Bundle<UsagePartial> {
         if (partial.hourCorrectionId != null) {
             return false;
         }
-        Key key = new Key(partial.accountId, partial.region, partial.model, partial.modality, partial.dayStart,
-                partial.hourStart, partial.late);
+        Key key =
+                new Key(
+                        partial.accountId,
+                        partial.region,
+                        partial.model,
+                        partial.modality,
+                        partial.dayStart,
+                        partial.hourStart,
+                        partial.late);
         UsagePartial held = partials.putIfAbsent(key, partial);
         if (held != null) {
             held.add(partial);
         } else {
-            // A day closes after its last hour does: the hour's end is the first close of what the sum holds.
+            // A day closes after its last hour does: the hour's end is the first close of what the
+            // sum holds.
             earliestHourEnd = Math.min(earliestHourEnd, partial.hourStart + UsageRows.HOUR_MILLIS);
         }
         return true;

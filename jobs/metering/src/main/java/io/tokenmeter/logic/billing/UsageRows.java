@@ -7,12 +7,12 @@ import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageGranularity;
 import io.tokenmeter.avro.state.UsageLineState;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.RecordIds;
 import io.tokenmeter.logic.UsagePartial;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Builds the per-account usage rows analysts read: one per account, window, model and modality. */
 public final class UsageRows {
@@ -23,18 +23,50 @@ public final class UsageRows {
 
     /** The ORIGINAL row of one account's hour for one model and modality. */
     public static AccountUsage hourOriginal(
-            String accountId, String region, long hourStart, UsageLineState line, BillingCalendar calendar) {
-        return row(RecordIds.of("account-usage/hour", accountId, hourStart, line.getModel(), line.getModality()),
-                BillingRecordKind.ORIGINAL, UsageGranularity.HOUR, accountId, region, hourStart,
-                hourStart + HOUR_MILLIS, line.getModel(), line.getModality(), line.getInputTokens(),
-                line.getOutputTokens(), line.getCachedTokens(), line.getEvents(), calendar);
+            String accountId,
+            String region,
+            long hourStart,
+            UsageLineState line,
+            BillingCalendar calendar) {
+        return row(
+                RecordIds.of(
+                        "account-usage/hour",
+                        accountId,
+                        hourStart,
+                        line.getModel(),
+                        line.getModality()),
+                BillingRecordKind.ORIGINAL,
+                UsageGranularity.HOUR,
+                accountId,
+                region,
+                hourStart,
+                hourStart + HOUR_MILLIS,
+                line.getModel(),
+                line.getModality(),
+                line.getInputTokens(),
+                line.getOutputTokens(),
+                line.getCachedTokens(),
+                line.getEvents(),
+                calendar);
     }
 
     /** The ADJUSTMENT row one late event adds to its account's hour; its id is the event's. */
     public static AccountUsage hourCorrection(UsagePartial event, BillingCalendar calendar) {
-        return row(event.hourCorrectionId, BillingRecordKind.ADJUSTMENT, UsageGranularity.HOUR, event.accountId,
-                event.region, event.hourStart, event.hourStart + HOUR_MILLIS, event.model, event.modality,
-                event.inputTokens, event.outputTokens, event.cachedTokens, event.events, calendar);
+        return row(
+                event.hourCorrectionId,
+                BillingRecordKind.ADJUSTMENT,
+                UsageGranularity.HOUR,
+                event.accountId,
+                event.region,
+                event.hourStart,
+                event.hourStart + HOUR_MILLIS,
+                event.model,
+                event.modality,
+                event.inputTokens,
+                event.outputTokens,
+                event.cachedTokens,
+                event.events,
+                calendar);
     }
 
     /** The day rows of a billing record: one per line item, of the record's kind. */
@@ -42,17 +74,45 @@ public final class UsageRows {
         List<AccountUsage> rows = new ArrayList<>(record.getLineItems().size());
         long dayStart = record.getDayStart().toEpochMilli();
         for (BillingLineItem line : record.getLineItems()) {
-            rows.add(row(RecordIds.of("account-usage/day", record.getRecordId(), line.getModel(), line.getModality()),
-                    record.getKind(), UsageGranularity.DAY, record.getAccountId(), record.getRegion(), dayStart,
-                    record.getDayEnd().toEpochMilli(), line.getModel(), line.getModality(), line.getInputTokens(),
-                    line.getOutputTokens(), line.getCachedTokens(), line.getEvents(), calendar));
+            rows.add(
+                    row(
+                            RecordIds.of(
+                                    "account-usage/day",
+                                    record.getRecordId(),
+                                    line.getModel(),
+                                    line.getModality()),
+                            record.getKind(),
+                            UsageGranularity.DAY,
+                            record.getAccountId(),
+                            record.getRegion(),
+                            dayStart,
+                            record.getDayEnd().toEpochMilli(),
+                            line.getModel(),
+                            line.getModality(),
+                            line.getInputTokens(),
+                            line.getOutputTokens(),
+                            line.getCachedTokens(),
+                            line.getEvents(),
+                            calendar));
         }
         return rows;
     }
 
-    private static AccountUsage row(String id, BillingRecordKind kind, UsageGranularity granularity,
-            String accountId, String region, long windowStart, long windowEnd, String model, Modality modality,
-            long input, long output, long cached, long events, BillingCalendar calendar) {
+    private static AccountUsage row(
+            String id,
+            BillingRecordKind kind,
+            UsageGranularity granularity,
+            String accountId,
+            String region,
+            long windowStart,
+            long windowEnd,
+            String model,
+            Modality modality,
+            long input,
+            long output,
+            long cached,
+            long events,
+            BillingCalendar calendar) {
         return AccountUsage.newBuilder()
                 .setRecordId(id)
                 .setKind(kind)

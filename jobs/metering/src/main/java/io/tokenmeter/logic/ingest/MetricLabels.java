@@ -5,9 +5,10 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The only source of metric label values. Every label takes values from a small fixed set, so the number of time
- * series stays bounded whatever the input holds: regions and models outside the configured lists fold into
- * {@link #OTHER}, and nothing that identifies an account or an event can become a label.
+ * The only source of metric label values. Every label takes values from a small fixed set, so the
+ * number of time series stays bounded whatever the input holds: regions and models outside the
+ * configured lists fold into {@link #OTHER}, and nothing that identifies an account or an event can
+ * become a label.
  */
 public final class MetricLabels implements Serializable {
 

@@ -2,15 +2,19 @@ package io.tokenmeter.logic.ingest;
 
 import io.tokenmeter.avro.RejectReason;
 import io.tokenmeter.avro.RejectedRecord;
-import java.time.Instant;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 
-/** Builds the rejected-record envelope: the reason, a readable message and the original record, untouched. */
+/**
+ * Builds the rejected-record envelope: the reason, a readable message and the original record,
+ * untouched.
+ */
 public final class Rejections {
 
     /**
-     * Longest message kept, in chars (at most 3 UTF-8 bytes each): messages quote input (ids, package names), and
-     * the envelope must fit the producer's limit whatever the input held (see {@link OutputLimits}).
+     * Longest message kept, in chars (at most 3 UTF-8 bytes each): messages quote input (ids,
+     * package names), and the envelope must fit the producer's limit whatever the input held (see
+     * {@link OutputLimits}).
      */
     public static final int MAX_MESSAGE_CHARS = 1024;
 

@@ -5,30 +5,34 @@ import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.state.PackagePeriodState;
 import io.tokenmeter.avro.state.PackageState;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.RecordIds;
+import io.tokenmeter.logic.UsagePartial;
+import io.tokenmeter.logic.billing.UsageRows;
 import io.tokenmeter.logic.packages.PackageCatalog.Plan;
 import io.tokenmeter.logic.packages.PackagePeriods.Period;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.RecordIds;
-import io.tokenmeter.logic.UsagePartial;
-import io.tokenmeter.logic.billing.UsageRows;
 
 /**
  * The live package balances of one account and the rules that change them (docs/packages.md).
  *
- * <p>Usage is rated when it arrives: converted to package units, drawn from the packages active in its hour in
- * priority order (lower first, then the earlier activation), and what no package covers is overage, charged to the
- * last package drawn (the base plan) at its tariff in force at the usage's hour. Each package period remembers the thresholds it has
- * notified, so a threshold is notified once per subscription and period whatever happens later (late usage,
- * replays after a restore, top-ups). A period's rollover is fixed when the period is first used: the unused units of
- * the previous period, rolled-over units drawn first, at most the package's rollover limit.
+ * <p>Usage is rated when it arrives: converted to package units, drawn from the packages active in
+ * its hour in priority order (lower first, then the earlier activation), and what no package covers
+ * is overage, charged to the last package drawn (the base plan) at its tariff in force at the
+ * usage's hour. Each package period remembers the thresholds it has notified, so a threshold is
+ * notified once per subscription and period whatever happens later (late usage, replays after a
+ * restore, top-ups). A period's rollover is fixed when the period is first used: the unused units
+ * of the previous period, rolled-over units drawn first, at most the package's rollover limit.
  */
 public final class PackageBalances {
 
-    /** What rating one piece of usage did: the notices it triggered, and whether a package went into overage. */
+    /**
+     * What rating one piece of usage did: the notices it triggered, and whether a package went into
+     * overage.
+     */
     public record Rating(List<PackageNotice> notices, boolean enteredOverage) {}
 
     private final PackageCatalog catalog;
@@ -40,12 +44,16 @@ public final class PackageBalances {
     }
 
     public static PackageState emptyState() {
-        return PackageState.newBuilder().setSubscriptions(new ArrayList<>()).setPeriods(new ArrayList<>()).build();
+        return PackageState.newBuilder()
+                .setSubscriptions(new ArrayList<>())
+                .setPeriods(new ArrayList<>())
+                .build();
     }
 
     /**
-     * Keeps {@code event} unless a version at least as new is known: replays and the compacted topic's history
-     * change nothing. Balances already drawn stay as they are; the change applies to usage rated from now on.
+     * Keeps {@code event} unless a version at least as new is known: replays and the compacted
+     * topic's history change nothing. Balances already drawn stay as they are; the change applies
+     * to usage rated from now on.
      *
      * @return whether the state changed
      */
@@ -66,19 +74,25 @@ public final class PackageBalances {
     }
 
     /**
-     * Rates {@code usage}, setting its included and overage units and overage price, and draws it from the balances.
+     * Rates {@code usage}, setting its included and overage units and overage price, and draws it
+     * from the balances.
      *
-     * @param watermark the operator's event-time watermark: a period whose close time it has passed is closed
+     * @param watermark the operator's event-time watermark: a period whose close time it has passed
+     *     is closed
      * @param now the wall clock, for the notices' emission time
      */
     public Rating rate(PackageState state, UsagePartial usage, long watermark, long now) {
-        long units = catalog.rates(usage.modality).units(usage.inputTokens, usage.outputTokens, usage.cachedTokens);
+        long units =
+                catalog.rates(usage.modality)
+                        .units(usage.inputTokens, usage.outputTokens, usage.cachedTokens);
         long hourStart = usage.hourStart;
         List<SubscriptionEvent> active = new ArrayList<>();
         for (SubscriptionEvent subscription : state.getSubscriptions()) {
-            // A package retired from the catalog since (restored state) is inactive: its usage is metered, not drawn.
+            // A package retired from the catalog since (restored state) is inactive: its usage is
+            // metered, not drawn.
             if (catalog.packages().containsKey(subscription.getPackageId())
-                    && subscription.getActivatedAt().toEpochMilli() < hourStart + UsageRows.HOUR_MILLIS
+                    && subscription.getActivatedAt().toEpochMilli()
+                            < hourStart + UsageRows.HOUR_MILLIS
                     && subscription.getValidUntil().toEpochMilli() > hourStart) {
                 active.add(subscription);
             }
@@ -89,17 +103,19 @@ public final class PackageBalances {
         if (active.isEmpty()) {
             return new Rating(List.of(), false);
         }
-        active.sort(Comparator
-                .comparingInt((SubscriptionEvent s) -> catalog.plan(s.getPackageId()).priority())
-                .thenComparing(SubscriptionEvent::getActivatedAt)
-                .thenComparing(SubscriptionEvent::getSubscriptionId));
+        active.sort(
+                Comparator.comparingInt(
+                                (SubscriptionEvent s) -> catalog.plan(s.getPackageId()).priority())
+                        .thenComparing(SubscriptionEvent::getActivatedAt)
+                        .thenComparing(SubscriptionEvent::getSubscriptionId));
 
         long remaining = units;
         List<PackagePeriodState> drawn = new ArrayList<>(active.size());
         for (SubscriptionEvent subscription : active) {
             Plan plan = catalog.plan(subscription.getPackageId());
             PackagePeriodState period = findOrStart(state, subscription, plan, hourStart);
-            long free = Math.max(0, allowance(subscription, plan, period) - period.getConsumedUnits());
+            long free =
+                    Math.max(0, allowance(subscription, plan, period) - period.getConsumedUnits());
             long take = Math.min(remaining, free);
             period.setConsumedUnits(Math.addExact(period.getConsumedUnits(), take));
             remaining -= take;
@@ -108,7 +124,8 @@ public final class PackageBalances {
         usage.includedUnits = units - remaining;
         boolean enteredOverage = false;
         if (remaining > 0) {
-            // Overage continues the drawdown order: it is charged to the last package drawn (the base plan, whose
+            // Overage continues the drawdown order: it is charged to the last package drawn (the
+            // base plan, whose
             // priority comes last), at that package's tariff of the usage's hour.
             int last = active.size() - 1;
             PackagePeriodState base = drawn.get(last);
@@ -116,7 +133,9 @@ public final class PackageBalances {
             base.setOverageUnits(Math.addExact(base.getOverageUnits(), remaining));
             Plan plan = catalog.plan(active.get(last).getPackageId());
             usage.overageUnits = remaining;
-            usage.overageMicros = Math.multiplyExact(remaining, plan.tariffAt(hourStart).overagePricePerMillion());
+            usage.overageMicros =
+                    Math.multiplyExact(
+                            remaining, plan.tariffAt(hourStart).overagePricePerMillion());
         }
 
         List<PackageNotice> notices = new ArrayList<>();
@@ -126,21 +145,27 @@ public final class PackageBalances {
             PackagePeriodState period = drawn.get(i);
             long allowance = allowance(subscription, plan, period);
             long used = Math.addExact(period.getConsumedUnits(), period.getOverageUnits());
-            boolean closed = periods.closeTime(period.getPeriodEnd()) <= watermark
-                    || (usage.late && periods.isLastDay(usage.dayStart, period.getPeriodEnd()));
+            boolean closed =
+                    periods.closeTime(period.getPeriodEnd()) <= watermark
+                            || (usage.late
+                                    && periods.isLastDay(usage.dayStart, period.getPeriodEnd()));
             for (int threshold : catalog.thresholds()) {
                 // used >= allowance * threshold / 100, in exact integers.
                 boolean crossed = productAtLeast(used, 100L, allowance, threshold);
                 if (crossed && !period.getNotified().contains(threshold)) {
                     period.getNotified().add(threshold);
-                    notices.add(notice(usage, subscription, period, threshold, allowance, closed, now));
+                    notices.add(
+                            notice(usage, subscription, period, threshold, allowance, closed, now));
                 }
             }
         }
         return new Rating(notices, enteredOverage);
     }
 
-    /** The earliest event time at which {@link #cleanUp} has something to remove; Long.MAX_VALUE for nothing. */
+    /**
+     * The earliest event time at which {@link #cleanUp} has something to remove; Long.MAX_VALUE for
+     * nothing.
+     */
     public long nextCleanUp(PackageState state) {
         long next = Long.MAX_VALUE;
         for (PackagePeriodState period : state.getPeriods()) {
@@ -174,7 +199,10 @@ public final class PackageBalances {
         return state.getPeriods().isEmpty() && state.getSubscriptions().isEmpty();
     }
 
-    /** Whether a × b ≥ c × d for non-negative longs, exactly, whatever their size (128-bit products). */
+    /**
+     * Whether a × b ≥ c × d for non-negative longs, exactly, whatever their size (128-bit
+     * products).
+     */
     static boolean productAtLeast(long a, long b, long c, long d) {
         long high1 = Math.multiplyHigh(a, b);
         long high2 = Math.multiplyHigh(c, d);
@@ -186,37 +214,48 @@ public final class PackageBalances {
 
     /** Included units, rollover and the top-ups bought for the period. */
     private long allowance(SubscriptionEvent subscription, Plan plan, PackagePeriodState period) {
-        return Math.addExact(Math.addExact(plan.includedUnits(), period.getRolloverUnits()),
+        return Math.addExact(
+                Math.addExact(plan.includedUnits(), period.getRolloverUnits()),
                 topUps(subscription, period.getPeriodStart(), period.getPeriodEnd()));
     }
 
-    private PackagePeriodState findOrStart(PackageState state, SubscriptionEvent subscription, Plan plan, long time) {
+    private PackagePeriodState findOrStart(
+            PackageState state, SubscriptionEvent subscription, Plan plan, long time) {
         Period period = periods.periodAt(subscription, plan.validityDays(), time);
         PackagePeriodState found = find(state, subscription.getSubscriptionId(), period.start());
         if (found != null) {
             return found;
         }
-        PackagePeriodState started = PackagePeriodState.newBuilder()
-                .setSubscriptionId(subscription.getSubscriptionId())
-                .setPeriodStart(period.start())
-                .setPeriodEnd(period.end())
-                .setRolloverUnits(rolloverInto(state, subscription, plan, period))
-                .setConsumedUnits(0)
-                .setOverageUnits(0)
-                .setNotified(new ArrayList<>())
-                .build();
+        PackagePeriodState started =
+                PackagePeriodState.newBuilder()
+                        .setSubscriptionId(subscription.getSubscriptionId())
+                        .setPeriodStart(period.start())
+                        .setPeriodEnd(period.end())
+                        .setRolloverUnits(rolloverInto(state, subscription, plan, period))
+                        .setConsumedUnits(0)
+                        .setOverageUnits(0)
+                        .setNotified(new ArrayList<>())
+                        .build();
         state.getPeriods().add(started);
         return started;
     }
 
-    private long rolloverInto(PackageState state, SubscriptionEvent subscription, Plan plan, Period period) {
+    private long rolloverInto(
+            PackageState state, SubscriptionEvent subscription, Plan plan, Period period) {
         Period previous = periods.previous(period, plan.validityDays());
-        if (plan.rolloverLimit() == 0 || subscription.getActivatedAt().toEpochMilli() >= previous.end()) {
+        if (plan.rolloverLimit() == 0
+                || subscription.getActivatedAt().toEpochMilli() >= previous.end()) {
             return 0;
         }
-        long own = Math.addExact(plan.includedUnits(), topUps(subscription, previous.start(), previous.end()));
+        long own =
+                Math.addExact(
+                        plan.includedUnits(),
+                        topUps(subscription, previous.start(), previous.end()));
         PackagePeriodState before = find(state, subscription.getSubscriptionId(), previous.start());
-        long ownUsed = before == null ? 0 : Math.max(0, before.getConsumedUnits() - before.getRolloverUnits());
+        long ownUsed =
+                before == null
+                        ? 0
+                        : Math.max(0, before.getConsumedUnits() - before.getRolloverUnits());
         return Math.min(plan.rolloverLimit(), Math.max(0, own - ownUsed));
     }
 
@@ -233,26 +272,41 @@ public final class PackageBalances {
 
     private long subscriptionDeadline(SubscriptionEvent subscription) {
         Plan plan = catalog.packages().get(subscription.getPackageId());
-        long lastUsable = Math.max(subscription.getActivatedAt().toEpochMilli(),
-                subscription.getValidUntil().toEpochMilli() - 1);
+        long lastUsable =
+                Math.max(
+                        subscription.getActivatedAt().toEpochMilli(),
+                        subscription.getValidUntil().toEpochMilli() - 1);
         int validityDays = plan == null ? 0 : plan.validityDays();
-        return periods.correctionDeadline(periods.periodAt(subscription, validityDays, lastUsable).end());
+        return periods.correctionDeadline(
+                periods.periodAt(subscription, validityDays, lastUsable).end());
     }
 
-    private static PackagePeriodState find(PackageState state, String subscriptionId, long periodStart) {
+    private static PackagePeriodState find(
+            PackageState state, String subscriptionId, long periodStart) {
         for (PackagePeriodState period : state.getPeriods()) {
-            if (period.getPeriodStart() == periodStart && period.getSubscriptionId().equals(subscriptionId)) {
+            if (period.getPeriodStart() == periodStart
+                    && period.getSubscriptionId().equals(subscriptionId)) {
                 return period;
             }
         }
         return null;
     }
 
-    private static PackageNotice notice(UsagePartial usage, SubscriptionEvent subscription, PackagePeriodState period,
-            int threshold, long allowance, boolean late, long now) {
+    private static PackageNotice notice(
+            UsagePartial usage,
+            SubscriptionEvent subscription,
+            PackagePeriodState period,
+            int threshold,
+            long allowance,
+            boolean late,
+            long now) {
         return PackageNotice.newBuilder()
-                .setNoticeId(noticeId(usage.accountId, subscription.getSubscriptionId(), period.getPeriodStart(),
-                        threshold))
+                .setNoticeId(
+                        noticeId(
+                                usage.accountId,
+                                subscription.getSubscriptionId(),
+                                period.getPeriodStart(),
+                                threshold))
                 .setAccountId(usage.accountId)
                 .setSubscriptionId(subscription.getSubscriptionId())
                 .setPackageId(subscription.getPackageId())
@@ -260,7 +314,8 @@ public final class PackageBalances {
                 .setPeriodStart(Instant.ofEpochMilli(period.getPeriodStart()))
                 .setPeriodEnd(Instant.ofEpochMilli(period.getPeriodEnd()))
                 .setAllowanceUnits(allowance)
-                .setConsumedUnits(Math.addExact(period.getConsumedUnits(), period.getOverageUnits()))
+                .setConsumedUnits(
+                        Math.addExact(period.getConsumedUnits(), period.getOverageUnits()))
                 .setUsageHour(Instant.ofEpochMilli(usage.hourStart))
                 .setLate(late)
                 .setArrivedAt(Instant.ofEpochMilli(usage.arrivedAt))
@@ -268,8 +323,12 @@ public final class PackageBalances {
                 .build();
     }
 
-    /** The notice of one threshold of one subscription's period: the same whenever and however often it is judged. */
-    public static String noticeId(String accountId, String subscriptionId, long periodStart, int threshold) {
+    /**
+     * The notice of one threshold of one subscription's period: the same whenever and however often
+     * it is judged.
+     */
+    public static String noticeId(
+            String accountId, String subscriptionId, long periodStart, int threshold) {
         return RecordIds.of("package-notice", accountId, subscriptionId, periodStart, threshold);
     }
 }

@@ -1,15 +1,15 @@
 package io.tokenmeter.logic.packages;
 
 import io.tokenmeter.avro.SubscriptionEvent;
+import io.tokenmeter.logic.BillingCalendar;
 import java.io.Serializable;
 import java.time.LocalDate;
 import java.time.ZonedDateTime;
-import io.tokenmeter.logic.BillingCalendar;
 
 /**
- * The periods of a subscription: calendar months in the billing zone, or blocks of N billing days counted from
- * the day of activation. Either way a period starts and ends at local midnight, so it closes and takes corrections
- * like its last billing day.
+ * The periods of a subscription: calendar months in the billing zone, or blocks of N billing days
+ * counted from the day of activation. Either way a period starts and ends at local midnight, so it
+ * closes and takes corrections like its last billing day.
  */
 public final class PackagePeriods implements Serializable {
 
@@ -22,7 +22,10 @@ public final class PackagePeriods implements Serializable {
         this.calendar = calendar;
     }
 
-    /** The period of a package with {@code validityDays} (0: calendar month) that contains {@code time}. */
+    /**
+     * The period of a package with {@code validityDays} (0: calendar month) that contains {@code
+     * time}.
+     */
     public Period periodAt(SubscriptionEvent subscription, int validityDays, long time) {
         LocalDate day = calendar.billingDay(time);
         if (validityDays == 0) {
@@ -38,7 +41,8 @@ public final class PackagePeriods implements Serializable {
     /** The period before {@code period} of the same package. */
     public Period previous(Period period, int validityDays) {
         LocalDate first = calendar.billingDay(period.start());
-        LocalDate previous = validityDays == 0 ? first.minusMonths(1) : first.minusDays(validityDays);
+        LocalDate previous =
+                validityDays == 0 ? first.minusMonths(1) : first.minusDays(validityDays);
         return new Period(startOf(previous), period.start());
     }
 
@@ -47,7 +51,10 @@ public final class PackagePeriods implements Serializable {
         return calendar.closeTime(calendar.dayStart(periodEnd - 1));
     }
 
-    /** Event time after which the period takes no more corrections: its last day's correction deadline. */
+    /**
+     * Event time after which the period takes no more corrections: its last day's correction
+     * deadline.
+     */
     public long correctionDeadline(long periodEnd) {
         return calendar.correctionDeadline(calendar.dayStart(periodEnd - 1));
     }

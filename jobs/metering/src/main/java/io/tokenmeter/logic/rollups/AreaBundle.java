@@ -1,17 +1,18 @@
 package io.tokenmeter.logic.rollups;
 
 import io.tokenmeter.avro.AreaUsage;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.Bundle;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.Bundle;
 
 /**
- * Sums regional partials of account usage rows per {@link AreaRollups#key} before they are shuffled to the
- * regional rollup, which then sees a handful of records per window and bundle instead of two per account and
- * hour. A partial whose window had closed at the watermark passes through unsummed: the rollup turns it into a
- * correction row whose id follows the account row's, and ids must not depend on how rows happened to be bundled.
+ * Sums regional partials of account usage rows per {@link AreaRollups#key} before they are shuffled
+ * to the regional rollup, which then sees a handful of records per window and bundle instead of two
+ * per account and hour. A partial whose window had closed at the watermark passes through unsummed:
+ * the rollup turns it into a correction row whose id follows the account row's, and ids must not
+ * depend on how rows happened to be bundled.
  */
 public final class AreaBundle implements Bundle<AreaUsage> {
 

@@ -8,8 +8,8 @@ import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.RecordIds;
 
 /**
- * Regional and national usage, summed from partials: account rows become regional partials, regional rows become
- * national partials. Sums are exact 64-bit integers.
+ * Regional and national usage, summed from partials: account rows become regional partials,
+ * regional rows become national partials. Sums are exact 64-bit integers.
  */
 public final class AreaRollups {
 
@@ -18,7 +18,9 @@ public final class AreaRollups {
 
     private AreaRollups() {}
 
-    /** An account row as a partial of its region; an ORIGINAL row counts its account as active once. */
+    /**
+     * An account row as a partial of its region; an ORIGINAL row counts its account as active once.
+     */
     public static AreaUsage regionalPartial(AccountUsage row) {
         return AreaUsage.newBuilder()
                 .setRecordId(row.getRecordId())
@@ -40,18 +42,36 @@ public final class AreaRollups {
                 .build();
     }
 
-    /** A regional row as a partial of the national total (accounts belong to one region, so actives add up). */
+    /**
+     * A regional row as a partial of the national total (accounts belong to one region, so actives
+     * add up).
+     */
     public static AreaUsage nationalPartial(AreaUsage regional) {
         return AreaUsage.newBuilder(regional).setRegion(NATIONAL).build();
     }
 
-    /** The key rows of one area, window, model and modality share; free-text parts are length-prefixed. */
+    /**
+     * The key rows of one area, window, model and modality share; free-text parts are
+     * length-prefixed.
+     */
     public static String key(AreaUsage row) {
-        return row.getGranularity() + "|" + row.getWindowStart().toEpochMilli() + "|" + row.getModality() + "|"
-                + row.getRegion().length() + ":" + row.getRegion() + "|" + row.getModel();
+        return row.getGranularity()
+                + "|"
+                + row.getWindowStart().toEpochMilli()
+                + "|"
+                + row.getModality()
+                + "|"
+                + row.getRegion().length()
+                + ":"
+                + row.getRegion()
+                + "|"
+                + row.getModel();
     }
 
-    /** Event time at which the window of {@code row} closes: an hour's end, or a billing day's close. */
+    /**
+     * Event time at which the window of {@code row} closes: an hour's end, or a billing day's
+     * close.
+     */
     public static long closeTime(AreaUsage row, BillingCalendar calendar) {
         return row.getGranularity() == UsageGranularity.DAY
                 ? calendar.closeTime(row.getWindowStart().toEpochMilli())
@@ -80,11 +100,18 @@ public final class AreaRollups {
                 .build();
     }
 
-    /** The ADJUSTMENT row a partial that came after its window closed adds; its id follows the partial's. */
+    /**
+     * The ADJUSTMENT row a partial that came after its window closed adds; its id follows the
+     * partial's.
+     */
     public static AreaUsage correction(AreaUsage partial) {
         return AreaUsage.newBuilder(partial)
                 .setKind(BillingRecordKind.ADJUSTMENT)
-                .setRecordId(RecordIds.of("area-usage-correction", partial.getRegion(), partial.getRecordId()))
+                .setRecordId(
+                        RecordIds.of(
+                                "area-usage-correction",
+                                partial.getRegion(),
+                                partial.getRecordId()))
                 .setActiveAccounts(0)
                 .build();
     }

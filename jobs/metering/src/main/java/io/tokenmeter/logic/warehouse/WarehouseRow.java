@@ -3,8 +3,9 @@ package io.tokenmeter.logic.warehouse;
 import java.util.Objects;
 
 /**
- * One row for the warehouse: the table it goes to and its columns as a JSON object, which the database's
- * {@code tokenmeter_upsert} procedure (config/sql/postgres/warehouse.sql) upserts. A Flink POJO.
+ * One row for the warehouse: the table it goes to and its columns as a JSON object, which the
+ * database's {@code tokenmeter_upsert} procedure (config/sql/postgres/warehouse.sql) upserts. A
+ * Flink POJO.
  */
 public final class WarehouseRow {
 
@@ -23,7 +24,9 @@ public final class WarehouseRow {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof WarehouseRow that && Objects.equals(table, that.table) && Objects.equals(json, that.json);
+        return o instanceof WarehouseRow that
+                && Objects.equals(table, that.table)
+                && Objects.equals(json, that.json);
     }
 
     @Override

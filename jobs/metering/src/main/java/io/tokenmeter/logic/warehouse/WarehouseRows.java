@@ -10,12 +10,13 @@ import io.tokenmeter.avro.BillingLineItem;
 import io.tokenmeter.avro.BillingRecord;
 
 /**
- * The job's records as rows of the warehouse tables (config/sql/postgres/warehouse.sql): column name to value, as
- * JSON that PostgreSQL's {@code jsonb_populate_record} reads (dates as {@code YYYY-MM-DD}, instants as ISO-8601 UTC).
+ * The job's records as rows of the warehouse tables (config/sql/postgres/warehouse.sql): column
+ * name to value, as JSON that PostgreSQL's {@code jsonb_populate_record} reads (dates as {@code
+ * YYYY-MM-DD}, instants as ISO-8601 UTC).
  *
- * <p>Every table's key is (billing_day, record_id): record ids are deterministic (I5), so a record written again
- * overwrites its own row. billing_day is in the key because the tables are partitioned by it, and a key of a
- * partitioned PostgreSQL table must include the partition column.
+ * <p>Every table's key is (billing_day, record_id): record ids are deterministic (I5), so a record
+ * written again overwrites its own row. billing_day is in the key because the tables are
+ * partitioned by it, and a key of a partitioned PostgreSQL table must include the partition column.
  */
 public final class WarehouseRows {
 
@@ -48,17 +49,18 @@ public final class WarehouseRows {
                     .put("overage_units", line.getOverageUnits())
                     .put("overage_amount", line.getOverageAmount());
         }
-        ObjectNode row = JSON.createObjectNode()
-                .put("record_id", r.getRecordId())
-                .put("kind", r.getKind().name())
-                .put("version", r.getVersion())
-                .put("corrects_record_id", r.getCorrectsRecordId())
-                .put("account_id", r.getAccountId())
-                .put("region", r.getRegion())
-                .put("billing_day", r.getBillingDay().toString())
-                .put("time_zone", r.getTimeZone())
-                .put("day_start", r.getDayStart().toString())
-                .put("day_end", r.getDayEnd().toString());
+        ObjectNode row =
+                JSON.createObjectNode()
+                        .put("record_id", r.getRecordId())
+                        .put("kind", r.getKind().name())
+                        .put("version", r.getVersion())
+                        .put("corrects_record_id", r.getCorrectsRecordId())
+                        .put("account_id", r.getAccountId())
+                        .put("region", r.getRegion())
+                        .put("billing_day", r.getBillingDay().toString())
+                        .put("time_zone", r.getTimeZone())
+                        .put("day_start", r.getDayStart().toString())
+                        .put("day_end", r.getDayEnd().toString());
         row.set("line_items", lines);
         row.put("input_tokens", input)
                 .put("output_tokens", output)
@@ -69,20 +71,21 @@ public final class WarehouseRows {
     }
 
     public static WarehouseRow accountUsage(AccountUsage u) {
-        ObjectNode row = JSON.createObjectNode()
-                .put("record_id", u.getRecordId())
-                .put("kind", u.getKind().name())
-                .put("account_id", u.getAccountId())
-                .put("region", u.getRegion())
-                .put("billing_day", u.getBillingDay().toString())
-                .put("time_zone", u.getTimeZone())
-                .put("model", u.getModel())
-                .put("modality", u.getModality().name())
-                .put("input_tokens", u.getInputTokens())
-                .put("output_tokens", u.getOutputTokens())
-                .put("cached_tokens", u.getCachedTokens())
-                .put("total_tokens", u.getTotalTokens())
-                .put("events", u.getEvents());
+        ObjectNode row =
+                JSON.createObjectNode()
+                        .put("record_id", u.getRecordId())
+                        .put("kind", u.getKind().name())
+                        .put("account_id", u.getAccountId())
+                        .put("region", u.getRegion())
+                        .put("billing_day", u.getBillingDay().toString())
+                        .put("time_zone", u.getTimeZone())
+                        .put("model", u.getModel())
+                        .put("modality", u.getModality().name())
+                        .put("input_tokens", u.getInputTokens())
+                        .put("output_tokens", u.getOutputTokens())
+                        .put("cached_tokens", u.getCachedTokens())
+                        .put("total_tokens", u.getTotalTokens())
+                        .put("events", u.getEvents());
         return new WarehouseRow(ACCOUNT_DAILY_USAGE, json(row));
     }
 

@@ -13,7 +13,8 @@ class BillingRecordIdsTest {
 
     @Test
     void givesSameIdForSameAccountDayAndVersion() {
-        assertThat(BillingRecordIds.recordId("acct-1", DAY, 1)).isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 1));
+        assertThat(BillingRecordIds.recordId("acct-1", DAY, 1))
+                .isEqualTo(BillingRecordIds.recordId("acct-1", DAY, 1));
     }
 
     @Test
@@ -25,24 +26,26 @@ class BillingRecordIdsTest {
 
     @Test
     void differsByAccountDayAndVersion() {
-        List<String> ids = List.of(
-                BillingRecordIds.recordId("acct-1", DAY, 1),
-                BillingRecordIds.recordId("acct-2", DAY, 1),
-                BillingRecordIds.recordId("acct-1", DAY.plusDays(1), 1),
-                BillingRecordIds.recordId("acct-1", DAY, 2));
+        List<String> ids =
+                List.of(
+                        BillingRecordIds.recordId("acct-1", DAY, 1),
+                        BillingRecordIds.recordId("acct-2", DAY, 1),
+                        BillingRecordIds.recordId("acct-1", DAY.plusDays(1), 1),
+                        BillingRecordIds.recordId("acct-1", DAY, 2));
 
         assertThat(ids).doesNotHaveDuplicates();
     }
 
     @Test
     void doesNotCollideWhenAccountAndVersionDigitsCouldBeRegrouped() {
-        List<String> ids = List.of(
-                BillingRecordIds.recordId("a1", DAY, 2),
-                BillingRecordIds.recordId("a", DAY, 12),
-                BillingRecordIds.recordId("a12", DAY, 1),
-                BillingRecordIds.recordId("a1/" + DAY, DAY, 2),
-                BillingRecordIds.recordId("a1", DAY, 22),
-                BillingRecordIds.recordId("2:a1", DAY, 2));
+        List<String> ids =
+                List.of(
+                        BillingRecordIds.recordId("a1", DAY, 2),
+                        BillingRecordIds.recordId("a", DAY, 12),
+                        BillingRecordIds.recordId("a12", DAY, 1),
+                        BillingRecordIds.recordId("a1/" + DAY, DAY, 2),
+                        BillingRecordIds.recordId("a1", DAY, 22),
+                        BillingRecordIds.recordId("2:a1", DAY, 2));
 
         assertThat(ids).doesNotHaveDuplicates();
     }

@@ -9,6 +9,8 @@ import io.tokenmeter.avro.BillingRecord;
 import io.tokenmeter.avro.BillingRecordKind;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.state.UsageLineState;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.UsagePartial;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -16,29 +18,33 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.junit.jupiter.api.Test;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.UsagePartial;
 import org.assertj.core.groups.Tuple;
+import org.junit.jupiter.api.Test;
 
 class BillingStatementsTest {
 
     private static final BillingCalendar CALENDAR =
-            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+            new BillingCalendar(
+                    ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final long DAY_START = Instant.parse("2026-03-09T16:00:00Z").toEpochMilli();
     private static final LocalDate DAY = LocalDate.of(2026, 3, 10);
 
     @Test
     void pricesRatedLinesInMinorUnitsRoundedHalfUp() {
         List<UsageLineState> rated = new ArrayList<>();
-        UsageLines.add(rated, ratedUsage("qwen3-max", Modality.TEXT, 1_000, 2, 800, 200, 1_499_999));
+        UsageLines.add(
+                rated, ratedUsage("qwen3-max", Modality.TEXT, 1_000, 2, 800, 200, 1_499_999));
         UsageLines.add(rated, ratedUsage("glm-4.6", Modality.CODE, 1_000, 1, 0, 1_000, 2_500_000));
 
-        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, rated, CALENDAR);
+        BillingRecord record =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, rated, CALENDAR);
 
         assertThat(record.getLineItems())
-                .extracting(BillingLineItem::getModel, BillingLineItem::getIncludedUnits,
-                        BillingLineItem::getOverageUnits, BillingLineItem::getOverageAmount)
+                .extracting(
+                        BillingLineItem::getModel,
+                        BillingLineItem::getIncludedUnits,
+                        BillingLineItem::getOverageUnits,
+                        BillingLineItem::getOverageAmount)
                 .containsExactly(
                         Tuple.tuple("glm-4.6", 0L, 1_000L, 3L),
                         Tuple.tuple("qwen3-max", 800L, 200L, 1L));
@@ -46,7 +52,8 @@ class BillingStatementsTest {
 
     @Test
     void billsVersionOneAsOriginalCorrectingNothing() {
-        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         assertThat(record.getKind()).isEqualTo(BillingRecordKind.ORIGINAL);
         assertThat(record.getVersion()).isEqualTo(1);
@@ -61,9 +68,11 @@ class BillingStatementsTest {
 
     @Test
     void billsLaterVersionAsAdjustmentPointingAtOriginal() {
-        BillingRecord original = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord original =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
-        BillingRecord adjustment = BillingStatements.build("acct-1", "CN-GD", DAY_START, 2, lines(), CALENDAR);
+        BillingRecord adjustment =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 2, lines(), CALENDAR);
 
         assertThat(adjustment.getKind()).isEqualTo(BillingRecordKind.ADJUSTMENT);
         assertThat(adjustment.getVersion()).isEqualTo(2);
@@ -73,7 +82,8 @@ class BillingStatementsTest {
 
     @Test
     void sortsLineItemsByModelThenModality() {
-        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         assertThat(record.getLineItems())
                 .extracting(BillingLineItem::getModel, BillingLineItem::getModality)
@@ -85,7 +95,8 @@ class BillingStatementsTest {
 
     @Test
     void addsUpTokensAndEvents() {
-        BillingRecord record = BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
+        BillingRecord record =
+                BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR);
 
         // (10+20+3) + (100+200+30) + (1000+2000+300)
         assertThat(record.getTotalTokens()).isEqualTo(3_663);
@@ -103,12 +114,17 @@ class BillingStatementsTest {
         Collections.reverse(reversed);
 
         assertThat(BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, reversed, CALENDAR))
-                .isEqualTo(BillingStatements.build("acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR));
+                .isEqualTo(
+                        BillingStatements.build(
+                                "acct-1", "CN-GD", DAY_START, 1, lines(), CALENDAR));
     }
 
     @Test
     void refusesVersionZero() {
-        assertThatThrownBy(() -> BillingStatements.build("acct-1", "CN-GD", DAY_START, 0, lines(), CALENDAR))
+        assertThatThrownBy(
+                        () ->
+                                BillingStatements.build(
+                                        "acct-1", "CN-GD", DAY_START, 0, lines(), CALENDAR))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -120,8 +136,14 @@ class BillingStatementsTest {
     }
 
     /** Usage of {@code input} tokens as package rating leaves it. */
-    private static UsagePartial ratedUsage(String model, Modality modality, long input, long events,
-            long includedUnits, long overageUnits, long overageMicros) {
+    private static UsagePartial ratedUsage(
+            String model,
+            Modality modality,
+            long input,
+            long events,
+            long includedUnits,
+            long overageUnits,
+            long overageMicros) {
         UsagePartial usage = new UsagePartial();
         usage.model = model;
         usage.modality = modality;

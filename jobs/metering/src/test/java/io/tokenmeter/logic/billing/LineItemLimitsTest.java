@@ -16,8 +16,10 @@ class LineItemLimitsTest {
         }
         String[] full = day;
 
-        assertThat(LineItemLimits.admit(full, LineItemLimits.lineKey(Modality.TEXT, "m3"), 3)).isNull();
-        assertThat(LineItemLimits.admit(full, LineItemLimits.lineKey(Modality.TEXT, "m1"), 3)).isSameAs(full);
+        assertThat(LineItemLimits.admit(full, LineItemLimits.lineKey(Modality.TEXT, "m3"), 3))
+                .isNull();
+        assertThat(LineItemLimits.admit(full, LineItemLimits.lineKey(Modality.TEXT, "m1"), 3))
+                .isSameAs(full);
     }
 
     /** The same model in another modality is another line item. */
@@ -27,7 +29,8 @@ class LineItemLimitsTest {
         day = LineItemLimits.admit(day, LineItemLimits.lineKey(Modality.CODE, "m"), 2);
 
         assertThat(day).containsExactly("CODE/m", "TEXT/m");
-        assertThat(LineItemLimits.admit(day, LineItemLimits.lineKey(Modality.IMAGE, "m"), 2)).isNull();
+        assertThat(LineItemLimits.admit(day, LineItemLimits.lineKey(Modality.IMAGE, "m"), 2))
+                .isNull();
     }
 
     @Test

@@ -7,22 +7,23 @@ import static org.assertj.core.groups.Tuple.tuple;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.BillingCalendar;
+import io.tokenmeter.logic.Usage;
+import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.testing.Fixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
-import io.tokenmeter.logic.BillingCalendar;
-import io.tokenmeter.logic.Usage;
-import io.tokenmeter.logic.UsagePartial;
 import org.apache.flink.types.PojoTestUtils;
+import org.junit.jupiter.api.Test;
 
 class UsageBundleTest {
 
     private static final BillingCalendar CALENDAR =
-            new BillingCalendar(ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
+            new BillingCalendar(
+                    ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final long NO_WATERMARK = Long.MIN_VALUE;
 
     @Test
@@ -39,7 +40,8 @@ class UsageBundleTest {
         add(bundle, event("a", "m", Modality.TEXT, 100, "2026-03-10T02:59:59.999Z"));
 
         assertThat(bundle.size()).isEqualTo(1);
-        assertThat(drain(bundle)).extracting(p -> p.inputTokens, p -> p.outputTokens, p -> p.events)
+        assertThat(drain(bundle))
+                .extracting(p -> p.inputTokens, p -> p.outputTokens, p -> p.events)
                 .containsExactly(tuple(111L, 6L, 3L));
         assertThat(bundle.size()).isZero();
     }
@@ -52,10 +54,12 @@ class UsageBundleTest {
         add(bundle, event("a", "n", Modality.TEXT, 1, "2026-03-10T02:10:00Z")); // model
         add(bundle, event("a", "m", Modality.CODE, 1, "2026-03-10T02:10:00Z")); // modality
         add(bundle, event("a", "m", Modality.TEXT, 1, "2026-03-10T03:10:00Z")); // hour
-        UsagePartial late = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
+        UsagePartial late =
+                onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         late.late = true;
         bundle.add(late, NO_WATERMARK); // billed in an adjustment
-        UsagePartial otherRegion = onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
+        UsagePartial otherRegion =
+                onTime(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
         otherRegion.region = "CN-BJ";
         bundle.add(otherRegion, NO_WATERMARK);
 
@@ -66,7 +70,8 @@ class UsageBundleTest {
     @Test
     void refusesEventsWithTheirOwnHourlyCorrectionId() {
         UsageBundle bundle = new UsageBundle();
-        UsagePartial correction = hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
+        UsagePartial correction =
+                hourCorrection(event("a", "m", Modality.TEXT, 1, "2026-03-10T02:10:00Z"), CALENDAR);
 
         assertThat(bundle.add(correction, NO_WATERMARK)).isFalse();
         assertThat(bundle.size()).isZero();
@@ -83,7 +88,8 @@ class UsageBundleTest {
         return out;
     }
 
-    private static UsageEvent event(String account, String model, Modality modality, long input, String time) {
+    private static UsageEvent event(
+            String account, String model, Modality modality, long input, String time) {
         return Fixtures.usageEventBuilder()
                 .setEventId(account + time + input)
                 .setAccountId(account)

@@ -4,18 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.avro.UsageEvent;
+import io.tokenmeter.logic.Usage;
 import io.tokenmeter.testing.Fixtures;
 import io.tokenmeter.testing.MurmurCollisions;
-import java.time.Instant;
-import java.util.function.Consumer;
-import org.junit.jupiter.api.Test;
-import io.tokenmeter.logic.Usage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.UUID;
+import java.util.function.Consumer;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.assertj.core.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 class EventFingerprintsTest {
 
@@ -29,7 +29,8 @@ class EventFingerprintsTest {
         assertThat(key).hasSize(2);
         assertThat(dedupKey("gateway-a", "evt-1")).isEqualTo(key);
         assertThat(dedupKey(new String("gateway-a"), new String("evt-1"))).isEqualTo(key);
-        assertThat(new EventFingerprints(new String(KEY)).dedupKey("gateway-a", "evt-1")).isEqualTo(key);
+        assertThat(new EventFingerprints(new String(KEY)).dedupKey("gateway-a", "evt-1"))
+                .isEqualTo(key);
     }
 
     @Test
@@ -55,8 +56,8 @@ class EventFingerprintsTest {
     }
 
     /**
-     * The unkeyed MurmurHash3 key let a client that chooses its event ids make two of its events share one dedup
-     * key in about a second; the keyed key tells them apart.
+     * The unkeyed MurmurHash3 key let a client that chooses its event ids make two of its events
+     * share one dedup key in about a second; the keyed key tells them apart.
      */
     @Test
     void dedupKeySeparatesIdsChosenToCollideUnderMurmurHash3() {
@@ -74,11 +75,18 @@ class EventFingerprintsTest {
     void dedupKeyDependsOnTheSecretKey() {
         EventFingerprints other = new EventFingerprints("fedcba9876543210fedcba9876543210");
 
-        assertThat(other.dedupKey("gateway-a", "evt-1")).isNotEqualTo(dedupKey("gateway-a", "evt-1"));
-        assertThat(other.keyCheck()).isNotEqualTo(FINGERPRINTS.keyCheck()).hasSize(8).doesNotContain(KEY);
+        assertThat(other.dedupKey("gateway-a", "evt-1"))
+                .isNotEqualTo(dedupKey("gateway-a", "evt-1"));
+        assertThat(other.keyCheck())
+                .isNotEqualTo(FINGERPRINTS.keyCheck())
+                .hasSize(8)
+                .doesNotContain(KEY);
     }
 
-    /** HMAC-SHA-256 of the length-prefixed (source, event_id), first 16 bytes: anyone holding the key can recompute it. */
+    /**
+     * HMAC-SHA-256 of the length-prefixed (source, event_id), first 16 bytes: anyone holding the
+     * key can recompute it.
+     */
     @Test
     void dedupKeyIsTruncatedHmacSha256() throws Exception {
         Mac mac = Mac.getInstance("HmacSHA256");
@@ -97,7 +105,10 @@ class EventFingerprintsTest {
                 .hasMessageNotContaining("too-short");
     }
 
-    /** Not a benchmark: a rough cost per key on this machine, printed so docs/semantics.md can quote it. */
+    /**
+     * Not a benchmark: a rough cost per key on this machine, printed so docs/semantics.md can quote
+     * it.
+     */
     @Test
     void dedupKeyCostsAboutAMicrosecond() {
         String[] ids = new String[1024];
@@ -120,10 +131,13 @@ class EventFingerprintsTest {
                     sink += MurmurCollisions.unkeyedMurmurKey("gateway-cn-gd-01", id)[0];
                 }
             }
-            double murmurNanos = (System.nanoTime() - murmurStarted) / (double) (rounds * ids.length);
-            System.out.printf("dedup key: HMAC-SHA-256 %.0f ns, unkeyed MurmurHash3 %.0f ns per key (round %d, %d)%n",
+            double murmurNanos =
+                    (System.nanoTime() - murmurStarted) / (double) (rounds * ids.length);
+            System.out.printf(
+                    "dedup key: HMAC-SHA-256 %.0f ns, unkeyed MurmurHash3 %.0f ns per key (round %d, %d)%n",
                     nanosPerKey, murmurNanos, warm, sink & 1);
-            // Far above what the job's 10-100 µs per event could notice only if something is badly wrong.
+            // Far above what the job's 10-100 µs per event could notice only if something is badly
+            // wrong.
             assertThat(nanosPerKey).isLessThan(20_000);
         }
     }
@@ -134,8 +148,7 @@ class EventFingerprintsTest {
 
     @Test
     void contentHashIsDeterministic() {
-        assertThat(hash(event(e -> {})))
-                .isEqualTo(hash(event(e -> {})));
+        assertThat(hash(event(e -> {}))).isEqualTo(hash(event(e -> {})));
     }
 
     @Test
@@ -157,28 +170,35 @@ class EventFingerprintsTest {
         assertThat(hash(event(e -> e.setInputTokens(11)))).isNotEqualTo(hash);
         assertThat(hash(event(e -> e.setOutputTokens(21)))).isNotEqualTo(hash);
         assertThat(hash(event(e -> e.setCachedTokens(31)))).isNotEqualTo(hash);
-        assertThat(hash(
-                event(e -> e.setEventTime(Instant.parse("2026-03-10T01:00:00.001Z"))))).isNotEqualTo(hash);
+        assertThat(hash(event(e -> e.setEventTime(Instant.parse("2026-03-10T01:00:00.001Z")))))
+                .isNotEqualTo(hash);
     }
 
-    /** Moving tokens from one count to another changes what is billed, so it must change the hash. */
+    /**
+     * Moving tokens from one count to another changes what is billed, so it must change the hash.
+     */
     @Test
     void contentHashTellsWhichCountTheTokensAreIn() {
-        long inputHeavy = hash(event(e -> {
-            e.setInputTokens(1);
-            e.setOutputTokens(23);
-        }));
-        long outputHeavy = hash(event(e -> {
-            e.setInputTokens(12);
-            e.setOutputTokens(3);
-        }));
+        long inputHeavy =
+                hash(
+                        event(
+                                e -> {
+                                    e.setInputTokens(1);
+                                    e.setOutputTokens(23);
+                                }));
+        long outputHeavy =
+                hash(
+                        event(
+                                e -> {
+                                    e.setInputTokens(12);
+                                    e.setOutputTokens(3);
+                                }));
 
         assertThat(inputHeavy).isNotEqualTo(outputHeavy);
     }
 
     private static UsageEvent event(Consumer<UsageEvent> change) {
-        UsageEvent event = Fixtures.usageEventBuilder()
-                .build();
+        UsageEvent event = Fixtures.usageEventBuilder().build();
         change.accept(event);
         return event;
     }

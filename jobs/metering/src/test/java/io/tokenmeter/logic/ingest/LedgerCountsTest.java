@@ -7,8 +7,8 @@ import io.tokenmeter.logic.ingest.LedgerCounts.Column;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
 import org.assertj.core.groups.Tuple;
+import org.junit.jupiter.api.Test;
 
 class LedgerCountsTest {
 
@@ -25,9 +25,14 @@ class LedgerCountsTest {
         counts.add("raw", 0, T + HOUR, Column.REJECTED);
         counts.add("other", 0, T, Column.READ);
 
-        assertThat(drain(counts)).extracting(
-                        LedgerEntry::getSourceTopic, LedgerEntry::getSourcePartition, e -> e.getHourStart().toEpochMilli(),
-                        LedgerEntry::getRecordsRead, LedgerEntry::getDuplicates, LedgerEntry::getRejected)
+        assertThat(drain(counts))
+                .extracting(
+                        LedgerEntry::getSourceTopic,
+                        LedgerEntry::getSourcePartition,
+                        e -> e.getHourStart().toEpochMilli(),
+                        LedgerEntry::getRecordsRead,
+                        LedgerEntry::getDuplicates,
+                        LedgerEntry::getRejected)
                 .containsExactlyInAnyOrder(
                         Tuple.tuple("raw", 0, T, 2L, 1L, 0L),
                         Tuple.tuple("raw", 1, T, 1L, 0L, 0L),
@@ -45,16 +50,21 @@ class LedgerCountsTest {
 
         // The bucket counted last before the drain starts again from zero.
         counts.add("raw", 0, T, Column.READ);
-        assertThat(drain(counts)).singleElement().satisfies(e -> assertThat(e.getRecordsRead()).isEqualTo(1L));
+        assertThat(drain(counts))
+                .singleElement()
+                .satisfies(e -> assertThat(e.getRecordsRead()).isEqualTo(1L));
     }
 
     @Test
     void bucketsEveryTimestampIntoItsUtcHourWithoutOverflow() {
         assertThat(LedgerCounts.hourStart(T + 1_234)).isEqualTo(T);
         assertThat(LedgerCounts.hourStart(-1)).isEqualTo(-HOUR); // Kafka's "no timestamp"
-        assertThat(LedgerCounts.hourStart(Long.MAX_VALUE)).isLessThanOrEqualTo(Long.MAX_VALUE).isGreaterThan(0);
+        assertThat(LedgerCounts.hourStart(Long.MAX_VALUE))
+                .isLessThanOrEqualTo(Long.MAX_VALUE)
+                .isGreaterThan(0);
         assertThat(LedgerCounts.hourStart(Long.MIN_VALUE)).isEqualTo(Long.MIN_VALUE);
-        assertThat(LedgerCounts.hourStart(Long.MIN_VALUE + HOUR)).isGreaterThan(Long.MIN_VALUE)
+        assertThat(LedgerCounts.hourStart(Long.MIN_VALUE + HOUR))
+                .isGreaterThan(Long.MIN_VALUE)
                 .isLessThanOrEqualTo(Long.MIN_VALUE + HOUR);
         LedgerCounts counts = new LedgerCounts();
         counts.add("raw", 0, Long.MIN_VALUE, Column.READ);

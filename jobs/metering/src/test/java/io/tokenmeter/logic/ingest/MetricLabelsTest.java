@@ -12,7 +12,10 @@ import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** Metric labels must never carry an account or event id: every label value comes from a small fixed set. */
+/**
+ * Metric labels must never carry an account or event id: every label value comes from a small fixed
+ * set.
+ */
 class MetricLabelsTest {
 
     private final MetricLabels labels = MeteringConfig.defaultConfig().metrics().labels();
@@ -27,17 +30,19 @@ class MetricLabelsTest {
 
     @Test
     void neverTurnsIdsOrArbitraryInputIntoALabelValue() {
-        // Account ids, event ids and random text fed where regions and models go: the set of label values
+        // Account ids, event ids and random text fed where regions and models go: the set of label
+        // values
         // that comes out stays within the configured lists plus "other".
         Random random = new Random(1);
         Set<String> regionValues = new HashSet<>();
         Set<String> modelValues = new HashSet<>();
         for (int i = 0; i < 10_000; i++) {
-            String id = switch (i % 3) {
-                case 0 -> "acct-" + random.nextInt(1_000_000);
-                case 1 -> UUID.randomUUID().toString();
-                default -> Long.toHexString(random.nextLong()) + "-" + i;
-            };
+            String id =
+                    switch (i % 3) {
+                        case 0 -> "acct-" + random.nextInt(1_000_000);
+                        case 1 -> UUID.randomUUID().toString();
+                        default -> Long.toHexString(random.nextLong()) + "-" + i;
+                    };
             regionValues.add(labels.region(id));
             modelValues.add(labels.model(id));
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -12,20 +13,19 @@ import java.util.function.UnaryOperator;
 import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import java.nio.charset.StandardCharsets;
 
 class SecretSourceTest {
 
     private static final String SECRET = "s3cret-0123456789abcdef0123456789abcdef";
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void readsTheFileBeforeTheVariableWithoutSurroundingWhitespace() throws Exception {
         Path file = Files.writeString(dir.resolve("key"), "  " + SECRET + "\n");
 
-        assertThat(source(file.toString(), Map.of("KEY", "from-the-environment")).read()).isEqualTo(SECRET);
+        assertThat(source(file.toString(), Map.of("KEY", "from-the-environment")).read())
+                .isEqualTo(SECRET);
         assertThat(source("", Map.of("KEY", " " + SECRET + " ")).read()).isEqualTo(SECRET);
         assertThat(source("", Map.of()).read()).isNull();
     }
@@ -54,11 +54,15 @@ class SecretSourceTest {
         SecretSource copy = InstantiationUtil.clone(fromFile);
 
         assertThat(copy.read()).isEqualTo(SECRET);
-        assertThat(new String(InstantiationUtil.serializeObject(fromFile), StandardCharsets.ISO_8859_1))
+        assertThat(
+                        new String(
+                                InstantiationUtil.serializeObject(fromFile),
+                                StandardCharsets.ISO_8859_1))
                 .contains(file.toString())
                 .doesNotContain(SECRET);
         assertThat(fromFile.toString()).contains(file.toString()).doesNotContain(SECRET);
-        assertThat(source("", Map.of("KEY", SECRET)).toString()).isEqualTo("environment variable KEY");
+        assertThat(source("", Map.of("KEY", SECRET)).toString())
+                .isEqualTo("environment variable KEY");
         assertThat(InstantiationUtil.clone(new SecretSource("", "KEY", "dedup.key-file")).read())
                 .isEqualTo(System.getenv("KEY"));
     }
@@ -68,14 +72,19 @@ class SecretSourceTest {
         Path first = SecretSource.writeRandom(dir.resolve("a/dedup.key"));
         Path second = SecretSource.writeRandom(dir.resolve("b/dedup.key"));
 
-        String key = new SecretSource(first.toString(), "", "dedup.key-file").require(32, "dedup key");
+        String key =
+                new SecretSource(first.toString(), "", "dedup.key-file").require(32, "dedup key");
         assertThat(key).matches("[0-9a-f]{64}");
         assertThat(Files.readString(second).strip()).isNotEqualTo(key);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(first))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(first)))
+                .isEqualTo("rw-------");
     }
 
     private static SecretSource source(String file, Map<String, String> environment) {
-        return new SecretSource(file, "KEY", "dedup.key-file",
+        return new SecretSource(
+                file,
+                "KEY",
+                "dedup.key-file",
                 (UnaryOperator<String> & Serializable) environment::get);
     }
 }

@@ -24,7 +24,9 @@ class AreaRollupsTest {
     @Test
     void sumsPartialsExactlyAndCountsOriginalsAsActiveAccounts() {
         AreaUsage sum = AreaRollups.add(null, row("CN-GD", "m"));
-        sum = AreaRollups.add(sum, AreaUsage.newBuilder(row("CN-GD", "m")).setActiveAccounts(0).build());
+        sum =
+                AreaRollups.add(
+                        sum, AreaUsage.newBuilder(row("CN-GD", "m")).setActiveAccounts(0).build());
 
         assertThat(sum.getTotalTokens()).isEqualTo(6);
         assertThat(sum.getActiveAccounts()).isEqualTo(1);

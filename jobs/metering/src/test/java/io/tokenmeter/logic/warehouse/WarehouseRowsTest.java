@@ -26,14 +26,35 @@ class WarehouseRowsTest {
 
     @Test
     void billingRecordRowSumsItsLineItemsAndCarriesThemAsJson() throws Exception {
-        BillingRecord record = BillingRecord.newBuilder()
-                .setRecordId("b-2").setKind(BillingRecordKind.ADJUSTMENT).setVersion(2).setCorrectsRecordId("b-1")
-                .setAccountId("acct-1").setRegion("CN-GD").setBillingDay(LocalDate.of(2026, 11, 2))
-                .setTimeZone("Asia/Shanghai").setDayStart(DAY_START).setDayEnd(DAY_START.plusSeconds(86_400))
-                .setLineItems(List.of(
-                        billingLine("glm-4.6", Modality.TEXT, 10, 20, 5, 1),
-                        rated(billingLine("qwen3-coder-plus \"v2\"", Modality.CODE, 1, 2, 3, 2), 30, 12, 96)))
-                .setTotalTokens(41).setEvents(3).build();
+        BillingRecord record =
+                BillingRecord.newBuilder()
+                        .setRecordId("b-2")
+                        .setKind(BillingRecordKind.ADJUSTMENT)
+                        .setVersion(2)
+                        .setCorrectsRecordId("b-1")
+                        .setAccountId("acct-1")
+                        .setRegion("CN-GD")
+                        .setBillingDay(LocalDate.of(2026, 11, 2))
+                        .setTimeZone("Asia/Shanghai")
+                        .setDayStart(DAY_START)
+                        .setDayEnd(DAY_START.plusSeconds(86_400))
+                        .setLineItems(
+                                List.of(
+                                        billingLine("glm-4.6", Modality.TEXT, 10, 20, 5, 1),
+                                        rated(
+                                                billingLine(
+                                                        "qwen3-coder-plus \"v2\"",
+                                                        Modality.CODE,
+                                                        1,
+                                                        2,
+                                                        3,
+                                                        2),
+                                                30,
+                                                12,
+                                                96)))
+                        .setTotalTokens(41)
+                        .setEvents(3)
+                        .build();
 
         WarehouseRow row = WarehouseRows.billingRecord(record);
 
@@ -60,7 +81,8 @@ class WarehouseRowsTest {
         assertThat(lines.get(1).get("overage_amount").asLong()).isEqualTo(96);
     }
 
-    private static BillingLineItem rated(BillingLineItem line, long included, long overage, long amount) {
+    private static BillingLineItem rated(
+            BillingLineItem line, long included, long overage, long amount) {
         line.setIncludedUnits(included);
         line.setOverageUnits(overage);
         line.setOverageAmount(amount);
@@ -69,11 +91,22 @@ class WarehouseRowsTest {
 
     @Test
     void anOriginalHasANullCorrectedRecord() throws Exception {
-        BillingRecord original = BillingRecord.newBuilder()
-                .setRecordId("b-1").setKind(BillingRecordKind.ORIGINAL).setVersion(1).setCorrectsRecordId(null)
-                .setAccountId("acct-1").setRegion("CN-GD").setBillingDay(LocalDate.of(2026, 11, 2))
-                .setTimeZone("Asia/Shanghai").setDayStart(DAY_START).setDayEnd(DAY_START.plusSeconds(86_400))
-                .setLineItems(List.of()).setTotalTokens(0).setEvents(0).build();
+        BillingRecord original =
+                BillingRecord.newBuilder()
+                        .setRecordId("b-1")
+                        .setKind(BillingRecordKind.ORIGINAL)
+                        .setVersion(1)
+                        .setCorrectsRecordId(null)
+                        .setAccountId("acct-1")
+                        .setRegion("CN-GD")
+                        .setBillingDay(LocalDate.of(2026, 11, 2))
+                        .setTimeZone("Asia/Shanghai")
+                        .setDayStart(DAY_START)
+                        .setDayEnd(DAY_START.plusSeconds(86_400))
+                        .setLineItems(List.of())
+                        .setTotalTokens(0)
+                        .setEvents(0)
+                        .build();
 
         JsonNode columns = JSON.readTree(WarehouseRows.billingRecord(original).json);
 
@@ -83,18 +116,44 @@ class WarehouseRowsTest {
 
     @Test
     void usageRowsGoToTheirTablesWithWindowsAndActiveAccounts() throws Exception {
-        AreaUsage usage = AreaUsage.newBuilder()
-                .setRecordId("a-1").setKind(BillingRecordKind.ORIGINAL).setGranularity(UsageGranularity.HOUR)
-                .setRegion("*").setBillingDay(LocalDate.of(2026, 11, 2)).setTimeZone("Asia/Shanghai")
-                .setWindowStart(DAY_START).setWindowEnd(DAY_START.plusSeconds(3600)).setModel("kimi-k2")
-                .setModality(Modality.TEXT).setInputTokens(1).setOutputTokens(2).setCachedTokens(3).setTotalTokens(6)
-                .setEvents(1).setActiveAccounts(7).build();
-        AccountUsage day = AccountUsage.newBuilder()
-                .setRecordId("u-1").setKind(BillingRecordKind.ORIGINAL).setGranularity(UsageGranularity.DAY)
-                .setAccountId("acct-1").setRegion("CN-BJ").setBillingDay(LocalDate.of(2026, 11, 2))
-                .setTimeZone("Asia/Shanghai").setWindowStart(DAY_START).setWindowEnd(DAY_START.plusSeconds(86_400))
-                .setModel("kimi-k2").setModality(Modality.CODE).setInputTokens(1).setOutputTokens(2)
-                .setCachedTokens(3).setTotalTokens(6).setEvents(1).build();
+        AreaUsage usage =
+                AreaUsage.newBuilder()
+                        .setRecordId("a-1")
+                        .setKind(BillingRecordKind.ORIGINAL)
+                        .setGranularity(UsageGranularity.HOUR)
+                        .setRegion("*")
+                        .setBillingDay(LocalDate.of(2026, 11, 2))
+                        .setTimeZone("Asia/Shanghai")
+                        .setWindowStart(DAY_START)
+                        .setWindowEnd(DAY_START.plusSeconds(3600))
+                        .setModel("kimi-k2")
+                        .setModality(Modality.TEXT)
+                        .setInputTokens(1)
+                        .setOutputTokens(2)
+                        .setCachedTokens(3)
+                        .setTotalTokens(6)
+                        .setEvents(1)
+                        .setActiveAccounts(7)
+                        .build();
+        AccountUsage day =
+                AccountUsage.newBuilder()
+                        .setRecordId("u-1")
+                        .setKind(BillingRecordKind.ORIGINAL)
+                        .setGranularity(UsageGranularity.DAY)
+                        .setAccountId("acct-1")
+                        .setRegion("CN-BJ")
+                        .setBillingDay(LocalDate.of(2026, 11, 2))
+                        .setTimeZone("Asia/Shanghai")
+                        .setWindowStart(DAY_START)
+                        .setWindowEnd(DAY_START.plusSeconds(86_400))
+                        .setModel("kimi-k2")
+                        .setModality(Modality.CODE)
+                        .setInputTokens(1)
+                        .setOutputTokens(2)
+                        .setCachedTokens(3)
+                        .setTotalTokens(6)
+                        .setEvents(1)
+                        .build();
 
         WarehouseRow national = WarehouseRows.nationalUsage(usage);
         WarehouseRow regional = WarehouseRows.regionalUsage(usage);
