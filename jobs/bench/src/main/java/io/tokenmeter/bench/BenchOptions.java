@@ -1,9 +1,9 @@
 package io.tokenmeter.bench;
 
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.local.WorkloadSource;
 import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.metering.MeteringConfig;
+import io.tokenmeter.testkit.WorkloadSource;
 import io.tokenmeter.testkit.WorkloadSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;

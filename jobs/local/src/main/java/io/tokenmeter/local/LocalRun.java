@@ -12,6 +12,7 @@ import io.tokenmeter.testkit.JobAcls;
 import io.tokenmeter.testkit.KafkaTopics;
 import io.tokenmeter.testkit.MeteringOutcome;
 import io.tokenmeter.testkit.Reconciliation;
+import io.tokenmeter.testkit.Warehouse;
 import io.tokenmeter.testkit.WorkloadGenerator;
 import io.tokenmeter.testkit.WorkloadProducer;
 import io.tokenmeter.testkit.WorkloadSpec;

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static io.tokenmeter.testkit.TestRuns.assertReconciled;
 import static io.tokenmeter.testkit.TestRuns.produce;
@@ -12,7 +12,6 @@ import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.logic.WallClock;
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.testkit.Await;
@@ -26,6 +25,7 @@ import io.tokenmeter.testkit.Reconciliation;
 import io.tokenmeter.testkit.TestRuns;
 import io.tokenmeter.testkit.WorkloadGenerator;
 import io.tokenmeter.testkit.WorkloadProducer;
+import io.tokenmeter.testkit.WorkloadSource;
 import io.tokenmeter.testkit.WorkloadSpec;
 import java.time.Duration;
 import java.time.Instant;

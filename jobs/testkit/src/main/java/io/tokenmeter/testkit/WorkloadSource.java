@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.UsageEventDeserializer;
@@ -6,9 +6,6 @@ import io.tokenmeter.logic.ingest.PartitionClock;
 import io.tokenmeter.logic.ingest.SecretSource;
 import io.tokenmeter.logic.ingest.ValidationLimits;
 import io.tokenmeter.metering.MeteringConfig;
-import io.tokenmeter.testkit.GeneratedRecord;
-import io.tokenmeter.testkit.WorkloadGenerator;
-import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.SourceReaderContext;

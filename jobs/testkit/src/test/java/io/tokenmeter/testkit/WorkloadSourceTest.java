@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

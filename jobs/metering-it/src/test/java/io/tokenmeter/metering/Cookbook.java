@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
@@ -12,7 +12,6 @@ import io.tokenmeter.avro.SubscriptionEvent;
 import io.tokenmeter.avro.TopUp;
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.testing.Fixtures;

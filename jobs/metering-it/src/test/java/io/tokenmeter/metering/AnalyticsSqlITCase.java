@@ -1,9 +1,8 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.sql.SqlScripts;
 import io.tokenmeter.testkit.ExpectedTotals;
 import io.tokenmeter.testkit.KafkaBrokerExtension;

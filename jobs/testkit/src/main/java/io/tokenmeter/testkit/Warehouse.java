@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.testkit;
 
 import io.tokenmeter.logic.UsageTotals;
 import io.tokenmeter.metering.WarehouseConfig;

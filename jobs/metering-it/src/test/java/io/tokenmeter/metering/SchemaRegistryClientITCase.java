@@ -1,12 +1,10 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.metering.MeteringConfig;
-import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.DecodeException;
 import io.tokenmeter.schema.SchemaRegistryClient;
 import io.tokenmeter.schema.SchemaRegistrySettings;

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,8 +10,6 @@ import io.tokenmeter.avro.UsageEvent;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
 import io.tokenmeter.logic.UsageTotals;
-import io.tokenmeter.metering.MeteringConfig;
-import io.tokenmeter.metering.SchemaRegistryConfig;
 import io.tokenmeter.schema.AvroCodec;
 import io.tokenmeter.schema.Framing;
 import io.tokenmeter.schema.SchemaRegistryClient;

@@ -1,9 +1,8 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokenmeter.logic.UsageTotals;
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testing.PostgresExtension;
 import io.tokenmeter.testkit.ExpectedTotals;
 import io.tokenmeter.testkit.ExpectedTotals.AccountDay;
@@ -11,6 +10,7 @@ import io.tokenmeter.testkit.FailingSource;
 import io.tokenmeter.testkit.KafkaBrokerExtension;
 import io.tokenmeter.testkit.MeteringOutcome;
 import io.tokenmeter.testkit.TestRuns;
+import io.tokenmeter.testkit.Warehouse;
 import io.tokenmeter.testkit.WorkloadSpec;
 import java.nio.file.Path;
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package io.tokenmeter.local;
+package io.tokenmeter.metering;
 
 import static io.tokenmeter.testkit.TestRuns.assertReconciled;
 import static io.tokenmeter.testkit.TestRuns.run;
@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokenmeter.io.KafkaClientProperties;
 import io.tokenmeter.io.KafkaEndpoints;
-import io.tokenmeter.metering.MeteringConfig;
 import io.tokenmeter.testkit.BrokerSecurity;
 import io.tokenmeter.testkit.ExpectedTotals;
 import io.tokenmeter.testkit.JobAcls;
@@ -318,41 +317,6 @@ class SecuredKafkaITCase {
                         .isInstanceOf(TopicAuthorizationException.class)
                         .hasMessageContaining(config.kafka().topics().raw());
             }
-        }
-    }
-
-    @Test
-    void topicToolAppliesTheTopicsAsTheAdminPrincipalFromTheJobConfiguration() throws Exception {
-        // given: a job configuration file whose Kafka settings are the admin certificate's (mTLS)
-        BrokerSecurity security = KAFKA.security();
-        StringBuilder yaml = new StringBuilder();
-        security.mtlsSettings(BrokerSecurity.ADMIN)
-                .forEach(
-                        (key, value) ->
-                                yaml.append(key)
-                                        .append(": '")
-                                        .append(value.replace("'", "''"))
-                                        .append("'\n"));
-        Path jobConfig = Files.writeString(dir.resolve("metering.yaml"), yaml);
-
-        // when: the topic tool applies config/topics.yaml with it
-        int exit =
-                new picocli.CommandLine(new ApplyTopics())
-                        .execute(
-                                "--bootstrap-servers",
-                                security.mtlsBootstrap(),
-                                "--config",
-                                jobConfig.toString(),
-                                "--file",
-                                "../../config/topics.yaml",
-                                "--replication-factor",
-                                "1");
-
-        // then: the topics exist
-        assertThat(exit).isZero();
-        try (Admin admin = KAFKA.topics().admin()) {
-            assertThat(admin.listTopics().names().get())
-                    .contains("tokenmeter.usage.raw", "tokenmeter.billing.records");
         }
     }
 
