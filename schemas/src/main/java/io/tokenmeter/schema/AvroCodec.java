@@ -237,8 +237,7 @@ public final class AvroCodec<T extends SpecificRecord> {
         int bodyLength = payload.length - bodyOffset;
         try {
             // Walk the body first: skipping checks every length against the bytes actually there,
-            // while reading
-            // would allocate whatever a corrupt length prefix declares.
+            // while reading would allocate whatever a corrupt length prefix declares.
             BinaryDecoder body =
                     DecoderFactory.get()
                             .binaryDecoder(payload, bodyOffset, bodyLength, reusableDecoder);

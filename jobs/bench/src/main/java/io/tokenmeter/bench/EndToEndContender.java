@@ -120,8 +120,8 @@ final class EndToEndContender implements Callable<Integer> {
                 Process producer = startProducer(config, spec, expectedCsv, work);
                 sampler.watch(producer.pid());
                 // A job started on empty partitions would let their watermarks follow the wall
-                // clock and close the
-                // workload's days before its first event: start it once the raw topic has records.
+                // clock and close the workload's days before its first event: start it once the raw
+                // topic has records.
                 awaitRecords(kafka, config.kafka().topics().raw(), producer);
                 JobClient job = env.executeAsync("bench: e2e");
                 try (BillingReader billing = new BillingReader(config)) {
@@ -136,8 +136,7 @@ final class EndToEndContender implements Callable<Integer> {
                     }
                     long[] expected = expectedBilledEventsAndTokens(expectedCsv);
                     // The workload is a backlog: once it is read, its end closes the last days (a
-                    // drained
-                    // savepoint), as the end of the input does for the other contenders.
+                    // drained savepoint), as the end of the input does for the other contenders.
                     kafka.awaitConsumed(
                             config.kafka().consumerGroup(),
                             config.kafka().topics().raw(),

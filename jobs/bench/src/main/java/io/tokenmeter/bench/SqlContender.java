@@ -134,10 +134,9 @@ final class SqlContender implements Callable<Integer> {
         // SQL operators get no hand-written uids; a data engineer leaves them to the planner.
         jobSettings.set(PipelineOptions.AUTO_GENERATE_UIDS, true);
         // At 10,000,000 events the peer's first day close held a checkpoint barrier for more than
-        // Flink's default
-        // 10 minutes and the job failed on the expired checkpoint; the benchmark measures its
-        // speed, so it gets an
-        // hour. (The metering job runs with the default; its longest checkpoint there took 28 s.)
+        // Flink's default 10 minutes and the job failed on the expired checkpoint; the benchmark
+        // measures its speed, so it gets an hour. (The metering job runs with the default; its
+        // longest checkpoint there took 28 s.)
         jobSettings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofHours(1));
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(
@@ -145,11 +144,9 @@ final class SqlContender implements Callable<Integer> {
         StreamTableEnvironment tables = StreamTableEnvironment.create(env);
         Configuration sql = tables.getConfig().getConfiguration();
         // Windows of billing-zone days, computed in UTC with an offset: with table.local-time-zone
-        // set to the
-        // billing zone, Flink 2.3.0's daily windows on TIMESTAMP_LTZ dropped about a third of the
-        // rows as late
-        // (hourly windows and UTC days were exact). Needs an offset that is the same all through
-        // the workload.
+        // set to the billing zone, Flink 2.3.0's daily windows on TIMESTAMP_LTZ dropped about a
+        // third of the rows as late (hourly windows and UTC days were exact). Needs an offset that
+        // is the same all through the workload.
         sql.setString("table.local-time-zone", "UTC");
         zoneOffset = fixedOffset(config.billing().timeZone(), spec);
         sql.setString("table.exec.mini-batch.enabled", "true");
@@ -210,11 +207,9 @@ final class SqlContender implements Callable<Integer> {
             outputs.add(OUTPUT.formatted("national", unit, "nation_" + unit));
         }
         // One query for all six outputs, so the planner builds one DAG and deduplicates once (with
-        // two-phase
-        // aggregation it still plans each level's windows twice: for its rows and for the rollup
-        // above). A
-        // toDataStream per output would plan six separate pipelines, each deduplicating the whole
-        // input again.
+        // two-phase aggregation it still plans each level's windows twice: for its rows and for the
+        // rollup above). A toDataStream per output would plan six separate pipelines, each
+        // deduplicating the whole input again.
         Table all = tables.sqlQuery(String.join("\nUNION ALL\n", outputs));
         if (explain) {
             System.out.println(all.explain());

@@ -40,9 +40,8 @@ class ProcFsTest {
         assertThat(ProcFs.rssBytes(pid)).isPositive();
         assertThat(ProcFs.peakRssBytes(pid)).isPositive();
         // Only within one read is the peak at least the resident size: between two reads the kernel
-        // may reclaim
-        // pages without raising its high-water mark first (seen in CI: 98,738,176 B peak after
-        // 99,041,280 B resident).
+        // may reclaim pages without raising its high-water mark first (seen in CI: 98,738,176 B
+        // peak after 99,041,280 B resident).
         String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
         assertThat(ProcFs.parseStatusKilobytes(status, "VmHWM:"))
                 .isGreaterThanOrEqualTo(ProcFs.parseStatusKilobytes(status, "VmRSS:"));

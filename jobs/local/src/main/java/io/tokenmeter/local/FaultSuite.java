@@ -406,8 +406,8 @@ final class FaultSuite implements Callable<Integer> {
         kafka.create(partitions, config.outputTopics());
 
         // The workload goes in first, a backlog that ends a day ago (well within the correction
-        // horizon by the wall
-        // clock); the job's drained savepoint at the end of the input closes its last days.
+        // horizon by the wall clock); the job's drained savepoint at the end of the input closes
+        // its last days.
         WorkloadSpec spec;
         ExpectedTotals expected;
         if (own != null) {
@@ -454,8 +454,8 @@ final class FaultSuite implements Callable<Integer> {
                             + " partitions (traffic goes on)");
             if (own == null) {
                 // The workload is a backlog (it ends a day ago): gone quiet, it never closes its
-                // last days by the
-                // wall clock (I9). Once all of it is read, its end does: a drained savepoint.
+                // last days by the wall clock (I9). Once all of it is read, its end does: a drained
+                // savepoint.
                 kafka.awaitConsumed(
                         config.kafka().consumerGroup(),
                         config.kafka().topics().raw(),
@@ -475,8 +475,7 @@ final class FaultSuite implements Callable<Integer> {
             }
         } finally {
             // A job left running would outlive its broker, and a sink that cannot abort its
-            // transaction on a
-            // later failure takes its whole TaskManager down.
+            // transaction on a later failure takes its whole TaskManager down.
             cancelIfRunning(run.jobId);
         }
 
@@ -562,8 +561,7 @@ final class FaultSuite implements Callable<Integer> {
     /** Waits for the hook to fire: a restart, and for a kill, a TaskManager gone. */
     private void awaitInjected(Run run, boolean killsTaskManager) throws Exception {
         // A fast job may have read the whole workload before its hook's checkpoint: keep a trickle
-        // of traffic
-        // going until the hook has fired.
+        // of traffic going until the hook has fired.
         long[] lastTraffic = {System.nanoTime()};
         FlinkCluster.await(
                 () -> {
@@ -580,8 +578,7 @@ final class FaultSuite implements Callable<Integer> {
                 "the injected fault");
         if (killsTaskManager) {
             // The JobManager sees a halted TaskManager's connection drop while the process may
-            // still be exiting
-            // (seen under load: the restart came before its pid was gone).
+            // still be exiting (seen under load: the restart came before its pid was gone).
             try {
                 FlinkCluster.await(
                         () -> !deadTaskManagers().isEmpty(),
@@ -666,10 +663,9 @@ final class FaultSuite implements Callable<Integer> {
         String checkpoint = cluster.latestCheckpoint(first);
         run.log("job " + first + " cancelled; its last checkpoint " + checkpoint + " is retained");
         // The first restore writes output but never completes a checkpoint, so nothing of it may
-        // become visible.
-        // Flink starts the first checkpoint at a random point between min-pause and interval: both
-        // at 9 min put it
-        // well after the cancel (and inside the 10 min transaction timeout).
+        // become visible. Flink starts the first checkpoint at a random point between min-pause and
+        // interval: both at 9 min put it well after the cancel (and inside the 10 min transaction
+        // timeout).
         run.resubmit(
                 2,
                 checkpoint,
@@ -757,8 +753,7 @@ final class FaultSuite implements Callable<Integer> {
                             + " s from now; the workload's events end before it; the day before takes corrections until "
                             + live.previousDayDeadline());
             // Read too slowly, the previous day's late events would meet its deadline on the wall
-            // clock and be
-            // TOO_LATE at the source: not what this fault is about.
+            // clock and be TOO_LATE at the source: not what this fault is about.
             long deadline = live.previousDayDeadline().toEpochMilli();
             try {
                 KafkaTopics.of(config)
@@ -962,8 +957,8 @@ final class FaultSuite implements Callable<Integer> {
                             + "; job restarts so far: "
                             + run.restarts());
             // A broker back from a stop takes up its partitions one by one; an idempotent producer
-            // writing to one
-            // not led yet can loop until its delivery timeout (KafkaTopics.awaitLeaders).
+            // writing to one not led yet can loop until its delivery timeout
+            // (KafkaTopics.awaitLeaders).
             try (Admin admin = KafkaTopics.of(config).admin()) {
                 KafkaTopics.awaitLeaders(admin, List.of(config.kafka().topics().raw()));
             }

@@ -475,11 +475,9 @@ final class FlinkCluster {
             metric = value.path("value").asLong();
         }
         // The metric alone is not enough: after a TaskManager halted in the middle of a checkpoint
-        // the web monitor
-        // served no job metric at all for minutes, and then numRestarts = 0 for a job that had
-        // restarted twice.
-        // The exception history comes from the JobMaster itself, one entry per failure that
-        // restarted the job.
+        // the web monitor served no job metric at all for minutes, and then numRestarts = 0 for a
+        // job that had restarted twice. The exception history comes from the JobMaster itself, one
+        // entry per failure that restarted the job.
         long failures =
                 get("/jobs/" + jobId + "/exceptions")
                         .path("exceptionHistory")

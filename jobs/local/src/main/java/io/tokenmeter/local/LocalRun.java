@@ -182,9 +182,8 @@ final class LocalRun implements Callable<Integer> {
             }
             MeteringConfig config = baseConfig.with(brokerSettings);
             // The tools (topics, workload, reconciliation) act for the operator and the gateways:
-            // on a secured
-            // broker as the admin certificate over mTLS, for the job's own principal may only do
-            // the job.
+            // on a secured broker as the admin certificate over mTLS, for the job's own principal
+            // may only do the job.
             KafkaClientProperties toolClients =
                     security == null ? config.kafka().clients() : security.admin();
             String toolBootstrap =
@@ -232,9 +231,8 @@ final class LocalRun implements Callable<Integer> {
                 prepareWarehouse(config, spec);
             }
             // The workload is written first: a job started on empty partitions would see them
-            // quiet, let their
-            // watermarks follow the wall clock and close the workload's days (weeks ago) before a
-            // single event.
+            // quiet, let their watermarks follow the wall clock and close the workload's days
+            // (weeks ago) before a single event.
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(
                             localFlink(config, work));

@@ -32,8 +32,8 @@ class TimeWorkloadsTest {
             if (r.event() != null && r.kind() != Kind.DUPLICATE) {
                 LocalDate day = LocalDate.ofInstant(r.event().getEventTime(), live.zone);
                 // Nothing after midnight (it would sit in a day that never closes during the
-                // fault), nothing
-                // before the previous day (past its deadline before the job starts).
+                // fault), nothing before the previous day (past its deadline before the job
+                // starts).
                 assertThat(day).isBetween(live.closingDay().minusDays(1), live.closingDay());
                 previousDay += day.equals(live.closingDay()) ? 0 : 1;
             }
@@ -70,14 +70,12 @@ class TimeWorkloadsTest {
     @Test
     void backlogRetriesComeADayOrMoreLaterWithinTheDedupHorizon() {
         // As many events as the fault suite writes: the generator's own retries then repeat records
-        // of the last
-        // 10,000, a few hours back, and only the backlog's come a day or more later.
+        // of the last 10,000, a few hours back, and only the backlog's come a day or more later.
         TimeWorkloads.Backlog backlog =
                 new TimeWorkloads.Backlog(100_000, 5_000, 7, ZoneId.of("Asia/Shanghai"));
 
         // A retry repeats its first delivery byte for byte, event time included: how much later it
-        // comes is how
-        // far the stream's event time has got where it is written.
+        // comes is how far the stream's event time has got where it is written.
         Map<String, Long> firstSeen = new HashMap<>();
         long streamTime = Long.MIN_VALUE;
         long longRetries = 0;

@@ -201,9 +201,8 @@ final class CookbookAnswers {
                             long adjustment = lateTokens.getOrDefault(day, 0L);
                             long total = billedTokens.get(day);
                             // The number of ADJUSTMENT records depends on how late events group
-                            // into them; it is taken
-                            // from the answer, and must be positive exactly where there were late
-                            // tokens.
+                            // into them; it is taken from the answer, and must be positive exactly
+                            // where there were late tokens.
                             String records = adjustmentRecords.getOrDefault(day, "?");
                             assertThat(Long.parseLong(records) > 0)
                                     .as("adjustment records on " + day)

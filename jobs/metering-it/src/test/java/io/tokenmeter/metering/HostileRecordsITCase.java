@@ -91,8 +91,8 @@ class HostileRecordsITCase {
                 TestRuns.freshTopics(
                         KAFKA, Map.of("packages.catalog", "src/test/resources/packages-it.yaml"));
         // Six hours of event time: the generator's retries repeat one of the 10,000 records before
-        // them, which must
-        // lie within the 24 h dedup horizon for the expected totals to count them once.
+        // them, which must lie within the 24 h dedup horizon for the expected totals to count them
+        // once.
         Duration span = Duration.ofHours(6);
         WorkloadSpec spec =
                 WorkloadSpec.clean(6_000, 200, 41)

@@ -73,8 +73,7 @@ class MeteringJobITCase {
         run(config, KafkaEndpoints.rawUsageSource(config), false);
 
         // then: every account-day is billed exactly, retries are counted once, and every poison
-        // record is
-        // rejected with its reason
+        // record is rejected with its reason
         MeteringOutcome outcome = readOutcome(config);
         Reconciliation reconciliation = Reconciliation.of(expected, outcome, spec.events());
         assertReconciled(reconciliation);
@@ -145,8 +144,8 @@ class MeteringJobITCase {
         run(config, failingSource, true);
 
         // then: the job's own ledger, read from its topic, counts every record once, the restart
-        // notwithstanding:
-        // what was counted before the failure and not committed is counted again, exactly once
+        // notwithstanding: what was counted before the failure and not committed is counted again,
+        // exactly once
         assertThat(failed.get()).isTrue();
         MeteringOutcome outcome = readOutcome(config);
         MeteringOutcome.Ledger ledger = outcome.ledger();
@@ -169,9 +168,8 @@ class MeteringJobITCase {
     @Test
     void inMemoryWorkloadSourceIsBilledLikeTheSameWorkloadOnKafka() throws Exception {
         // given: the benchmark's in-memory source for a workload with retries and late records (no
-        // poison: its
-        // conflicting duplicates need their original read first, and parallel readers share no
-        // order)
+        // poison: its conflicting duplicates need their original read first, and parallel readers
+        // share no order)
         WorkloadSpec spec = WorkloadSpec.clean(20_000, 500, 3).withRates(0.02, 0.01, 0);
         MeteringConfig config = freshTopics();
         ExpectedTotals expected = TestRuns.expected(spec);
@@ -277,8 +275,7 @@ class MeteringJobITCase {
     @Test
     void closesDaysWhileEveryPartitionIsIdle() throws Exception {
         // given: a running job, and live usage of a few accounts (so some partitions never see
-        // data) just before a
-        // local midnight — a billing zone whose midnight comes 40 s from now
+        // data) just before a local midnight — a billing zone whose midnight comes 40 s from now
         Instant midnight = Instant.now().plusSeconds(40).truncatedTo(ChronoUnit.SECONDS);
         ZoneOffset zone = zoneWithMidnightAt(midnight);
         WorkloadSpec spec =

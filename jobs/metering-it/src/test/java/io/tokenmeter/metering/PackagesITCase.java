@@ -92,9 +92,8 @@ class PackagesITCase {
                                 "packages.catalog", "src/test/resources/packages-it.yaml",
                                 "kafka.stop-at-latest-offsets", "false",
                                 // Raw partitions without traffic must hold event time back until
-                                // the drain at the end, not let
-                                // it follow the wall clock (years after these events) while the
-                                // test waits between phases.
+                                // the drain at the end, not let it follow the wall clock (years
+                                // after these events) while the test waits between phases.
                                 "event-time.source-idleness", "30 min"));
         // One job run serves every test of the class: its shared objects live through it, not
         // through one test.
@@ -102,8 +101,7 @@ class PackagesITCase {
         SharedReference<AtomicBoolean> failed = SHARED.add(new AtomicBoolean());
         SharedReference<AtomicInteger> seen = SHARED.add(new AtomicInteger());
         // The dates of this test are long past: lateness by the partitions' own events only. The
-        // reader throws once,
-        // on the failing account's second usage record.
+        // reader throws once, on the failing account's second usage record.
         KafkaSource<IngestedRecord> failingSource =
                 FailingSource.unbounded(
                         config,

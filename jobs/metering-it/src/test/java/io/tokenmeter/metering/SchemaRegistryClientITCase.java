@@ -103,9 +103,8 @@ class SchemaRegistryClientITCase {
     @Test
     void failsTheStartUpOnAnIncompatibleOutputSchemaNamingTheTopic() {
         // given: the billing topic's subject holds a schema whose records BillingRecord cannot read
-        // (it lacks
-        // BillingRecord's required fields), so BACKWARD compatibility refuses BillingRecord as its
-        // next version
+        // (it lacks BillingRecord's required fields), so BACKWARD compatibility refuses
+        // BillingRecord as its next version
         String topic = "client-it.billing";
         Schema other =
                 SchemaBuilder.record("BillingRecord")

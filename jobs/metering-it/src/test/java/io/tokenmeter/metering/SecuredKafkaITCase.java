@@ -105,8 +105,8 @@ class SecuredKafkaITCase {
         run(config, KafkaEndpoints.rawUsageSource(config), false);
 
         // then: exact billing, every record accounted for, and neither the SCRAM password nor the
-        // store password
-        // appears in the logs (the clients logged their settings with the secrets hidden)
+        // store password appears in the logs (the clients logged their settings with the secrets
+        // hidden)
         MeteringOutcome outcome = MeteringOutcome.read(KAFKA.topics(), config);
         assertReconciled(Reconciliation.of(expected, outcome, spec.events()));
         assertThat(outcome.billedByAccountDay()).isEqualTo(expected.billedByAccountDay());

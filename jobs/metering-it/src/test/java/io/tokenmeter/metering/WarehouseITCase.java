@@ -85,8 +85,7 @@ class WarehouseITCase {
                 CookbookAnswers.SECOND_DAY.plusDays(1));
 
         // when: the job fails part-way (after days have closed and rows reached the warehouse),
-        // restarts from its
-        // last checkpoint and finishes
+        // restarts from its last checkpoint and finishes
         SharedReference<AtomicBoolean> failed = sharedObjects.add(new AtomicBoolean());
         TestRuns.run(
                 config,

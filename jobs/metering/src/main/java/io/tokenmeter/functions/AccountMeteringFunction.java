@@ -147,10 +147,9 @@ public class AccountMeteringFunction
         long hourEnd = usage.hourStart + UsageRows.HOUR_MILLIS;
         if (usage.hourCorrectionId == null && hourEnd <= watermark) {
             // Deduplication judges hours against a watermark never behind this one, restores
-            // included (see
-            // WatermarkRememberingOperator), so no input gets here; reopening a closed hour would
-            // emit its ORIGINAL
-            // rows a second time, so stop rather than write a wrong hour.
+            // included (see WatermarkRememberingOperator), so no input gets here; reopening a
+            // closed hour would emit its ORIGINAL rows a second time, so stop rather than write a
+            // wrong hour.
             throw new IllegalStateException(
                     "usage of account "
                             + usage.accountId
@@ -201,8 +200,7 @@ public class AccountMeteringFunction
             long dayStart = record.getDayStart().toEpochMilli();
             if (record.getVersion() == 1 && timestamp == calendar.closeTime(dayStart)) {
                 // Only a day closing on its own close timer says when days close; a late-only day's
-                // empty
-                // ORIGINAL can come at any time.
+                // empty ORIGINAL can come at any time.
                 lastDayCloseDelayMillis =
                         System.currentTimeMillis() - record.getDayEnd().toEpochMilli();
             }

@@ -156,8 +156,8 @@ public class DeduplicateFunction
         TtlValue<Long> seen = seenIds.value();
         if (seen == null || expiry(seen) <= watermark) {
             // The partition's clock too: right after a start or restore the watermark is not known
-            // yet, and a late
-            // event would otherwise be forgotten a horizon after its own (old) event time.
+            // yet, and a late event would otherwise be forgotten a horizon after its own (old)
+            // event time.
             long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
             long stamp =
                     EventTimeCompactionFilter.stamp(

@@ -92,8 +92,8 @@ public final class FaultInjection<T> extends RichMapFunction<T, T>
         if (due(Fault.KILL_DURING_SNAPSHOT)) {
             armed = false;
             // Halting here would hold back the barrier; halting from beside the task a moment after
-            // this
-            // synchronous part returns lands in the asynchronous part, which starts right after it.
+            // this synchronous part returns lands in the asynchronous part, which starts right
+            // after it.
             long checkpointId = context.getCheckpointId();
             Thread killer =
                     new Thread(

@@ -72,8 +72,7 @@ public class PreAggregateOperator<T> extends AbstractStreamOperator<T>
     public void processElement(StreamRecord<T> element) {
         if (!bundle.add(element.getValue(), highestWatermark)) {
             // After what the bundle holds, so no usage overtakes usage read before it: package
-            // balances draw
-            // usage down in the order it comes.
+            // balances draw usage down in the order it comes.
             emitBundle();
             output.collect(element);
         } else if (bundle.size() >= maxEntries) {

@@ -63,9 +63,8 @@ public class AvroKafkaSerializer<T extends SpecificRecord>
             T record, KafkaSinkContext context, @Nullable Long timestamp) {
         String key = keyOf.apply(record);
         // No event-time timestamp: the producer stamps the write time. A billing record for a day
-        // weeks ago,
-        // stamped with that day, would fall straight under the topic's time-based retention and be
-        // deleted.
+        // weeks ago, stamped with that day, would fall straight under the topic's time-based
+        // retention and be deleted.
         byte[] value =
                 registrySchemaId == null
                         ? codec.encode(record)

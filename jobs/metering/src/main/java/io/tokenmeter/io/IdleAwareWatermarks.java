@@ -94,9 +94,8 @@ public final class IdleAwareWatermarks<T> implements WatermarkGenerator<T> {
         boolean quiet = quietFor > idlenessMillis;
         if (maxTimestamp == Long.MIN_VALUE) {
             // Nothing read yet: an empty partition, or one whose reader is still starting. Marked
-            // idle too early,
-            // the partitions already running would carry the watermark past this one's backlog and
-            // make it late.
+            // idle too early, the partitions already running would carry the watermark past this
+            // one's backlog and make it late.
             markIdleAfterLongQuiet(quietFor, output);
             return;
         }

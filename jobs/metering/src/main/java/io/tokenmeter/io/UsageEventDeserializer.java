@@ -107,9 +107,8 @@ public class UsageEventDeserializer implements KafkaRecordDeserializationSchema<
         byte[] payload = record.value();
         if (payload != null && payload.length > limits.maxRecordBytes()) {
             // Only the first maxRecordBytes are kept: the envelope must fit where the original
-            // barely did.
-            // The whole record stays on the raw topic at the partition and offset the envelope
-            // names.
+            // barely did. The whole record stays on the raw topic at the partition and offset the
+            // envelope names.
             out.collect(
                     IngestedRecord.rejected(
                             Rejections.reject(

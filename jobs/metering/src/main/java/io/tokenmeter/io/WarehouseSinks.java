@@ -86,8 +86,7 @@ public final class WarehouseSinks {
                         .uid(OperatorIds.WAREHOUSE_NATIONAL_ROWS)
                         .name("Warehouse rows: national usage");
         // One sink for all four tables: one prepared transaction per subtask and checkpoint, and
-        // transaction
-        // names that need not tell sinks apart.
+        // transaction names that need not tell sinks apart.
         billingRows
                 .union(accountRows, regionalRows, nationalRows)
                 .sinkTo(sink())

@@ -55,8 +55,7 @@ public record MeteringConfig(
         Warehouse warehouse,
         FaultConfig faults,
         // Not a setting: left out of the tree a copy is bound from, and refused as a key (Jackson
-        // would otherwise
-        // bind a record's ignored component under a kebab-case name).
+        // would otherwise bind a record's ignored component under a kebab-case name).
         @JsonIgnore @JsonProperty(access = JsonProperty.Access.READ_ONLY) @Nullable
                 PackageCatalog packageCatalog)
         implements Serializable {

@@ -510,9 +510,8 @@ public final class MeteringJob {
         flink.set(PipelineOptions.GENERIC_TYPES, false);
         flink.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
         // No function keeps or changes a record it was handed, so chained operators may share them
-        // uncopied. (The
-        // one exception, package rating, changes usage that reached it through a shuffle and passes
-        // it on alone.)
+        // uncopied. (The one exception, package rating, changes usage that reached it through a
+        // shuffle and passes it on alone.)
         flink.set(PipelineOptions.OBJECT_REUSE, true);
         flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpoints().interval());
         flink.set(
@@ -523,8 +522,7 @@ public final class MeteringJob {
                 CheckpointingMode.EXACTLY_ONCE);
         flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         // Most state reads look for what is not there yet (a new dedup id, an account's first event
-        // of a day): a
-        // Bloom filter answers those without reading a data block.
+        // of a day): a Bloom filter answers those without reading a data block.
         flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
         return flink;
     }

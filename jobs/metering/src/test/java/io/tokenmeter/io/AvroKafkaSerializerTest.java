@@ -61,8 +61,7 @@ class AvroKafkaSerializerTest {
         serializer.open(null, null);
 
         // 5 = an event-time timestamp decades old: written as the record's timestamp, time-based
-        // retention
-        // would delete the record as soon as the broker's retention check ran.
+        // retention would delete the record as soon as the broker's retention check ran.
         ProducerRecord<byte[], byte[]> record = serializer.serialize(REJECTED, null, 5L);
 
         assertThat(record.timestamp()).isNull();

@@ -160,8 +160,8 @@ class TwoPhaseWarehouseSinkITCase {
     @Test
     void aRestoredWriterRollsBackTransactionsOfCheckpointsThatNeverCompleted() throws Exception {
         // given: an attempt that prepared rows for checkpoints 1, 2 and 3, then died after
-        // checkpoint 2 completed
-        // but before its committer ran; another job's prepared transaction is on the same server
+        // checkpoint 2 completed but before its committer ran; another job's prepared transaction
+        // is on the same server
         TwoPhaseWarehouseWriter failed = writer(0, 1, OptionalLong.empty());
         failed.write(row("a", 1), null);
         String forCheckpoint1 = single(failed.prepareCommit());
@@ -249,8 +249,7 @@ class TwoPhaseWarehouseSinkITCase {
         env.execute("two-phase-warehouse-it");
 
         // then: each number once (a failed attempt's visible row would be a second row for its
-        // number), none left
-        // prepared, and the restarted attempt did write rows
+        // number), none left prepared, and the restarted attempt did write rows
         assertThat(failed.get()).isTrue();
         assertThat(number("SELECT count(*) FROM national_usage")).isEqualTo(rows);
         assertThat(number("SELECT count(DISTINCT total_tokens) FROM national_usage"))
@@ -268,9 +267,8 @@ class TwoPhaseWarehouseSinkITCase {
     @Test
     void theAtLeastOnceSinkConnectsInTheTaskWithThePasswordFileItNames() throws Exception {
         // given: the warehouse settings of a job writing at least once, the password in a file (the
-        // test server
-        // trusts loopback, so any password is accepted: what counts is that the sink reads the file
-        // and connects)
+        // test server trusts loopback, so any password is accepted: what counts is that the sink
+        // reads the file and connects)
         Path passwordFile =
                 Files.writeString(
                         Files.createTempDirectory("warehouse-it").resolve("password"),

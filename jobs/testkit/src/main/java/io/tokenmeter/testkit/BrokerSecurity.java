@@ -167,8 +167,7 @@ public final class BrokerSecurity {
         server.put("listener.name.mtls.ssl.client.auth", "required");
         server.put("listener.name.controller.ssl.client.auth", "required");
         // A client certificate's common name is its principal: CN=metering is User:metering (a real
-        // CA's longer
-        // subjects need a rule of their own, docs/operations.md).
+        // CA's longer subjects need a rule of their own, docs/operations.md).
         server.put("ssl.principal.mapping.rules", "RULE:^CN=([^,]+)$/$1/,DEFAULT");
         server.put("listener.name.secure.sasl.enabled.mechanisms", SCRAM_MECHANISM);
         server.put(

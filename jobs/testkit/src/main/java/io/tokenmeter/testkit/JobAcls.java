@@ -79,10 +79,9 @@ public final class JobAcls {
         try {
             admin.createAcls(bindings).all().get();
             // The controller has committed them; a broker's authorizer applies them when it replays
-            // the metadata
-            // log, a moment later. Until then the principal's first request can be refused ("Topic
-            // authorization
-            // failed"), so wait until the broker lists every one of them.
+            // the metadata log, a moment later. Until then the principal's first request can be
+            // refused ("Topic authorization failed"), so wait until the broker lists every one of
+            // them.
             for (AclBinding binding : bindings) {
                 boolean applied =
                         Await.poll(

@@ -123,8 +123,7 @@ public final class DedupTable {
         }
         if (reusable >= 0) {
             // Further along the probe sequence this id may not be (a live id is found before any
-            // empty slot), so
-            // the first forgotten slot on the way can hold it.
+            // empty slot), so the first forgotten slot on the way can hold it.
             write(reusable * STRIDE, high, low, content, expiry);
         } else {
             write(slot * STRIDE, high, low, content, expiry);

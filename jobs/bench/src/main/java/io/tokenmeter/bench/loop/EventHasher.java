@@ -76,8 +76,7 @@ public final class EventHasher {
     public void dedupKey(
             byte[] b, int sourceOffset, int sourceLength, int eventIdOffset, int eventIdLength) {
         // The inner hash's input in one buffer behind the inner pad, the outer's behind the outer
-        // pad: one update
-        // call each.
+        // pad: one update call each.
         int length = BLOCK + 8 + sourceLength + eventIdLength;
         if (inner.length < length) {
             inner = Arrays.copyOf(inner, Math.max(length, 2 * inner.length));

@@ -220,8 +220,8 @@ public final class MeteringLoop {
             }
         }
         // The first slots of the batch's lookups, read one after the other: independent loads whose
-        // cache misses
-        // the CPU serves together (what prefetch instructions would do; Java has none).
+        // cache misses the CPU serves together (what prefetch instructions would do; Java has
+        // none).
         for (int j = 0; j < staged; j++) {
             touched +=
                     ids.touch(stagedHigh[j], stagedLow[j]) + accounts.touch(stagedAccountHashes[j]);
@@ -371,9 +371,8 @@ public final class MeteringLoop {
             accountHourLines += hour.size();
             close(hour, 0, false, null);
             // Every hour closes before its day (an hour ends by its day's end, the day closes a
-            // grace later), so
-            // the day holds all its hours when it closes — also a day reopened by a late event's
-            // hour.
+            // grace later), so the day holds all its hours when it closes — also a day reopened by
+            // a late event's hour.
             days.table(closeCalendar.dayStart(hours.starts[0])).addAll(hour);
             hours.removeFirst();
         }

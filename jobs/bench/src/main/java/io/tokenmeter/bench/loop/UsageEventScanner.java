@@ -173,8 +173,7 @@ public final class UsageEventScanner {
         }
         eventTime = varint;
         // The five strings and their lengths lie together: all those bytes below 0x80 means ASCII
-        // strings (each
-        // shorter than 64 bytes); otherwise each string is looked at on its own.
+        // strings (each shorter than 64 bytes); otherwise each string is looked at on its own.
         int stringsStart = offset + Framing.SINGLE_OBJECT_HEADER_LENGTH;
         if (!isAscii(payload, stringsStart, modelOffset + modelLength - stringsStart)
                 && (!isAscii(payload, eventIdOffset, eventIdLength)

@@ -21,8 +21,7 @@ class DedupTableTest {
         long watermark = 0;
         for (int i = 0; i < 400_000; i++) {
             // Few distinct keys, so that retries, conflicts and ids coming back after their expiry
-            // all happen; a
-            // narrow range of high bits puts many ids into the same probe runs.
+            // all happen; a narrow range of high bits puts many ids into the same probe runs.
             Id id = new Id(random.nextInt(64), random.nextInt(4_000));
             if (random.nextInt(1_000) == 0) {
                 id = new Id(0, 0); // the key that marks empty slots

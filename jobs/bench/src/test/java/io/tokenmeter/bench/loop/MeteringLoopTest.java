@@ -43,8 +43,7 @@ class MeteringLoopTest {
     @Test
     void metersAHostileWorkloadExactlyAsTheOldLoop() throws Exception {
         // Malformed, oversized, conflicting, too-late and late records; a one-hour horizon, so that
-        // retries come
-        // back after their ids were forgotten and ids are swept out of the table.
+        // retries come back after their ids were forgotten and ids are swept out of the table.
         MeteringConfig config = config("1 h");
         WorkloadSpec spec = spec(config, 120_000, 5_000, 3, 0.08, 0.05, 0.05);
         Map<String, Long> expected = reference(spec, config);

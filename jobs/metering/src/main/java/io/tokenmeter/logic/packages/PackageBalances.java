@@ -125,8 +125,7 @@ public final class PackageBalances {
         boolean enteredOverage = false;
         if (remaining > 0) {
             // Overage continues the drawdown order: it is charged to the last package drawn (the
-            // base plan, whose
-            // priority comes last), at that package's tariff of the usage's hour.
+            // base plan, whose priority comes last), at that package's tariff of the usage's hour.
             int last = active.size() - 1;
             PackagePeriodState base = drawn.get(last);
             enteredOverage = base.getOverageUnits() == 0;

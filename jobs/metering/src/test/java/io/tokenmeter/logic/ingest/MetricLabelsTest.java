@@ -31,8 +31,7 @@ class MetricLabelsTest {
     @Test
     void neverTurnsIdsOrArbitraryInputIntoALabelValue() {
         // Account ids, event ids and random text fed where regions and models go: the set of label
-        // values
-        // that comes out stays within the configured lists plus "other".
+        // values that comes out stays within the configured lists plus "other".
         Random random = new Random(1);
         Set<String> regionValues = new HashSet<>();
         Set<String> modelValues = new HashSet<>();

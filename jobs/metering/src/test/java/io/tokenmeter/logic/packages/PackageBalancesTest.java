@@ -140,8 +140,7 @@ class PackageBalancesTest {
     @Test
     void rollsUnusedUnitsIntoTheNextPeriodWithinTheLimit() {
         // given: 900 of February's 1,000 units used, so 100 roll over; a second account used only
-        // 200 in
-        // February, so its 800 unused units are capped at the limit, 300
+        // 200 in February, so its 800 unused units are capped at the limit, 300
         balances.applySubscription(
                 state, subscription("s-1", "monthly", "2025-02-01T00:00", "2025-04-01T00:00"));
         rate("2025-02-20T10:00", 900);
