@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.commons.rng.core.source64.SplitMix64;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -313,6 +314,9 @@ final class TimeWorkloads {
         Properties props =
                 WorkloadProducer.producerProperties(
                         config.kafka().bootstrapServers(), config.kafka().clients());
+        // Written right after a broker restart (replay-with-stall), a partition can refuse writes
+        // for longer than the default 2 min delivery timeout: keep retrying (idempotent) instead.
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "300000");
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             List<Future<?>> sent = new ArrayList<>();
