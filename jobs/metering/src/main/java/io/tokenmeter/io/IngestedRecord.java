@@ -7,6 +7,7 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.ingest.EventFingerprints;
 import io.tokenmeter.logic.ingest.Rejections;
 import javax.annotation.Nullable;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
  * One record read from the raw topic: either a valid event's {@link Usage} or, when it could not be
@@ -14,8 +15,10 @@ import javax.annotation.Nullable;
  * original bytes, so that deduplication can still reject them (too late, conflicting duplicate)
  * with the record exactly as it was read; nothing after deduplication carries the bytes.
  *
- * <p>A Flink POJO; only the rare rejected envelope uses Flink's Avro serializer.
+ * <p>Written by {@link IngestedRecordSerializer}; only the rare rejected envelope uses Flink's Avro
+ * serializer.
  */
+@TypeInfo(IngestedRecordSerializer.Factory.class)
 public class IngestedRecord {
 
     @Nullable public Usage event;

@@ -23,6 +23,7 @@ import io.tokenmeter.io.AlwaysIdleWatermarks;
 import io.tokenmeter.io.IdleAwareWatermarks;
 import io.tokenmeter.io.IngestedRecord;
 import io.tokenmeter.io.KafkaEndpoints;
+import io.tokenmeter.io.UsagePartialSerializer;
 import io.tokenmeter.io.WarehouseSinks;
 import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.logic.UsagePartial;
@@ -185,8 +186,7 @@ public final class MeteringJob {
             TypeInformation.of(AreaUsage.class);
     private static final TypeInformation<IngestedRecord> INGESTED_RECORD =
             TypeInformation.of(IngestedRecord.class);
-    private static final TypeInformation<UsagePartial> USAGE_PARTIAL =
-            TypeInformation.of(UsagePartial.class);
+    private static final TypeInformation<UsagePartial> USAGE_PARTIAL = UsagePartialSerializer.TYPE;
     private static final TypeInformation<BillingRecord> BILLING_RECORD =
             TypeInformation.of(BillingRecord.class);
     private static final TypeInformation<RejectedRecord> REJECTED_RECORD =
