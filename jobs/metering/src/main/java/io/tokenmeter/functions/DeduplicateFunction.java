@@ -9,23 +9,13 @@ import io.tokenmeter.logic.UsagePartial;
 import io.tokenmeter.logic.ingest.EventFingerprints;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.stream.Stream;
-import javax.annotation.Nullable;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.KeyedStateBackend;
-import org.apache.flink.runtime.state.VoidNamespace;
-import org.apache.flink.runtime.state.ttl.TtlStateFactory;
-import org.apache.flink.runtime.state.ttl.TtlValue;
-import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -82,9 +72,8 @@ public class DeduplicateFunction
             Types.TUPLE(Types.LONG, Types.LONG);
 
     /**
-     * The ids' state: per id, in the layout of a Flink TTL value, its expiry (where Flink keeps a
-     * TTL timestamp, which RocksDB's TTL compaction filter reads) and its content hash. Never
-     * configured for Flink's TTL.
+     * The ids' state: per id its content hash, kept until the watermark reaches its expiry ({@link
+     * ExpiringState}).
      */
     static final String STATE_NAME = "dedup-ids";
 
@@ -97,41 +86,25 @@ public class DeduplicateFunction
     private final long horizonMillis;
     private final BillingCalendar calendar;
 
-    private transient ValueState<TtlValue<Long>> seenIds;
+    private transient ExpiringState<Tuple2<Long, Long>, Long> seenIds;
     private transient Counter duplicatesMetric;
-
-    /** The compaction filter's clock on RocksDB; null on other backends, which sweep. */
-    @Nullable private transient EventTimeCompactionFilter compactionClock;
-
-    /**
-     * Sweeps only: the watermark at which the next one runs (after a start or restore: at the first
-     * one).
-     */
-    private transient long nextSweepAt;
 
     public DeduplicateFunction(Duration horizon, BillingCalendar calendar) {
         this.horizonMillis = horizon.toMillis();
         this.calendar = calendar;
     }
 
-    static ValueStateDescriptor<TtlValue<Long>> idsDescriptor() {
-        return new ValueStateDescriptor<>(
-                STATE_NAME,
-                new TtlStateFactory.TtlSerializer<>(
-                        LongSerializer.INSTANCE, LongSerializer.INSTANCE));
-    }
-
     @Override
     public void open(OpenContext openContext) {
-        seenIds = getRuntimeContext().getState(idsDescriptor());
+        seenIds =
+                new ExpiringState<>(
+                        STATE_NAME,
+                        LongSerializer.INSTANCE,
+                        horizonMillis / SWEEP_SHARE,
+                        getRuntimeContext(),
+                        keyedStateBackend(),
+                        highestWatermark());
         duplicatesMetric = MeteringMetrics.duplicates(getRuntimeContext().getMetricGroup());
-        if (keyedStateBackend() instanceof RocksDBKeyedStateBackend<?> rocksDb) {
-            compactionClock =
-                    EventTimeCompactionFilter.install(rocksDb, STATE_NAME, highestWatermark());
-        } else {
-            compactionClock = null;
-            nextSweepAt = Long.MIN_VALUE;
-        }
     }
 
     @Override
@@ -153,24 +126,17 @@ public class DeduplicateFunction
             return;
         }
         long contentHash = EventFingerprints.contentHash(event);
-        TtlValue<Long> seen = seenIds.value();
-        if (seen == null || expiry(seen) <= watermark) {
+        Long seen = seenIds.value(watermark);
+        if (seen == null) {
             // The partition's clock too: right after a start or restore the watermark is not known
             // yet, and a late event would otherwise be forgotten a horizon after its own (old)
             // event time.
             long seenAt = Math.max(Math.max(event.eventTime, watermark), record.clockAtRead);
-            long stamp =
-                    EventTimeCompactionFilter.stamp(
-                            seenAt > Long.MAX_VALUE - horizonMillis
-                                    ? Long.MAX_VALUE
-                                    : seenAt + horizonMillis);
-            seenIds.update(new TtlValue<>(contentHash, stamp));
-            if (compactionClock == null) {
-                nextSweepAt =
-                        Math.min(
-                                nextSweepAt,
-                                sweepBucketEnd(EventTimeCompactionFilter.expiry(stamp)));
-            }
+            seenIds.update(
+                    contentHash,
+                    seenAt > Long.MAX_VALUE - horizonMillis
+                            ? Long.MAX_VALUE
+                            : seenAt + horizonMillis);
             out.collect(
                     UsagePartial.judge(
                             event,
@@ -181,7 +147,7 @@ public class DeduplicateFunction
                             record.clockAtRead,
                             watermark,
                             calendar));
-        } else if (seen.getUserValue() == contentHash) {
+        } else if (seen == contentHash) {
             ctx.output(DUPLICATES, record);
             duplicatesMetric.inc();
         } else {
@@ -200,64 +166,12 @@ public class DeduplicateFunction
 
     @Override
     protected void onWatermark(long watermark, SideOutputs out) throws Exception {
-        long highestWatermark = Math.max(watermark, highestWatermark());
-        if (compactionClock != null) {
-            compactionClock.advanceTo(highestWatermark);
-        } else if (highestWatermark >= nextSweepAt) {
-            sweep(highestWatermark);
-        }
-    }
-
-    /** Removes every id whose expiry {@code watermark} reached; schedules the next sweep. */
-    private void sweep(long watermark) throws Exception {
-        KeyedStateBackend<Tuple2<Long, Long>> backend = keyedStateBackend();
-        Tuple2<Long, Long> current = backend.getCurrentKey();
-        List<Tuple2<Long, Long>> ids;
-        // Collected first: the heap backend's key stream does not allow removing while it runs.
-        try (Stream<Tuple2<Long, Long>> keys =
-                backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
-            ids = keys.toList();
-        }
-        long earliestLeft = Long.MAX_VALUE;
-        for (Tuple2<Long, Long> id : ids) {
-            backend.setCurrentKey(id);
-            TtlValue<Long> seen = seenIds.value();
-            if (seen == null) {
-                continue;
-            }
-            if (expiry(seen) <= watermark) {
-                seenIds.clear();
-            } else {
-                earliestLeft = Math.min(earliestLeft, expiry(seen));
-            }
-        }
-        if (current != null) {
-            backend.setCurrentKey(current);
-        }
-        nextSweepAt =
-                earliestLeft == Long.MAX_VALUE ? Long.MAX_VALUE : sweepBucketEnd(earliestLeft);
-    }
-
-    /**
-     * The end of the sweep bucket (a {@link #SWEEP_SHARE}th of the horizon, aligned to the epoch)
-     * that holds {@code expiry}: sweeps wait for it, so they run about once per bucket of event
-     * time however many ids expire.
-     */
-    private long sweepBucketEnd(long expiry) {
-        long bucket = Math.max(1, horizonMillis / SWEEP_SHARE);
-        return Math.floorDiv(expiry - 1, bucket) * bucket + bucket;
+        seenIds.advanceTo(Math.max(watermark, highestWatermark()));
     }
 
     /** Compacts the ids' column family on RocksDB now, which removes every expired id (tests). */
     void compactIds() throws Exception {
-        ((RocksDBKeyedStateBackend<?>) keyedStateBackend()).compactState(idsDescriptor());
-    }
-
-    /**
-     * Where a Flink TTL value keeps its timestamp, this state keeps the id's expiry, as a stamp.
-     */
-    private static long expiry(TtlValue<Long> seen) {
-        return EventTimeCompactionFilter.expiry(seen.getLastAccessTimestamp());
+        seenIds.compact();
     }
 
     /** Reads the dedup key the source put in the record; computes nothing. */

@@ -8,13 +8,15 @@ import io.tokenmeter.logic.Usage;
 import io.tokenmeter.logic.billing.LineItemLimits;
 import io.tokenmeter.metering.ValidationConfig;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import javax.annotation.Nullable;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.common.typeutils.base.MapSerializer;
+import org.apache.flink.api.common.typeutils.base.array.StringArraySerializer;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -29,13 +31,13 @@ import org.apache.flink.util.OutputTag;
  * passed are rejected here as TOO_LATE, as deduplication would: a day's line set is forgotten at
  * its deadline, so admitting usage for it afterwards would count its lines afresh.
  *
- * <p>State: per account and billing day the sorted keys of its admitted lines (MapState day start →
- * keys), and one event-time timer at its clean-up time ({@link BillingCalendar#cleanUpTime}: the
- * correction deadline rounded up to a week, shared by the days of that week) that removes them;
- * after the last day the key has none.
+ * <p>State: per account one value, the sorted keys of the admitted lines of each of its days whose
+ * correction deadline has not passed, kept until the watermark reaches the latest of those
+ * deadlines ({@link ExpiringState}: no timer, and on RocksDB no delete — the compaction filter
+ * removes it). Days past their deadline are dropped from the value when it is next written.
  *
- * <p>Most events add no line: the account-day's lines were read for its previous event. The lines
- * of the {@value #CACHED_DAYS} account-days read or written last are therefore kept in memory as
+ * <p>Most events add no line: the account-day's lines were read for its previous event. The values
+ * of the {@value #CACHED_ACCOUNTS} accounts read or written last are therefore kept in memory as
  * well — always equal to the state, since every change of the state goes through this function and
  * updates both — so such an event costs no state read. A restarted task starts with none and reads
  * the state again.
@@ -49,16 +51,20 @@ public class LineItemLimitFunction
     /** Keyed by the account the usage is billed to. */
     public static final KeySelector<IngestedRecord, String> KEY = record -> record.event.accountId;
 
+    /** Per account: billing day start → the day's admitted line keys, sorted. */
+    static final String STATE_NAME = "line-items";
+
+    /** Accounts whose lines are kept in memory per subtask: about 200 bytes each. */
+    static final int CACHED_ACCOUNTS = 65_536;
+
+    /** Without a compaction filter, sweeps run at most once per day of event time. */
+    private static final long SWEEP_BUCKET_MILLIS = 24 * 60 * 60 * 1000L;
+
     private final BillingCalendar calendar;
     private final int maxLinesPerDay;
 
-    /** Account-days whose lines are kept in memory per subtask: about 100 bytes each. */
-    static final int CACHED_DAYS = 65_536;
-
-    private transient MapState<Long, String[]> linesByDay;
-    private transient Map<AccountDay, String[]> recentDays;
-
-    private record AccountDay(String accountId, long dayStart) {}
+    private transient ExpiringState<String, Map<Long, String[]>> linesByDay;
+    private transient Map<String, Map<Long, String[]>> recentAccounts;
 
     public LineItemLimitFunction(BillingCalendar calendar, int maxLinesPerDay) {
         this.calendar = calendar;
@@ -68,17 +74,20 @@ public class LineItemLimitFunction
     @Override
     public void open(OpenContext openContext) {
         linesByDay =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "line-items-by-day",
-                                        Types.LONG,
-                                        Types.OBJECT_ARRAY(Types.STRING)));
-        recentDays =
-                new LinkedHashMap<>(CACHED_DAYS * 4 / 3 + 1) {
+                new ExpiringState<>(
+                        STATE_NAME,
+                        new MapSerializer<>(
+                                LongSerializer.INSTANCE, StringArraySerializer.INSTANCE),
+                        SWEEP_BUCKET_MILLIS,
+                        getRuntimeContext(),
+                        keyedStateBackend(),
+                        highestWatermark());
+        recentAccounts =
+                new LinkedHashMap<>(CACHED_ACCOUNTS * 4 / 3 + 1) {
                     @Override
-                    protected boolean removeEldestEntry(Map.Entry<AccountDay, String[]> eldest) {
-                        return size() > CACHED_DAYS;
+                    protected boolean removeEldestEntry(
+                            Map.Entry<String, Map<Long, String[]>> eldest) {
+                        return size() > CACHED_ACCOUNTS;
                     }
                 };
     }
@@ -87,7 +96,8 @@ public class LineItemLimitFunction
     public void processElement(IngestedRecord record, Context ctx, Collector<IngestedRecord> out)
             throws Exception {
         Usage event = record.event;
-        long judgedAt = Math.max(watermark(ctx), record.clockAtRead);
+        long watermark = watermark(ctx);
+        long judgedAt = Math.max(watermark, record.clockAtRead);
         long dayStart = calendar.dayStart(event.eventTime);
         long deadline = calendar.correctionDeadline(dayStart);
         if (deadline <= judgedAt) {
@@ -102,14 +112,16 @@ public class LineItemLimitFunction
                             ctx.timerService().currentProcessingTime()));
             return;
         }
-        AccountDay accountDay = new AccountDay(event.accountId, dayStart);
-        String[] known = recentDays.get(accountDay);
-        if (known == null) {
-            known = linesByDay.get(dayStart);
-            if (known != null) {
-                recentDays.put(accountDay, known);
+        // A cached value may hold days past their deadline; only this day's entry is read, and
+        // its deadline is ahead.
+        Map<Long, String[]> days = recentAccounts.get(event.accountId);
+        if (days == null) {
+            days = linesByDay.value(watermark);
+            if (days != null) {
+                recentAccounts.put(event.accountId, days);
             }
         }
+        String[] known = days == null ? null : days.get(dayStart);
         String[] admitted =
                 LineItemLimits.admit(
                         known, LineItemLimits.lineKey(event.modality, event.model), maxLinesPerDay);
@@ -134,28 +146,46 @@ public class LineItemLimitFunction
             return;
         }
         if (admitted != known) {
-            if (known == null) {
-                ctx.timerService().registerEventTimeTimer(calendar.cleanUpTime(dayStart));
-            }
-            linesByDay.put(dayStart, admitted);
-            recentDays.put(accountDay, admitted);
+            admit(event.accountId, days, dayStart, admitted, judgedAt);
         }
         out.collect(record);
     }
 
-    @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<IngestedRecord> out)
+    /**
+     * Writes the account's days with {@code dayStart}'s lines now {@code admitted}, dropping days
+     * past their deadline at {@code judgedAt}. A new map each time: the heap backend keeps the
+     * object it was given, and its snapshots rely on it not changing.
+     */
+    private void admit(
+            String accountId,
+            @Nullable Map<Long, String[]> days,
+            long dayStart,
+            String[] admitted,
+            long judgedAt)
             throws Exception {
-        var days = linesByDay.keys().iterator();
-        while (days.hasNext()) {
-            long dayStart = days.next();
-            if (calendar.correctionDeadline(dayStart) <= timestamp) {
-                days.remove();
-                recentDays.remove(new AccountDay(ctx.getCurrentKey(), dayStart));
+        Map<Long, String[]> written = new HashMap<>(days == null ? 2 : days.size() + 1);
+        long expiry = calendar.correctionDeadline(dayStart);
+        if (days != null) {
+            for (Map.Entry<Long, String[]> day : days.entrySet()) {
+                long dayDeadline = calendar.correctionDeadline(day.getKey());
+                if (dayDeadline > judgedAt) {
+                    written.put(day.getKey(), day.getValue());
+                    expiry = Math.max(expiry, dayDeadline);
+                }
             }
         }
-        if (linesByDay.isEmpty()) {
-            linesByDay.clear(); // an emptied map would still be an entry of the key
-        }
+        written.put(dayStart, admitted);
+        linesByDay.update(written, expiry);
+        recentAccounts.put(accountId, written);
+    }
+
+    @Override
+    protected void onWatermark(long watermark, SideOutputs out) throws Exception {
+        linesByDay.advanceTo(Math.max(watermark, highestWatermark()));
+    }
+
+    /** Compacts the state on RocksDB now, which removes every expired value (tests). */
+    void compactLines() throws Exception {
+        linesByDay.compact();
     }
 }

@@ -9,7 +9,7 @@ public final class OperatorIds {
     public static final String RAW_USAGE_SOURCE = "raw-usage-source";
     public static final String FAULT_INJECTION = "fault-injection";
     public static final String SPLIT_REJECTED = "split-rejected";
-    public static final String LINE_ITEM_LIMIT = "line-item-limit";
+    public static final String LINE_ITEM_LIMIT = "line-item-limit-v2";
 
     /**
      * v2 since issue 14: (expiry, content hash) per id and no timers; v3 stores the expiry as a

@@ -13,11 +13,17 @@ import io.tokenmeter.logic.BillingCalendar;
 import io.tokenmeter.schema.AvroCodec;
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,15 +38,16 @@ class LineItemLimitFunctionTest {
             new BillingCalendar(
                     ZoneId.of("Asia/Shanghai"), Duration.ofMinutes(15), Duration.ofDays(35));
     private static final int CAP = 4;
+    private static final int MAX_PARALLELISM = 128;
 
     /** Shanghai day 2026-03-10 (from 03-09T16:00Z) takes corrections until 2026-04-14T16:00Z. */
     private static final long DEADLINE = millis("2026-04-14T16:00:00Z");
 
     /**
-     * The deadline rounded up to the week ({@link BillingCalendar#cleanUpTime}): the day's lines go
-     * then.
+     * Where the heap backend's sweep removes the day: at the end of the (UTC) day of event time
+     * that holds its deadline.
      */
-    private static final long CLEAN_UP = millis("2026-04-16T00:00:00Z");
+    private static final long SWEPT = millis("2026-04-15T00:00:00Z");
 
     private KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord> harness;
 
@@ -118,18 +125,19 @@ class LineItemLimitFunctionTest {
         harness.processElement(
                 record("e-5", "acct-1", "model-5", Modality.TEXT, "2026-03-10T02:00:00Z", 5));
 
-        // then: still rejected; one state entry and one timer for the day, gone at its deadline
+        // then: still rejected; one state entry and no timer for the account; forgotten at its
+        // deadline, and removed by the sweep once event time passed the deadline's day
         assertThat(harness.extractOutputValues()).isEmpty();
         assertThat(rejected())
                 .extracting(RejectedRecord::getReason)
                 .containsExactly(RejectReason.TOO_MANY_LINE_ITEMS);
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(1);
-        harness.processWatermark(new Watermark(CLEAN_UP - 1));
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-        harness.processWatermark(new Watermark(CLEAN_UP));
-        assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numEventTimeTimers()).isZero();
+        harness.processWatermark(new Watermark(DEADLINE - 1));
+        harness.processWatermark(new Watermark(SWEPT - 1));
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+        harness.processWatermark(new Watermark(SWEPT));
+        assertThat(harness.numKeyedStateEntries()).isZero();
 
         // and usage of the forgotten day is too late here, so its lines are never counted afresh
         harness.processElement(
@@ -142,7 +150,7 @@ class LineItemLimitFunctionTest {
 
     @Test
     void readsTheStateAgainForADayNoLongerKeptInMemory() throws Exception {
-        // given: a full day, then more account-days than are kept in memory
+        // given: a full day, then more accounts than are kept in memory
         harness = open(null);
         for (int i = 0; i < CAP; i++) {
             harness.processElement(
@@ -154,7 +162,7 @@ class LineItemLimitFunctionTest {
                             "2026-03-10T01:00:00Z",
                             i));
         }
-        for (int i = 0; i <= LineItemLimitFunction.CACHED_DAYS; i++) {
+        for (int i = 0; i <= LineItemLimitFunction.CACHED_ACCOUNTS; i++) {
             harness.processElement(
                     record(
                             "o-" + i,
@@ -176,6 +184,115 @@ class LineItemLimitFunctionTest {
         assertThat(harness.extractOutputValues()).extracting(r -> r.event.eventId).contains("e-6");
     }
 
+    /**
+     * Issue #14: on RocksDB no timer and no delete: the compaction filter removes an account's
+     * lines once the watermark reached the latest correction deadline among its days, and keeps
+     * them before — across a restore at another parallelism too.
+     */
+    @Test
+    void onRocksDbTheCompactionRemovesAnAccountsLinesAtItsLastDeadlineOnly() throws Exception {
+        // given: acct-1 with a full day and one line on the next day, acct-2 with one line
+        harness = open(null, true, 1, 0);
+        for (int i = 0; i < CAP; i++) {
+            harness.processElement(
+                    record(
+                            "e-" + i,
+                            "acct-1",
+                            "model-" + i,
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            i));
+        }
+        harness.processElement(
+                record("e-4", "acct-1", "model-0", Modality.TEXT, "2026-03-11T01:00:00Z", 4));
+        harness.processElement(
+                record("e-5", "acct-2", "model-0", Modality.TEXT, "2026-03-10T01:00:00Z", 5));
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        // when: restored at parallelism 2, each subtask holding its own accounts
+        long entries = 0;
+        List<RejectedRecord> rejectedAfterRestore = new ArrayList<>();
+        List<String> passedAfterRestore = new ArrayList<>();
+        for (int subtask = 0; subtask < 2; subtask++) {
+            harness =
+                    open(
+                            AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                                    snapshot, MAX_PARALLELISM, 1, 2, subtask),
+                            true,
+                            2,
+                            subtask);
+            harness.processWatermark(new Watermark(DEADLINE - 1));
+            compact();
+            entries += rocksDbEntries();
+            if (KeyGroupRangeAssignment.assignKeyToParallelOperator("acct-1", MAX_PARALLELISM, 2)
+                    != subtask) {
+                harness.close();
+                continue;
+            }
+            // acct-1's full day still holds where acct-1 now is
+            harness.processElement(
+                    record("e-6", "acct-1", "model-9", Modality.TEXT, "2026-03-10T02:00:00Z", 6));
+            rejectedAfterRestore.addAll(rejected());
+            harness.processWatermark(new Watermark(DEADLINE));
+            compact();
+            // acct-2's only day passed its deadline; acct-1 keeps its next day
+            harness.processElement(
+                    record("e-7", "acct-1", "model-8", Modality.TEXT, "2026-03-11T02:00:00Z", 7));
+            harness.extractOutputValues().forEach(r -> passedAfterRestore.add(r.event.eventId));
+            harness.close();
+        }
+        harness = open(null); // closed after the test
+
+        // then
+        assertThat(entries).isEqualTo(2);
+        assertThat(rejectedAfterRestore)
+                .filteredOn(r -> r.getSourceOffset() == 6L)
+                .extracting(RejectedRecord::getReason)
+                .containsExactly(RejectReason.TOO_MANY_LINE_ITEMS);
+        assertThat(passedAfterRestore).containsExactly("e-7");
+    }
+
+    @Test
+    void onRocksDbKeepsTheLinesUntilTheWatermarkReachesTheLastDeadline() throws Exception {
+        harness = open(null, true, 1, 0);
+        harness.processElement(
+                record("e-1", "acct-1", "model-0", Modality.TEXT, "2026-03-10T01:00:00Z", 1));
+        harness.processElement(
+                record("e-2", "acct-1", "model-0", Modality.TEXT, "2026-03-11T01:00:00Z", 2));
+        harness.processElement(
+                record("e-3", "acct-2", "model-0", Modality.TEXT, "2026-03-10T01:00:00Z", 3));
+
+        harness.processWatermark(new Watermark(DEADLINE - 1));
+        compact();
+        assertThat(rocksDbEntries()).isEqualTo(2);
+
+        harness.processWatermark(new Watermark(DEADLINE));
+        compact();
+        assertThat(rocksDbEntries()).as("acct-2's only day is past its deadline").isEqualTo(1);
+
+        harness.processWatermark(new Watermark(DEADLINE + Duration.ofDays(1).toMillis()));
+        compact();
+        assertThat(rocksDbEntries()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    private void compact() throws Exception {
+        ((LineItemLimitFunction)
+                        ((WatermarkRememberingOperator<?, ?, ?>) harness.getOperator())
+                                .getUserFunction())
+                .compactLines();
+    }
+
+    private long rocksDbEntries() {
+        try (Stream<String> keys =
+                harness.getOperator()
+                        .<String>getKeyedStateBackend()
+                        .getKeys(LineItemLimitFunction.STATE_NAME, VoidNamespace.INSTANCE)) {
+            return keys.count();
+        }
+    }
+
     private List<RejectedRecord> rejected() {
         var side = harness.getSideOutput(LineItemLimitFunction.REJECTED);
         if (side == null) {
@@ -188,12 +305,24 @@ class LineItemLimitFunctionTest {
 
     private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord>
             open(OperatorSubtaskState snapshot) throws Exception {
+        return open(snapshot, false, 1, 0);
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, IngestedRecord, IngestedRecord>
+            open(OperatorSubtaskState snapshot, boolean rocksDb, int parallelism, int subtask)
+                    throws Exception {
         var harness =
                 new KeyedOneInputStreamOperatorTestHarness<>(
                         new WatermarkRememberingOperator<>(
                                 new LineItemLimitFunction(CALENDAR, CAP)),
                         LineItemLimitFunction.KEY,
-                        Types.STRING);
+                        Types.STRING,
+                        MAX_PARALLELISM,
+                        parallelism,
+                        subtask);
+        if (rocksDb) {
+            harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+        }
         if (snapshot != null) {
             harness.initializeState(snapshot);
         }
