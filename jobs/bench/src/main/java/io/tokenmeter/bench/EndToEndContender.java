@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.api.common.JobStatus;
@@ -194,11 +195,25 @@ final class EndToEndContender implements Callable<Integer> {
                     return Contenders.finish(result, options);
                 } finally {
                     producer.destroy();
-                    if (!job.getJobStatus().get().isGloballyTerminalState()) {
-                        job.cancel().get();
-                    }
+                    cancelIfRunning(job);
                 }
             }
+        }
+    }
+
+    /**
+     * Cancels the job unless it has ended. A finished job's local cluster shuts down with it, and
+     * then answers no status: that too means the job has ended.
+     */
+    private static void cancelIfRunning(JobClient job) throws Exception {
+        JobStatus status;
+        try {
+            status = job.getJobStatus().get();
+        } catch (IllegalStateException | ExecutionException clusterGone) {
+            return;
+        }
+        if (!status.isGloballyTerminalState()) {
+            job.cancel().get();
         }
     }
 
