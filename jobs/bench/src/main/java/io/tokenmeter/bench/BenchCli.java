@@ -88,6 +88,14 @@ public final class BenchCli implements Callable<Integer> {
     int parallelism;
 
     @Option(
+            names = "--hot-account-share",
+            paramLabel = "S",
+            defaultValue = "0",
+            description =
+                    "Share of events from one single huge account, on top of the Zipf skew (default ${DEFAULT-VALUE}).")
+    double hotAccountShare;
+
+    @Option(
             names = "--seed",
             paramLabel = "N",
             defaultValue = "42",
@@ -190,6 +198,8 @@ public final class BenchCli implements Callable<Integer> {
                         Integer.toString(parallelism),
                         "--seed",
                         Long.toString(seed),
+                        "--hot-account-share",
+                        Double.toString(hotAccountShare),
                         "--work-dir",
                         work.toString());
         for (String name : selected) {

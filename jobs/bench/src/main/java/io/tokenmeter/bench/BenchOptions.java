@@ -56,6 +56,13 @@ final class BenchOptions {
     double duplicateRate;
 
     @Option(
+            names = "--hot-account-share",
+            defaultValue = "0",
+            description =
+                    "Share of events from one single huge account, on top of the Zipf skew (default ${DEFAULT-VALUE}).")
+    double hotAccountShare;
+
+    @Option(
             names = "--seed",
             defaultValue = "42",
             description = "Workload seed (default ${DEFAULT-VALUE}).")
@@ -135,7 +142,7 @@ final class BenchOptions {
                 duplicateRate,
                 0,
                 0,
-                0,
+                hotAccountShare,
                 seed);
     }
 
@@ -174,6 +181,7 @@ final class BenchOptions {
         s.put("accounts", Integer.toString(accounts));
         s.put("days", Double.toString(days));
         s.put("duplicate-rate", Double.toString(duplicateRate));
+        s.put("hot-account-share", Double.toString(hotAccountShare));
         s.put("seed", Long.toString(seed));
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));

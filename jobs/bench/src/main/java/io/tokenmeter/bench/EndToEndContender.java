@@ -254,6 +254,8 @@ final class EndToEndContender implements Callable<Integer> {
                                         .toString(),
                                 "--duplicate-rate",
                                 Double.toString(spec.duplicateRate()),
+                                "--hot-account-share",
+                                Double.toString(spec.hotAccountShare()),
                                 "--late-rate",
                                 "0",
                                 "--malformed-rate",
