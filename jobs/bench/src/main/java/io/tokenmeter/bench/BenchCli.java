@@ -133,6 +133,8 @@ public final class BenchCli implements Callable<Integer> {
     public static void main(String[] args) {
         CommandLine commandLine =
                 new CommandLine(new BenchCli())
+                        // --only e2e: a contender's name is also its subcommand's
+                        .setAllowSubcommandsAsOptionParameters(true)
                         .setExecutionExceptionHandler(
                                 (e, cmd, parsed) -> {
                                     if (e instanceof IllegalArgumentException) {
