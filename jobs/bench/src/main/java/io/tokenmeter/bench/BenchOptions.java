@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.MemorySize;
 import picocli.CommandLine.Option;
 
 /** The options every contender shares: the workload, the job's settings and where results go. */
@@ -80,6 +81,13 @@ final class BenchOptions {
             defaultValue = "2",
             description = "Flink parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
+
+    @Option(
+            names = "--managed-memory",
+            defaultValue = "2g",
+            description =
+                    "Flink managed memory of the contender's task manager: RocksDB's block cache and write buffers (default ${DEFAULT-VALUE}).")
+    String managedMemory;
 
     @Option(
             names = "--work-dir",
@@ -168,6 +176,10 @@ final class BenchOptions {
                 .dividedBy(spec.events());
     }
 
+    MemorySize managedMemory() {
+        return MemorySize.parse(managedMemory);
+    }
+
     Path resultFile(String contender) {
         return resultFile != null ? resultFile : workDir.resolve(contender + ".properties");
     }
@@ -185,6 +197,7 @@ final class BenchOptions {
         s.put("seed", Long.toString(seed));
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));
+        s.put("managed-memory", managedMemory);
         s.put("source", "interleaved");
         MeteringConfig config = config();
         s.put("dedup-horizon-minutes", Long.toString(config.dedup().horizon().toMinutes()));

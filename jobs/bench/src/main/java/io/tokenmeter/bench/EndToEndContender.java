@@ -105,6 +105,7 @@ final class EndToEndContender implements Callable<Integer> {
                             LocalFlink.configure(
                                     MeteringJob.flinkConfiguration(config),
                                     options.parallelism,
+                                    options.managedMemory(),
                                     work));
             MeteringJob.onKafka(config).build(env);
 

@@ -35,7 +35,10 @@ final class MeteringContender implements Callable<Integer> {
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(
                         LocalFlink.configure(
-                                MeteringJob.flinkConfiguration(config), options.parallelism, work));
+                                MeteringJob.flinkConfiguration(config),
+                                options.parallelism,
+                                options.managedMemory(),
+                                work));
         new MeteringJob(config, options.source(spec, config), OutputTallies.outputs()).build(env);
 
         Contenders.announce("metering", spec, options);

@@ -140,7 +140,8 @@ final class SqlContender implements Callable<Integer> {
         jobSettings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofHours(1));
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(
-                        LocalFlink.configure(jobSettings, options.parallelism, work));
+                        LocalFlink.configure(
+                                jobSettings, options.parallelism, options.managedMemory(), work));
         StreamTableEnvironment tables = StreamTableEnvironment.create(env);
         Configuration sql = tables.getConfig().getConfiguration();
         // Windows of billing-zone days, computed in UTC with an offset: with table.local-time-zone
