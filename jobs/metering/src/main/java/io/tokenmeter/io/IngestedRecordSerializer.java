@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.lang.reflect.Type;
 import java.util.Map;
 import org.apache.avro.specific.SpecificData;
-import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
@@ -213,67 +212,6 @@ public final class IngestedRecordSerializer extends TypeSerializer<IngestedRecor
         }
     }
 
-    /** {@link IngestedRecord}'s type: this serializer. */
-    public static final class TypeInfo extends TypeInformation<IngestedRecord> {
-
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public boolean isBasicType() {
-            return false;
-        }
-
-        @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<IngestedRecord> getTypeClass() {
-            return IngestedRecord.class;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return false;
-        }
-
-        @Override
-        public TypeSerializer<IngestedRecord> createSerializer(SerializerConfig config) {
-            return new IngestedRecordSerializer();
-        }
-
-        @Override
-        public String toString() {
-            return "IngestedRecord";
-        }
-
-        @Override
-        public boolean equals(Object obj) {
-            return obj instanceof TypeInfo;
-        }
-
-        @Override
-        public int hashCode() {
-            return TypeInfo.class.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object obj) {
-            return obj instanceof TypeInfo;
-        }
-    }
-
     /**
      * Named by {@link IngestedRecord}'s {@code @TypeInfo}, so {@code TypeInformation.of} finds this
      * type.
@@ -282,7 +220,7 @@ public final class IngestedRecordSerializer extends TypeSerializer<IngestedRecor
         @Override
         public TypeInformation<IngestedRecord> createTypeInfo(
                 Type t, Map<String, TypeInformation<?>> generics) {
-            return new TypeInfo();
+            return new SerializerTypeInfo<>(IngestedRecord.class, IngestedRecordSerializer::new);
         }
     }
 }

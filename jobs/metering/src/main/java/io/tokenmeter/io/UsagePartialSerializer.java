@@ -3,10 +3,8 @@ package io.tokenmeter.io;
 import io.tokenmeter.avro.Modality;
 import io.tokenmeter.logic.UsagePartial;
 import java.io.IOException;
-import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
@@ -26,7 +24,8 @@ public final class UsagePartialSerializer extends TypeSerializerSingleton<UsageP
     public static final UsagePartialSerializer INSTANCE = new UsagePartialSerializer();
 
     /** The partials' type for the job's streams. */
-    public static final TypeInformation<UsagePartial> TYPE = new TypeInfo();
+    public static final TypeInformation<UsagePartial> TYPE =
+            new SerializerTypeInfo<>(UsagePartial.class, () -> INSTANCE);
 
     private static final int LATE = 1;
     private static final int HOUR_CORRECTION = 1 << 1;
@@ -141,67 +140,6 @@ public final class UsagePartialSerializer extends TypeSerializerSingleton<UsageP
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<UsagePartial> {
         public Snapshot() {
             super(() -> INSTANCE);
-        }
-    }
-
-    /** {@link UsagePartial}'s type: this serializer. */
-    private static final class TypeInfo extends TypeInformation<UsagePartial> {
-
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public boolean isBasicType() {
-            return false;
-        }
-
-        @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<UsagePartial> getTypeClass() {
-            return UsagePartial.class;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return false;
-        }
-
-        @Override
-        public TypeSerializer<UsagePartial> createSerializer(SerializerConfig config) {
-            return INSTANCE;
-        }
-
-        @Override
-        public String toString() {
-            return "UsagePartial";
-        }
-
-        @Override
-        public boolean equals(Object obj) {
-            return obj instanceof TypeInfo;
-        }
-
-        @Override
-        public int hashCode() {
-            return TypeInfo.class.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object obj) {
-            return obj instanceof TypeInfo;
         }
     }
 }
