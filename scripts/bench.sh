@@ -3,7 +3,7 @@
 # back to back, so the machine's noise hits all of them (see docs/benchmarks.md).
 #
 #   scripts/bench.sh [--quick] [--events N] [--accounts N] [--dedup-horizon D] [--parallelism N] [--seed N]
-#                    [--only metering,sql,loop,e2e] [--work-dir DIR] [--no-doc]
+#                    [--hot-account-share S] [--only metering,sql,loop,e2e] [--work-dir DIR] [--no-doc]
 #   scripts/bench.sh --curves [--events N]     scaling curves: accounts 10^3..10^7, dedup horizon, parallelism 1..2
 #
 # Writes the table, the machine and the date into docs/benchmarks.md (between its generated markers) and ends with
