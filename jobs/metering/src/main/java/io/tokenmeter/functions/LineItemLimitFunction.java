@@ -146,25 +146,27 @@ public class LineItemLimitFunction
             return;
         }
         if (admitted != known) {
-            admit(event.accountId, days, dayStart, admitted, judgedAt);
+            admit(event.accountId, days, dayStart, deadline, admitted, judgedAt);
         }
         out.collect(record);
     }
 
     /**
-     * Writes the account's days with {@code dayStart}'s lines now {@code admitted}, dropping days
-     * past their deadline at {@code judgedAt}. A new map each time: the heap backend keeps the
-     * object it was given, and its snapshots rely on it not changing.
+     * Writes the account's days with {@code dayStart}'s lines (correction deadline {@code
+     * deadline}) now {@code admitted}, dropping days past their deadline at {@code judgedAt}. A new
+     * map each time: the heap backend keeps the object it was given, and its snapshots rely on it
+     * not changing.
      */
     private void admit(
             String accountId,
             @Nullable Map<Long, String[]> days,
             long dayStart,
+            long deadline,
             String[] admitted,
             long judgedAt)
             throws Exception {
         Map<Long, String[]> written = new HashMap<>(days == null ? 2 : days.size() + 1);
-        long expiry = calendar.correctionDeadline(dayStart);
+        long expiry = deadline;
         if (days != null) {
             for (Map.Entry<Long, String[]> day : days.entrySet()) {
                 long dayDeadline = calendar.correctionDeadline(day.getKey());

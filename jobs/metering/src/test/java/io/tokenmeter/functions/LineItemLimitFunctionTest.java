@@ -60,16 +60,7 @@ class LineItemLimitFunctionTest {
     void rejectsNewLinesBeyondTheCapWithTheirBytesAndKeepsBillingKnownOnes() throws Exception {
         // given: an account using CAP distinct models on one day
         harness = open(null);
-        for (int i = 0; i < CAP; i++) {
-            harness.processElement(
-                    record(
-                            "e-" + i,
-                            "acct-1",
-                            "model-" + i,
-                            Modality.TEXT,
-                            "2026-03-10T01:00:00Z",
-                            i));
-        }
+        fillTheDay();
 
         // when: two more models, a known model, the same model in a new modality, another account,
         // another day
@@ -107,16 +98,7 @@ class LineItemLimitFunctionTest {
     void keepsTheCountAcrossARestoreAndForgetsTheDayAtItsCorrectionDeadline() throws Exception {
         // given: a full day, snapshotted
         harness = open(null);
-        for (int i = 0; i < CAP; i++) {
-            harness.processElement(
-                    record(
-                            "e-" + i,
-                            "acct-1",
-                            "model-" + i,
-                            Modality.TEXT,
-                            "2026-03-10T01:00:00Z",
-                            i));
-        }
+        fillTheDay();
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
@@ -152,16 +134,7 @@ class LineItemLimitFunctionTest {
     void readsTheStateAgainForADayNoLongerKeptInMemory() throws Exception {
         // given: a full day, then more accounts than are kept in memory
         harness = open(null);
-        for (int i = 0; i < CAP; i++) {
-            harness.processElement(
-                    record(
-                            "e-" + i,
-                            "acct-1",
-                            "model-" + i,
-                            Modality.TEXT,
-                            "2026-03-10T01:00:00Z",
-                            i));
-        }
+        fillTheDay();
         for (int i = 0; i <= LineItemLimitFunction.CACHED_ACCOUNTS; i++) {
             harness.processElement(
                     record(
@@ -193,16 +166,7 @@ class LineItemLimitFunctionTest {
     void onRocksDbTheCompactionRemovesAnAccountsLinesAtItsLastDeadlineOnly() throws Exception {
         // given: acct-1 with a full day and one line on the next day, acct-2 with one line
         harness = open(null, true, 1, 0);
-        for (int i = 0; i < CAP; i++) {
-            harness.processElement(
-                    record(
-                            "e-" + i,
-                            "acct-1",
-                            "model-" + i,
-                            Modality.TEXT,
-                            "2026-03-10T01:00:00Z",
-                            i));
-        }
+        fillTheDay();
         harness.processElement(
                 record("e-4", "acct-1", "model-0", Modality.TEXT, "2026-03-11T01:00:00Z", 4));
         harness.processElement(
@@ -290,6 +254,20 @@ class LineItemLimitFunctionTest {
                         .<String>getKeyedStateBackend()
                         .getKeys(LineItemLimitFunction.STATE_NAME, VoidNamespace.INSTANCE)) {
             return keys.count();
+        }
+    }
+
+    /** acct-1 uses CAP distinct models on 2026-03-10 (offsets 0 to CAP - 1). */
+    private void fillTheDay() throws Exception {
+        for (int i = 0; i < CAP; i++) {
+            harness.processElement(
+                    record(
+                            "e-" + i,
+                            "acct-1",
+                            "model-" + i,
+                            Modality.TEXT,
+                            "2026-03-10T01:00:00Z",
+                            i));
         }
     }
 
