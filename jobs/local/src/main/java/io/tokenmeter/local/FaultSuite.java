@@ -130,6 +130,9 @@ final class FaultSuite implements Callable<Integer> {
      */
     private static final Duration TASK_MANAGER_EXIT = Duration.ofSeconds(30);
 
+    /** How long the job's exception history may take to record a failure once it restarted. */
+    private static final Duration FAILURE_RECORDED = Duration.ofSeconds(30);
+
     /**
      * How far past the previous day's correction deadline the wall clock goes in quiet-then-restore
      * before the watermark, following it 5 s behind, surely passed the deadline too.
@@ -601,6 +604,16 @@ final class FaultSuite implements Callable<Integer> {
                             + deadTaskManagers().get(0)
                             + " halted by the job's fault hook; the job restarted");
         } else {
+            // The restart can show before the exception history holds its cause (seen once in CI:
+            // an empty history right after the restart); the cause is judged below either way.
+            try {
+                FlinkCluster.await(
+                        () -> !cluster.failures(run.jobId).isEmpty(),
+                        FAILURE_RECORDED,
+                        "the job's exception history to record the failure");
+            } catch (TimeoutException e) {
+                // reported below, with what the history holds
+            }
             String cause =
                     cluster.failures(run.jobId).stream()
                             .flatMap(String::lines)
