@@ -90,6 +90,13 @@ final class BenchOptions {
     String managedMemory;
 
     @Option(
+            names = "--flink-set",
+            paramLabel = "KEY=VALUE",
+            description =
+                    "Overrides one Flink setting of the contender's cluster and job (e.g. state.backend.rocksdb.writebuffer.size=8mb); repeatable.")
+    Map<String, String> flinkOverrides = new LinkedHashMap<>();
+
+    @Option(
             names = "--work-dir",
             defaultValue = "target/bench",
             description = "Checkpoints, RocksDB files, broker data (default ${DEFAULT-VALUE}).")
@@ -198,6 +205,7 @@ final class BenchOptions {
         s.put("dedup-horizon", dedupHorizon);
         s.put("parallelism", Integer.toString(parallelism));
         s.put("managed-memory", managedMemory);
+        flinkOverrides.forEach((key, value) -> s.put("flink." + key, value));
         s.put("source", "interleaved");
         MeteringConfig config = config();
         s.put("dedup-horizon-minutes", Long.toString(config.dedup().horizon().toMinutes()));

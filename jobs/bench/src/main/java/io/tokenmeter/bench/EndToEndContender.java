@@ -103,10 +103,8 @@ final class EndToEndContender implements Callable<Integer> {
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironment(
                             LocalFlink.configure(
-                                    MeteringJob.flinkConfiguration(config),
-                                    options.parallelism,
-                                    options.managedMemory(),
-                                    work));
+                                    MeteringJob.flinkConfiguration(config), options, work));
+
             MeteringJob.onKafka(config).build(env);
 
             try (ResourceSampler sampler =

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
-import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
@@ -23,16 +22,15 @@ final class LocalFlink {
 
     /**
      * {@code jobSettings} plus the cluster: parallelism, memory, folders; no restarts (the tally
-     * would double).
+     * would double); then the options' {@code --flink-set} overrides.
      */
-    static Configuration configure(
-            Configuration jobSettings, int parallelism, MemorySize managedMemory, Path work) {
+    static Configuration configure(Configuration jobSettings, BenchOptions options, Path work) {
         Configuration flink = new Configuration(jobSettings);
-        flink.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-        flink.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
+        flink.set(CoreOptions.DEFAULT_PARALLELISM, options.parallelism);
+        flink.set(TaskManagerOptions.NUM_TASK_SLOTS, options.parallelism);
         // The same RocksDB memory for every Flink contender: by default 2 GB, the SQL peer's best
         // (docs/benchmarks.md); the metering job runs the same with 512 MB.
-        flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, managedMemory);
+        flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, options.managedMemory());
         flink.set(RestOptions.BIND_PORT, "0");
         flink.set(
                 CheckpointingOptions.CHECKPOINTS_DIRECTORY,
@@ -40,6 +38,7 @@ final class LocalFlink {
         flink.setString("state.backend.rocksdb.localdir", work.resolve(ROCKSDB_DIR).toString());
         flink.setString("io.tmp.dirs", work.resolve("tmp").toString());
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        options.flinkOverrides.forEach(flink::setString);
         return flink;
     }
 }

@@ -35,10 +35,8 @@ final class MeteringContender implements Callable<Integer> {
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(
                         LocalFlink.configure(
-                                MeteringJob.flinkConfiguration(config),
-                                options.parallelism,
-                                options.managedMemory(),
-                                work));
+                                MeteringJob.flinkConfiguration(config), options, work));
+
         new MeteringJob(config, options.source(spec, config), OutputTallies.outputs()).build(env);
 
         Contenders.announce("metering", spec, options);

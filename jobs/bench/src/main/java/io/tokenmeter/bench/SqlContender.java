@@ -140,8 +140,7 @@ final class SqlContender implements Callable<Integer> {
         jobSettings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofHours(1));
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(
-                        LocalFlink.configure(
-                                jobSettings, options.parallelism, options.managedMemory(), work));
+                        LocalFlink.configure(jobSettings, options, work));
         StreamTableEnvironment tables = StreamTableEnvironment.create(env);
         Configuration sql = tables.getConfig().getConfiguration();
         // Windows of billing-zone days, computed in UTC with an offset: with table.local-time-zone

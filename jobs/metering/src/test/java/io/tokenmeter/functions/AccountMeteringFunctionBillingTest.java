@@ -18,12 +18,16 @@ import io.tokenmeter.metering.MeteringConfig;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBKeyedStateBackend;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
@@ -459,6 +463,100 @@ class AccountMeteringFunctionBillingTest {
             assertThat(keys).isEmpty();
         }
         assertThat(harness.numEventTimeTimers()).isZero();
+    }
+
+    /**
+     * Issue #14: on-time usage of an open day is appended unread and summed when the day closes;
+     * the appended usage survives a RocksDB snapshot restored at another parallelism, and is billed
+     * by the subtask its account moved to, once.
+     */
+    @Test
+    void billsOpenDayUsageFromBeforeARestoreAtParallelismTwoOnRocksDb() throws Exception {
+        // given: two accounts' usage of an open day, one of them also of the next day
+        harness.close();
+        harness = rocksDbHarness(null, 1, 0);
+        process(event("acct-1", "m", Modality.TEXT, 1, 2, 0, "2026-03-10T01:00:00Z"));
+        process(event("acct-1", "m", Modality.TEXT, 10, 20, 0, "2026-03-10T05:00:00Z"));
+        process(event("acct-1", "n", Modality.IMAGE, 100, 0, 0, "2026-03-10T06:00:00Z"));
+        process(event("acct-1", "m", Modality.TEXT, 7, 0, 0, "2026-03-11T01:00:00Z"));
+        process(event("acct-2", "m", Modality.TEXT, 1000, 0, 0, "2026-03-10T02:00:00Z"));
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        // when: restored at parallelism 2, each subtask holding its own accounts, and both days
+        // close
+        List<BillingRecord> billed = new ArrayList<>();
+        for (int subtask = 0; subtask < 2; subtask++) {
+            harness =
+                    rocksDbHarness(
+                            AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                                    snapshot, MAX_PARALLELISM, 1, 2, subtask),
+                            2,
+                            subtask);
+            if (KeyGroupRangeAssignment.assignKeyToParallelOperator("acct-1", MAX_PARALLELISM, 2)
+                    == subtask) {
+                // more usage of the open day after the restore
+                process(event("acct-1", "m", Modality.TEXT, 10000, 0, 0, "2026-03-10T07:00:00Z"));
+            }
+            advanceWatermark(Long.MAX_VALUE);
+            billed.addAll(harness.extractOutputValues());
+            assertThat(harness.numEventTimeTimers()).isZero();
+            harness.close();
+            watermark = Long.MIN_VALUE;
+        }
+        harness = rocksDbHarness(null, 1, 0); // closed after the test
+
+        // then: each account-day billed once, with every partial summed per line
+        assertThat(billed)
+                .extracting(
+                        BillingRecord::getAccountId,
+                        BillingRecord::getBillingDay,
+                        BillingRecord::getVersion,
+                        BillingRecord::getTotalTokens)
+                .containsExactlyInAnyOrder(
+                        Tuple.tuple("acct-1", DAY, 1, 10133L),
+                        Tuple.tuple("acct-1", DAY.plusDays(1), 1, 7L),
+                        Tuple.tuple("acct-2", DAY, 1, 1000L));
+        BillingRecord acct1Day =
+                billed.stream()
+                        .filter(
+                                r ->
+                                        r.getAccountId().equals("acct-1")
+                                                && r.getBillingDay().equals(DAY))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(acct1Day.getLineItems())
+                .extracting(
+                        line -> line.getModel(),
+                        line -> line.getInputTokens(),
+                        line -> line.getOutputTokens(),
+                        line -> line.getEvents())
+                .containsExactlyInAnyOrder(
+                        Tuple.tuple("m", 10011L, 22L, 3L), Tuple.tuple("n", 100L, 0L, 1L));
+    }
+
+    private static final int MAX_PARALLELISM = 128;
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, UsagePartial, BillingRecord>
+            rocksDbHarness(OperatorSubtaskState snapshot, int parallelism, int subtask)
+                    throws Exception {
+        var harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new WatermarkRememberingOperator<>(
+                                new AccountMeteringFunction(
+                                        CALENDAR,
+                                        MeteringConfig.defaultConfig().metrics().labels())),
+                        (UsagePartial r) -> r.accountId,
+                        Types.STRING,
+                        MAX_PARALLELISM,
+                        parallelism,
+                        subtask);
+        harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+        if (snapshot != null) {
+            harness.initializeState(snapshot);
+        }
+        harness.open();
+        return harness;
     }
 
     /** The watermark deduplication judged each event against: the harness's own. */
