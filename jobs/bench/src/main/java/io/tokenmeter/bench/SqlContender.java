@@ -209,8 +209,8 @@ final class SqlContender implements Callable<Integer> {
             outputs.add(OUTPUT.formatted("national", unit, "nation_" + unit));
         }
         // One query for all six outputs, so the planner builds one DAG and deduplicates once. A
-        // toDataStream per output would plan six separate pipelines, each
-        // deduplicating the whole input again.
+        // toDataStream per output would plan six separate pipelines, each deduplicating the whole
+        // input again.
         Table all = tables.sqlQuery(String.join("\nUNION ALL\n", outputs));
         if (explain) {
             System.out.println(all.explain());

@@ -466,9 +466,9 @@ class AccountMeteringFunctionBillingTest {
     }
 
     /**
-     * Issue #14: on-time usage of an open day is appended unread and summed when the day closes;
-     * the appended usage survives a RocksDB snapshot restored at another parallelism, and is billed
-     * by the subtask its account moved to, once.
+     * Issue #14: the account state restores from its own RocksDB snapshot at another parallelism:
+     * an open day's usage from before and after the restore is billed once, by the subtask its
+     * account moved to.
      */
     @Test
     void billsOpenDayUsageFromBeforeARestoreAtParallelismTwoOnRocksDb() throws Exception {
