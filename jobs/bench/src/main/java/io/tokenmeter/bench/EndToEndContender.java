@@ -104,7 +104,6 @@ final class EndToEndContender implements Callable<Integer> {
                     StreamExecutionEnvironment.createLocalEnvironment(
                             LocalFlink.configure(
                                     MeteringJob.flinkConfiguration(config), options, work));
-
             MeteringJob.onKafka(config).build(env);
 
             try (ResourceSampler sampler =

@@ -36,7 +36,6 @@ final class MeteringContender implements Callable<Integer> {
                 StreamExecutionEnvironment.createLocalEnvironment(
                         LocalFlink.configure(
                                 MeteringJob.flinkConfiguration(config), options, work));
-
         new MeteringJob(config, options.source(spec, config), OutputTallies.outputs()).build(env);
 
         Contenders.announce("metering", spec, options);

@@ -525,9 +525,8 @@ public final class MeteringJob {
         // Most state reads look for what is not there yet (a new dedup id, an account's first event
         // of a day): a Bloom filter answers those without reading a data block.
         flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
-        // LZ4 instead of RocksDB's default Snappy: the same file sizes (the dedup ids and their
-        // hashes are mostly random bytes), 5-8 % less CPU per event in flushes, compactions and
-        // block reads (docs/benchmarks.md).
+        // LZ4 instead of RocksDB's default Snappy: about the same file sizes (the dedup ids and
+        // their hashes are mostly random bytes) for 4-7 % less CPU per event (docs/benchmarks.md).
         flink.set(
                 RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL,
                 List.of(CompressionType.LZ4_COMPRESSION));
