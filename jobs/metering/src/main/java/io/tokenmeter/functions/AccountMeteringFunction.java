@@ -17,6 +17,7 @@ import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.base.array.BytePrimitiveArraySerializer;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.runtime.state.KeyGroupRange;
@@ -40,13 +41,13 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>Account usage rows, to {@link #ACCOUNT_USAGE}: when the watermark passes an hour's end, the
  * hour's ORIGINAL rows. The open hours are kept in memory ({@link OpenHours}) and checkpointed as
- * union operator state, each line restored by the subtask that owns its account: an hour lives
- * about an hour of event time, and closing it by the watermark costs no timer and no keyed-state
- * read or write per account-hour. An event for an hour already closed comes with its own correction
- * id and is emitted at once as an ADJUSTMENT row of its own, so nothing is kept for closed hours.
- * With every billing record, its day rows (one per line item, of the record's kind). Emitting them
- * here rather than from a separate stream keeps the rows in this task: the sink and the regional
- * pre-aggregation that read them are chained to it.
+ * union operator state in blocks ({@link OpenHoursBlocks}), each account-hour restored by the
+ * subtask that owns its account: an hour lives about an hour of event time, and closing it by the
+ * watermark costs no timer and no keyed-state read or write per account-hour. An event for an hour
+ * already closed comes with its own correction id and is emitted at once as an ADJUSTMENT row of
+ * its own, so nothing is kept for closed hours. With every billing record, its day rows (one per
+ * line item, of the record's kind). Emitting them here rather than from a separate stream keeps the
+ * rows in this task: the sink and the regional pre-aggregation that read them are chained to it.
  *
  * <p>Clean-up: a day's lines are cleared when billed; the day itself (its version number) is
  * removed by a timer at its clean-up time (its correction deadline rounded up to a week, {@link
@@ -84,7 +85,7 @@ public class AccountMeteringFunction
     private transient volatile long todayTokens;
     private transient ValueState<AccountState> accountState;
     private transient OpenHours openHours;
-    private transient ListState<OpenHours.Line> checkpointedHours;
+    private transient ListState<byte[]> checkpointedHours;
 
     public AccountMeteringFunction(BillingCalendar calendar, MetricLabels labels) {
         this.calendar = calendar;
@@ -98,7 +99,7 @@ public class AccountMeteringFunction
                 context.getOperatorStateStore()
                         .getUnionListState(
                                 new ListStateDescriptor<>(
-                                        "open-hours", TypeInformation.of(OpenHours.Line.class)));
+                                        "open-hours", BytePrimitiveArraySerializer.INSTANCE));
         if (context.isRestored()) {
             TaskInfo task = getRuntimeContext().getTaskInfo();
             KeyGroupRange owned =
@@ -106,18 +107,19 @@ public class AccountMeteringFunction
                             task.getMaxNumberOfParallelSubtasks(),
                             task.getNumberOfParallelSubtasks(),
                             task.getIndexOfThisSubtask());
-            openHours.restore(
+            OpenHoursBlocks.read(
                     checkpointedHours.get(),
                     accountId ->
                             owned.contains(
                                     KeyGroupRangeAssignment.assignToKeyGroup(
-                                            accountId, task.getMaxNumberOfParallelSubtasks())));
+                                            accountId, task.getMaxNumberOfParallelSubtasks())),
+                    openHours);
         }
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        checkpointedHours.update(openHours.lines());
+        checkpointedHours.update(OpenHoursBlocks.write(openHours));
     }
 
     @Override

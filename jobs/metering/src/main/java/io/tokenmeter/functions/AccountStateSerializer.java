@@ -101,8 +101,7 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
         return new Snapshot();
     }
 
-    private static void writeLines(List<UsageLineState> lines, DataOutputView out)
-            throws IOException {
+    static void writeLines(List<UsageLineState> lines, DataOutputView out) throws IOException {
         writeCount(lines.size(), out);
         for (UsageLineState line : lines) {
             StringValue.writeString(line.getModel(), out);
@@ -117,7 +116,7 @@ public final class AccountStateSerializer extends TypeSerializerSingleton<Accoun
         }
     }
 
-    private static List<UsageLineState> readLines(DataInputView in) throws IOException {
+    static List<UsageLineState> readLines(DataInputView in) throws IOException {
         int count = readCount(in);
         List<UsageLineState> lines = new ArrayList<>(count + 1);
         for (int i = 0; i < count; i++) {

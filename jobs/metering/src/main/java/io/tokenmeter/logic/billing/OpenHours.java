@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Predicate;
 
 /**
  * The hours not closed yet of the accounts one subtask meters, with their usage per model and
@@ -22,27 +21,17 @@ import java.util.function.Predicate;
  */
 public final class OpenHours {
 
-    /** One account's usage of one open hour and one model and modality, as checkpointed. */
-    public static class Line {
-        public String accountId;
-        public String region;
-        public long hourStart;
-        public UsageLineState usage;
-
-        public Line() {}
-
-        Line(String accountId, String region, long hourStart, UsageLineState usage) {
-            this.accountId = accountId;
-            this.region = region;
-            this.hourStart = hourStart;
-            this.usage = usage;
-        }
-    }
-
     /** Receives the lines of an hour that has closed. */
     @FunctionalInterface
     public interface ClosedLine {
         void accept(String accountId, String region, long hourStart, UsageLineState line);
+    }
+
+    /** Receives one account's lines of one open hour. */
+    @FunctionalInterface
+    public interface AccountHour<E extends Exception> {
+        void accept(String accountId, String region, long hourStart, List<UsageLineState> lines)
+                throws E;
     }
 
     /** Open hours by start; each with its accounts' lines, accounts in the order they came. */
@@ -112,40 +101,31 @@ public final class OpenHours {
         return size;
     }
 
-    /** Every open line, for a checkpoint. */
-    public List<Line> lines() {
-        List<Line> lines = new ArrayList<>();
-        hours.forEach(
-                (hourStart, usage) ->
-                        usage.forEach(
-                                (accountId, accountLines) -> {
-                                    String region = accounts.get(accountId).region;
-                                    for (UsageLineState line : accountLines) {
-                                        lines.add(new Line(accountId, region, hourStart, line));
-                                    }
-                                }));
-        return lines;
+    /** Hands over every account's lines of every open hour, for a checkpoint. */
+    public <E extends Exception> void forEachAccountHour(AccountHour<E> out) throws E {
+        for (Map.Entry<Long, Map<String, List<UsageLineState>>> hour : hours.entrySet()) {
+            for (Map.Entry<String, List<UsageLineState>> usage : hour.getValue().entrySet()) {
+                String accountId = usage.getKey();
+                out.accept(
+                        accountId, accounts.get(accountId).region, hour.getKey(), usage.getValue());
+            }
+        }
     }
 
-    /**
-     * Takes the lines of the accounts {@code owned} accepts from a checkpoint (after rescaling, of
-     * all subtasks).
-     */
-    public void restore(Iterable<Line> lines, Predicate<String> owned) {
-        for (Line line : lines) {
-            if (owned.test(line.accountId)) {
-                UsageLineState usage = line.usage;
-                addLine(
-                        line.accountId,
-                        line.region,
-                        line.hourStart,
-                        usage.getModel(),
-                        usage.getModality(),
-                        usage.getInputTokens(),
-                        usage.getOutputTokens(),
-                        usage.getCachedTokens(),
-                        usage.getEvents());
-            }
+    /** Adds an account's lines of an open hour from a checkpoint. */
+    public void restore(
+            String accountId, String region, long hourStart, List<UsageLineState> lines) {
+        for (UsageLineState usage : lines) {
+            addLine(
+                    accountId,
+                    region,
+                    hourStart,
+                    usage.getModel(),
+                    usage.getModality(),
+                    usage.getInputTokens(),
+                    usage.getOutputTokens(),
+                    usage.getCachedTokens(),
+                    usage.getEvents());
         }
     }
 
