@@ -1,5 +1,6 @@
 package io.tokenmeter.functions;
 
+import io.tokenmeter.avro.state.UsageLineState;
 import io.tokenmeter.logic.billing.OpenHours;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -12,8 +13,8 @@ import org.apache.flink.types.StringValue;
 /**
  * The open hours of an account-metering subtask as the elements of its union list state: blocks of
  * up to {@value #ACCOUNT_HOURS_PER_BLOCK} account-hours, in the account state's line encoding.
- * Flink writes an offset per list element into the checkpoint and its metadata, one file position
- * query each; a block per line made that cost more than the lines themselves.
+ * Flink asks the checkpoint file for its position at every list element and keeps each offset in
+ * the checkpoint's metadata; with an element per line that cost more than the lines themselves.
  *
  * <p>A block: the format ({@value #FORMAT}), then up to its end per account-hour the account id,
  * region, hour start and lines ({@link AccountStateSerializer#writeLines}).
@@ -71,7 +72,7 @@ final class OpenHoursBlocks {
                 String accountId = StringValue.readString(in);
                 String region = StringValue.readString(in);
                 long hourStart = in.readLong();
-                var lines = AccountStateSerializer.readLines(in);
+                List<UsageLineState> lines = AccountStateSerializer.readLines(in);
                 if (owned.test(accountId)) {
                     hours.restore(accountId, region, hourStart, lines);
                 }

@@ -191,11 +191,11 @@ public final class KafkaEndpoints {
     }
 
     /**
-     * Producer settings of the sinks unless {@code kafka.producer.properties.*} or {@code
-     * kafka.properties.*} set them: the outputs are about as many records as the input, and with
-     * Kafka's defaults (16 KiB batches, 5 ms linger, uncompressed) the broker spent a quarter more
-     * CPU on them (docs/benchmarks.md, issue 14's fourth round). The records only become visible at
-     * the checkpoint's commit, so lingering 20 ms delays no reader.
+     * Producer settings of the sinks unless {@code kafka.producer.properties.*} sets them: the
+     * outputs are about as many records as the input, and with Kafka's defaults (16 KiB batches, 5
+     * ms linger, uncompressed) the broker spent a quarter more CPU on them (docs/benchmarks.md,
+     * issue 14's fourth round). A read_committed reader sees the records only at the checkpoint's
+     * commit anyway, so lingering 20 ms delays none.
      */
     static final Map<String, String> SINK_PRODUCER_DEFAULTS =
             Map.of(
